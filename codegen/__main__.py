@@ -1,0 +1,80 @@
+"""``python -m codegen [--check]``: regenerate, or verify that the committed output is current."""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from codegen.protoc import REPO, run_protoc
+
+SRC = REPO / "src"
+# Folders that codegen owns entirely: they are replaced as a whole, so nothing stale survives.
+GENERATED_DIRS = ("mattermost_plugin/_pb",)
+
+
+def generate(out: Path) -> None:
+    run_protoc(out)
+    _format(out)
+
+
+def _format(out: Path) -> None:
+    """Format with ruff so the committed files are lint-clean and diffs stay readable."""
+    targets = [str(out / d) for d in GENERATED_DIRS if (out / d).exists()]
+    ruff = [sys.executable, "-m", "ruff"]
+    config = ["--config", str(REPO / "pyproject.toml")]
+    sort_imports = ["check", "--fix-only", "--select", "I", "--quiet", *config]
+    for args in (sort_imports, ["format", "--quiet", *config]):
+        subprocess.run([*ruff, *args, *targets], check=True, cwd=out)
+
+
+def _tree(root: Path) -> set[str]:
+    if not root.exists():
+        return set()
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def stale_files(fresh: Path) -> list[str]:
+    """Paths (relative to ``src/``) whose committed content differs from a fresh generation."""
+    stale: list[str] = []
+    for d in GENERATED_DIRS:
+        committed, generated = SRC / d, fresh / d
+        for rel in sorted(_tree(committed) | _tree(generated)):
+            a, b = committed / rel, generated / rel
+            if not (a.exists() and b.exists() and filecmp.cmp(a, b, shallow=False)):
+                stale.append(f"{d}/{rel}")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if committed output is stale")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mm-codegen-") as tmp:
+        fresh = Path(tmp)
+        generate(fresh)
+        if args.check:
+            stale = stale_files(fresh)
+            if stale:
+                listing = "\n".join(f"  src/{p}" for p in stale)
+                print(
+                    f"codegen: {len(stale)} generated file(s) are stale or missing:\n{listing}\n"
+                    "Run `nox -s codegen` and commit the result.",
+                    file=sys.stderr,
+                )
+                return 1
+            print("codegen: generated code is up to date")
+            return 0
+        for d in GENERATED_DIRS:
+            shutil.rmtree(SRC / d, ignore_errors=True)
+            shutil.copytree(fresh / d, SRC / d)
+        print(f"codegen: wrote {', '.join('src/' + d for d in GENERATED_DIRS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

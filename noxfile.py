@@ -1,0 +1,62 @@
+"""Developer tasks. `nox -s ci` is what CI runs: codegen_check, lint, typecheck and tests."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["ci"]
+nox.options.reuse_existing_virtualenvs = True
+
+DEV = ".[dev]"
+CODE = ["src", "codegen", "tests", "noxfile.py"]
+
+
+def _install(session: nox.Session, extra: str = DEV) -> None:
+    session.install("-e", extra)
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Regenerate stubs, models, converters, clients and the hook table from proto/."""
+    _install(session, ".[codegen]")
+    session.run("python", "-m", "codegen")
+
+
+@nox.session
+def codegen_check(session: nox.Session) -> None:
+    """Fail when the committed generated code differs from a fresh generation."""
+    _install(session, ".[codegen]")
+    session.run("python", "-m", "codegen", "--check")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, generated code included."""
+    _install(session)
+    session.run("ruff", "check", *CODE)
+    session.run("ruff", "format", "--check", *CODE)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package (generated code included) and codegen."""
+    _install(session)
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (HYPOTHESIS_PROFILE=dev by default: fast property tests)."""
+    _install(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """Everything CI checks, in one environment, with the thorough hypothesis profile."""
+    _install(session)
+    session.run("python", "-m", "codegen", "--check")
+    session.run("ruff", "check", *CODE)
+    session.run("ruff", "format", "--check", *CODE)
+    session.run("mypy")
+    session.run("pytest", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
