@@ -54,14 +54,17 @@ def _attrs(msg: object, names: tuple[str, ...]) -> dict[str, object]:
 
 def _message_elements(m: descriptor_pb2.DescriptorProto, scope: str) -> Iterator[Element]:
     name = f"{scope}.{m.name}"
-    yield name, {
-        "kind": "message",
-        "map_entry": m.options.map_entry,
-        "oneofs": [o.name for o in m.oneof_decl],
-        "fields": [f.name for f in m.field],
-        "nested": sorted(n.name for n in m.nested_type),
-        "enums": sorted(e.name for e in m.enum_type),
-    }
+    yield (
+        name,
+        {
+            "kind": "message",
+            "map_entry": m.options.map_entry,
+            "oneofs": [o.name for o in m.oneof_decl],
+            "fields": [f.name for f in m.field],
+            "nested": sorted(n.name for n in m.nested_type),
+            "enums": sorted(e.name for e in m.enum_type),
+        },
+    )
     for f in m.field:
         yield f"{name}.{f.name}", {"kind": "field", **_attrs(f, FIELD_ATTRS)}
     for n in m.nested_type:

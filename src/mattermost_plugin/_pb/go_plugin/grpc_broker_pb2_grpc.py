@@ -31,7 +31,7 @@ if _version_not_supported:
 
 
 class GRPCBrokerStub:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin broker for extra connections; not needed by Mattermost."""
 
     def __init__(self, channel):
         """Constructor.
@@ -48,10 +48,10 @@ class GRPCBrokerStub:
 
 
 class GRPCBrokerServicer:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin broker for extra connections; not needed by Mattermost."""
 
     def StartStream(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """Exchanges ConnInfo messages to set up brokered connections."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -72,7 +72,7 @@ def add_GRPCBrokerServicer_to_server(servicer, server):
 
 # This class is part of an EXPERIMENTAL API.
 class GRPCBroker:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin broker for extra connections; not needed by Mattermost."""
 
     @staticmethod
     def StartStream(

@@ -31,7 +31,7 @@ if _version_not_supported:
 
 
 class GRPCControllerStub:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin process control, served by the plugin."""
 
     def __init__(self, channel):
         """Constructor.
@@ -48,10 +48,10 @@ class GRPCControllerStub:
 
 
 class GRPCControllerServicer:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin process control, served by the plugin."""
 
     def Shutdown(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Asks the plugin process to exit; the host kills it about 2 s later."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -74,7 +74,7 @@ def add_GRPCControllerServicer_to_server(servicer, server):
 
 # This class is part of an EXPERIMENTAL API.
 class GRPCController:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin process control, served by the plugin."""
 
     @staticmethod
     def Shutdown(

@@ -32,7 +32,7 @@ if _version_not_supported:
 
 
 class GRPCStdioStub:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin stdio forwarding, served by the plugin (optional)."""
 
     def __init__(self, channel):
         """Constructor.
@@ -49,10 +49,10 @@ class GRPCStdioStub:
 
 
 class GRPCStdioServicer:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin stdio forwarding, served by the plugin (optional)."""
 
     def StreamStdio(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Streams the plugin's stdout and stderr output to the host."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -73,7 +73,7 @@ def add_GRPCStdioServicer_to_server(servicer, server):
 
 # This class is part of an EXPERIMENTAL API.
 class GRPCStdio:
-    """Missing associated documentation comment in .proto file."""
+    """go-plugin stdio forwarding, served by the plugin (optional)."""
 
     @staticmethod
     def StreamStdio(

@@ -43,7 +43,7 @@ if _version_not_supported:
 
 
 class PluginAPIStub:
-    """Missing associated documentation comment in .proto file."""
+    """API the server offers to the plugin (Go plugin.API), reachable at MATTERMOST_PLUGIN_API_TARGET."""
 
     def __init__(self, channel):
         """Constructor.
@@ -1470,1420 +1470,1422 @@ class PluginAPIStub:
 
 
 class PluginAPIServicer:
-    """Missing associated documentation comment in .proto file."""
+    """API the server offers to the plugin (Go plugin.API), reachable at MATTERMOST_PLUGIN_API_TARGET."""
 
     def CreateUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a new user account."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a user; the server deactivates the account (soft delete)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUsers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists users matching the given filters, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUsersByIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches several users by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUserByEmail(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user by email address."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUserByUsername(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user by username."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUsersByUsernames(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches several users by username."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUsersInTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the members of a team as users, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to an existing user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUserStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user's presence status (online, away, dnd, offline)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUserStatusesByIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the presence statuses of several users."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUserStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets a user's presence status."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SetUserStatusTimedDND(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Puts a user in Do Not Disturb until the given end time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUserActive(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Activates or deactivates a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUserCustomStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets a user's custom status (emoji, text, expiry)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RemoveUserCustomStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Clears a user's custom status."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUsersInChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the members of a channel as users, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetLDAPUserAttributes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads LDAP attributes of a user (requires an LDAP-enabled license)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchUsers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Searches users by a term (username, name, nickname, email) with optional filters."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetProfileImage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user's profile image."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SetProfileImage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces a user's profile image."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def HasPermissionTo(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Checks whether a user has a system-wide permission."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def HasPermissionToTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Checks whether a user has a permission in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def HasPermissionToChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Checks whether a user has a permission in a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PublishUserTyping(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Broadcasts a "user is typing" event for a channel or thread."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUserAuth(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes how a user authenticates (auth service and auth data)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateUserRoles(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces a user's system roles."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a session by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a new session for a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ExtendSessionExpiry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Moves the expiry time of a session."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RevokeSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Revokes (logs out) a session."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateUserAccessToken(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a personal access token for a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RevokeUserAccessToken(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Revokes a personal access token."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes (archives) a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeams(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists all teams."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a team by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamByName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a team by its URL name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamsUnreadForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user's unread and mention counts for every team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to an existing team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchTeams(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Searches teams by name or display name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamsForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the teams a user belongs to."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateTeamMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds a user to a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateTeamMembers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds several users to a team; fails as a whole on the first error."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateTeamMembersGracefully(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds several users to a team, reporting an error per user instead of failing as a whole."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteTeamMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a user from a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamMembers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the memberships of a team, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches one user's membership in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamMembersForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists a user's team memberships, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateTeamMemberRoles(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces a user's roles in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamIcon(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a team's icon image."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SetTeamIcon(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces a team's icon image."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RemoveTeamIcon(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a team's icon image."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTeamStats(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches member counts for a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes (archives) a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPublicChannelsForTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists a team's public channels, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a channel by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelByName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a channel by team id and channel URL name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelByNameForTeamName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a channel by team URL name and channel URL name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelsForTeamForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the channels of a team that a user belongs to."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelStats(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches member, guest, pinned-post and file counts for a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetDirectChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the direct-message channel between two users, creating it if needed."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the group-message channel for a set of users, creating it if needed."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to an existing channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchChannels(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Searches a team's channels by a term."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def AddChannelMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds a user to a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def AddUserToChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds a user to a channel on behalf of another user (as_user_id)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches one user's membership in a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelMembers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the memberships of a channel, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelMembersByIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the channel memberships of several users."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelMembersForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists a user's channel memberships within a team, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateChannelMemberRoles(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces a user's roles in a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateChannelMemberNotifications(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Updates a user's notification preferences for a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PatchChannelMembersNotifications(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Applies the same notification preference changes to several channel memberships."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteChannelMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a user from a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateChannelSidebarCategory(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a sidebar category for a user in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetChannelSidebarCategories(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user's sidebar categories in a team, in display order."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateChannelSidebarCategories(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a user's sidebar categories in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreatePost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def AddReaction(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds an emoji reaction to a post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RemoveReaction(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes an emoji reaction from a post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetReactions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the reactions on a post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SendEphemeralPost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Shows a post to one user only; it is not stored."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateEphemeralPost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces an ephemeral post previously shown to a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteEphemeralPost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes an ephemeral post from a user's view."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPostThread(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a post together with its whole thread."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a post by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPostsSince(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a channel's posts created or changed since a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPostsAfter(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a page of a channel's posts that come after a given post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPostsBefore(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a page of a channel's posts that come before a given post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPostsForChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a page of a channel's posts, newest first."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to an existing post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchPostsInTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Searches a team's posts with one or more sets of search parameters."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchPostsInTeamForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Searches a team's posts as a given user sees them."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetEmojiList(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists custom emoji, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetEmojiByName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a custom emoji by name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetEmoji(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a custom emoji by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetEmojiImage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the image of a custom emoji."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVSet(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stores a value in the plugin's key-value store."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVCompareAndSet(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets a key only if its current value equals old_value (empty old_value: only if absent)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVCompareAndDelete(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a key only if its current value equals old_value."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVSetWithOptions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stores a value with options (atomic compare-and-set, expiry)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVSetWithExpiry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stores a value that expires after a number of seconds."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVGet(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads a value from the plugin's key-value store."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVDelete(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a key from the plugin's key-value store."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVDeleteAll(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes every key of the plugin's key-value store."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def KVList(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the plugin's keys, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PublishWebSocketEvent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends a WebSocket event to clients; the server prefixes the event name with "custom_<plugin
+        id>_".
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LoadPluginConfiguration(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches this plugin's settings as JSON."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetConfig(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server configuration, with secrets removed."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUnsanitizedConfig(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server configuration including secrets."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SaveConfig(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces the server configuration."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPluginConfig(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches this plugin's settings from the server configuration."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SavePluginConfig(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Replaces this plugin's settings in the server configuration."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetBundlePath(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the absolute path of this plugin's unpacked bundle on the server."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPlugins(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the manifests of all installed plugins."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def EnablePlugin(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Enables a plugin by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DisablePlugin(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Disables a plugin by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RemovePlugin(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Uninstalls a plugin by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPluginStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the run state of a plugin."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def InstallPlugin(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Installs a plugin from a bundle (.tar.gz)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPluginID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches this plugin's id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogDebug(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes a DEBUG line to the server log."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogInfo(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes an INFO line to the server log."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogError(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes an ERROR line to the server log."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogWarn(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes a WARN line to the server log."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CopyFileInfos(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Duplicates file records so they can be attached to a new post by a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetFileInfo(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a file's metadata by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SetFileSearchableContent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets the text that search indexes for a file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetFileInfos(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists file metadata matching filters, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetFile(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the content of an uploaded file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetFileLink(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a public link to a file (public links must be enabled)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ReadFile(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads a file from the server's file store by path."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UploadFile(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Uploads a file into a channel in one call (bounded by the gRPC message size)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateUploadSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Starts a resumable, chunked upload."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UploadData(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends the next chunk of an upload session; returns the file once complete."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetUploadSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches an upload session by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateBot(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a bot account."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PatchBot(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes some fields of a bot."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetBot(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a bot by its user id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetBots(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists bots matching filters, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateBotActive(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Activates or deactivates a bot."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PermanentDeleteBot(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a bot and its user for good."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def EnsureBotUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns this plugin's bot with the given username, creating it if missing."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetLicense(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server's license, if any."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def IsEnterpriseReady(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Tells whether the server is an Enterprise Edition build."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetServerVersion(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server version."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetSystemInstallDate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches when the server was first installed."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetDiagnosticId(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server's diagnostic (telemetry) id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetTelemetryId(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the server's telemetry id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RegisterCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers a slash command handled by this plugin (see the ExecuteCommand hook)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UnregisterCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Unregisters one of this plugin's slash commands."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ExecuteSlashCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Runs a slash command as if a user had typed it."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a slash command owned by this plugin that calls an outgoing URL."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ListCommands(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists every slash command usable in a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ListCustomCommands(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the custom (integration) slash commands of a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ListPluginCommands(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the plugin-registered slash commands of a team."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ListBuiltInCommands(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the server's built-in slash commands."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a slash command by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a slash command."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a slash command."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPreferenceForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches one preference of a user by category and name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPreferencesForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches all preferences of a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePreferencesForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves preferences of a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePreferencesForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes preferences of a user."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateOAuthApp(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers an OAuth 2.0 application."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetOAuthApp(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches an OAuth 2.0 application by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateOAuthApp(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to an OAuth 2.0 application."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteOAuthApp(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes an OAuth 2.0 application."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user group by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupByName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a user group by name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupMemberUsers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the users in a group, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupsBySource(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the groups that come from a source (e.g. ldap, custom)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupsForUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the groups a user belongs to."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpsertGroupMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds a user to a group, or restores a removed membership."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpsertGroupMembers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds several users to a group, or restores their memberships."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupByRemoteID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a group by its id in the external source."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a user group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a user group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes (soft-deletes) a user group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RestoreGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Restores a deleted user group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteGroupMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a user from a group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupSyncable(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the link between a group and a team or channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroupSyncables(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists a group's links to teams or channels."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpsertGroupSyncable(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates or restores the link between a group and a team or channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateGroupSyncable(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a group's link to a team or channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteGroupSyncable(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes the link between a group and a team or channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetGroups(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists groups matching search options, one page at a time."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreateDefaultSyncableMemberships(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds group members to the teams and channels their groups are linked to."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeleteGroupConstrainedMemberships(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes members of group-constrained teams and channels who are not in a linked group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RegisterPluginForSharedChannels(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers this plugin as a shared-channels remote; returns its remote id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UnregisterPluginForSharedChannels(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Unregisters a plugin as a shared-channels remote."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ShareChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Marks a channel as shared."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateSharedChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a shared channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UnshareChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stops sharing a channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdateSharedChannelCursor(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Records how far a remote has synced a shared channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SyncSharedChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Triggers a sync of a shared channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def InviteRemoteToChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Invites a remote to a shared channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UninviteRemoteFromChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes a remote from a shared channel."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreatePropertyField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a property field (custom attribute definition)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a property field by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyFields(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches several property fields by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePropertyField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a property field."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePropertyField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a property field."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchPropertyFields(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists property fields of a group matching search options."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CountPropertyFields(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Counts the property fields of a group."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CountPropertyFieldsForTarget(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Counts the property fields of a group that apply to a target."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def CreatePropertyValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a property value (a field's value for one target)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a property value by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyValues(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches several property values by id."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePropertyValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to a property value."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpsertPropertyValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a property value or replaces the existing one for the same field and target."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePropertyValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a property value."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SearchPropertyValues(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists property values of a group matching search options."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RegisterPropertyGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers a property group by name, or returns the existing one."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a property group by name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetPropertyFieldByName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a property field by group, target and name."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePropertyFields(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to several property fields."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpdatePropertyValues(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Saves changes to several property values."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UpsertPropertyValues(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates or replaces several property values."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePropertyValuesForTarget(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes all property values of a group for one target."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def DeletePropertyValuesForField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes all values of a property field."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogAuditRec(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes a record to the audit log."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def LogAuditRecWithLevel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Writes a record to the audit log at the given level."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PluginHTTP(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin id>)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GetCloudLimits(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the product limits of a Cloud workspace."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OpenInteractiveDialog(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Opens an interactive dialog in a user's client."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PublishPluginClusterEvent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook)."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RegisterCollectionAndTopic(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers a collection type and a topic type owned by this plugin."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RequestTrialLicense(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Asks the licensing service for a trial license."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RolesGrantPermission(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Tells whether any of the given roles grants a permission."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SendMail(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends an email through the server's SMTP settings."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def SendPushNotification(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sends a push notification to a user's mobile devices."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -4081,7 +4083,7 @@ def add_PluginAPIServicer_to_server(servicer, server):
 
 # This class is part of an EXPERIMENTAL API.
 class PluginAPI:
-    """Missing associated documentation comment in .proto file."""
+    """API the server offers to the plugin (Go plugin.API), reachable at MATTERMOST_PLUGIN_API_TARGET."""
 
     @staticmethod
     def CreateUser(

@@ -43,7 +43,7 @@ if _version_not_supported:
 
 
 class PluginHooksStub:
-    """Missing associated documentation comment in .proto file."""
+    """Hooks the server calls on the plugin. Unary hooks have a 30 s deadline on the host."""
 
     def __init__(self, channel):
         """Constructor.
@@ -306,256 +306,296 @@ class PluginHooksStub:
 
 
 class PluginHooksServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Hooks the server calls on the plugin. Unary hooks have a 30 s deadline on the host."""
 
     def Implemented(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the hooks this plugin implements. Called once after the handshake; the server never calls
+        a hook missing from the list.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnActivate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when the plugin is started (enabled, or the server starts). Returning an error aborts
+        activation.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnDeactivate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when the plugin is stopped, before the process is shut down. Release resources here; an
+        error is only logged.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnConfigurationChange(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when the server configuration or this plugin's settings change. Reload settings here;
+        returning an error is logged by the server.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnInstall(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after the plugin has been installed, e.g. from the marketplace during onboarding. The
+        plugin can do first-time setup; returning an error reports a failure.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSendDailyTelemetry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called once a day when the server sends telemetry. The plugin can send its own telemetry;
+        nothing is returned.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def RunDataRetention(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called by the data-retention job so the plugin can delete its own old data. Return how many
+        records were deleted.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnCloudLimitsUpdated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called on Cloud workspaces when the product limits change. Informational; nothing is returned."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ConfigurationWillBeSaved(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before a new server configuration is saved. The plugin can return an error to block the
+        save, or a modified configuration.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessageWillBePosted(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before a new post is stored. The plugin can reject it or return a modified post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessageWillBeUpdated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before an edited post is stored. The plugin can reject the edit or return a modified
+        post.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessageHasBeenPosted(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a post has been stored. Notification only; the plugin cannot change the post."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessageHasBeenUpdated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after an edited post has been stored. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessagesWillBeConsumed(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before posts are returned to a client. The plugin returns the posts to deliver, possibly
+        changed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def MessageHasBeenDeleted(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a post has been deleted. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def FileWillBeUploaded(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before an uploaded file is stored. The plugin can reject the file or replace its
+        metadata and/or content.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ReactionHasBeenAdded(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a reaction has been added to a post. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ReactionHasBeenRemoved(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a reaction has been removed from a post. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def NotificationWillBePushed(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before a push notification is sent to a user's device. The plugin can reject it or
+        return a modified notification.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def EmailNotificationWillBeSent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before a notification email is sent. The plugin can reject it or return modified email
+        content.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def PreferencesHaveChanged(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user's preferences have been saved. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasBeenCreated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user account has been created. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserWillLogIn(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called before a user logs in. Return a non-empty rejection_reason to refuse the login."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasLoggedIn(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has logged in. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasBeenDeactivated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has been deactivated. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSAMLLogin(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a successful SAML login, with the SAML assertion. Returning an error makes the
+        login fail.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ChannelHasBeenCreated(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a channel has been created. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasJoinedChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has joined or been added to a channel. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasLeftChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has left or been removed from a channel. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasJoinedTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has joined or been added to a team. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def UserHasLeftTeam(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called after a user has left or been removed from a team. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ExecuteCommand(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a user runs a slash command this plugin registered. Return a CommandResponse to
+        post or show to the user, or an error.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnWebSocketConnect(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a client opens a WebSocket connection. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnWebSocketDisconnect(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a client's WebSocket connection closes. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def WebSocketMessageHasBeenPosted(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a client sends a message over its WebSocket. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnPluginClusterEvent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when this plugin on another cluster node publishes a cluster event. Notification only."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSharedChannelsSyncMsg(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a shared channel sync message is sent to this plugin as a remote. Return what was
+        synced, or an error.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSharedChannelsPing(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called to check that this plugin, as a shared-channels remote, is healthy. Return healthy =
+        true when it is.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSharedChannelsAttachmentSyncMsg(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a file attachment of a shared channel is synced to this plugin. Return an error if
+        it could not be handled.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def OnSharedChannelsProfileImageSyncMsg(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when a user's profile image is synced to this plugin. Return an error if it could not be
+        handled.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def GenerateSupportData(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called when an admin generates a support packet. Return files to include in the packet."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
     def ServeHTTP(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """Called for HTTP requests to /plugins/<plugin id>/...; request and response are streamed. See
+        ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -785,7 +825,7 @@ def add_PluginHooksServicer_to_server(servicer, server):
 
 # This class is part of an EXPERIMENTAL API.
 class PluginHooks:
-    """Missing associated documentation comment in .proto file."""
+    """Hooks the server calls on the plugin. Unary hooks have a 30 s deadline on the host."""
 
     @staticmethod
     def Implemented(
