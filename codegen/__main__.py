@@ -10,18 +10,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import ir, models
+from codegen import converters, ir, models
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
 # Folders that codegen owns entirely: they are replaced as a whole, so nothing stale survives.
 MODELS_DIR = "mattermost_plugin/models"
-GENERATED_DIRS = ("mattermost_plugin/_pb", MODELS_DIR)
+GENERATED_DIRS = ("mattermost_plugin/_pb", MODELS_DIR, "mattermost_plugin/_generated")
 
 
 def generate(out: Path) -> None:
     proto = ir.build(run_protoc(out))
     models.generate(proto, out)
+    converters.generate(proto, out)
     _format(out)
 
 

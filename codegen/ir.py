@@ -91,6 +91,7 @@ class FieldIR:
     map_key: FieldIR | None = None
     map_value: FieldIR | None = None
     comment: str = ""
+    wrapper_name: str = ""  # Int32Value … for WRAPPER fields
 
 
 @dataclass
@@ -304,6 +305,7 @@ def _field(f: descriptor_pb2.FieldDescriptorProto, comment: str) -> FieldIR:
             out.kind, out.optional = Kind.VALUE, not repeated
         elif f.type_name in WRAPPERS:
             out.kind, out.py_type, out.optional = Kind.WRAPPER, WRAPPERS[f.type_name], True
+            out.wrapper_name = f.type_name.rsplit(".", 1)[-1]
         else:
             out.kind, out.ref, out.optional = Kind.MESSAGE, f.type_name, not repeated
     else:
