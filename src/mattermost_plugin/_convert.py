@@ -7,6 +7,7 @@ null both read as ``None``, and an empty ``Struct`` is the same as an unset one.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -18,8 +19,11 @@ def value_to_python(v: struct_pb2.Value) -> Any:
         return v.string_value
     if kind == "number_value":
         number = v.number_value
-        # JSON has one number type; give back ints where the double is integral.
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+        # JSON has one number type; give back ints where the double is integral (but -0.0,
+        # which an int cannot hold).
+        negative_zero = number == 0 and math.copysign(1, number) < 0
+        exact = number.is_integer() and abs(number) < 2**53 and not negative_zero
+        return int(number) if exact else number
     if kind == "bool_value":
         return v.bool_value
     if kind == "struct_value":
@@ -65,8 +69,10 @@ def _fill_value(target: struct_pb2.Value, obj: Any) -> None:
     elif isinstance(obj, str):
         target.string_value = obj
     elif isinstance(obj, dict):
+        target.struct_value.SetInParent()  # so that {} is still a struct, not "no value"
         target.struct_value.update(obj)
     elif isinstance(obj, list | tuple):
+        target.list_value.SetInParent()
         target.list_value.extend(obj)
     else:
         raise TypeError(f"not a JSON value: {type(obj).__name__}")

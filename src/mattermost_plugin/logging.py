@@ -1,0 +1,285 @@
+"""hclog-compatible JSON log lines on stderr, the form the host keeps levels and fields of.
+
+The host (go-plugin) reads the plugin's stderr: a JSON line with ``@level``, ``@message``
+and ``@timestamp`` keeps its level and extra keys, anything else is logged at DEBUG
+(PROTOCOL §2.8). :func:`parse_hclog_line` is the same reading, for a Python host.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import IO, Any
+
+__all__ = [
+    "LOG_LEVEL_ENV",
+    "REDACTED",
+    "TRACE",
+    "HclogFormatter",
+    "HclogRecord",
+    "RedactSecretsFilter",
+    "configure_logging",
+    "get_plugin_logger",
+    "hclog_level",
+    "is_secret_key",
+    "parse_hclog_line",
+    "parse_level",
+]
+
+TRACE = 5
+"""hclog's level below DEBUG; ``logger.log(TRACE, ...)``."""
+logging.addLevelName(TRACE, "TRACE")
+
+LOG_LEVEL_ENV = "MATTERMOST_PLUGIN_LOG_LEVEL"
+REDACTED = "[REDACTED]"
+SDK_LOGGER = "mattermost_plugin"
+PLUGIN_LOGGER_PREFIX = f"{SDK_LOGGER}.plugin"
+
+_HANDLER_NAME = "mattermost_plugin.hclog"
+_LEVELS = {
+    "trace": TRACE,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_HCLOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+# Keys of the line itself; an extra field with one of these names is written as "_<name>".
+_RESERVED = ("@level", "@message", "@timestamp", "@module")
+# go-plugin parses @timestamp with Go's "2006-01-02T15:04:05.000000Z07:00": exactly six
+# fractional digits; any other form makes it log the whole line raw at DEBUG.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(?:Z|[+-]\d{2}:\d{2})")
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+_SECRET_KEY = re.compile(r"token|passw|secret|apikey|authorization|cookie|credential|privatekey")
+_MAX_DEPTH = 20
+
+
+def hclog_level(levelno: int) -> str:
+    """The hclog level name for a ``logging`` level (CRITICAL is hclog's ``error``)."""
+    if levelno < logging.DEBUG:
+        return "trace"
+    if levelno < logging.INFO:
+        return "debug"
+    if levelno < logging.WARNING:
+        return "info"
+    if levelno < logging.ERROR:
+        return "warn"
+    return "error"
+
+
+def parse_level(level: str | int) -> int:
+    """A ``logging`` level from an int or a name (trace, debug, info, warn, warning, error;
+    any case). Raises ``ValueError`` for other names."""
+    if isinstance(level, int):
+        return level
+    try:
+        return _LEVELS[level.strip().lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown log level {level!r} (expected trace, debug, info, warn or error)"
+        ) from None
+
+
+def _jsonable(value: object, depth: int = 0) -> Any:
+    """``value`` made JSON-safe: containers walked, the rest as ``str()``."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        # NaN and infinities are not JSON: Go would reject the whole line.
+        return value if math.isfinite(value) else str(value)
+    if depth >= _MAX_DEPTH:
+        return _str(value)
+    if isinstance(value, Mapping):
+        return {
+            k if isinstance(k, str) else _str(k): _jsonable(v, depth + 1) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(item, depth + 1) for item in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return _str(value)
+
+
+def _str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # a broken __str__ must not lose the log line
+        return f"<unprintable {type(value).__name__}>"
+
+
+class HclogFormatter(logging.Formatter):
+    """Format records as hclog JSON lines.
+
+    Keys: ``@level``, ``@message``, ``@timestamp`` (UTC, microseconds), ``@module`` (logger
+    name), every ``extra=`` field, and with ``exc_info`` ``error`` (``"Type: message"``) and
+    ``stacktrace`` (hclog's key for stacks). Output is ASCII, so any stderr encoding works.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One JSON object, no newline."""
+        line: dict[str, Any] = {
+            "@level": hclog_level(record.levelno),
+            "@message": record.getMessage(),
+            "@timestamp": datetime.fromtimestamp(record.created, timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            ),
+            "@module": record.name,
+        }
+        stack = []
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            line["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            stack.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            stack.append(self.formatStack(record.stack_info))
+        if stack:
+            line["stacktrace"] = "\n".join(stack)
+        for key, value in record.__dict__.items():
+            if key in _RECORD_ATTRS:
+                continue
+            while key in line:  # the line's own keys win; the caller's value is kept
+                key = f"_{key}"
+            line[key] = _jsonable(value)
+        return json.dumps(line, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a field name looks like it holds a secret (token, password, secret, API key,
+    authorization, cookie, credential, private key), ignoring case and separators."""
+    return _SECRET_KEY.search(re.sub(r"[^a-z0-9]", "", key.lower())) is not None
+
+
+def _redact(value: object, depth: int = 0) -> object:
+    """``value`` with secret-looking mapping keys redacted; a copy only if anything changed,
+    so the caller's objects are never modified."""
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        redacted = {
+            k: REDACTED if isinstance(k, str) and is_secret_key(k) else _redact(v, depth + 1)
+            for k, v in value.items()
+        }
+        return redacted if any(redacted[k] is not v for k, v in value.items()) else value
+    if isinstance(value, (list, tuple)):
+        items = [_redact(item, depth + 1) for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Replace the values of ``extra=`` fields whose key looks secret with ``[REDACTED]``,
+    also inside nested mappings. Messages are not inspected: keep secrets out of them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place on the record (never in the caller's objects); always passes."""
+        for key, value in list(record.__dict__.items()):
+            if key not in _RECORD_ATTRS:
+                record.__dict__[key] = REDACTED if is_secret_key(key) else _redact(value)
+        return True
+
+
+def _level_from_env() -> tuple[int, str | None]:
+    raw = os.environ.get(LOG_LEVEL_ENV)
+    if raw is None or not raw.strip():
+        return logging.INFO, None
+    try:
+        return parse_level(raw), None
+    except ValueError as exc:
+        return logging.INFO, f"{LOG_LEVEL_ENV}: {exc}; using info"
+
+
+def configure_logging(level: str | int | None = None, stream: IO[str] | None = None) -> None:
+    """Send the ``mattermost_plugin`` logger tree (SDK and plugin loggers) as hclog JSON to
+    ``stream`` (default: the current ``sys.stderr``), not to the root logger.
+
+    ``level`` defaults to ``$MATTERMOST_PLUGIN_LOG_LEVEL``, else info; an invalid variable
+    means info and one warning, an invalid ``level`` argument raises ``ValueError``.
+    Calling again replaces the handler instead of adding one.
+    """
+    resolved, warning = _level_from_env() if level is None else (parse_level(level), None)
+    logger = logging.getLogger(SDK_LOGGER)
+    for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+        # Replaced, not re-pointed: setStream would flush the old stream, which may be closed.
+        logger.removeHandler(old)
+        old.close()
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(HclogFormatter())
+    handler.addFilter(RedactSecretsFilter())
+    logger.addHandler(handler)
+    logger.setLevel(resolved)
+    logger.propagate = False
+    if warning:
+        logging.getLogger(__name__).warning(warning)
+
+
+def get_plugin_logger(plugin_id: str) -> logging.Logger:
+    """The logger a plugin gets as ``self.logger``: ``mattermost_plugin.plugin.<id>``, so it
+    shares the SDK's handler and level."""
+    if not plugin_id:
+        raise ValueError("plugin_id must not be empty")
+    return logging.getLogger(f"{PLUGIN_LOGGER_PREFIX}.{plugin_id}")
+
+
+@dataclass(frozen=True)
+class HclogRecord:
+    """One hclog JSON line, as the host reads it."""
+
+    level: str
+    """trace, debug, info, warn or error."""
+    message: str
+    timestamp: datetime | None
+    module: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Every other key, e.g. extra fields, ``error`` and ``stacktrace``."""
+
+    @property
+    def levelno(self) -> int:
+        """The ``logging`` level to re-log the line at."""
+        return _LEVELS[self.level]
+
+
+def parse_hclog_line(line: str) -> HclogRecord | None:
+    """Read one stderr line; ``None`` when the host would log it raw at DEBUG instead: not a
+    JSON object, no known ``@level``, a non-string ``@message``, or a malformed
+    ``@timestamp``."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    level, message = data.pop("@level", None), data.pop("@message", "")
+    if not isinstance(level, str) or not isinstance(message, str):
+        return None
+    level = level.strip().lower()
+    level = "warn" if level == "warning" else level
+    if level not in _HCLOG_LEVELS:
+        return None
+    timestamp = None
+    if "@timestamp" in data:
+        raw = data.pop("@timestamp")
+        if not isinstance(raw, str) or not _TIMESTAMP.fullmatch(raw):
+            return None
+        try:
+            timestamp = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S.%f%z")
+        except ValueError:  # e.g. month 13
+            return None
+    module = data.pop("@module") if isinstance(data.get("@module"), str) else None
+    return HclogRecord(level, message, timestamp, module, data)
