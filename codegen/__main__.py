@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import converters, ir, models
+from codegen import clients, converters, ir, models
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
@@ -23,6 +23,7 @@ def generate(out: Path) -> None:
     proto = ir.build(run_protoc(out))
     models.generate(proto, out)
     converters.generate(proto, out)
+    clients.generate(proto, out)
     _format(out)
 
 

@@ -1,0 +1,30 @@
+"""mattermost-plugin-sdk: write Mattermost server plugins in Python.
+
+The public names live here; everything else is reached through them.
+"""
+
+from __future__ import annotations
+
+from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+from mattermost_plugin.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    PermissionDeniedError,
+    PluginAPIError,
+    UnavailableError,
+    ValidationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExistsError",
+    "AsyncPluginAPIClient",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginAPIClient",
+    "PluginAPIError",
+    "UnavailableError",
+    "ValidationError",
+    "__version__",
+]
