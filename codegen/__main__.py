@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import clients, converters, ir, models
+from codegen import clients, converters, hooks, ir, models
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
@@ -24,6 +24,7 @@ def generate(out: Path) -> None:
     models.generate(proto, out)
     converters.generate(proto, out)
     clients.generate(proto, out)
+    hooks.generate(proto, out)
     _format(out)
 
 

@@ -1,6 +1,8 @@
 """mattermost-plugin-sdk: write Mattermost server plugins in Python.
 
-The public names live here; everything else is reached through them.
+The public names live here; everything else is reached through them::
+
+    from mattermost_plugin import Plugin, hook, HookName
 """
 
 from __future__ import annotations
@@ -14,17 +16,22 @@ from mattermost_plugin.errors import (
     UnavailableError,
     ValidationError,
 )
+from mattermost_plugin.hooks import HookName, hook
+from mattermost_plugin.plugin import Plugin
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
     "AsyncPluginAPIClient",
+    "HookName",
     "NotFoundError",
     "PermissionDeniedError",
+    "Plugin",
     "PluginAPIClient",
     "PluginAPIError",
     "UnavailableError",
     "ValidationError",
     "__version__",
+    "hook",
 ]

@@ -306,6 +306,7 @@ class FakeMattermost(_ServicerBase):
         self.kv: dict[str, _KVEntry] = {}
         self.files: dict[str, _StoredFile] = {}
         self.bots: dict[str, api_file_bot_pb2.Bot] = {}
+        self.commands: dict[tuple[str, str], api_remaining_pb2.Command] = {}  # (team, trigger)
 
     # ----------------------------------------------------------------------- helpers
 
@@ -1551,6 +1552,30 @@ class FakeMattermost(_ServicerBase):
         self, request: api_remaining_pb2.GetServerVersionRequest, context: _Ctx
     ) -> api_remaining_pb2.GetServerVersionResponse:
         return api_remaining_pb2.GetServerVersionResponse(version=self.server_version)
+
+    # ------------------------------------------------------------------- commands (status)
+
+    @_status
+    def RegisterCommand(
+        self, request: api_remaining_pb2.RegisterCommandRequest, context: _Ctx
+    ) -> api_remaining_pb2.RegisterCommandResponse:
+        trigger = request.command.trigger.strip().lstrip("/")
+        if not trigger or " " in trigger:
+            raise _bad_request("model.command.is_valid.trigger.app_error", "invalid trigger")
+        command = api_remaining_pb2.Command()
+        command.CopyFrom(request.command)
+        command.trigger = trigger
+        with self._lock:
+            self.commands[(command.team_id, trigger)] = command
+        return api_remaining_pb2.RegisterCommandResponse()
+
+    @_status
+    def UnregisterCommand(
+        self, request: api_remaining_pb2.UnregisterCommandRequest, context: _Ctx
+    ) -> api_remaining_pb2.UnregisterCommandResponse:
+        with self._lock:
+            self.commands.pop((request.team_id, request.trigger.lstrip("/")), None)
+        return api_remaining_pb2.UnregisterCommandResponse()
 
     # ----------------------------------------------------------------------- logs (status)
 

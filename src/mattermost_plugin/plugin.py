@@ -1,0 +1,116 @@
+"""``Plugin``: the base class of every Python plugin.
+
+A subclass marks handlers with ``@hook``; the class checks them when it is defined (unknown
+hooks, two handlers for one hook, wrong arity). At run time ``run_plugin`` builds the object,
+connects ``self.api`` and ``self.async_api``, and dispatches hooks to the handlers. A plugin
+can also be built with no server at all, for unit tests: ``MyPlugin()``, then assign ``api``
+and ``logger`` as the test needs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mattermost_plugin._generated.hook_table import HOOKS
+from mattermost_plugin.hooks import hook_name_of
+
+if TYPE_CHECKING:
+    from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+
+__all__ = ["Plugin"]
+
+# Handlers receive the plugin context (where the hook has one) and then the payload fields;
+# ServeHTTP handlers receive (context, request).
+_ARITY_OVERRIDES = {"ServeHTTP": 2}
+
+
+def handler_arity(hook_name: str) -> int:
+    """How many arguments (after ``self``) the server passes to a handler of this hook."""
+    return _ARITY_OVERRIDES.get(hook_name, len(HOOKS[hook_name].args))
+
+
+def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_name: str) -> None:
+    arity = handler_arity(hook_name)
+    try:
+        inspect.signature(func).bind(None, *range(arity))
+    except TypeError:
+        names = [a.name for a in HOOKS[hook_name].args] if hook_name != "ServeHTTP" else []
+        expected = ", ".join(["self", *(names or ["context", "request"])])
+        raise TypeError(
+            f"{cls_name}.{attr} handles {hook_name}, which passes {arity} argument(s) after "
+            f"self; define it as ({expected})"
+        ) from None
+
+
+class Plugin:
+    """Base class of a Mattermost plugin written in Python.
+
+    Attributes set for you before ``OnActivate``:
+        api: the Plugin API, blocking (``PluginAPIClient``).
+        async_api: the same API as coroutines, for ``async def`` handlers.
+        logger: a logger whose records reach the server log with their level.
+
+    Class settings a plugin may override:
+        hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
+        max_workers: threads for ``def`` handlers (default: MATTERMOST_PLUGIN_HOOK_WORKERS or 16).
+        fail_closed_hooks: hooks that reject when their handler fails, instead of letting the
+            action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
+            FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
+        failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+    """
+
+    api: PluginAPIClient
+    async_api: AsyncPluginAPIClient
+    logger: logging.Logger
+
+    hook_timeout: ClassVar[float | None] = None
+    max_workers: ClassVar[int | None] = None
+    fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
+    failure_rejection_reason: ClassVar[str] = (
+        "Rejected: a plugin could not process this request. Try again later."
+    )
+
+    # hook name → method name, for this class and its bases
+    __hook_handlers__: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers = dict(cls.__hook_handlers__)  # inherited ones; a subclass may replace them
+        own: dict[str, str] = {}
+        for attr, value in vars(cls).items():
+            hook_name = hook_name_of(value)
+            if hook_name is None:
+                continue
+            if hook_name in own:
+                raise TypeError(
+                    f"{cls.__name__} has two handlers for {hook_name}: {own[hook_name]} and "
+                    f"{attr}; a plugin has one handler per hook"
+                )
+            func = getattr(value, "__func__", value)
+            _check_signature(cls.__name__, attr, func, hook_name)
+            own[hook_name] = attr
+        handlers.update(own)
+        cls.__hook_handlers__ = handlers
+
+    @classmethod
+    def implemented_hooks(cls) -> list[str]:
+        """The Go names of the hooks this plugin handles, as ``Implemented()`` reports them."""
+        return [name for name in HOOKS if name in cls.__hook_handlers__]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when the attribute was never set: explain instead of a bare error.
+        if name == "logger":
+            from mattermost_plugin.logging import get_plugin_logger
+
+            logger = get_plugin_logger(type(self).__name__)
+            self.logger = logger
+            return logger
+        if name in ("api", "async_api"):
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is not connected: run_plugin() sets it before "
+                f"OnActivate; in a unit test, assign plugin.{name} yourself"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

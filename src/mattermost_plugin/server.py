@@ -1,0 +1,72 @@
+"""``run_plugin``: start a plugin under the go-plugin process contract.
+
+The entry point of every plugin's ``server/plugin.py``::
+
+    if __name__ == "__main__":
+        from mattermost_plugin.server import run_plugin
+        run_plugin(MyPlugin)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NoReturn
+
+from mattermost_plugin._dispatch import HookDispatcher
+from mattermost_plugin._process import PluginProcess
+from mattermost_plugin._transport import TARGET_VARIABLES
+from mattermost_plugin.logging import configure_logging, get_plugin_logger
+from mattermost_plugin.plugin import Plugin
+
+__all__ = ["run_plugin"]
+
+
+def plugin_id(environ: Mapping[str, str]) -> str:
+    """MATTERMOST_PLUGIN_ID, else the id in the plugin folder's manifest, else "plugin"."""
+    if environ.get("MATTERMOST_PLUGIN_ID"):
+        return environ["MATTERMOST_PLUGIN_ID"]
+    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
+    manifest = folder / "plugin.json"
+    if manifest.is_file():
+        try:
+            found = json.loads(manifest.read_text()).get("id")
+        except (OSError, ValueError, AttributeError):
+            found = None
+        if isinstance(found, str) and found:
+            return found
+    return "plugin"
+
+
+def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None = None) -> NoReturn:
+    """Serve ``plugin_class`` to the Mattermost server, until it stops the plugin.
+
+    Connects ``self.api`` and ``self.async_api`` (when the server gave an API address),
+    sets ``self.logger``, prints the go-plugin handshake, dispatches hooks, and exits with
+    status 0 when the server shuts the plugin down.
+    """
+    env = os.environ if environ is None else environ
+    configure_logging()
+    plugin = plugin_class()
+    plugin.logger = get_plugin_logger(plugin_id(env))
+    target = next((env[v] for v in TARGET_VARIABLES if env.get(v)), None)
+    if target is not None:
+        from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+
+        plugin.api = PluginAPIClient(target)
+        plugin.async_api = AsyncPluginAPIClient(target)
+    dispatcher = HookDispatcher(plugin)
+
+    async def on_stop(budget: float) -> None:
+        await dispatcher.drain(budget)
+        dispatcher.close()
+        if target is not None:
+            plugin.api.close()
+            await plugin.async_api.close()
+
+    code = PluginProcess(dispatcher.register, on_stop=on_stop, environ=env).run()
+    sys.stdout.flush()
+    sys.exit(code)
