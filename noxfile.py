@@ -60,3 +60,10 @@ def ci(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *CODE)
     session.run("mypy")
     session.run("pytest", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: the SDK against a raw-grpcio baseline in the same run (bench/results.json)."""
+    _install(session)
+    session.run("python", "-m", "bench.run", *session.posargs)
