@@ -1,0 +1,478 @@
+"""The plugin side of the go-plugin process contract (PROTOCOL §2), whatever serves the hooks.
+
+:class:`PluginProcess` starts a ``grpc.aio`` server on loopback TCP or a unix socket (TLS
+with a fresh self-signed certificate in auto-mTLS mode), serves health, ``GRPCController``
+and ``GRPCStdio`` next to the hooks, prints the one handshake line on stdout, and then keeps
+stdout pointing at stderr so nothing a plugin prints can corrupt the protocol. It stops
+gracefully on ``GRPCController.Shutdown``, SIGTERM and SIGINT, and also when its parent
+process dies, so a plugin never outlives the server that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime
+import ipaddress
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf import empty_pb2
+
+# grpcio-health-checking ships no type information.
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
+
+from mattermost_plugin._pb.go_plugin import (
+    grpc_controller_pb2,
+    grpc_controller_pb2_grpc,
+    grpc_stdio_pb2,
+    grpc_stdio_pb2_grpc,
+)
+from mattermost_plugin.logging import configure_logging
+
+if TYPE_CHECKING:
+    from grpc.aio import ServicerContext
+
+__all__ = [
+    "APP_PROTOCOL_VERSION",
+    "CORE_PROTOCOL_VERSION",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_PARENT_DIED",
+    "HEALTH_SERVICE",
+    "MAGIC_COOKIE_KEY",
+    "MAGIC_COOKIE_VALUE",
+    "STOP_BUDGET",
+    "Certificate",
+    "PluginProcess",
+    "generate_certificate",
+]
+
+MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
+MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
+CORE_PROTOCOL_VERSION = 1  # go-plugin's own handshake version
+APP_PROTOCOL_VERSION = 1  # Mattermost's plugin protocol version
+HEALTH_SERVICE = "plugin"  # the service name go-plugin's host checks
+
+STOP_BUDGET = 2.0
+"""Seconds from a stop request to process exit: the host kills the plugin 2 s after Shutdown."""
+_EXIT_MARGIN = 0.4  # kept out of the budget for the interpreter to tear down, even when busy
+PARENT_POLL_INTERVAL = 0.5
+
+EXIT_OK = 0
+"""A requested stop: Shutdown, SIGTERM or SIGINT."""
+EXIT_ERROR = 1
+"""Bad environment (protocol version, port range, socket group, client cert) or no listener."""
+EXIT_PARENT_DIED = 3
+"""The parent process went away; the stop was still graceful."""
+
+_NOT_UNDER_HOST_NOTE = (
+    "mattermost-plugin: {key} is not set, so this process was not started by a Mattermost "
+    "server. It prints the go-plugin handshake line and waits for connections anyway, which "
+    "is how to check that the plugin starts; API calls need MATTERMOST_PLUGIN_API_TARGET.\n"
+)
+
+_log = logging.getLogger("mattermost_plugin.process")
+
+
+class _ConfigError(Exception):
+    """The environment asks for something this process cannot do."""
+
+
+@dataclass(frozen=True)
+class _Config:
+    min_port: int
+    max_port: int
+    socket_dir: str | None
+    socket_gid: int | None
+    client_cert_pem: bytes | None
+
+
+def _read_config(env: Mapping[str, str]) -> _Config:
+    versions = env.get("PLUGIN_PROTOCOL_VERSIONS", "")
+    # Unset means started by hand: go-plugin then uses the plugin's own version.
+    if versions.strip():
+        offered = {v.strip() for v in versions.split(",")}
+        if str(APP_PROTOCOL_VERSION) not in offered:
+            raise _ConfigError(
+                f"the host offers plugin protocol versions {versions!r} "
+                f"(PLUGIN_PROTOCOL_VERSIONS); this SDK speaks version {APP_PROTOCOL_VERSION}"
+            )
+
+    def port(name: str, default: int) -> int:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or int(raw) > 65535:
+            raise _ConfigError(f"{name}={raw!r} is not a port number")
+        return int(raw)
+
+    # Both unset (or 0) means any free port, as in go-plugin.
+    min_port = port("PLUGIN_MIN_PORT", 0)
+    max_port = port("PLUGIN_MAX_PORT", 65535 if min_port else 0)
+    if min_port > max_port:
+        raise _ConfigError(f"PLUGIN_MIN_PORT={min_port} is greater than PLUGIN_MAX_PORT={max_port}")
+
+    socket_dir = env.get("PLUGIN_UNIX_SOCKET_DIR") or None
+    socket_gid = None
+    group = env.get("PLUGIN_UNIX_SOCKET_GROUP", "").strip()
+    if socket_dir and group:
+        if group.isdigit():
+            socket_gid = int(group)
+        else:
+            import grp  # Unix only, like unix sockets
+
+            try:
+                socket_gid = grp.getgrnam(group).gr_gid
+            except KeyError:
+                raise _ConfigError(f"PLUGIN_UNIX_SOCKET_GROUP: no group named {group!r}") from None
+
+    cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
+    return _Config(min_port, max_port, socket_dir, socket_gid, cert.encode() if cert else None)
+
+
+# --- auto-mTLS ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate and its key."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    cert_der: bytes
+
+
+def _import_cryptography() -> None:
+    try:
+        import cryptography  # noqa: F401  (only its presence is checked here)
+    except ImportError:
+        raise RuntimeError(
+            "auto-mTLS (PLUGIN_CLIENT_CERT is set) needs the 'cryptography' package: "
+            "install mattermost-plugin-sdk[mtls]"
+        ) from None
+
+
+def generate_certificate() -> Certificate:
+    """A fresh ECDSA P-256 certificate for ``localhost``/``127.0.0.1``, valid as client, server
+    and CA, like go-plugin's: each side trusts exactly the other's certificate.
+
+    Needs the optional ``cryptography`` package (the ``mtls`` extra); raises ``RuntimeError``
+    saying so when it is missing.
+    """
+    _import_cryptography()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(seconds=30))  # tolerate clock skew
+        .not_valid_after(now + datetime.timedelta(days=365 * 30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return Certificate(
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        cert_der=cert.public_bytes(serialization.Encoding.DER),
+    )
+
+
+def _check_client_cert(pem: bytes) -> None:
+    _import_cryptography()
+    from cryptography import x509
+
+    try:
+        x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise _ConfigError(f"PLUGIN_CLIENT_CERT is not a PEM certificate: {exc}") from None
+
+
+# --- go-plugin services ------------------------------------------------------------------------
+
+
+class _Controller(grpc_controller_pb2_grpc.GRPCControllerServicer):
+    def __init__(self, request_stop: Callable[[str], None]) -> None:
+        self._request_stop = request_stop
+
+    async def Shutdown(
+        self, request: grpc_controller_pb2.Empty, context: ServicerContext[Any, Any]
+    ) -> grpc_controller_pb2.Empty:
+        # Answer first, stop after: the host waits for this reply before its 2 s kill timer.
+        self._request_stop("GRPCController.Shutdown")
+        return grpc_controller_pb2.Empty()
+
+
+class _Stdio(grpc_stdio_pb2_grpc.GRPCStdioServicer):
+    """Output is never forwarded here: stdout is redirected to stderr, which the host reads
+    directly. The stream stays open without data until the process stops, so the host sees
+    neither an error nor a premature end."""
+
+    def __init__(self, done: asyncio.Event) -> None:
+        self._done = done
+
+    async def StreamStdio(
+        self, request: empty_pb2.Empty, context: ServicerContext[Any, Any]
+    ) -> AsyncIterator[grpc_stdio_pb2.StdioData]:
+        await self._done.wait()
+        return
+        yield  # unreachable: makes this an async generator that ends without data
+
+
+# --- the process -------------------------------------------------------------------------------
+
+
+class PluginProcess:
+    """Run a plugin's gRPC server under the go-plugin process contract.
+
+    ``register(server)`` adds the ``PluginHooks`` servicer (and anything else) to the
+    ``grpc.aio.Server`` before it starts; services it registers replace the built-in
+    health, controller and stdio services. ``on_stop(seconds)`` runs when the
+    process is asked to stop, after the server stopped taking new RPCs while in-flight ones
+    finish; it gets the seconds left of the 2 s stop budget and is cancelled when they run
+    out. ``environ`` replaces ``os.environ`` for reading the go-plugin variables.
+    """
+
+    def __init__(
+        self,
+        register: Callable[[grpc.aio.Server], None],
+        *,
+        on_stop: Callable[[float], Awaitable[None]] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._register = register
+        self._on_stop = on_stop
+        self._environ = os.environ if environ is None else environ
+
+    def run(self) -> int:
+        """Serve until stopped; return the exit code: :data:`EXIT_OK` after Shutdown, SIGTERM
+        or SIGINT, :data:`EXIT_PARENT_DIED` when the parent process went away,
+        :data:`EXIT_ERROR` when the environment is unusable (the reason is on stderr)."""
+        parent = os.getppid()  # early: the parent may die while we start
+        handshake_fd = _take_stdout()
+        try:
+            configure_logging()
+            if self._environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+                sys.stderr.write(_NOT_UNDER_HOST_NOTE.format(key=MAGIC_COOKIE_KEY))
+                sys.stderr.flush()
+            try:
+                config = _read_config(self._environ)
+                if config.client_cert_pem is not None:
+                    _check_client_cert(config.client_cert_pem)
+            except (_ConfigError, RuntimeError) as exc:
+                sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
+                sys.stderr.flush()
+                return EXIT_ERROR
+            return asyncio.run(self._serve(config, handshake_fd, parent))
+        finally:
+            os.close(handshake_fd)
+
+    async def _serve(self, config: _Config, handshake_fd: int, parent: int) -> int:
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        stopped = asyncio.Event()  # ends StreamStdio streams
+        reasons: list[str] = []
+
+        def request_stop(reason: str) -> None:
+            if not stop_requested.is_set():
+                reasons.append(reason)
+                stop_requested.set()
+
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_servicer = health.aio.HealthServicer()
+        await health_servicer.set(HEALTH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        grpc_controller_pb2_grpc.add_GRPCControllerServicer_to_server(
+            _Controller(request_stop), server
+        )
+        grpc_stdio_pb2_grpc.add_GRPCStdioServicer_to_server(_Stdio(stopped), server)
+        # Last: for the same method gRPC keeps the handler registered last, so a plugin may
+        # replace the built-in services.
+        self._register(server)
+
+        cert = generate_certificate() if config.client_cert_pem is not None else None
+        credentials = None
+        if cert is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(cert.key_pem, cert.cert_pem)],
+                root_certificates=config.client_cert_pem,
+                require_client_auth=True,
+            )
+        try:
+            network, address = _listen(server, config, credentials)
+        except _ConfigError as exc:
+            _log.error("cannot listen: %s", exc)
+            return EXIT_ERROR
+        await server.start()
+        if network == "unix":
+            _protect_socket(address, config.socket_gid)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            # Before the handshake: the host may signal as soon as it has read it.
+            # Not possible outside the main thread; the host still has Shutdown then.
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
+
+        line = f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|{network}|{address}|grpc"
+        if cert is not None:
+            line += "|" + base64.b64encode(cert.cert_der).decode().rstrip("=")
+        os.write(handshake_fd, (line + "\n").encode())
+        _log.debug(
+            "plugin server listening",
+            extra={"network": network, "address": address, "tls": cert is not None},
+        )
+
+        watcher = asyncio.ensure_future(_watch_parent(parent, request_stop))
+        try:
+            await stop_requested.wait()
+        finally:
+            watcher.cancel()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                    loop.remove_signal_handler(signum)
+
+        reason = reasons[0]
+        _log.info("plugin stopping", extra={"reason": reason})
+        deadline = loop.time() + STOP_BUDGET - _EXIT_MARGIN
+        await health_servicer.enter_graceful_shutdown()
+        stopped.set()
+        # stop() refuses new RPCs at once and gives in-flight ones the grace period.
+        server_stopped = asyncio.ensure_future(server.stop(max(0.0, deadline - loop.time())))
+        await asyncio.sleep(0)  # let stop() close the doors before on_stop starts
+        if self._on_stop is not None:
+            remaining = max(0.0, deadline - loop.time())
+            try:
+                await asyncio.wait_for(self._on_stop(remaining), timeout=remaining)
+            except asyncio.TimeoutError:
+                _log.warning("on_stop did not finish within the stop budget; cancelled")
+            except Exception:
+                _log.exception("on_stop failed")
+        await server_stopped
+        _log.debug("plugin stopped", extra={"reason": reason})
+        return EXIT_PARENT_DIED if reason == "parent process exited" else EXIT_OK
+
+
+def _take_stdout() -> int:
+    """Point fd 1 and ``sys.stdout`` at stderr and return a private copy of the real stdout,
+    for the handshake line only. Done before anything else runs, so output buffered from
+    import time lands on stderr instead of in front of the handshake."""
+    handshake_fd = os.dup(1)
+    os.dup2(2, 1)
+    with contextlib.suppress(Exception):  # a replaced or closed sys.stdout
+        sys.stdout.flush()
+    sys.stdout = sys.stderr
+    return handshake_fd
+
+
+def _listen(
+    server: grpc.aio.Server, config: _Config, credentials: grpc.ServerCredentials | None
+) -> tuple[str, str]:
+    """Bind ``server``; return the handshake's network and address."""
+
+    def bind(address: str) -> int:
+        if credentials is None:
+            return server.add_insecure_port(address)
+        return server.add_secure_port(address, credentials)
+
+    if config.socket_dir is not None:
+        # Short name: unix socket paths are limited to about 104 bytes.
+        path = os.path.join(os.path.abspath(config.socket_dir), f"plugin{secrets.token_hex(4)}")
+        old_umask = os.umask(0o177)  # no window in which the socket is open to others
+        try:
+            bind(f"unix:{path}")
+        except RuntimeError as exc:
+            raise _ConfigError(f"cannot bind unix socket {path}: {exc}") from None
+        finally:
+            os.umask(old_umask)
+        return "unix", path
+
+    if config.max_port == 0:
+        return "tcp", f"127.0.0.1:{bind('127.0.0.1:0')}"
+    for port in range(max(config.min_port, 1), config.max_port + 1):
+        # Probe first: gRPC logs an error line for every port it fails to bind.
+        if _port_free(port):
+            with contextlib.suppress(RuntimeError):  # taken between probe and bind
+                return "tcp", f"127.0.0.1:{bind(f'127.0.0.1:{port}')}"
+    raise _ConfigError(
+        f"no free TCP port on 127.0.0.1 in {config.min_port}..{config.max_port} "
+        "(PLUGIN_MIN_PORT..PLUGIN_MAX_PORT)"
+    )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Same as gRPC: a port with connections in TIME_WAIT is usable.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _protect_socket(path: str, gid: int | None) -> None:
+    if gid is None:
+        os.chmod(path, 0o600)
+    else:
+        os.chown(path, -1, gid)
+        os.chmod(path, 0o660)
+
+
+async def _watch_parent(parent: int, request_stop: Callable[[str], None]) -> None:
+    """Stop when the parent process is gone (we get re-parented), so a plugin whose server
+    was SIGKILLed does not live on. Polling rather than prctl(PR_SET_PDEATHSIG): that fires
+    when the *thread* that spawned us exits, which a host may well do while still running."""
+    while True:
+        if os.getppid() != parent:
+            request_stop("parent process exited")
+            return
+        await asyncio.sleep(PARENT_POLL_INTERVAL)
