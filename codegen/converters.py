@@ -1,8 +1,8 @@
 """Field-by-field proto ⇄ model converters, one module per models module.
 
 Not ``json_format``: that turns int64 into str and bytes into base64. Each message gets
-``<name>_from_pb(message) -> Model`` and ``<name>_to_pb(model) -> message``; reading uses
-``model_construct`` because protobuf already guarantees the types.
+``<name>_from_pb(message) -> Model`` and ``<name>_to_pb(model) -> message``; reading skips
+validation (``_model_base.construct``) because protobuf already guarantees the types.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class _Module:
     def functions(self, msg: MessageIR) -> list[str]:
         pb = self.pb_type(msg.pb_module, msg.pb_path)
         model = self.model(msg)
-        reads = [f"        {f.name}={self.read(f)}," for f in msg.fields]
+        reads = [f'        "{f.name}": {self.read(f)},' for f in msg.fields]
         writes = [f"        {f.name}={self.write(f)}," for f in msg.fields]
         m_arg = "m" if msg.fields else "_m"
         x_arg = "x" if msg.fields else "_x"
@@ -153,9 +153,9 @@ class _Module:
             "",
             "",
             f"def {from_name(msg)}({m_arg}: {pb}) -> {model}:",
-            f"    return {model}.model_construct(",
+            f"    return construct({model}, {{",
             *reads,
-            "    )",
+            "    })",
             "",
             "",
             f"def {to_name(msg)}({x_arg}: {model}) -> {pb}:",
@@ -179,6 +179,7 @@ def generate(ir: ProtoIR, out: Path) -> None:
         body: list[str] = []
         for msg in sorted(by_module[name], key=lambda m: m.class_name):
             body += module.functions(msg)
+        module.imports.add("from mattermost_plugin._model_base import construct")
         text = [HEADER, "", "from __future__ import annotations", "", *sorted(module.imports)]
         (package / f"{name}.py").write_text("\n".join([*text, *body]) + "\n")
     (package / "__init__.py").write_text(

@@ -7,8 +7,12 @@ every model or enum lives here once.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+M = TypeVar("M", bound=BaseModel)
+_set = object.__setattr__
 
 
 class ProtoModel(BaseModel):
@@ -45,3 +49,17 @@ class ProtoEnum(IntEnum):
         member._name_ = f"UNKNOWN_{value}"
         member._value_ = value
         return member
+
+
+def construct(cls: type[M], values: dict[str, Any]) -> M:
+    """``cls.model_construct(**values)`` without its pass over defaults.
+
+    For the generated proto → model converters, which give every field a value that protobuf
+    already typed; this halves the cost of reading a response (see bench/).
+    """
+    model = cls.__new__(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model

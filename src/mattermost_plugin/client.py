@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from mattermost_plugin._generated.client import GeneratedAsyncAPI, GeneratedSyncAPI
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, api_kv_config_pb2
+from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, api_kv_config_pb2, post_pb2
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import post as c_post
@@ -43,10 +43,13 @@ def _post_request(
     if post is None:
         if not channel_id:
             raise TypeError("create_post() needs a Post, or channel_id= and message=")
-        post = Post(
+        # The same message c_post.post_to_pb(Post(...)) gives, without building and validating
+        # a Post model first (the most common call; the model costs ~30 µs per post).
+        fields = post_pb2.Post(
             channel_id=channel_id, user_id=user_id or "", message=message or "", root_id=root_id
         )
-    elif channel_id or user_id or message or root_id:
+        return api_channel_post_pb2.CreatePostRequest(post=fields)
+    if channel_id or user_id or message or root_id:
         raise TypeError("create_post(): pass a Post or keyword fields, not both")
     return api_channel_post_pb2.CreatePostRequest(post=c_post.post_to_pb(post))
 

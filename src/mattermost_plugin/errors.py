@@ -170,7 +170,7 @@ def from_rpc_error(method: str, error: grpc.RpcError, *, target: str = "") -> Pl
         # Raised by our own channel: the request is over the server's receive limit.
         status_code = 413
         message += " (the server accepts 4 MiB per message; upload big files in chunks)"
-    if code is _C.UNAVAILABLE and target:
+    if code is _C.UNAVAILABLE and target and not error_id:  # not an answer of the server
         message = f"cannot reach the Plugin API at {target}: {message}"
     cls = error_class(status_code, code)
     exc = cls(

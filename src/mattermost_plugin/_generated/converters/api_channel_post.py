@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mattermost_plugin._generated.converters import post as c_post
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
 from mattermost_plugin.models import api_channel_post as m_api_channel_post
 
@@ -10,21 +11,24 @@ from mattermost_plugin.models import api_channel_post as m_api_channel_post
 def channel_member_from_pb(
     m: pb_api_channel_post.ChannelMember,
 ) -> m_api_channel_post.ChannelMember:
-    return m_api_channel_post.ChannelMember.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
-        roles=m.roles,
-        last_viewed_at=m.last_viewed_at,
-        msg_count=m.msg_count,
-        mention_count=m.mention_count,
-        mention_count_root=m.mention_count_root,
-        msg_count_root=m.msg_count_root,
-        notify_props=dict(m.notify_props),
-        last_update_at=m.last_update_at,
-        scheme_guest=m.scheme_guest,
-        scheme_user=m.scheme_user,
-        scheme_admin=m.scheme_admin,
-        urgent_mention_count=m.urgent_mention_count,
+    return construct(
+        m_api_channel_post.ChannelMember,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+            "roles": m.roles,
+            "last_viewed_at": m.last_viewed_at,
+            "msg_count": m.msg_count,
+            "mention_count": m.mention_count,
+            "mention_count_root": m.mention_count_root,
+            "msg_count_root": m.msg_count_root,
+            "notify_props": dict(m.notify_props),
+            "last_update_at": m.last_update_at,
+            "scheme_guest": m.scheme_guest,
+            "scheme_user": m.scheme_user,
+            "scheme_admin": m.scheme_admin,
+            "urgent_mention_count": m.urgent_mention_count,
+        },
     )
 
 
@@ -50,9 +54,12 @@ def channel_member_to_pb(x: m_api_channel_post.ChannelMember) -> pb_api_channel_
 def channel_member_identifier_from_pb(
     m: pb_api_channel_post.ChannelMemberIdentifier,
 ) -> m_api_channel_post.ChannelMemberIdentifier:
-    return m_api_channel_post.ChannelMemberIdentifier.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
+    return construct(
+        m_api_channel_post.ChannelMemberIdentifier,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -66,12 +73,15 @@ def channel_member_identifier_to_pb(
 
 
 def channel_stats_from_pb(m: pb_api_channel_post.ChannelStats) -> m_api_channel_post.ChannelStats:
-    return m_api_channel_post.ChannelStats.model_construct(
-        channel_id=m.channel_id,
-        member_count=m.member_count,
-        guest_count=m.guest_count,
-        pinnedpost_count=m.pinnedpost_count,
-        files_count=m.files_count,
+    return construct(
+        m_api_channel_post.ChannelStats,
+        {
+            "channel_id": m.channel_id,
+            "member_count": m.member_count,
+            "guest_count": m.guest_count,
+            "pinnedpost_count": m.pinnedpost_count,
+            "files_count": m.files_count,
+        },
     )
 
 
@@ -86,13 +96,16 @@ def channel_stats_to_pb(x: m_api_channel_post.ChannelStats) -> pb_api_channel_po
 
 
 def emoji_from_pb(m: pb_api_channel_post.Emoji) -> m_api_channel_post.Emoji:
-    return m_api_channel_post.Emoji.model_construct(
-        id=m.id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        creator_id=m.creator_id,
-        name=m.name,
+    return construct(
+        m_api_channel_post.Emoji,
+        {
+            "id": m.id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "creator_id": m.creator_id,
+            "name": m.name,
+        },
     )
 
 
@@ -110,9 +123,12 @@ def emoji_to_pb(x: m_api_channel_post.Emoji) -> pb_api_channel_post.Emoji:
 def ordered_sidebar_categories_from_pb(
     m: pb_api_channel_post.OrderedSidebarCategories,
 ) -> m_api_channel_post.OrderedSidebarCategories:
-    return m_api_channel_post.OrderedSidebarCategories.model_construct(
-        categories=[sidebar_category_with_channels_from_pb(v) for v in m.categories],
-        order=list(m.order),
+    return construct(
+        m_api_channel_post.OrderedSidebarCategories,
+        {
+            "categories": [sidebar_category_with_channels_from_pb(v) for v in m.categories],
+            "order": list(m.order),
+        },
     )
 
 
@@ -128,10 +144,13 @@ def ordered_sidebar_categories_to_pb(
 def post_search_results_from_pb(
     m: pb_api_channel_post.PostSearchResults,
 ) -> m_api_channel_post.PostSearchResults:
-    return m_api_channel_post.PostSearchResults.model_construct(
-        order=list(m.order),
-        posts={k: c_post.post_from_pb(v) for k, v in m.posts.items()},
-        matches={k: string_list_from_pb(v) for k, v in m.matches.items()},
+    return construct(
+        m_api_channel_post.PostSearchResults,
+        {
+            "order": list(m.order),
+            "posts": {k: c_post.post_from_pb(v) for k, v in m.posts.items()},
+            "matches": {k: string_list_from_pb(v) for k, v in m.matches.items()},
+        },
     )
 
 
@@ -148,13 +167,16 @@ def post_search_results_to_pb(
 def search_parameter_from_pb(
     m: pb_api_channel_post.SearchParameter,
 ) -> m_api_channel_post.SearchParameter:
-    return m_api_channel_post.SearchParameter.model_construct(
-        terms=m.terms,
-        is_or_search=m.is_or_search,
-        time_zone_offset=m.time_zone_offset,
-        page=m.page,
-        per_page=m.per_page,
-        include_deleted_channels=m.include_deleted_channels,
+    return construct(
+        m_api_channel_post.SearchParameter,
+        {
+            "terms": m.terms,
+            "is_or_search": m.is_or_search,
+            "time_zone_offset": m.time_zone_offset,
+            "page": m.page,
+            "per_page": m.per_page,
+            "include_deleted_channels": m.include_deleted_channels,
+        },
     )
 
 
@@ -172,21 +194,24 @@ def search_parameter_to_pb(
 
 
 def search_params_from_pb(m: pb_api_channel_post.SearchParams) -> m_api_channel_post.SearchParams:
-    return m_api_channel_post.SearchParams.model_construct(
-        terms=m.terms,
-        is_or_search=m.is_or_search,
-        time_zone_offset=m.time_zone_offset,
-        page=m.page,
-        per_page=m.per_page,
-        include_deleted_channels=m.include_deleted_channels,
-        in_channels=list(m.in_channels),
-        excluded_channels=list(m.excluded_channels),
-        from_users=list(m.from_users),
-        excluded_users=list(m.excluded_users),
-        excluded_before_date=list(m.excluded_before_date),
-        excluded_after_date=list(m.excluded_after_date),
-        excluded_dates=list(m.excluded_dates),
-        extensions=list(m.extensions),
+    return construct(
+        m_api_channel_post.SearchParams,
+        {
+            "terms": m.terms,
+            "is_or_search": m.is_or_search,
+            "time_zone_offset": m.time_zone_offset,
+            "page": m.page,
+            "per_page": m.per_page,
+            "include_deleted_channels": m.include_deleted_channels,
+            "in_channels": list(m.in_channels),
+            "excluded_channels": list(m.excluded_channels),
+            "from_users": list(m.from_users),
+            "excluded_users": list(m.excluded_users),
+            "excluded_before_date": list(m.excluded_before_date),
+            "excluded_after_date": list(m.excluded_after_date),
+            "excluded_dates": list(m.excluded_dates),
+            "extensions": list(m.extensions),
+        },
     )
 
 
@@ -212,16 +237,19 @@ def search_params_to_pb(x: m_api_channel_post.SearchParams) -> pb_api_channel_po
 def sidebar_category_with_channels_from_pb(
     m: pb_api_channel_post.SidebarCategoryWithChannels,
 ) -> m_api_channel_post.SidebarCategoryWithChannels:
-    return m_api_channel_post.SidebarCategoryWithChannels.model_construct(
-        id=m.id,
-        user_id=m.user_id,
-        team_id=m.team_id,
-        display_name=m.display_name,
-        type=m.type,
-        sorting=m.sorting,
-        muted=m.muted,
-        collapsed=m.collapsed,
-        channel_ids=list(m.channel_ids),
+    return construct(
+        m_api_channel_post.SidebarCategoryWithChannels,
+        {
+            "id": m.id,
+            "user_id": m.user_id,
+            "team_id": m.team_id,
+            "display_name": m.display_name,
+            "type": m.type,
+            "sorting": m.sorting,
+            "muted": m.muted,
+            "collapsed": m.collapsed,
+            "channel_ids": list(m.channel_ids),
+        },
     )
 
 
@@ -242,8 +270,11 @@ def sidebar_category_with_channels_to_pb(
 
 
 def string_list_from_pb(m: pb_api_channel_post.StringList) -> m_api_channel_post.StringList:
-    return m_api_channel_post.StringList.model_construct(
-        values=list(m.values),
+    return construct(
+        m_api_channel_post.StringList,
+        {
+            "values": list(m.values),
+        },
     )
 
 

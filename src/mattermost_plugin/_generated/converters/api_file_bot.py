@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
 from mattermost_plugin.models import api_file_bot as m_api_file_bot
 
 
 def bot_from_pb(m: pb_api_file_bot.Bot) -> m_api_file_bot.Bot:
-    return m_api_file_bot.Bot.model_construct(
-        user_id=m.user_id,
-        username=m.username,
-        display_name=m.display_name,
-        description=m.description,
-        owner_id=m.owner_id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        last_icon_update=m.last_icon_update,
+    return construct(
+        m_api_file_bot.Bot,
+        {
+            "user_id": m.user_id,
+            "username": m.username,
+            "display_name": m.display_name,
+            "description": m.description,
+            "owner_id": m.owner_id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "last_icon_update": m.last_icon_update,
+        },
     )
 
 
@@ -35,12 +39,15 @@ def bot_to_pb(x: m_api_file_bot.Bot) -> pb_api_file_bot.Bot:
 
 
 def bot_get_options_from_pb(m: pb_api_file_bot.BotGetOptions) -> m_api_file_bot.BotGetOptions:
-    return m_api_file_bot.BotGetOptions.model_construct(
-        owner_id=m.owner_id,
-        include_deleted=m.include_deleted,
-        only_orphaned=m.only_orphaned,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_api_file_bot.BotGetOptions,
+        {
+            "owner_id": m.owner_id,
+            "include_deleted": m.include_deleted,
+            "only_orphaned": m.only_orphaned,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -55,10 +62,13 @@ def bot_get_options_to_pb(x: m_api_file_bot.BotGetOptions) -> pb_api_file_bot.Bo
 
 
 def bot_patch_from_pb(m: pb_api_file_bot.BotPatch) -> m_api_file_bot.BotPatch:
-    return m_api_file_bot.BotPatch.model_construct(
-        username=m.username if m.HasField("username") else None,
-        display_name=m.display_name if m.HasField("display_name") else None,
-        description=m.description if m.HasField("description") else None,
+    return construct(
+        m_api_file_bot.BotPatch,
+        {
+            "username": m.username if m.HasField("username") else None,
+            "display_name": m.display_name if m.HasField("display_name") else None,
+            "description": m.description if m.HasField("description") else None,
+        },
     )
 
 
@@ -73,12 +83,15 @@ def bot_patch_to_pb(x: m_api_file_bot.BotPatch) -> pb_api_file_bot.BotPatch:
 def get_file_infos_options_from_pb(
     m: pb_api_file_bot.GetFileInfosOptions,
 ) -> m_api_file_bot.GetFileInfosOptions:
-    return m_api_file_bot.GetFileInfosOptions.model_construct(
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        include_deleted=m.include_deleted,
-        sort_by=m.sort_by,
-        sort_order=m.sort_order,
+    return construct(
+        m_api_file_bot.GetFileInfosOptions,
+        {
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "include_deleted": m.include_deleted,
+            "sort_by": m.sort_by,
+            "sort_order": m.sort_order,
+        },
     )
 
 
@@ -95,18 +108,21 @@ def get_file_infos_options_to_pb(
 
 
 def upload_session_from_pb(m: pb_api_file_bot.UploadSession) -> m_api_file_bot.UploadSession:
-    return m_api_file_bot.UploadSession.model_construct(
-        id=m.id,
-        type=m.type,
-        create_at=m.create_at,
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        filename=m.filename,
-        path=m.path,
-        file_size=m.file_size,
-        file_offset=m.file_offset,
-        remote_id=m.remote_id,
-        req_file_id=m.req_file_id,
+    return construct(
+        m_api_file_bot.UploadSession,
+        {
+            "id": m.id,
+            "type": m.type,
+            "create_at": m.create_at,
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "filename": m.filename,
+            "path": m.path,
+            "file_size": m.file_size,
+            "file_offset": m.file_offset,
+            "remote_id": m.remote_id,
+            "req_file_id": m.req_file_id,
+        },
     )
 
 

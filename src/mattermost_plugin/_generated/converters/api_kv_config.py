@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from mattermost_plugin import _convert
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
 from mattermost_plugin.models import api_kv_config as m_api_kv_config
 
 
 def key_value_pair_from_pb(m: pb_api_kv_config.KeyValuePair) -> m_api_kv_config.KeyValuePair:
-    return m_api_kv_config.KeyValuePair.model_construct(
-        key=m.key,
-        value=_convert.optional_value_to_python(m.value, m.HasField("value")),
+    return construct(
+        m_api_kv_config.KeyValuePair,
+        {
+            "key": m.key,
+            "value": _convert.optional_value_to_python(m.value, m.HasField("value")),
+        },
     )
 
 
@@ -22,16 +26,19 @@ def key_value_pair_to_pb(x: m_api_kv_config.KeyValuePair) -> pb_api_kv_config.Ke
 
 
 def manifest_from_pb(m: pb_api_kv_config.Manifest) -> m_api_kv_config.Manifest:
-    return m_api_kv_config.Manifest.model_construct(
-        id=m.id,
-        name=m.name,
-        description=m.description,
-        homepage_url=m.homepage_url,
-        support_url=m.support_url,
-        release_notes_url=m.release_notes_url,
-        icon_path=m.icon_path,
-        version=m.version,
-        min_server_version=m.min_server_version,
+    return construct(
+        m_api_kv_config.Manifest,
+        {
+            "id": m.id,
+            "name": m.name,
+            "description": m.description,
+            "homepage_url": m.homepage_url,
+            "support_url": m.support_url,
+            "release_notes_url": m.release_notes_url,
+            "icon_path": m.icon_path,
+            "version": m.version,
+            "min_server_version": m.min_server_version,
+        },
     )
 
 
@@ -52,10 +59,13 @@ def manifest_to_pb(x: m_api_kv_config.Manifest) -> pb_api_kv_config.Manifest:
 def plugin_kv_set_options_from_pb(
     m: pb_api_kv_config.PluginKVSetOptions,
 ) -> m_api_kv_config.PluginKVSetOptions:
-    return m_api_kv_config.PluginKVSetOptions.model_construct(
-        atomic=m.atomic,
-        old_value=m.old_value,
-        expire_in_seconds=m.expire_in_seconds,
+    return construct(
+        m_api_kv_config.PluginKVSetOptions,
+        {
+            "atomic": m.atomic,
+            "old_value": m.old_value,
+            "expire_in_seconds": m.expire_in_seconds,
+        },
     )
 
 
@@ -70,13 +80,16 @@ def plugin_kv_set_options_to_pb(
 
 
 def plugin_status_from_pb(m: pb_api_kv_config.PluginStatus) -> m_api_kv_config.PluginStatus:
-    return m_api_kv_config.PluginStatus.model_construct(
-        plugin_id=m.plugin_id,
-        plugin_path=m.plugin_path,
-        state=m.state,
-        name=m.name,
-        description=m.description,
-        version=m.version,
+    return construct(
+        m_api_kv_config.PluginStatus,
+        {
+            "plugin_id": m.plugin_id,
+            "plugin_path": m.plugin_path,
+            "state": m.state,
+            "name": m.name,
+            "description": m.description,
+            "version": m.version,
+        },
     )
 
 
@@ -94,15 +107,18 @@ def plugin_status_to_pb(x: m_api_kv_config.PluginStatus) -> pb_api_kv_config.Plu
 def websocket_broadcast_from_pb(
     m: pb_api_kv_config.WebsocketBroadcast,
 ) -> m_api_kv_config.WebsocketBroadcast:
-    return m_api_kv_config.WebsocketBroadcast.model_construct(
-        omit_users=list(m.omit_users),
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        team_id=m.team_id,
-        connection_id=m.connection_id,
-        omit_connection_id=m.omit_connection_id,
-        reliable_cluster_send=m.reliable_cluster_send,
-        contention_free_broadcast=m.contention_free_broadcast,
+    return construct(
+        m_api_kv_config.WebsocketBroadcast,
+        {
+            "omit_users": list(m.omit_users),
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "team_id": m.team_id,
+            "connection_id": m.connection_id,
+            "omit_connection_id": m.omit_connection_id,
+            "reliable_cluster_send": m.reliable_cluster_send,
+            "contention_free_broadcast": m.contention_free_broadcast,
+        },
     )
 
 

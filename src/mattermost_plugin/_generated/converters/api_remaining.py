@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from mattermost_plugin import _convert
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
 from mattermost_plugin.models import api_remaining as m_api_remaining
 
 
 def audit_record_from_pb(m: pb_api_remaining.AuditRecord) -> m_api_remaining.AuditRecord:
-    return m_api_remaining.AuditRecord.model_construct(
-        id=m.id,
-        create_at=m.create_at,
-        level=m.level,
-        api_path=m.api_path,
-        event=m.event,
-        status=m.status,
-        user_id=m.user_id,
-        session_id=m.session_id,
-        client=m.client,
-        ip_address=m.ip_address,
-        meta=_convert.struct_to_dict(m.meta),
+    return construct(
+        m_api_remaining.AuditRecord,
+        {
+            "id": m.id,
+            "create_at": m.create_at,
+            "level": m.level,
+            "api_path": m.api_path,
+            "event": m.event,
+            "status": m.status,
+            "user_id": m.user_id,
+            "session_id": m.session_id,
+            "client": m.client,
+            "ip_address": m.ip_address,
+            "meta": _convert.struct_to_dict(m.meta),
+        },
     )
 
 
@@ -40,25 +44,28 @@ def audit_record_to_pb(x: m_api_remaining.AuditRecord) -> pb_api_remaining.Audit
 
 
 def command_from_pb(m: pb_api_remaining.Command) -> m_api_remaining.Command:
-    return m_api_remaining.Command.model_construct(
-        id=m.id,
-        token=m.token,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        creator_id=m.creator_id,
-        team_id=m.team_id,
-        trigger=m.trigger,
-        method=m.method,
-        username=m.username,
-        icon_url=m.icon_url,
-        auto_complete=m.auto_complete,
-        auto_complete_desc=m.auto_complete_desc,
-        auto_complete_hint=m.auto_complete_hint,
-        display_name=m.display_name,
-        description=m.description,
-        url=m.url,
-        plugin_id=m.plugin_id,
+    return construct(
+        m_api_remaining.Command,
+        {
+            "id": m.id,
+            "token": m.token,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "creator_id": m.creator_id,
+            "team_id": m.team_id,
+            "trigger": m.trigger,
+            "method": m.method,
+            "username": m.username,
+            "icon_url": m.icon_url,
+            "auto_complete": m.auto_complete,
+            "auto_complete_desc": m.auto_complete_desc,
+            "auto_complete_hint": m.auto_complete_hint,
+            "display_name": m.display_name,
+            "description": m.description,
+            "url": m.url,
+            "plugin_id": m.plugin_id,
+        },
     )
 
 
@@ -86,18 +93,21 @@ def command_to_pb(x: m_api_remaining.Command) -> pb_api_remaining.Command:
 
 
 def command_args_from_pb(m: pb_api_remaining.CommandArgs) -> m_api_remaining.CommandArgs:
-    return m_api_remaining.CommandArgs.model_construct(
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        team_id=m.team_id,
-        root_id=m.root_id,
-        parent_id=m.parent_id,
-        trigger_id=m.trigger_id,
-        command=m.command,
-        site_url=m.site_url,
-        t=m.t,
-        user_mention=m.user_mention,
-        channel_mention=m.channel_mention,
+    return construct(
+        m_api_remaining.CommandArgs,
+        {
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "team_id": m.team_id,
+            "root_id": m.root_id,
+            "parent_id": m.parent_id,
+            "trigger_id": m.trigger_id,
+            "command": m.command,
+            "site_url": m.site_url,
+            "t": m.t,
+            "user_mention": m.user_mention,
+            "channel_mention": m.channel_mention,
+        },
     )
 
 
@@ -120,18 +130,21 @@ def command_args_to_pb(x: m_api_remaining.CommandArgs) -> pb_api_remaining.Comma
 def command_response_from_pb(
     m: pb_api_remaining.CommandResponse,
 ) -> m_api_remaining.CommandResponse:
-    return m_api_remaining.CommandResponse.model_construct(
-        response_type=m.response_type,
-        text=m.text,
-        username=m.username,
-        channel_id=m.channel_id,
-        icon_url=m.icon_url,
-        type=m.type,
-        props=_convert.struct_to_dict(m.props),
-        goto_location=m.goto_location,
-        trigger_id=m.trigger_id,
-        skip_slack_parsing=m.skip_slack_parsing,
-        attachments=[command_response_from_pb(v) for v in m.attachments],
+    return construct(
+        m_api_remaining.CommandResponse,
+        {
+            "response_type": m.response_type,
+            "text": m.text,
+            "username": m.username,
+            "channel_id": m.channel_id,
+            "icon_url": m.icon_url,
+            "type": m.type,
+            "props": _convert.struct_to_dict(m.props),
+            "goto_location": m.goto_location,
+            "trigger_id": m.trigger_id,
+            "skip_slack_parsing": m.skip_slack_parsing,
+            "attachments": [command_response_from_pb(v) for v in m.attachments],
+        },
     )
 
 
@@ -154,11 +167,14 @@ def command_response_to_pb(x: m_api_remaining.CommandResponse) -> pb_api_remaini
 def create_default_membership_params_from_pb(
     m: pb_api_remaining.CreateDefaultMembershipParams,
 ) -> m_api_remaining.CreateDefaultMembershipParams:
-    return m_api_remaining.CreateDefaultMembershipParams.model_construct(
-        since=m.since,
-        scope_teams=m.scope_teams,
-        scope_channels=m.scope_channels,
-        re_add_removed_members=m.re_add_removed_members,
+    return construct(
+        m_api_remaining.CreateDefaultMembershipParams,
+        {
+            "since": m.since,
+            "scope_teams": m.scope_teams,
+            "scope_channels": m.scope_channels,
+            "re_add_removed_members": m.re_add_removed_members,
+        },
     )
 
 
@@ -174,15 +190,18 @@ def create_default_membership_params_to_pb(
 
 
 def dialog_from_pb(m: pb_api_remaining.Dialog) -> m_api_remaining.Dialog:
-    return m_api_remaining.Dialog.model_construct(
-        callback_id=m.callback_id,
-        title=m.title,
-        introduction_text=m.introduction_text,
-        elements=[dialog_element_from_pb(v) for v in m.elements],
-        submit_label=m.submit_label,
-        notify_on_cancel=m.notify_on_cancel,
-        state=m.state,
-        icon_url=m.icon_url,
+    return construct(
+        m_api_remaining.Dialog,
+        {
+            "callback_id": m.callback_id,
+            "title": m.title,
+            "introduction_text": m.introduction_text,
+            "elements": [dialog_element_from_pb(v) for v in m.elements],
+            "submit_label": m.submit_label,
+            "notify_on_cancel": m.notify_on_cancel,
+            "state": m.state,
+            "icon_url": m.icon_url,
+        },
     )
 
 
@@ -200,19 +219,22 @@ def dialog_to_pb(x: m_api_remaining.Dialog) -> pb_api_remaining.Dialog:
 
 
 def dialog_element_from_pb(m: pb_api_remaining.DialogElement) -> m_api_remaining.DialogElement:
-    return m_api_remaining.DialogElement.model_construct(
-        display_name=m.display_name,
-        name=m.name,
-        type=m.type,
-        subtype=m.subtype,
-        default=m.default,
-        placeholder=m.placeholder,
-        help_text=m.help_text,
-        optional=m.optional,
-        min_length=m.min_length,
-        max_length=m.max_length,
-        data_source=m.data_source,
-        options=[dialog_element_option_from_pb(v) for v in m.options],
+    return construct(
+        m_api_remaining.DialogElement,
+        {
+            "display_name": m.display_name,
+            "name": m.name,
+            "type": m.type,
+            "subtype": m.subtype,
+            "default": m.default,
+            "placeholder": m.placeholder,
+            "help_text": m.help_text,
+            "optional": m.optional,
+            "min_length": m.min_length,
+            "max_length": m.max_length,
+            "data_source": m.data_source,
+            "options": [dialog_element_option_from_pb(v) for v in m.options],
+        },
     )
 
 
@@ -236,9 +258,12 @@ def dialog_element_to_pb(x: m_api_remaining.DialogElement) -> pb_api_remaining.D
 def dialog_element_option_from_pb(
     m: pb_api_remaining.DialogElementOption,
 ) -> m_api_remaining.DialogElementOption:
-    return m_api_remaining.DialogElementOption.model_construct(
-        text=m.text,
-        value=m.value,
+    return construct(
+        m_api_remaining.DialogElementOption,
+        {
+            "text": m.text,
+            "value": m.value,
+        },
     )
 
 
@@ -254,9 +279,12 @@ def dialog_element_option_to_pb(
 def get_posts_since_for_sync_cursor_from_pb(
     m: pb_api_remaining.GetPostsSinceForSyncCursor,
 ) -> m_api_remaining.GetPostsSinceForSyncCursor:
-    return m_api_remaining.GetPostsSinceForSyncCursor.model_construct(
-        last_post_update_at=m.last_post_update_at,
-        last_post_id=m.last_post_id,
+    return construct(
+        m_api_remaining.GetPostsSinceForSyncCursor,
+        {
+            "last_post_update_at": m.last_post_update_at,
+            "last_post_id": m.last_post_id,
+        },
     )
 
 
@@ -270,17 +298,20 @@ def get_posts_since_for_sync_cursor_to_pb(
 
 
 def group_from_pb(m: pb_api_remaining.Group) -> m_api_remaining.Group:
-    return m_api_remaining.Group.model_construct(
-        id=m.id,
-        name=m.name,
-        display_name=m.display_name,
-        description=m.description,
-        source=m.source,
-        remote_id=m.remote_id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        allow_reference=m.allow_reference,
+    return construct(
+        m_api_remaining.Group,
+        {
+            "id": m.id,
+            "name": m.name,
+            "display_name": m.display_name,
+            "description": m.description,
+            "source": m.source,
+            "remote_id": m.remote_id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "allow_reference": m.allow_reference,
+        },
     )
 
 
@@ -300,11 +331,14 @@ def group_to_pb(x: m_api_remaining.Group) -> pb_api_remaining.Group:
 
 
 def group_member_from_pb(m: pb_api_remaining.GroupMember) -> m_api_remaining.GroupMember:
-    return m_api_remaining.GroupMember.model_construct(
-        group_id=m.group_id,
-        user_id=m.user_id,
-        create_at=m.create_at,
-        delete_at=m.delete_at,
+    return construct(
+        m_api_remaining.GroupMember,
+        {
+            "group_id": m.group_id,
+            "user_id": m.user_id,
+            "create_at": m.create_at,
+            "delete_at": m.delete_at,
+        },
     )
 
 
@@ -320,20 +354,23 @@ def group_member_to_pb(x: m_api_remaining.GroupMember) -> pb_api_remaining.Group
 def group_search_opts_from_pb(
     m: pb_api_remaining.GroupSearchOpts,
 ) -> m_api_remaining.GroupSearchOpts:
-    return m_api_remaining.GroupSearchOpts.model_construct(
-        q=m.q,
-        include_member_count=m.include_member_count,
-        include_total_member_count=m.include_total_member_count,
-        filter_allow_reference=m.filter_allow_reference,
-        page_opts_page=m.page_opts_page,
-        page_opts_per_page=m.page_opts_per_page,
-        filter_archived=m.filter_archived,
-        filter_parent_team_permitted=m.filter_parent_team_permitted,
-        source=m.source,
-        filter_has_member=m.filter_has_member,
-        since=m.since,
-        include_channel_member_count=m.include_channel_member_count,
-        include_timezones=m.include_timezones,
+    return construct(
+        m_api_remaining.GroupSearchOpts,
+        {
+            "q": m.q,
+            "include_member_count": m.include_member_count,
+            "include_total_member_count": m.include_total_member_count,
+            "filter_allow_reference": m.filter_allow_reference,
+            "page_opts_page": m.page_opts_page,
+            "page_opts_per_page": m.page_opts_per_page,
+            "filter_archived": m.filter_archived,
+            "filter_parent_team_permitted": m.filter_parent_team_permitted,
+            "source": m.source,
+            "filter_has_member": m.filter_has_member,
+            "since": m.since,
+            "include_channel_member_count": m.include_channel_member_count,
+            "include_timezones": m.include_timezones,
+        },
     )
 
 
@@ -356,15 +393,18 @@ def group_search_opts_to_pb(x: m_api_remaining.GroupSearchOpts) -> pb_api_remain
 
 
 def group_syncable_from_pb(m: pb_api_remaining.GroupSyncable) -> m_api_remaining.GroupSyncable:
-    return m_api_remaining.GroupSyncable.model_construct(
-        group_id=m.group_id,
-        syncable_id=m.syncable_id,
-        syncable_type=m.syncable_type,
-        auto_add=m.auto_add,
-        scheme_admin=m.scheme_admin,
-        create_at=m.create_at,
-        delete_at=m.delete_at,
-        update_at=m.update_at,
+    return construct(
+        m_api_remaining.GroupSyncable,
+        {
+            "group_id": m.group_id,
+            "syncable_id": m.syncable_id,
+            "syncable_type": m.syncable_type,
+            "auto_add": m.auto_add,
+            "scheme_admin": m.scheme_admin,
+            "create_at": m.create_at,
+            "delete_at": m.delete_at,
+            "update_at": m.update_at,
+        },
     )
 
 
@@ -382,19 +422,22 @@ def group_syncable_to_pb(x: m_api_remaining.GroupSyncable) -> pb_api_remaining.G
 
 
 def oauth_app_from_pb(m: pb_api_remaining.OAuthApp) -> m_api_remaining.OAuthApp:
-    return m_api_remaining.OAuthApp.model_construct(
-        id=m.id,
-        creator_id=m.creator_id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        client_secret=m.client_secret,
-        name=m.name,
-        description=m.description,
-        icon_url=m.icon_url,
-        callback_urls=m.callback_urls,
-        homepage=m.homepage,
-        is_trusted=m.is_trusted,
-        mattermostAppId=m.mattermostAppId,
+    return construct(
+        m_api_remaining.OAuthApp,
+        {
+            "id": m.id,
+            "creator_id": m.creator_id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "client_secret": m.client_secret,
+            "name": m.name,
+            "description": m.description,
+            "icon_url": m.icon_url,
+            "callback_urls": m.callback_urls,
+            "homepage": m.homepage,
+            "is_trusted": m.is_trusted,
+            "mattermostAppId": m.mattermostAppId,
+        },
     )
 
 
@@ -418,10 +461,13 @@ def oauth_app_to_pb(x: m_api_remaining.OAuthApp) -> pb_api_remaining.OAuthApp:
 def open_dialog_request_from_pb(
     m: pb_api_remaining.OpenDialogRequest,
 ) -> m_api_remaining.OpenDialogRequest:
-    return m_api_remaining.OpenDialogRequest.model_construct(
-        trigger_id=m.trigger_id,
-        url=m.url,
-        dialog=dialog_from_pb(m.dialog) if m.HasField("dialog") else None,
+    return construct(
+        m_api_remaining.OpenDialogRequest,
+        {
+            "trigger_id": m.trigger_id,
+            "url": m.url,
+            "dialog": dialog_from_pb(m.dialog) if m.HasField("dialog") else None,
+        },
     )
 
 
@@ -438,9 +484,12 @@ def open_dialog_request_to_pb(
 def plugin_cluster_event_from_pb(
     m: pb_api_remaining.PluginClusterEvent,
 ) -> m_api_remaining.PluginClusterEvent:
-    return m_api_remaining.PluginClusterEvent.model_construct(
-        id=m.id,
-        data=m.data,
+    return construct(
+        m_api_remaining.PluginClusterEvent,
+        {
+            "id": m.id,
+            "data": m.data,
+        },
     )
 
 
@@ -456,9 +505,12 @@ def plugin_cluster_event_to_pb(
 def plugin_cluster_event_send_options_from_pb(
     m: pb_api_remaining.PluginClusterEventSendOptions,
 ) -> m_api_remaining.PluginClusterEventSendOptions:
-    return m_api_remaining.PluginClusterEventSendOptions.model_construct(
-        send_type=m.send_type,
-        target_id=m.target_id,
+    return construct(
+        m_api_remaining.PluginClusterEventSendOptions,
+        {
+            "send_type": m.send_type,
+            "target_id": m.target_id,
+        },
     )
 
 
@@ -472,11 +524,14 @@ def plugin_cluster_event_send_options_to_pb(
 
 
 def preference_from_pb(m: pb_api_remaining.Preference) -> m_api_remaining.Preference:
-    return m_api_remaining.Preference.model_construct(
-        user_id=m.user_id,
-        category=m.category,
-        name=m.name,
-        value=m.value,
+    return construct(
+        m_api_remaining.Preference,
+        {
+            "user_id": m.user_id,
+            "category": m.category,
+            "name": m.name,
+            "value": m.value,
+        },
     )
 
 
@@ -490,17 +545,20 @@ def preference_to_pb(x: m_api_remaining.Preference) -> pb_api_remaining.Preferen
 
 
 def property_field_from_pb(m: pb_api_remaining.PropertyField) -> m_api_remaining.PropertyField:
-    return m_api_remaining.PropertyField.model_construct(
-        id=m.id,
-        group_id=m.group_id,
-        name=m.name,
-        type=m.type,
-        attrs=_convert.struct_to_dict(m.attrs),
-        target_id=m.target_id,
-        target_type=m.target_type,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
+    return construct(
+        m_api_remaining.PropertyField,
+        {
+            "id": m.id,
+            "group_id": m.group_id,
+            "name": m.name,
+            "type": m.type,
+            "attrs": _convert.struct_to_dict(m.attrs),
+            "target_id": m.target_id,
+            "target_type": m.target_type,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+        },
     )
 
 
@@ -522,12 +580,15 @@ def property_field_to_pb(x: m_api_remaining.PropertyField) -> pb_api_remaining.P
 def property_field_search_opts_from_pb(
     m: pb_api_remaining.PropertyFieldSearchOpts,
 ) -> m_api_remaining.PropertyFieldSearchOpts:
-    return m_api_remaining.PropertyFieldSearchOpts.model_construct(
-        page=m.page,
-        per_page=m.per_page,
-        include_deleted=m.include_deleted,
-        target_type=m.target_type,
-        target_id=m.target_id,
+    return construct(
+        m_api_remaining.PropertyFieldSearchOpts,
+        {
+            "page": m.page,
+            "per_page": m.per_page,
+            "include_deleted": m.include_deleted,
+            "target_type": m.target_type,
+            "target_id": m.target_id,
+        },
     )
 
 
@@ -544,9 +605,12 @@ def property_field_search_opts_to_pb(
 
 
 def property_group_from_pb(m: pb_api_remaining.PropertyGroup) -> m_api_remaining.PropertyGroup:
-    return m_api_remaining.PropertyGroup.model_construct(
-        id=m.id,
-        name=m.name,
+    return construct(
+        m_api_remaining.PropertyGroup,
+        {
+            "id": m.id,
+            "name": m.name,
+        },
     )
 
 
@@ -558,16 +622,19 @@ def property_group_to_pb(x: m_api_remaining.PropertyGroup) -> pb_api_remaining.P
 
 
 def property_value_from_pb(m: pb_api_remaining.PropertyValue) -> m_api_remaining.PropertyValue:
-    return m_api_remaining.PropertyValue.model_construct(
-        id=m.id,
-        group_id=m.group_id,
-        field_id=m.field_id,
-        target_id=m.target_id,
-        target_type=m.target_type,
-        value=_convert.optional_value_to_python(m.value, m.HasField("value")),
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
+    return construct(
+        m_api_remaining.PropertyValue,
+        {
+            "id": m.id,
+            "group_id": m.group_id,
+            "field_id": m.field_id,
+            "target_id": m.target_id,
+            "target_type": m.target_type,
+            "value": _convert.optional_value_to_python(m.value, m.HasField("value")),
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+        },
     )
 
 
@@ -588,13 +655,16 @@ def property_value_to_pb(x: m_api_remaining.PropertyValue) -> pb_api_remaining.P
 def property_value_search_opts_from_pb(
     m: pb_api_remaining.PropertyValueSearchOpts,
 ) -> m_api_remaining.PropertyValueSearchOpts:
-    return m_api_remaining.PropertyValueSearchOpts.model_construct(
-        page=m.page,
-        per_page=m.per_page,
-        include_deleted=m.include_deleted,
-        target_type=m.target_type,
-        target_id=m.target_id,
-        field_id=m.field_id,
+    return construct(
+        m_api_remaining.PropertyValueSearchOpts,
+        {
+            "page": m.page,
+            "per_page": m.per_page,
+            "include_deleted": m.include_deleted,
+            "target_type": m.target_type,
+            "target_id": m.target_id,
+            "field_id": m.field_id,
+        },
     )
 
 
@@ -614,30 +684,33 @@ def property_value_search_opts_to_pb(
 def push_notification_from_pb(
     m: pb_api_remaining.PushNotification,
 ) -> m_api_remaining.PushNotification:
-    return m_api_remaining.PushNotification.model_construct(
-        ack_id=m.ack_id,
-        platform=m.platform,
-        server_id=m.server_id,
-        device_id=m.device_id,
-        post_id=m.post_id,
-        category=m.category,
-        sound=m.sound,
-        message=m.message,
-        badge=m.badge,
-        cont_ava=m.cont_ava,
-        team_id=m.team_id,
-        channel_id=m.channel_id,
-        root_id=m.root_id,
-        sender_id=m.sender_id,
-        sender_name=m.sender_name,
-        override_username=m.override_username,
-        override_icon_url=m.override_icon_url,
-        from_webhook=m.from_webhook,
-        version=m.version,
-        is_crt=m.is_crt,
-        channel_name=m.channel_name,
-        type=m.type,
-        sub_type=m.sub_type,
+    return construct(
+        m_api_remaining.PushNotification,
+        {
+            "ack_id": m.ack_id,
+            "platform": m.platform,
+            "server_id": m.server_id,
+            "device_id": m.device_id,
+            "post_id": m.post_id,
+            "category": m.category,
+            "sound": m.sound,
+            "message": m.message,
+            "badge": m.badge,
+            "cont_ava": m.cont_ava,
+            "team_id": m.team_id,
+            "channel_id": m.channel_id,
+            "root_id": m.root_id,
+            "sender_id": m.sender_id,
+            "sender_name": m.sender_name,
+            "override_username": m.override_username,
+            "override_icon_url": m.override_icon_url,
+            "from_webhook": m.from_webhook,
+            "version": m.version,
+            "is_crt": m.is_crt,
+            "channel_name": m.channel_name,
+            "type": m.type,
+            "sub_type": m.sub_type,
+        },
     )
 
 
@@ -674,10 +747,13 @@ def push_notification_to_pb(
 def register_plugin_opts_from_pb(
     m: pb_api_remaining.RegisterPluginOpts,
 ) -> m_api_remaining.RegisterPluginOpts:
-    return m_api_remaining.RegisterPluginOpts.model_construct(
-        plugin_id=m.plugin_id,
-        display_name=m.display_name,
-        description=m.description,
+    return construct(
+        m_api_remaining.RegisterPluginOpts,
+        {
+            "plugin_id": m.plugin_id,
+            "display_name": m.display_name,
+            "description": m.description,
+        },
     )
 
 
@@ -692,20 +768,23 @@ def register_plugin_opts_to_pb(
 
 
 def shared_channel_from_pb(m: pb_api_remaining.SharedChannel) -> m_api_remaining.SharedChannel:
-    return m_api_remaining.SharedChannel.model_construct(
-        channel_id=m.channel_id,
-        team_id=m.team_id,
-        home=m.home,
-        read_only=m.read_only,
-        share_name=m.share_name,
-        share_display_name=m.share_display_name,
-        share_purpose=m.share_purpose,
-        share_header=m.share_header,
-        creator_id=m.creator_id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        remote_id=m.remote_id,
-        type=m.type,
+    return construct(
+        m_api_remaining.SharedChannel,
+        {
+            "channel_id": m.channel_id,
+            "team_id": m.team_id,
+            "home": m.home,
+            "read_only": m.read_only,
+            "share_name": m.share_name,
+            "share_display_name": m.share_display_name,
+            "share_purpose": m.share_purpose,
+            "share_header": m.share_header,
+            "creator_id": m.creator_id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "remote_id": m.remote_id,
+            "type": m.type,
+        },
     )
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import team as c_team
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
 from mattermost_plugin.models import api_user_team as m_api_user_team
 
 
 def custom_status_from_pb(m: pb_api_user_team.CustomStatus) -> m_api_user_team.CustomStatus:
-    return m_api_user_team.CustomStatus.model_construct(
-        emoji=m.emoji,
-        text=m.text,
-        duration=m.duration,
-        expires_at=m.expires_at,
+    return construct(
+        m_api_user_team.CustomStatus,
+        {
+            "emoji": m.emoji,
+            "text": m.text,
+            "duration": m.duration,
+            "expires_at": m.expires_at,
+        },
     )
 
 
@@ -27,20 +31,23 @@ def custom_status_to_pb(x: m_api_user_team.CustomStatus) -> pb_api_user_team.Cus
 
 
 def session_from_pb(m: pb_api_user_team.Session) -> m_api_user_team.Session:
-    return m_api_user_team.Session.model_construct(
-        id=m.id,
-        token=m.token,
-        create_at=m.create_at,
-        expires_at=m.expires_at,
-        last_activity_at=m.last_activity_at,
-        user_id=m.user_id,
-        device_id=m.device_id,
-        roles=m.roles,
-        is_oauth=m.is_oauth,
-        expired_notify=m.expired_notify,
-        props=dict(m.props),
-        team_members=[c_team.team_member_from_pb(v) for v in m.team_members],
-        local=m.local,
+    return construct(
+        m_api_user_team.Session,
+        {
+            "id": m.id,
+            "token": m.token,
+            "create_at": m.create_at,
+            "expires_at": m.expires_at,
+            "last_activity_at": m.last_activity_at,
+            "user_id": m.user_id,
+            "device_id": m.device_id,
+            "roles": m.roles,
+            "is_oauth": m.is_oauth,
+            "expired_notify": m.expired_notify,
+            "props": dict(m.props),
+            "team_members": [c_team.team_member_from_pb(v) for v in m.team_members],
+            "local": m.local,
+        },
     )
 
 
@@ -63,12 +70,15 @@ def session_to_pb(x: m_api_user_team.Session) -> pb_api_user_team.Session:
 
 
 def status_from_pb(m: pb_api_user_team.Status) -> m_api_user_team.Status:
-    return m_api_user_team.Status.model_construct(
-        user_id=m.user_id,
-        status=m.status,
-        manual=m.manual,
-        last_activity_at=m.last_activity_at,
-        dnd_end_time=m.dnd_end_time,
+    return construct(
+        m_api_user_team.Status,
+        {
+            "user_id": m.user_id,
+            "status": m.status,
+            "manual": m.manual,
+            "last_activity_at": m.last_activity_at,
+            "dnd_end_time": m.dnd_end_time,
+        },
     )
 
 
@@ -85,10 +95,13 @@ def status_to_pb(x: m_api_user_team.Status) -> pb_api_user_team.Status:
 def team_member_with_error_from_pb(
     m: pb_api_user_team.TeamMemberWithError,
 ) -> m_api_user_team.TeamMemberWithError:
-    return m_api_user_team.TeamMemberWithError.model_construct(
-        user_id=m.user_id,
-        member=c_team.team_member_from_pb(m.member) if m.HasField("member") else None,
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_api_user_team.TeamMemberWithError,
+        {
+            "user_id": m.user_id,
+            "member": c_team.team_member_from_pb(m.member) if m.HasField("member") else None,
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -103,10 +116,13 @@ def team_member_with_error_to_pb(
 
 
 def team_stats_from_pb(m: pb_api_user_team.TeamStats) -> m_api_user_team.TeamStats:
-    return m_api_user_team.TeamStats.model_construct(
-        team_id=m.team_id,
-        total_member_count=m.total_member_count,
-        active_member_count=m.active_member_count,
+    return construct(
+        m_api_user_team.TeamStats,
+        {
+            "team_id": m.team_id,
+            "total_member_count": m.total_member_count,
+            "active_member_count": m.active_member_count,
+        },
     )
 
 
@@ -121,12 +137,15 @@ def team_stats_to_pb(x: m_api_user_team.TeamStats) -> pb_api_user_team.TeamStats
 def user_access_token_from_pb(
     m: pb_api_user_team.UserAccessToken,
 ) -> m_api_user_team.UserAccessToken:
-    return m_api_user_team.UserAccessToken.model_construct(
-        id=m.id,
-        token=m.token,
-        user_id=m.user_id,
-        description=m.description,
-        is_active=m.is_active,
+    return construct(
+        m_api_user_team.UserAccessToken,
+        {
+            "id": m.id,
+            "token": m.token,
+            "user_id": m.user_id,
+            "description": m.description,
+            "is_active": m.is_active,
+        },
     )
 
 
@@ -141,9 +160,12 @@ def user_access_token_to_pb(x: m_api_user_team.UserAccessToken) -> pb_api_user_t
 
 
 def user_auth_from_pb(m: pb_api_user_team.UserAuth) -> m_api_user_team.UserAuth:
-    return m_api_user_team.UserAuth.model_construct(
-        auth_data=m.auth_data if m.HasField("auth_data") else None,
-        auth_service=m.auth_service,
+    return construct(
+        m_api_user_team.UserAuth,
+        {
+            "auth_data": m.auth_data if m.HasField("auth_data") else None,
+            "auth_service": m.auth_service,
+        },
     )
 
 

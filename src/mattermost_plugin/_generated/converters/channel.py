@@ -3,41 +3,45 @@
 from __future__ import annotations
 
 from mattermost_plugin import _convert
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import channel_pb2 as pb_channel
 from mattermost_plugin.models import channel as m_channel
 from mattermost_plugin.models import enums as m_enums
 
 
 def channel_from_pb(m: pb_channel.Channel) -> m_channel.Channel:
-    return m_channel.Channel.model_construct(
-        id=m.id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        team_id=m.team_id,
-        type=m_enums.ChannelType(m.type),
-        display_name=m.display_name,
-        name=m.name,
-        header=m.header,
-        purpose=m.purpose,
-        last_post_at=m.last_post_at,
-        total_msg_count=m.total_msg_count,
-        extra_update_at=m.extra_update_at,
-        creator_id=m.creator_id,
-        scheme_id=m.scheme_id if m.HasField("scheme_id") else None,
-        props=_convert.struct_to_dict(m.props),
-        group_constrained=m.group_constrained if m.HasField("group_constrained") else None,
-        auto_translation=m.auto_translation,
-        shared=m.shared if m.HasField("shared") else None,
-        total_msg_count_root=m.total_msg_count_root,
-        policy_id=m.policy_id if m.HasField("policy_id") else None,
-        last_root_post_at=m.last_root_post_at,
-        banner_info=channel_banner_info_from_pb(m.banner_info)
-        if m.HasField("banner_info")
-        else None,
-        policy_enforced=m.policy_enforced,
-        policy_is_active=m.policy_is_active,
-        default_category_name=m.default_category_name,
+    return construct(
+        m_channel.Channel,
+        {
+            "id": m.id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "team_id": m.team_id,
+            "type": m_enums.ChannelType(m.type),
+            "display_name": m.display_name,
+            "name": m.name,
+            "header": m.header,
+            "purpose": m.purpose,
+            "last_post_at": m.last_post_at,
+            "total_msg_count": m.total_msg_count,
+            "extra_update_at": m.extra_update_at,
+            "creator_id": m.creator_id,
+            "scheme_id": m.scheme_id if m.HasField("scheme_id") else None,
+            "props": _convert.struct_to_dict(m.props),
+            "group_constrained": m.group_constrained if m.HasField("group_constrained") else None,
+            "auto_translation": m.auto_translation,
+            "shared": m.shared if m.HasField("shared") else None,
+            "total_msg_count_root": m.total_msg_count_root,
+            "policy_id": m.policy_id if m.HasField("policy_id") else None,
+            "last_root_post_at": m.last_root_post_at,
+            "banner_info": channel_banner_info_from_pb(m.banner_info)
+            if m.HasField("banner_info")
+            else None,
+            "policy_enforced": m.policy_enforced,
+            "policy_is_active": m.policy_is_active,
+            "default_category_name": m.default_category_name,
+        },
     )
 
 
@@ -73,10 +77,13 @@ def channel_to_pb(x: m_channel.Channel) -> pb_channel.Channel:
 
 
 def channel_banner_info_from_pb(m: pb_channel.ChannelBannerInfo) -> m_channel.ChannelBannerInfo:
-    return m_channel.ChannelBannerInfo.model_construct(
-        enabled=m.enabled if m.HasField("enabled") else None,
-        text=m.text if m.HasField("text") else None,
-        background_color=m.background_color if m.HasField("background_color") else None,
+    return construct(
+        m_channel.ChannelBannerInfo,
+        {
+            "enabled": m.enabled if m.HasField("enabled") else None,
+            "text": m.text if m.HasField("text") else None,
+            "background_color": m.background_color if m.HasField("background_color") else None,
+        },
     )
 
 

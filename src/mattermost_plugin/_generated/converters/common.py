@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from mattermost_plugin import _convert
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import common_pb2 as pb_common
 from mattermost_plugin.models import common as m_common
 
 
 def app_error_from_pb(m: pb_common.AppError) -> m_common.AppError:
-    return m_common.AppError.model_construct(
-        id=m.id,
-        message=m.message,
-        detailed_error=m.detailed_error,
-        request_id=m.request_id,
-        status_code=m.status_code,
-        where=m.where,
-        params=_convert.struct_to_dict(m.params),
+    return construct(
+        m_common.AppError,
+        {
+            "id": m.id,
+            "message": m.message,
+            "detailed_error": m.detailed_error,
+            "request_id": m.request_id,
+            "status_code": m.status_code,
+            "where": m.where,
+            "params": _convert.struct_to_dict(m.params),
+        },
     )
 
 
@@ -32,7 +36,7 @@ def app_error_to_pb(x: m_common.AppError) -> pb_common.AppError:
 
 
 def empty_from_pb(_m: pb_common.Empty) -> m_common.Empty:
-    return m_common.Empty.model_construct()
+    return construct(m_common.Empty, {})
 
 
 def empty_to_pb(_x: m_common.Empty) -> pb_common.Empty:
@@ -40,11 +44,14 @@ def empty_to_pb(_x: m_common.Empty) -> pb_common.Empty:
 
 
 def request_context_from_pb(m: pb_common.RequestContext) -> m_common.RequestContext:
-    return m_common.RequestContext.model_construct(
-        plugin_id=m.plugin_id,
-        request_id=m.request_id,
-        session_id=m.session_id,
-        user_id=m.user_id,
+    return construct(
+        m_common.RequestContext,
+        {
+            "plugin_id": m.plugin_id,
+            "request_id": m.request_id,
+            "session_id": m.session_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -58,8 +65,11 @@ def request_context_to_pb(x: m_common.RequestContext) -> pb_common.RequestContex
 
 
 def string_map_from_pb(m: pb_common.StringMap) -> m_common.StringMap:
-    return m_common.StringMap.model_construct(
-        values=dict(m.values),
+    return construct(
+        m_common.StringMap,
+        {
+            "values": dict(m.values),
+        },
     )
 
 
@@ -72,9 +82,12 @@ def string_map_to_pb(x: m_common.StringMap) -> pb_common.StringMap:
 def view_users_restrictions_from_pb(
     m: pb_common.ViewUsersRestrictions,
 ) -> m_common.ViewUsersRestrictions:
-    return m_common.ViewUsersRestrictions.model_construct(
-        teams=list(m.teams),
-        channels=list(m.channels),
+    return construct(
+        m_common.ViewUsersRestrictions,
+        {
+            "teams": list(m.teams),
+            "channels": list(m.channels),
+        },
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import file_pb2 as pb_file
 from mattermost_plugin.models import file as m_file
 
 
 def file_data_from_pb(m: pb_file.FileData) -> m_file.FileData:
-    return m_file.FileData.model_construct(
-        filename=m.filename,
-        data=m.data,
+    return construct(
+        m_file.FileData,
+        {
+            "filename": m.filename,
+            "data": m.data,
+        },
     )
 
 
@@ -21,24 +25,27 @@ def file_data_to_pb(x: m_file.FileData) -> pb_file.FileData:
 
 
 def file_info_from_pb(m: pb_file.FileInfo) -> m_file.FileInfo:
-    return m_file.FileInfo.model_construct(
-        id=m.id,
-        creator_id=m.creator_id,
-        post_id=m.post_id,
-        channel_id=m.channel_id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        name=m.name,
-        extension=m.extension,
-        size=m.size,
-        mime_type=m.mime_type,
-        width=m.width,
-        height=m.height,
-        has_preview_image=m.has_preview_image,
-        mini_preview=m.mini_preview if m.HasField("mini_preview") else None,
-        remote_id=m.remote_id if m.HasField("remote_id") else None,
-        archived=m.archived,
+    return construct(
+        m_file.FileInfo,
+        {
+            "id": m.id,
+            "creator_id": m.creator_id,
+            "post_id": m.post_id,
+            "channel_id": m.channel_id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "name": m.name,
+            "extension": m.extension,
+            "size": m.size,
+            "mime_type": m.mime_type,
+            "width": m.width,
+            "height": m.height,
+            "has_preview_image": m.has_preview_image,
+            "mini_preview": m.mini_preview if m.HasField("mini_preview") else None,
+            "remote_id": m.remote_id if m.HasField("remote_id") else None,
+            "archived": m.archived,
+        },
     )
 
 
@@ -65,9 +72,12 @@ def file_info_to_pb(x: m_file.FileInfo) -> pb_file.FileInfo:
 
 
 def file_upload_response_from_pb(m: pb_file.FileUploadResponse) -> m_file.FileUploadResponse:
-    return m_file.FileUploadResponse.model_construct(
-        file_infos=[file_info_from_pb(v) for v in m.file_infos],
-        client_ids=list(m.client_ids),
+    return construct(
+        m_file.FileUploadResponse,
+        {
+            "file_infos": [file_info_from_pb(v) for v in m.file_infos],
+            "client_ids": list(m.client_ids),
+        },
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.go_plugin import grpc_broker_pb2 as pb_grpc_broker
 from mattermost_plugin._pb.go_plugin import grpc_controller_pb2 as pb_grpc_controller
 from mattermost_plugin._pb.go_plugin import grpc_stdio_pb2 as pb_grpc_stdio
@@ -10,11 +11,14 @@ from mattermost_plugin.models import go_plugin as m_go_plugin
 
 
 def go_plugin_conn_info_from_pb(m: pb_grpc_broker.ConnInfo) -> m_go_plugin.GoPluginConnInfo:
-    return m_go_plugin.GoPluginConnInfo.model_construct(
-        service_id=m.service_id,
-        network=m.network,
-        address=m.address,
-        knock=go_plugin_conn_info_knock_from_pb(m.knock) if m.HasField("knock") else None,
+    return construct(
+        m_go_plugin.GoPluginConnInfo,
+        {
+            "service_id": m.service_id,
+            "network": m.network,
+            "address": m.address,
+            "knock": go_plugin_conn_info_knock_from_pb(m.knock) if m.HasField("knock") else None,
+        },
     )
 
 
@@ -30,10 +34,13 @@ def go_plugin_conn_info_to_pb(x: m_go_plugin.GoPluginConnInfo) -> pb_grpc_broker
 def go_plugin_conn_info_knock_from_pb(
     m: pb_grpc_broker.ConnInfo.Knock,
 ) -> m_go_plugin.GoPluginConnInfoKnock:
-    return m_go_plugin.GoPluginConnInfoKnock.model_construct(
-        knock=m.knock,
-        ack=m.ack,
-        error=m.error,
+    return construct(
+        m_go_plugin.GoPluginConnInfoKnock,
+        {
+            "knock": m.knock,
+            "ack": m.ack,
+            "error": m.error,
+        },
     )
 
 
@@ -48,7 +55,7 @@ def go_plugin_conn_info_knock_to_pb(
 
 
 def go_plugin_empty_from_pb(_m: pb_grpc_controller.Empty) -> m_go_plugin.GoPluginEmpty:
-    return m_go_plugin.GoPluginEmpty.model_construct()
+    return construct(m_go_plugin.GoPluginEmpty, {})
 
 
 def go_plugin_empty_to_pb(_x: m_go_plugin.GoPluginEmpty) -> pb_grpc_controller.Empty:
@@ -56,9 +63,12 @@ def go_plugin_empty_to_pb(_x: m_go_plugin.GoPluginEmpty) -> pb_grpc_controller.E
 
 
 def go_plugin_stdio_data_from_pb(m: pb_grpc_stdio.StdioData) -> m_go_plugin.GoPluginStdioData:
-    return m_go_plugin.GoPluginStdioData.model_construct(
-        channel=m_enums.GoPluginStdioDataChannel(m.channel),
-        data=m.data,
+    return construct(
+        m_go_plugin.GoPluginStdioData,
+        {
+            "channel": m_enums.GoPluginStdioDataChannel(m.channel),
+            "data": m.data,
+        },
     )
 
 

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 from mattermost_plugin import _convert
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_command_pb2 as pb_hooks_command
 from mattermost_plugin.models import hooks_command as m_hooks_command
 
 
 def remote_cluster_from_pb(m: pb_hooks_command.RemoteCluster) -> m_hooks_command.RemoteCluster:
-    return m_hooks_command.RemoteCluster.model_construct(
-        remote_id=m.remote_id,
-        remote_team_id=m.remote_team_id,
-        name=m.name,
-        display_name=m.display_name,
-        site_url=m.site_url,
-        default_team_id=m.default_team_id,
-        create_at=m.create_at,
-        delete_at=m.delete_at,
-        last_ping_at=m.last_ping_at,
-        last_global_user_sync_at=m.last_global_user_sync_at,
-        token=m.token,
-        remote_token=m.remote_token,
-        topics=m.topics,
-        creator_id=m.creator_id,
-        plugin_id=m.plugin_id,
-        options=m.options,
+    return construct(
+        m_hooks_command.RemoteCluster,
+        {
+            "remote_id": m.remote_id,
+            "remote_team_id": m.remote_team_id,
+            "name": m.name,
+            "display_name": m.display_name,
+            "site_url": m.site_url,
+            "default_team_id": m.default_team_id,
+            "create_at": m.create_at,
+            "delete_at": m.delete_at,
+            "last_ping_at": m.last_ping_at,
+            "last_global_user_sync_at": m.last_global_user_sync_at,
+            "token": m.token,
+            "remote_token": m.remote_token,
+            "topics": m.topics,
+            "creator_id": m.creator_id,
+            "plugin_id": m.plugin_id,
+            "options": m.options,
+        },
     )
 
 
@@ -50,8 +54,11 @@ def remote_cluster_to_pb(x: m_hooks_command.RemoteCluster) -> pb_hooks_command.R
 
 
 def sync_msg_json_from_pb(m: pb_hooks_command.SyncMsgJson) -> m_hooks_command.SyncMsgJson:
-    return m_hooks_command.SyncMsgJson.model_construct(
-        sync_msg_json=m.sync_msg_json,
+    return construct(
+        m_hooks_command.SyncMsgJson,
+        {
+            "sync_msg_json": m.sync_msg_json,
+        },
     )
 
 
@@ -62,17 +69,20 @@ def sync_msg_json_to_pb(x: m_hooks_command.SyncMsgJson) -> pb_hooks_command.Sync
 
 
 def sync_response_from_pb(m: pb_hooks_command.SyncResponse) -> m_hooks_command.SyncResponse:
-    return m_hooks_command.SyncResponse.model_construct(
-        users_last_update_at=m.users_last_update_at,
-        user_errors=list(m.user_errors),
-        users_syncd=list(m.users_syncd),
-        posts_last_update_at=m.posts_last_update_at,
-        post_errors=list(m.post_errors),
-        reactions_last_update_at=m.reactions_last_update_at,
-        reaction_errors=list(m.reaction_errors),
-        acknowledgements_last_update_at=m.acknowledgements_last_update_at,
-        acknowledgement_errors=list(m.acknowledgement_errors),
-        status_errors=list(m.status_errors),
+    return construct(
+        m_hooks_command.SyncResponse,
+        {
+            "users_last_update_at": m.users_last_update_at,
+            "user_errors": list(m.user_errors),
+            "users_syncd": list(m.users_syncd),
+            "posts_last_update_at": m.posts_last_update_at,
+            "post_errors": list(m.post_errors),
+            "reactions_last_update_at": m.reactions_last_update_at,
+            "reaction_errors": list(m.reaction_errors),
+            "acknowledgements_last_update_at": m.acknowledgements_last_update_at,
+            "acknowledgement_errors": list(m.acknowledgement_errors),
+            "status_errors": list(m.status_errors),
+        },
     )
 
 
@@ -94,10 +104,13 @@ def sync_response_to_pb(x: m_hooks_command.SyncResponse) -> pb_hooks_command.Syn
 def websocket_request_from_pb(
     m: pb_hooks_command.WebSocketRequest,
 ) -> m_hooks_command.WebSocketRequest:
-    return m_hooks_command.WebSocketRequest.model_construct(
-        seq=m.seq,
-        action=m.action,
-        data=_convert.struct_to_dict(m.data),
+    return construct(
+        m_hooks_command.WebSocketRequest,
+        {
+            "seq": m.seq,
+            "action": m.action,
+            "data": _convert.struct_to_dict(m.data),
+        },
     )
 
 

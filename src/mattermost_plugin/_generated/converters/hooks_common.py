@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_common_pb2 as pb_hooks_common
 from mattermost_plugin.models import hooks_common as m_hooks_common
 
 
 def plugin_context_from_pb(m: pb_hooks_common.PluginContext) -> m_hooks_common.PluginContext:
-    return m_hooks_common.PluginContext.model_construct(
-        session_id=m.session_id,
-        request_id=m.request_id,
-        ip_address=m.ip_address,
-        accept_language=m.accept_language,
-        user_agent=m.user_agent,
+    return construct(
+        m_hooks_common.PluginContext,
+        {
+            "session_id": m.session_id,
+            "request_id": m.request_id,
+            "ip_address": m.ip_address,
+            "accept_language": m.accept_language,
+            "user_agent": m.user_agent,
+        },
     )
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from mattermost_plugin._generated.converters import hooks_common as c_hooks_common
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_http_pb2 as pb_hooks_http
 from mattermost_plugin.models import hooks_http as m_hooks_http
 
 
 def http_header_from_pb(m: pb_hooks_http.HTTPHeader) -> m_hooks_http.HTTPHeader:
-    return m_hooks_http.HTTPHeader.model_construct(
-        key=m.key,
-        values=list(m.values),
+    return construct(
+        m_hooks_http.HTTPHeader,
+        {
+            "key": m.key,
+            "values": list(m.values),
+        },
     )
 
 
@@ -24,20 +28,23 @@ def http_header_to_pb(x: m_hooks_http.HTTPHeader) -> pb_hooks_http.HTTPHeader:
 def serve_http_request_init_from_pb(
     m: pb_hooks_http.ServeHTTPRequestInit,
 ) -> m_hooks_http.ServeHTTPRequestInit:
-    return m_hooks_http.ServeHTTPRequestInit.model_construct(
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        method=m.method,
-        url=m.url,
-        proto=m.proto,
-        proto_major=m.proto_major,
-        proto_minor=m.proto_minor,
-        headers=[http_header_from_pb(v) for v in m.headers],
-        host=m.host,
-        remote_addr=m.remote_addr,
-        request_uri=m.request_uri,
-        content_length=m.content_length,
+    return construct(
+        m_hooks_http.ServeHTTPRequestInit,
+        {
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "method": m.method,
+            "url": m.url,
+            "proto": m.proto,
+            "proto_major": m.proto_major,
+            "proto_minor": m.proto_minor,
+            "headers": [http_header_from_pb(v) for v in m.headers],
+            "host": m.host,
+            "remote_addr": m.remote_addr,
+            "request_uri": m.request_uri,
+            "content_length": m.content_length,
+        },
     )
 
 
@@ -64,9 +71,12 @@ def serve_http_request_init_to_pb(
 def serve_http_response_init_from_pb(
     m: pb_hooks_http.ServeHTTPResponseInit,
 ) -> m_hooks_http.ServeHTTPResponseInit:
-    return m_hooks_http.ServeHTTPResponseInit.model_construct(
-        status_code=m.status_code,
-        headers=[http_header_from_pb(v) for v in m.headers],
+    return construct(
+        m_hooks_http.ServeHTTPResponseInit,
+        {
+            "status_code": m.status_code,
+            "headers": [http_header_from_pb(v) for v in m.headers],
+        },
     )
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from google.protobuf import wrappers_pb2
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_lifecycle_pb2 as pb_hooks_lifecycle
 from mattermost_plugin.models import hooks_lifecycle as m_hooks_lifecycle
 
 
 def config_json_from_pb(m: pb_hooks_lifecycle.ConfigJson) -> m_hooks_lifecycle.ConfigJson:
-    return m_hooks_lifecycle.ConfigJson.model_construct(
-        config_json=m.config_json,
+    return construct(
+        m_hooks_lifecycle.ConfigJson,
+        {
+            "config_json": m.config_json,
+        },
     )
 
 
@@ -21,8 +25,11 @@ def config_json_to_pb(x: m_hooks_lifecycle.ConfigJson) -> pb_hooks_lifecycle.Con
 
 
 def files_limits_from_pb(m: pb_hooks_lifecycle.FilesLimits) -> m_hooks_lifecycle.FilesLimits:
-    return m_hooks_lifecycle.FilesLimits.model_construct(
-        total_storage=m.total_storage.value if m.HasField("total_storage") else None,
+    return construct(
+        m_hooks_lifecycle.FilesLimits,
+        {
+            "total_storage": m.total_storage.value if m.HasField("total_storage") else None,
+        },
     )
 
 
@@ -37,8 +44,11 @@ def files_limits_to_pb(x: m_hooks_lifecycle.FilesLimits) -> pb_hooks_lifecycle.F
 def messages_limits_from_pb(
     m: pb_hooks_lifecycle.MessagesLimits,
 ) -> m_hooks_lifecycle.MessagesLimits:
-    return m_hooks_lifecycle.MessagesLimits.model_construct(
-        history=m.history.value if m.HasField("history") else None,
+    return construct(
+        m_hooks_lifecycle.MessagesLimits,
+        {
+            "history": m.history.value if m.HasField("history") else None,
+        },
     )
 
 
@@ -51,8 +61,11 @@ def messages_limits_to_pb(x: m_hooks_lifecycle.MessagesLimits) -> pb_hooks_lifec
 def on_install_event_from_pb(
     m: pb_hooks_lifecycle.OnInstallEvent,
 ) -> m_hooks_lifecycle.OnInstallEvent:
-    return m_hooks_lifecycle.OnInstallEvent.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_hooks_lifecycle.OnInstallEvent,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -65,10 +78,13 @@ def on_install_event_to_pb(
 
 
 def product_limits_from_pb(m: pb_hooks_lifecycle.ProductLimits) -> m_hooks_lifecycle.ProductLimits:
-    return m_hooks_lifecycle.ProductLimits.model_construct(
-        files=files_limits_from_pb(m.files) if m.HasField("files") else None,
-        messages=messages_limits_from_pb(m.messages) if m.HasField("messages") else None,
-        teams=teams_limits_from_pb(m.teams) if m.HasField("teams") else None,
+    return construct(
+        m_hooks_lifecycle.ProductLimits,
+        {
+            "files": files_limits_from_pb(m.files) if m.HasField("files") else None,
+            "messages": messages_limits_from_pb(m.messages) if m.HasField("messages") else None,
+            "teams": teams_limits_from_pb(m.teams) if m.HasField("teams") else None,
+        },
     )
 
 
@@ -81,8 +97,11 @@ def product_limits_to_pb(x: m_hooks_lifecycle.ProductLimits) -> pb_hooks_lifecyc
 
 
 def teams_limits_from_pb(m: pb_hooks_lifecycle.TeamsLimits) -> m_hooks_lifecycle.TeamsLimits:
-    return m_hooks_lifecycle.TeamsLimits.model_construct(
-        active=m.active.value if m.HasField("active") else None,
+    return construct(
+        m_hooks_lifecycle.TeamsLimits,
+        {
+            "active": m.active.value if m.HasField("active") else None,
+        },
     )
 
 

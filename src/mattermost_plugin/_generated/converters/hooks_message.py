@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_message_pb2 as pb_hooks_message
 from mattermost_plugin.models import hooks_message as m_hooks_message
 
@@ -9,15 +10,18 @@ from mattermost_plugin.models import hooks_message as m_hooks_message
 def email_notification_content_from_pb(
     m: pb_hooks_message.EmailNotificationContent,
 ) -> m_hooks_message.EmailNotificationContent:
-    return m_hooks_message.EmailNotificationContent.model_construct(
-        subject=m.subject,
-        title=m.title,
-        sub_title=m.sub_title,
-        message_html=m.message_html,
-        message_text=m.message_text,
-        button_text=m.button_text,
-        button_url=m.button_url,
-        footer_text=m.footer_text,
+    return construct(
+        m_hooks_message.EmailNotificationContent,
+        {
+            "subject": m.subject,
+            "title": m.title,
+            "sub_title": m.sub_title,
+            "message_html": m.message_html,
+            "message_text": m.message_text,
+            "button_text": m.button_text,
+            "button_url": m.button_url,
+            "footer_text": m.footer_text,
+        },
     )
 
 
@@ -39,8 +43,11 @@ def email_notification_content_to_pb(
 def email_notification_json_from_pb(
     m: pb_hooks_message.EmailNotificationJson,
 ) -> m_hooks_message.EmailNotificationJson:
-    return m_hooks_message.EmailNotificationJson.model_construct(
-        notification_json=m.notification_json,
+    return construct(
+        m_hooks_message.EmailNotificationJson,
+        {
+            "notification_json": m.notification_json,
+        },
     )
 
 

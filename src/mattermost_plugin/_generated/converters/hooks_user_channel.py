@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_user_channel_pb2 as pb_hooks_user_channel
 from mattermost_plugin.models import hooks_user_channel as m_hooks_user_channel
 
@@ -9,8 +10,11 @@ from mattermost_plugin.models import hooks_user_channel as m_hooks_user_channel
 def saml_assertion_info_json_from_pb(
     m: pb_hooks_user_channel.SamlAssertionInfoJson,
 ) -> m_hooks_user_channel.SamlAssertionInfoJson:
-    return m_hooks_user_channel.SamlAssertionInfoJson.model_construct(
-        assertion_json=m.assertion_json,
+    return construct(
+        m_hooks_user_channel.SamlAssertionInfoJson,
+        {
+            "assertion_json": m.assertion_json,
+        },
     )
 
 

@@ -5,36 +5,40 @@ from __future__ import annotations
 from mattermost_plugin import _convert
 from mattermost_plugin._generated.converters import file as c_file
 from mattermost_plugin._generated.converters import user as c_user
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import post_pb2 as pb_post
 from mattermost_plugin.models import post as m_post
 
 
 def post_from_pb(m: pb_post.Post) -> m_post.Post:
-    return m_post.Post.model_construct(
-        id=m.id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        edit_at=m.edit_at,
-        delete_at=m.delete_at,
-        is_pinned=m.is_pinned,
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        root_id=m.root_id,
-        original_id=m.original_id,
-        message=m.message,
-        message_source=m.message_source,
-        type=m.type,
-        props=_convert.struct_to_dict(m.props),
-        hashtags=m.hashtags,
-        file_ids=list(m.file_ids),
-        pending_post_id=m.pending_post_id,
-        has_reactions=m.has_reactions,
-        remote_id=m.remote_id if m.HasField("remote_id") else None,
-        reply_count=m.reply_count,
-        last_reply_at=m.last_reply_at,
-        participants=[c_user.user_from_pb(v) for v in m.participants],
-        is_following=m.is_following if m.HasField("is_following") else None,
-        metadata=post_metadata_from_pb(m.metadata) if m.HasField("metadata") else None,
+    return construct(
+        m_post.Post,
+        {
+            "id": m.id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "edit_at": m.edit_at,
+            "delete_at": m.delete_at,
+            "is_pinned": m.is_pinned,
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "root_id": m.root_id,
+            "original_id": m.original_id,
+            "message": m.message,
+            "message_source": m.message_source,
+            "type": m.type,
+            "props": _convert.struct_to_dict(m.props),
+            "hashtags": m.hashtags,
+            "file_ids": list(m.file_ids),
+            "pending_post_id": m.pending_post_id,
+            "has_reactions": m.has_reactions,
+            "remote_id": m.remote_id if m.HasField("remote_id") else None,
+            "reply_count": m.reply_count,
+            "last_reply_at": m.last_reply_at,
+            "participants": [c_user.user_from_pb(v) for v in m.participants],
+            "is_following": m.is_following if m.HasField("is_following") else None,
+            "metadata": post_metadata_from_pb(m.metadata) if m.HasField("metadata") else None,
+        },
     )
 
 
@@ -68,10 +72,13 @@ def post_to_pb(x: m_post.Post) -> pb_post.Post:
 
 
 def post_acknowledgement_from_pb(m: pb_post.PostAcknowledgement) -> m_post.PostAcknowledgement:
-    return m_post.PostAcknowledgement.model_construct(
-        user_id=m.user_id,
-        post_id=m.post_id,
-        acknowledged_at=m.acknowledged_at,
+    return construct(
+        m_post.PostAcknowledgement,
+        {
+            "user_id": m.user_id,
+            "post_id": m.post_id,
+            "acknowledged_at": m.acknowledged_at,
+        },
     )
 
 
@@ -84,10 +91,13 @@ def post_acknowledgement_to_pb(x: m_post.PostAcknowledgement) -> pb_post.PostAck
 
 
 def post_embed_from_pb(m: pb_post.PostEmbed) -> m_post.PostEmbed:
-    return m_post.PostEmbed.model_construct(
-        type=m.type,
-        url=m.url,
-        data=_convert.struct_to_dict(m.data),
+    return construct(
+        m_post.PostEmbed,
+        {
+            "type": m.type,
+            "url": m.url,
+            "data": _convert.struct_to_dict(m.data),
+        },
     )
 
 
@@ -100,11 +110,14 @@ def post_embed_to_pb(x: m_post.PostEmbed) -> pb_post.PostEmbed:
 
 
 def post_image_from_pb(m: pb_post.PostImage) -> m_post.PostImage:
-    return m_post.PostImage.model_construct(
-        width=m.width,
-        height=m.height,
-        format=m.format,
-        frame_count=m.frame_count,
+    return construct(
+        m_post.PostImage,
+        {
+            "width": m.width,
+            "height": m.height,
+            "format": m.format,
+            "frame_count": m.frame_count,
+        },
     )
 
 
@@ -118,13 +131,16 @@ def post_image_to_pb(x: m_post.PostImage) -> pb_post.PostImage:
 
 
 def post_list_from_pb(m: pb_post.PostList) -> m_post.PostList:
-    return m_post.PostList.model_construct(
-        order=list(m.order),
-        posts={k: post_from_pb(v) for k, v in m.posts.items()},
-        next_post_id=m.next_post_id,
-        prev_post_id=m.prev_post_id,
-        first_inaccessible_post_time=m.first_inaccessible_post_time,
-        has_next=m.has_next,
+    return construct(
+        m_post.PostList,
+        {
+            "order": list(m.order),
+            "posts": {k: post_from_pb(v) for k, v in m.posts.items()},
+            "next_post_id": m.next_post_id,
+            "prev_post_id": m.prev_post_id,
+            "first_inaccessible_post_time": m.first_inaccessible_post_time,
+            "has_next": m.has_next,
+        },
     )
 
 
@@ -140,13 +156,16 @@ def post_list_to_pb(x: m_post.PostList) -> pb_post.PostList:
 
 
 def post_metadata_from_pb(m: pb_post.PostMetadata) -> m_post.PostMetadata:
-    return m_post.PostMetadata.model_construct(
-        embeds=[post_embed_from_pb(v) for v in m.embeds],
-        reactions=[reaction_from_pb(v) for v in m.reactions],
-        files=[c_file.file_info_from_pb(v) for v in m.files],
-        images={k: post_image_from_pb(v) for k, v in m.images.items()},
-        priority=post_priority_from_pb(m.priority) if m.HasField("priority") else None,
-        acknowledgements=[post_acknowledgement_from_pb(v) for v in m.acknowledgements],
+    return construct(
+        m_post.PostMetadata,
+        {
+            "embeds": [post_embed_from_pb(v) for v in m.embeds],
+            "reactions": [reaction_from_pb(v) for v in m.reactions],
+            "files": [c_file.file_info_from_pb(v) for v in m.files],
+            "images": {k: post_image_from_pb(v) for k, v in m.images.items()},
+            "priority": post_priority_from_pb(m.priority) if m.HasField("priority") else None,
+            "acknowledgements": [post_acknowledgement_from_pb(v) for v in m.acknowledgements],
+        },
     )
 
 
@@ -162,12 +181,15 @@ def post_metadata_to_pb(x: m_post.PostMetadata) -> pb_post.PostMetadata:
 
 
 def post_priority_from_pb(m: pb_post.PostPriority) -> m_post.PostPriority:
-    return m_post.PostPriority.model_construct(
-        priority=m.priority if m.HasField("priority") else None,
-        requested_ack=m.requested_ack if m.HasField("requested_ack") else None,
-        persistent_notifications=m.persistent_notifications
-        if m.HasField("persistent_notifications")
-        else None,
+    return construct(
+        m_post.PostPriority,
+        {
+            "priority": m.priority if m.HasField("priority") else None,
+            "requested_ack": m.requested_ack if m.HasField("requested_ack") else None,
+            "persistent_notifications": m.persistent_notifications
+            if m.HasField("persistent_notifications")
+            else None,
+        },
     )
 
 
@@ -180,15 +202,18 @@ def post_priority_to_pb(x: m_post.PostPriority) -> pb_post.PostPriority:
 
 
 def reaction_from_pb(m: pb_post.Reaction) -> m_post.Reaction:
-    return m_post.Reaction.model_construct(
-        user_id=m.user_id,
-        post_id=m.post_id,
-        emoji_name=m.emoji_name,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        remote_id=m.remote_id if m.HasField("remote_id") else None,
-        channel_id=m.channel_id if m.HasField("channel_id") else None,
+    return construct(
+        m_post.Reaction,
+        {
+            "user_id": m.user_id,
+            "post_id": m.post_id,
+            "emoji_name": m.emoji_name,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "remote_id": m.remote_id if m.HasField("remote_id") else None,
+            "channel_id": m.channel_id if m.HasField("channel_id") else None,
+        },
     )
 
 

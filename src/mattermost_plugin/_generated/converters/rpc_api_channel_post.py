@@ -6,6 +6,7 @@ from mattermost_plugin._generated.converters import api_channel_post as c_api_ch
 from mattermost_plugin._generated.converters import channel as c_channel
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import post as c_post
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
 from mattermost_plugin.models import rpc_api_channel_post as m_rpc_api_channel_post
 
@@ -13,9 +14,12 @@ from mattermost_plugin.models import rpc_api_channel_post as m_rpc_api_channel_p
 def add_channel_member_request_from_pb(
     m: pb_api_channel_post.AddChannelMemberRequest,
 ) -> m_rpc_api_channel_post.AddChannelMemberRequest:
-    return m_rpc_api_channel_post.AddChannelMemberRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_channel_post.AddChannelMemberRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -31,11 +35,14 @@ def add_channel_member_request_to_pb(
 def add_channel_member_response_from_pb(
     m: pb_api_channel_post.AddChannelMemberResponse,
 ) -> m_rpc_api_channel_post.AddChannelMemberResponse:
-    return m_rpc_api_channel_post.AddChannelMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.AddChannelMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+        },
     )
 
 
@@ -53,8 +60,11 @@ def add_channel_member_response_to_pb(
 def add_reaction_request_from_pb(
     m: pb_api_channel_post.AddReactionRequest,
 ) -> m_rpc_api_channel_post.AddReactionRequest:
-    return m_rpc_api_channel_post.AddReactionRequest.model_construct(
-        reaction=c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+    return construct(
+        m_rpc_api_channel_post.AddReactionRequest,
+        {
+            "reaction": c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+        },
     )
 
 
@@ -69,9 +79,12 @@ def add_reaction_request_to_pb(
 def add_reaction_response_from_pb(
     m: pb_api_channel_post.AddReactionResponse,
 ) -> m_rpc_api_channel_post.AddReactionResponse:
-    return m_rpc_api_channel_post.AddReactionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        reaction=c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+    return construct(
+        m_rpc_api_channel_post.AddReactionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "reaction": c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+        },
     )
 
 
@@ -87,10 +100,13 @@ def add_reaction_response_to_pb(
 def add_user_to_channel_request_from_pb(
     m: pb_api_channel_post.AddUserToChannelRequest,
 ) -> m_rpc_api_channel_post.AddUserToChannelRequest:
-    return m_rpc_api_channel_post.AddUserToChannelRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
-        as_user_id=m.as_user_id,
+    return construct(
+        m_rpc_api_channel_post.AddUserToChannelRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+            "as_user_id": m.as_user_id,
+        },
     )
 
 
@@ -107,11 +123,14 @@ def add_user_to_channel_request_to_pb(
 def add_user_to_channel_response_from_pb(
     m: pb_api_channel_post.AddUserToChannelResponse,
 ) -> m_rpc_api_channel_post.AddUserToChannelResponse:
-    return m_rpc_api_channel_post.AddUserToChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.AddUserToChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+        },
     )
 
 
@@ -129,8 +148,11 @@ def add_user_to_channel_response_to_pb(
 def create_channel_request_from_pb(
     m: pb_api_channel_post.CreateChannelRequest,
 ) -> m_rpc_api_channel_post.CreateChannelRequest:
-    return m_rpc_api_channel_post.CreateChannelRequest.model_construct(
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.CreateChannelRequest,
+        {
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -145,9 +167,12 @@ def create_channel_request_to_pb(
 def create_channel_response_from_pb(
     m: pb_api_channel_post.CreateChannelResponse,
 ) -> m_rpc_api_channel_post.CreateChannelResponse:
-    return m_rpc_api_channel_post.CreateChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.CreateChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -163,12 +188,17 @@ def create_channel_response_to_pb(
 def create_channel_sidebar_category_request_from_pb(
     m: pb_api_channel_post.CreateChannelSidebarCategoryRequest,
 ) -> m_rpc_api_channel_post.CreateChannelSidebarCategoryRequest:
-    return m_rpc_api_channel_post.CreateChannelSidebarCategoryRequest.model_construct(
-        user_id=m.user_id,
-        team_id=m.team_id,
-        new_category=c_api_channel_post.sidebar_category_with_channels_from_pb(m.new_category)
-        if m.HasField("new_category")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.CreateChannelSidebarCategoryRequest,
+        {
+            "user_id": m.user_id,
+            "team_id": m.team_id,
+            "new_category": c_api_channel_post.sidebar_category_with_channels_from_pb(
+                m.new_category
+            )
+            if m.HasField("new_category")
+            else None,
+        },
     )
 
 
@@ -187,11 +217,14 @@ def create_channel_sidebar_category_request_to_pb(
 def create_channel_sidebar_category_response_from_pb(
     m: pb_api_channel_post.CreateChannelSidebarCategoryResponse,
 ) -> m_rpc_api_channel_post.CreateChannelSidebarCategoryResponse:
-    return m_rpc_api_channel_post.CreateChannelSidebarCategoryResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        category=c_api_channel_post.sidebar_category_with_channels_from_pb(m.category)
-        if m.HasField("category")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.CreateChannelSidebarCategoryResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "category": c_api_channel_post.sidebar_category_with_channels_from_pb(m.category)
+            if m.HasField("category")
+            else None,
+        },
     )
 
 
@@ -209,8 +242,11 @@ def create_channel_sidebar_category_response_to_pb(
 def create_post_request_from_pb(
     m: pb_api_channel_post.CreatePostRequest,
 ) -> m_rpc_api_channel_post.CreatePostRequest:
-    return m_rpc_api_channel_post.CreatePostRequest.model_construct(
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.CreatePostRequest,
+        {
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -225,9 +261,12 @@ def create_post_request_to_pb(
 def create_post_response_from_pb(
     m: pb_api_channel_post.CreatePostResponse,
 ) -> m_rpc_api_channel_post.CreatePostResponse:
-    return m_rpc_api_channel_post.CreatePostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.CreatePostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -243,9 +282,12 @@ def create_post_response_to_pb(
 def delete_channel_member_request_from_pb(
     m: pb_api_channel_post.DeleteChannelMemberRequest,
 ) -> m_rpc_api_channel_post.DeleteChannelMemberRequest:
-    return m_rpc_api_channel_post.DeleteChannelMemberRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_channel_post.DeleteChannelMemberRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -261,8 +303,11 @@ def delete_channel_member_request_to_pb(
 def delete_channel_member_response_from_pb(
     m: pb_api_channel_post.DeleteChannelMemberResponse,
 ) -> m_rpc_api_channel_post.DeleteChannelMemberResponse:
-    return m_rpc_api_channel_post.DeleteChannelMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.DeleteChannelMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -277,8 +322,11 @@ def delete_channel_member_response_to_pb(
 def delete_channel_request_from_pb(
     m: pb_api_channel_post.DeleteChannelRequest,
 ) -> m_rpc_api_channel_post.DeleteChannelRequest:
-    return m_rpc_api_channel_post.DeleteChannelRequest.model_construct(
-        channel_id=m.channel_id,
+    return construct(
+        m_rpc_api_channel_post.DeleteChannelRequest,
+        {
+            "channel_id": m.channel_id,
+        },
     )
 
 
@@ -293,8 +341,11 @@ def delete_channel_request_to_pb(
 def delete_channel_response_from_pb(
     m: pb_api_channel_post.DeleteChannelResponse,
 ) -> m_rpc_api_channel_post.DeleteChannelResponse:
-    return m_rpc_api_channel_post.DeleteChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.DeleteChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -309,9 +360,12 @@ def delete_channel_response_to_pb(
 def delete_ephemeral_post_request_from_pb(
     m: pb_api_channel_post.DeleteEphemeralPostRequest,
 ) -> m_rpc_api_channel_post.DeleteEphemeralPostRequest:
-    return m_rpc_api_channel_post.DeleteEphemeralPostRequest.model_construct(
-        user_id=m.user_id,
-        post_id=m.post_id,
+    return construct(
+        m_rpc_api_channel_post.DeleteEphemeralPostRequest,
+        {
+            "user_id": m.user_id,
+            "post_id": m.post_id,
+        },
     )
 
 
@@ -327,8 +381,11 @@ def delete_ephemeral_post_request_to_pb(
 def delete_ephemeral_post_response_from_pb(
     m: pb_api_channel_post.DeleteEphemeralPostResponse,
 ) -> m_rpc_api_channel_post.DeleteEphemeralPostResponse:
-    return m_rpc_api_channel_post.DeleteEphemeralPostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.DeleteEphemeralPostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -343,8 +400,11 @@ def delete_ephemeral_post_response_to_pb(
 def delete_post_request_from_pb(
     m: pb_api_channel_post.DeletePostRequest,
 ) -> m_rpc_api_channel_post.DeletePostRequest:
-    return m_rpc_api_channel_post.DeletePostRequest.model_construct(
-        post_id=m.post_id,
+    return construct(
+        m_rpc_api_channel_post.DeletePostRequest,
+        {
+            "post_id": m.post_id,
+        },
     )
 
 
@@ -359,8 +419,11 @@ def delete_post_request_to_pb(
 def delete_post_response_from_pb(
     m: pb_api_channel_post.DeletePostResponse,
 ) -> m_rpc_api_channel_post.DeletePostResponse:
-    return m_rpc_api_channel_post.DeletePostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.DeletePostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -375,10 +438,13 @@ def delete_post_response_to_pb(
 def get_channel_by_name_for_team_name_request_from_pb(
     m: pb_api_channel_post.GetChannelByNameForTeamNameRequest,
 ) -> m_rpc_api_channel_post.GetChannelByNameForTeamNameRequest:
-    return m_rpc_api_channel_post.GetChannelByNameForTeamNameRequest.model_construct(
-        team_name=m.team_name,
-        channel_name=m.channel_name,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_channel_post.GetChannelByNameForTeamNameRequest,
+        {
+            "team_name": m.team_name,
+            "channel_name": m.channel_name,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -395,9 +461,12 @@ def get_channel_by_name_for_team_name_request_to_pb(
 def get_channel_by_name_for_team_name_response_from_pb(
     m: pb_api_channel_post.GetChannelByNameForTeamNameResponse,
 ) -> m_rpc_api_channel_post.GetChannelByNameForTeamNameResponse:
-    return m_rpc_api_channel_post.GetChannelByNameForTeamNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelByNameForTeamNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -413,10 +482,13 @@ def get_channel_by_name_for_team_name_response_to_pb(
 def get_channel_by_name_request_from_pb(
     m: pb_api_channel_post.GetChannelByNameRequest,
 ) -> m_rpc_api_channel_post.GetChannelByNameRequest:
-    return m_rpc_api_channel_post.GetChannelByNameRequest.model_construct(
-        team_id=m.team_id,
-        name=m.name,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_channel_post.GetChannelByNameRequest,
+        {
+            "team_id": m.team_id,
+            "name": m.name,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -433,9 +505,12 @@ def get_channel_by_name_request_to_pb(
 def get_channel_by_name_response_from_pb(
     m: pb_api_channel_post.GetChannelByNameResponse,
 ) -> m_rpc_api_channel_post.GetChannelByNameResponse:
-    return m_rpc_api_channel_post.GetChannelByNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelByNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -451,9 +526,12 @@ def get_channel_by_name_response_to_pb(
 def get_channel_member_request_from_pb(
     m: pb_api_channel_post.GetChannelMemberRequest,
 ) -> m_rpc_api_channel_post.GetChannelMemberRequest:
-    return m_rpc_api_channel_post.GetChannelMemberRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_channel_post.GetChannelMemberRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -469,11 +547,14 @@ def get_channel_member_request_to_pb(
 def get_channel_member_response_from_pb(
     m: pb_api_channel_post.GetChannelMemberResponse,
 ) -> m_rpc_api_channel_post.GetChannelMemberResponse:
-    return m_rpc_api_channel_post.GetChannelMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+        },
     )
 
 
@@ -491,9 +572,12 @@ def get_channel_member_response_to_pb(
 def get_channel_members_by_ids_request_from_pb(
     m: pb_api_channel_post.GetChannelMembersByIdsRequest,
 ) -> m_rpc_api_channel_post.GetChannelMembersByIdsRequest:
-    return m_rpc_api_channel_post.GetChannelMembersByIdsRequest.model_construct(
-        channel_id=m.channel_id,
-        user_ids=list(m.user_ids),
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersByIdsRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_ids": list(m.user_ids),
+        },
     )
 
 
@@ -509,9 +593,14 @@ def get_channel_members_by_ids_request_to_pb(
 def get_channel_members_by_ids_response_from_pb(
     m: pb_api_channel_post.GetChannelMembersByIdsResponse,
 ) -> m_rpc_api_channel_post.GetChannelMembersByIdsResponse:
-    return m_rpc_api_channel_post.GetChannelMembersByIdsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_members=[c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members],
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersByIdsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_members": [
+                c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members
+            ],
+        },
     )
 
 
@@ -527,11 +616,14 @@ def get_channel_members_by_ids_response_to_pb(
 def get_channel_members_for_user_request_from_pb(
     m: pb_api_channel_post.GetChannelMembersForUserRequest,
 ) -> m_rpc_api_channel_post.GetChannelMembersForUserRequest:
-    return m_rpc_api_channel_post.GetChannelMembersForUserRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersForUserRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -549,9 +641,14 @@ def get_channel_members_for_user_request_to_pb(
 def get_channel_members_for_user_response_from_pb(
     m: pb_api_channel_post.GetChannelMembersForUserResponse,
 ) -> m_rpc_api_channel_post.GetChannelMembersForUserResponse:
-    return m_rpc_api_channel_post.GetChannelMembersForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_members=[c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members],
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_members": [
+                c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members
+            ],
+        },
     )
 
 
@@ -567,10 +664,13 @@ def get_channel_members_for_user_response_to_pb(
 def get_channel_members_request_from_pb(
     m: pb_api_channel_post.GetChannelMembersRequest,
 ) -> m_rpc_api_channel_post.GetChannelMembersRequest:
-    return m_rpc_api_channel_post.GetChannelMembersRequest.model_construct(
-        channel_id=m.channel_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersRequest,
+        {
+            "channel_id": m.channel_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -587,9 +687,14 @@ def get_channel_members_request_to_pb(
 def get_channel_members_response_from_pb(
     m: pb_api_channel_post.GetChannelMembersResponse,
 ) -> m_rpc_api_channel_post.GetChannelMembersResponse:
-    return m_rpc_api_channel_post.GetChannelMembersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_members=[c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members],
+    return construct(
+        m_rpc_api_channel_post.GetChannelMembersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_members": [
+                c_api_channel_post.channel_member_from_pb(v) for v in m.channel_members
+            ],
+        },
     )
 
 
@@ -605,8 +710,11 @@ def get_channel_members_response_to_pb(
 def get_channel_request_from_pb(
     m: pb_api_channel_post.GetChannelRequest,
 ) -> m_rpc_api_channel_post.GetChannelRequest:
-    return m_rpc_api_channel_post.GetChannelRequest.model_construct(
-        channel_id=m.channel_id,
+    return construct(
+        m_rpc_api_channel_post.GetChannelRequest,
+        {
+            "channel_id": m.channel_id,
+        },
     )
 
 
@@ -621,9 +729,12 @@ def get_channel_request_to_pb(
 def get_channel_response_from_pb(
     m: pb_api_channel_post.GetChannelResponse,
 ) -> m_rpc_api_channel_post.GetChannelResponse:
-    return m_rpc_api_channel_post.GetChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -639,9 +750,12 @@ def get_channel_response_to_pb(
 def get_channel_sidebar_categories_request_from_pb(
     m: pb_api_channel_post.GetChannelSidebarCategoriesRequest,
 ) -> m_rpc_api_channel_post.GetChannelSidebarCategoriesRequest:
-    return m_rpc_api_channel_post.GetChannelSidebarCategoriesRequest.model_construct(
-        user_id=m.user_id,
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_channel_post.GetChannelSidebarCategoriesRequest,
+        {
+            "user_id": m.user_id,
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -657,11 +771,14 @@ def get_channel_sidebar_categories_request_to_pb(
 def get_channel_sidebar_categories_response_from_pb(
     m: pb_api_channel_post.GetChannelSidebarCategoriesResponse,
 ) -> m_rpc_api_channel_post.GetChannelSidebarCategoriesResponse:
-    return m_rpc_api_channel_post.GetChannelSidebarCategoriesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        categories=c_api_channel_post.ordered_sidebar_categories_from_pb(m.categories)
-        if m.HasField("categories")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelSidebarCategoriesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "categories": c_api_channel_post.ordered_sidebar_categories_from_pb(m.categories)
+            if m.HasField("categories")
+            else None,
+        },
     )
 
 
@@ -679,8 +796,11 @@ def get_channel_sidebar_categories_response_to_pb(
 def get_channel_stats_request_from_pb(
     m: pb_api_channel_post.GetChannelStatsRequest,
 ) -> m_rpc_api_channel_post.GetChannelStatsRequest:
-    return m_rpc_api_channel_post.GetChannelStatsRequest.model_construct(
-        channel_id=m.channel_id,
+    return construct(
+        m_rpc_api_channel_post.GetChannelStatsRequest,
+        {
+            "channel_id": m.channel_id,
+        },
     )
 
 
@@ -695,11 +815,14 @@ def get_channel_stats_request_to_pb(
 def get_channel_stats_response_from_pb(
     m: pb_api_channel_post.GetChannelStatsResponse,
 ) -> m_rpc_api_channel_post.GetChannelStatsResponse:
-    return m_rpc_api_channel_post.GetChannelStatsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_stats=c_api_channel_post.channel_stats_from_pb(m.channel_stats)
-        if m.HasField("channel_stats")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.GetChannelStatsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_stats": c_api_channel_post.channel_stats_from_pb(m.channel_stats)
+            if m.HasField("channel_stats")
+            else None,
+        },
     )
 
 
@@ -717,10 +840,13 @@ def get_channel_stats_response_to_pb(
 def get_channels_for_team_for_user_request_from_pb(
     m: pb_api_channel_post.GetChannelsForTeamForUserRequest,
 ) -> m_rpc_api_channel_post.GetChannelsForTeamForUserRequest:
-    return m_rpc_api_channel_post.GetChannelsForTeamForUserRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_channel_post.GetChannelsForTeamForUserRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -737,9 +863,12 @@ def get_channels_for_team_for_user_request_to_pb(
 def get_channels_for_team_for_user_response_from_pb(
     m: pb_api_channel_post.GetChannelsForTeamForUserResponse,
 ) -> m_rpc_api_channel_post.GetChannelsForTeamForUserResponse:
-    return m_rpc_api_channel_post.GetChannelsForTeamForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channels=[c_channel.channel_from_pb(v) for v in m.channels],
+    return construct(
+        m_rpc_api_channel_post.GetChannelsForTeamForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channels": [c_channel.channel_from_pb(v) for v in m.channels],
+        },
     )
 
 
@@ -755,9 +884,12 @@ def get_channels_for_team_for_user_response_to_pb(
 def get_direct_channel_request_from_pb(
     m: pb_api_channel_post.GetDirectChannelRequest,
 ) -> m_rpc_api_channel_post.GetDirectChannelRequest:
-    return m_rpc_api_channel_post.GetDirectChannelRequest.model_construct(
-        user_id_1=m.user_id_1,
-        user_id_2=m.user_id_2,
+    return construct(
+        m_rpc_api_channel_post.GetDirectChannelRequest,
+        {
+            "user_id_1": m.user_id_1,
+            "user_id_2": m.user_id_2,
+        },
     )
 
 
@@ -773,9 +905,12 @@ def get_direct_channel_request_to_pb(
 def get_direct_channel_response_from_pb(
     m: pb_api_channel_post.GetDirectChannelResponse,
 ) -> m_rpc_api_channel_post.GetDirectChannelResponse:
-    return m_rpc_api_channel_post.GetDirectChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.GetDirectChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -791,8 +926,11 @@ def get_direct_channel_response_to_pb(
 def get_emoji_by_name_request_from_pb(
     m: pb_api_channel_post.GetEmojiByNameRequest,
 ) -> m_rpc_api_channel_post.GetEmojiByNameRequest:
-    return m_rpc_api_channel_post.GetEmojiByNameRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiByNameRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -807,9 +945,12 @@ def get_emoji_by_name_request_to_pb(
 def get_emoji_by_name_response_from_pb(
     m: pb_api_channel_post.GetEmojiByNameResponse,
 ) -> m_rpc_api_channel_post.GetEmojiByNameResponse:
-    return m_rpc_api_channel_post.GetEmojiByNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        emoji=c_api_channel_post.emoji_from_pb(m.emoji) if m.HasField("emoji") else None,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiByNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "emoji": c_api_channel_post.emoji_from_pb(m.emoji) if m.HasField("emoji") else None,
+        },
     )
 
 
@@ -825,8 +966,11 @@ def get_emoji_by_name_response_to_pb(
 def get_emoji_image_request_from_pb(
     m: pb_api_channel_post.GetEmojiImageRequest,
 ) -> m_rpc_api_channel_post.GetEmojiImageRequest:
-    return m_rpc_api_channel_post.GetEmojiImageRequest.model_construct(
-        emoji_id=m.emoji_id,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiImageRequest,
+        {
+            "emoji_id": m.emoji_id,
+        },
     )
 
 
@@ -841,10 +985,13 @@ def get_emoji_image_request_to_pb(
 def get_emoji_image_response_from_pb(
     m: pb_api_channel_post.GetEmojiImageResponse,
 ) -> m_rpc_api_channel_post.GetEmojiImageResponse:
-    return m_rpc_api_channel_post.GetEmojiImageResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        image=m.image,
-        content_type=m.content_type,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiImageResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "image": m.image,
+            "content_type": m.content_type,
+        },
     )
 
 
@@ -861,10 +1008,13 @@ def get_emoji_image_response_to_pb(
 def get_emoji_list_request_from_pb(
     m: pb_api_channel_post.GetEmojiListRequest,
 ) -> m_rpc_api_channel_post.GetEmojiListRequest:
-    return m_rpc_api_channel_post.GetEmojiListRequest.model_construct(
-        sort_by=m.sort_by,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiListRequest,
+        {
+            "sort_by": m.sort_by,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -881,9 +1031,12 @@ def get_emoji_list_request_to_pb(
 def get_emoji_list_response_from_pb(
     m: pb_api_channel_post.GetEmojiListResponse,
 ) -> m_rpc_api_channel_post.GetEmojiListResponse:
-    return m_rpc_api_channel_post.GetEmojiListResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        emojis=[c_api_channel_post.emoji_from_pb(v) for v in m.emojis],
+    return construct(
+        m_rpc_api_channel_post.GetEmojiListResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "emojis": [c_api_channel_post.emoji_from_pb(v) for v in m.emojis],
+        },
     )
 
 
@@ -899,8 +1052,11 @@ def get_emoji_list_response_to_pb(
 def get_emoji_request_from_pb(
     m: pb_api_channel_post.GetEmojiRequest,
 ) -> m_rpc_api_channel_post.GetEmojiRequest:
-    return m_rpc_api_channel_post.GetEmojiRequest.model_construct(
-        emoji_id=m.emoji_id,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiRequest,
+        {
+            "emoji_id": m.emoji_id,
+        },
     )
 
 
@@ -915,9 +1071,12 @@ def get_emoji_request_to_pb(
 def get_emoji_response_from_pb(
     m: pb_api_channel_post.GetEmojiResponse,
 ) -> m_rpc_api_channel_post.GetEmojiResponse:
-    return m_rpc_api_channel_post.GetEmojiResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        emoji=c_api_channel_post.emoji_from_pb(m.emoji) if m.HasField("emoji") else None,
+    return construct(
+        m_rpc_api_channel_post.GetEmojiResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "emoji": c_api_channel_post.emoji_from_pb(m.emoji) if m.HasField("emoji") else None,
+        },
     )
 
 
@@ -933,8 +1092,11 @@ def get_emoji_response_to_pb(
 def get_group_channel_request_from_pb(
     m: pb_api_channel_post.GetGroupChannelRequest,
 ) -> m_rpc_api_channel_post.GetGroupChannelRequest:
-    return m_rpc_api_channel_post.GetGroupChannelRequest.model_construct(
-        user_ids=list(m.user_ids),
+    return construct(
+        m_rpc_api_channel_post.GetGroupChannelRequest,
+        {
+            "user_ids": list(m.user_ids),
+        },
     )
 
 
@@ -949,9 +1111,12 @@ def get_group_channel_request_to_pb(
 def get_group_channel_response_from_pb(
     m: pb_api_channel_post.GetGroupChannelResponse,
 ) -> m_rpc_api_channel_post.GetGroupChannelResponse:
-    return m_rpc_api_channel_post.GetGroupChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.GetGroupChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -967,8 +1132,11 @@ def get_group_channel_response_to_pb(
 def get_post_request_from_pb(
     m: pb_api_channel_post.GetPostRequest,
 ) -> m_rpc_api_channel_post.GetPostRequest:
-    return m_rpc_api_channel_post.GetPostRequest.model_construct(
-        post_id=m.post_id,
+    return construct(
+        m_rpc_api_channel_post.GetPostRequest,
+        {
+            "post_id": m.post_id,
+        },
     )
 
 
@@ -983,9 +1151,12 @@ def get_post_request_to_pb(
 def get_post_response_from_pb(
     m: pb_api_channel_post.GetPostResponse,
 ) -> m_rpc_api_channel_post.GetPostResponse:
-    return m_rpc_api_channel_post.GetPostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1001,8 +1172,11 @@ def get_post_response_to_pb(
 def get_post_thread_request_from_pb(
     m: pb_api_channel_post.GetPostThreadRequest,
 ) -> m_rpc_api_channel_post.GetPostThreadRequest:
-    return m_rpc_api_channel_post.GetPostThreadRequest.model_construct(
-        post_id=m.post_id,
+    return construct(
+        m_rpc_api_channel_post.GetPostThreadRequest,
+        {
+            "post_id": m.post_id,
+        },
     )
 
 
@@ -1017,9 +1191,12 @@ def get_post_thread_request_to_pb(
 def get_post_thread_response_from_pb(
     m: pb_api_channel_post.GetPostThreadResponse,
 ) -> m_rpc_api_channel_post.GetPostThreadResponse:
-    return m_rpc_api_channel_post.GetPostThreadResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post_list=c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostThreadResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post_list": c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+        },
     )
 
 
@@ -1035,11 +1212,14 @@ def get_post_thread_response_to_pb(
 def get_posts_after_request_from_pb(
     m: pb_api_channel_post.GetPostsAfterRequest,
 ) -> m_rpc_api_channel_post.GetPostsAfterRequest:
-    return m_rpc_api_channel_post.GetPostsAfterRequest.model_construct(
-        channel_id=m.channel_id,
-        post_id=m.post_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetPostsAfterRequest,
+        {
+            "channel_id": m.channel_id,
+            "post_id": m.post_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1057,9 +1237,12 @@ def get_posts_after_request_to_pb(
 def get_posts_after_response_from_pb(
     m: pb_api_channel_post.GetPostsAfterResponse,
 ) -> m_rpc_api_channel_post.GetPostsAfterResponse:
-    return m_rpc_api_channel_post.GetPostsAfterResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post_list=c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostsAfterResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post_list": c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+        },
     )
 
 
@@ -1075,11 +1258,14 @@ def get_posts_after_response_to_pb(
 def get_posts_before_request_from_pb(
     m: pb_api_channel_post.GetPostsBeforeRequest,
 ) -> m_rpc_api_channel_post.GetPostsBeforeRequest:
-    return m_rpc_api_channel_post.GetPostsBeforeRequest.model_construct(
-        channel_id=m.channel_id,
-        post_id=m.post_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetPostsBeforeRequest,
+        {
+            "channel_id": m.channel_id,
+            "post_id": m.post_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1097,9 +1283,12 @@ def get_posts_before_request_to_pb(
 def get_posts_before_response_from_pb(
     m: pb_api_channel_post.GetPostsBeforeResponse,
 ) -> m_rpc_api_channel_post.GetPostsBeforeResponse:
-    return m_rpc_api_channel_post.GetPostsBeforeResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post_list=c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostsBeforeResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post_list": c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+        },
     )
 
 
@@ -1115,10 +1304,13 @@ def get_posts_before_response_to_pb(
 def get_posts_for_channel_request_from_pb(
     m: pb_api_channel_post.GetPostsForChannelRequest,
 ) -> m_rpc_api_channel_post.GetPostsForChannelRequest:
-    return m_rpc_api_channel_post.GetPostsForChannelRequest.model_construct(
-        channel_id=m.channel_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetPostsForChannelRequest,
+        {
+            "channel_id": m.channel_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1135,9 +1327,12 @@ def get_posts_for_channel_request_to_pb(
 def get_posts_for_channel_response_from_pb(
     m: pb_api_channel_post.GetPostsForChannelResponse,
 ) -> m_rpc_api_channel_post.GetPostsForChannelResponse:
-    return m_rpc_api_channel_post.GetPostsForChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post_list=c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostsForChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post_list": c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+        },
     )
 
 
@@ -1153,9 +1348,12 @@ def get_posts_for_channel_response_to_pb(
 def get_posts_since_request_from_pb(
     m: pb_api_channel_post.GetPostsSinceRequest,
 ) -> m_rpc_api_channel_post.GetPostsSinceRequest:
-    return m_rpc_api_channel_post.GetPostsSinceRequest.model_construct(
-        channel_id=m.channel_id,
-        time=m.time,
+    return construct(
+        m_rpc_api_channel_post.GetPostsSinceRequest,
+        {
+            "channel_id": m.channel_id,
+            "time": m.time,
+        },
     )
 
 
@@ -1171,9 +1369,12 @@ def get_posts_since_request_to_pb(
 def get_posts_since_response_from_pb(
     m: pb_api_channel_post.GetPostsSinceResponse,
 ) -> m_rpc_api_channel_post.GetPostsSinceResponse:
-    return m_rpc_api_channel_post.GetPostsSinceResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post_list=c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+    return construct(
+        m_rpc_api_channel_post.GetPostsSinceResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post_list": c_post.post_list_from_pb(m.post_list) if m.HasField("post_list") else None,
+        },
     )
 
 
@@ -1189,10 +1390,13 @@ def get_posts_since_response_to_pb(
 def get_public_channels_for_team_request_from_pb(
     m: pb_api_channel_post.GetPublicChannelsForTeamRequest,
 ) -> m_rpc_api_channel_post.GetPublicChannelsForTeamRequest:
-    return m_rpc_api_channel_post.GetPublicChannelsForTeamRequest.model_construct(
-        team_id=m.team_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_channel_post.GetPublicChannelsForTeamRequest,
+        {
+            "team_id": m.team_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1209,9 +1413,12 @@ def get_public_channels_for_team_request_to_pb(
 def get_public_channels_for_team_response_from_pb(
     m: pb_api_channel_post.GetPublicChannelsForTeamResponse,
 ) -> m_rpc_api_channel_post.GetPublicChannelsForTeamResponse:
-    return m_rpc_api_channel_post.GetPublicChannelsForTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channels=[c_channel.channel_from_pb(v) for v in m.channels],
+    return construct(
+        m_rpc_api_channel_post.GetPublicChannelsForTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channels": [c_channel.channel_from_pb(v) for v in m.channels],
+        },
     )
 
 
@@ -1227,8 +1434,11 @@ def get_public_channels_for_team_response_to_pb(
 def get_reactions_request_from_pb(
     m: pb_api_channel_post.GetReactionsRequest,
 ) -> m_rpc_api_channel_post.GetReactionsRequest:
-    return m_rpc_api_channel_post.GetReactionsRequest.model_construct(
-        post_id=m.post_id,
+    return construct(
+        m_rpc_api_channel_post.GetReactionsRequest,
+        {
+            "post_id": m.post_id,
+        },
     )
 
 
@@ -1243,9 +1453,12 @@ def get_reactions_request_to_pb(
 def get_reactions_response_from_pb(
     m: pb_api_channel_post.GetReactionsResponse,
 ) -> m_rpc_api_channel_post.GetReactionsResponse:
-    return m_rpc_api_channel_post.GetReactionsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        reactions=[c_post.reaction_from_pb(v) for v in m.reactions],
+    return construct(
+        m_rpc_api_channel_post.GetReactionsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "reactions": [c_post.reaction_from_pb(v) for v in m.reactions],
+        },
     )
 
 
@@ -1261,9 +1474,12 @@ def get_reactions_response_to_pb(
 def patch_channel_members_notifications_request_from_pb(
     m: pb_api_channel_post.PatchChannelMembersNotificationsRequest,
 ) -> m_rpc_api_channel_post.PatchChannelMembersNotificationsRequest:
-    return m_rpc_api_channel_post.PatchChannelMembersNotificationsRequest.model_construct(
-        members=[c_api_channel_post.channel_member_identifier_from_pb(v) for v in m.members],
-        notify_props=dict(m.notify_props),
+    return construct(
+        m_rpc_api_channel_post.PatchChannelMembersNotificationsRequest,
+        {
+            "members": [c_api_channel_post.channel_member_identifier_from_pb(v) for v in m.members],
+            "notify_props": dict(m.notify_props),
+        },
     )
 
 
@@ -1279,8 +1495,11 @@ def patch_channel_members_notifications_request_to_pb(
 def patch_channel_members_notifications_response_from_pb(
     m: pb_api_channel_post.PatchChannelMembersNotificationsResponse,
 ) -> m_rpc_api_channel_post.PatchChannelMembersNotificationsResponse:
-    return m_rpc_api_channel_post.PatchChannelMembersNotificationsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.PatchChannelMembersNotificationsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1295,8 +1514,11 @@ def patch_channel_members_notifications_response_to_pb(
 def remove_reaction_request_from_pb(
     m: pb_api_channel_post.RemoveReactionRequest,
 ) -> m_rpc_api_channel_post.RemoveReactionRequest:
-    return m_rpc_api_channel_post.RemoveReactionRequest.model_construct(
-        reaction=c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+    return construct(
+        m_rpc_api_channel_post.RemoveReactionRequest,
+        {
+            "reaction": c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+        },
     )
 
 
@@ -1311,8 +1533,11 @@ def remove_reaction_request_to_pb(
 def remove_reaction_response_from_pb(
     m: pb_api_channel_post.RemoveReactionResponse,
 ) -> m_rpc_api_channel_post.RemoveReactionResponse:
-    return m_rpc_api_channel_post.RemoveReactionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_channel_post.RemoveReactionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1327,9 +1552,12 @@ def remove_reaction_response_to_pb(
 def search_channels_request_from_pb(
     m: pb_api_channel_post.SearchChannelsRequest,
 ) -> m_rpc_api_channel_post.SearchChannelsRequest:
-    return m_rpc_api_channel_post.SearchChannelsRequest.model_construct(
-        team_id=m.team_id,
-        term=m.term,
+    return construct(
+        m_rpc_api_channel_post.SearchChannelsRequest,
+        {
+            "team_id": m.team_id,
+            "term": m.term,
+        },
     )
 
 
@@ -1345,9 +1573,12 @@ def search_channels_request_to_pb(
 def search_channels_response_from_pb(
     m: pb_api_channel_post.SearchChannelsResponse,
 ) -> m_rpc_api_channel_post.SearchChannelsResponse:
-    return m_rpc_api_channel_post.SearchChannelsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channels=[c_channel.channel_from_pb(v) for v in m.channels],
+    return construct(
+        m_rpc_api_channel_post.SearchChannelsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channels": [c_channel.channel_from_pb(v) for v in m.channels],
+        },
     )
 
 
@@ -1363,12 +1594,15 @@ def search_channels_response_to_pb(
 def search_posts_in_team_for_user_request_from_pb(
     m: pb_api_channel_post.SearchPostsInTeamForUserRequest,
 ) -> m_rpc_api_channel_post.SearchPostsInTeamForUserRequest:
-    return m_rpc_api_channel_post.SearchPostsInTeamForUserRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        search_params=c_api_channel_post.search_parameter_from_pb(m.search_params)
-        if m.HasField("search_params")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.SearchPostsInTeamForUserRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "search_params": c_api_channel_post.search_parameter_from_pb(m.search_params)
+            if m.HasField("search_params")
+            else None,
+        },
     )
 
 
@@ -1387,11 +1621,14 @@ def search_posts_in_team_for_user_request_to_pb(
 def search_posts_in_team_for_user_response_from_pb(
     m: pb_api_channel_post.SearchPostsInTeamForUserResponse,
 ) -> m_rpc_api_channel_post.SearchPostsInTeamForUserResponse:
-    return m_rpc_api_channel_post.SearchPostsInTeamForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        results=c_api_channel_post.post_search_results_from_pb(m.results)
-        if m.HasField("results")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.SearchPostsInTeamForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "results": c_api_channel_post.post_search_results_from_pb(m.results)
+            if m.HasField("results")
+            else None,
+        },
     )
 
 
@@ -1409,9 +1646,12 @@ def search_posts_in_team_for_user_response_to_pb(
 def search_posts_in_team_request_from_pb(
     m: pb_api_channel_post.SearchPostsInTeamRequest,
 ) -> m_rpc_api_channel_post.SearchPostsInTeamRequest:
-    return m_rpc_api_channel_post.SearchPostsInTeamRequest.model_construct(
-        team_id=m.team_id,
-        params_list=[c_api_channel_post.search_params_from_pb(v) for v in m.params_list],
+    return construct(
+        m_rpc_api_channel_post.SearchPostsInTeamRequest,
+        {
+            "team_id": m.team_id,
+            "params_list": [c_api_channel_post.search_params_from_pb(v) for v in m.params_list],
+        },
     )
 
 
@@ -1427,9 +1667,12 @@ def search_posts_in_team_request_to_pb(
 def search_posts_in_team_response_from_pb(
     m: pb_api_channel_post.SearchPostsInTeamResponse,
 ) -> m_rpc_api_channel_post.SearchPostsInTeamResponse:
-    return m_rpc_api_channel_post.SearchPostsInTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        posts=[c_post.post_from_pb(v) for v in m.posts],
+    return construct(
+        m_rpc_api_channel_post.SearchPostsInTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "posts": [c_post.post_from_pb(v) for v in m.posts],
+        },
     )
 
 
@@ -1445,9 +1688,12 @@ def search_posts_in_team_response_to_pb(
 def send_ephemeral_post_request_from_pb(
     m: pb_api_channel_post.SendEphemeralPostRequest,
 ) -> m_rpc_api_channel_post.SendEphemeralPostRequest:
-    return m_rpc_api_channel_post.SendEphemeralPostRequest.model_construct(
-        user_id=m.user_id,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.SendEphemeralPostRequest,
+        {
+            "user_id": m.user_id,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1463,9 +1709,12 @@ def send_ephemeral_post_request_to_pb(
 def send_ephemeral_post_response_from_pb(
     m: pb_api_channel_post.SendEphemeralPostResponse,
 ) -> m_rpc_api_channel_post.SendEphemeralPostResponse:
-    return m_rpc_api_channel_post.SendEphemeralPostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.SendEphemeralPostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1481,10 +1730,13 @@ def send_ephemeral_post_response_to_pb(
 def update_channel_member_notifications_request_from_pb(
     m: pb_api_channel_post.UpdateChannelMemberNotificationsRequest,
 ) -> m_rpc_api_channel_post.UpdateChannelMemberNotificationsRequest:
-    return m_rpc_api_channel_post.UpdateChannelMemberNotificationsRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
-        notifications=dict(m.notifications),
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelMemberNotificationsRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+            "notifications": dict(m.notifications),
+        },
     )
 
 
@@ -1501,11 +1753,14 @@ def update_channel_member_notifications_request_to_pb(
 def update_channel_member_notifications_response_from_pb(
     m: pb_api_channel_post.UpdateChannelMemberNotificationsResponse,
 ) -> m_rpc_api_channel_post.UpdateChannelMemberNotificationsResponse:
-    return m_rpc_api_channel_post.UpdateChannelMemberNotificationsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelMemberNotificationsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+        },
     )
 
 
@@ -1523,10 +1778,13 @@ def update_channel_member_notifications_response_to_pb(
 def update_channel_member_roles_request_from_pb(
     m: pb_api_channel_post.UpdateChannelMemberRolesRequest,
 ) -> m_rpc_api_channel_post.UpdateChannelMemberRolesRequest:
-    return m_rpc_api_channel_post.UpdateChannelMemberRolesRequest.model_construct(
-        channel_id=m.channel_id,
-        user_id=m.user_id,
-        new_roles=m.new_roles,
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelMemberRolesRequest,
+        {
+            "channel_id": m.channel_id,
+            "user_id": m.user_id,
+            "new_roles": m.new_roles,
+        },
     )
 
 
@@ -1543,11 +1801,14 @@ def update_channel_member_roles_request_to_pb(
 def update_channel_member_roles_response_from_pb(
     m: pb_api_channel_post.UpdateChannelMemberRolesResponse,
 ) -> m_rpc_api_channel_post.UpdateChannelMemberRolesResponse:
-    return m_rpc_api_channel_post.UpdateChannelMemberRolesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelMemberRolesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+        },
     )
 
 
@@ -1565,8 +1826,11 @@ def update_channel_member_roles_response_to_pb(
 def update_channel_request_from_pb(
     m: pb_api_channel_post.UpdateChannelRequest,
 ) -> m_rpc_api_channel_post.UpdateChannelRequest:
-    return m_rpc_api_channel_post.UpdateChannelRequest.model_construct(
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelRequest,
+        {
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -1581,9 +1845,12 @@ def update_channel_request_to_pb(
 def update_channel_response_from_pb(
     m: pb_api_channel_post.UpdateChannelResponse,
 ) -> m_rpc_api_channel_post.UpdateChannelResponse:
-    return m_rpc_api_channel_post.UpdateChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -1599,12 +1866,15 @@ def update_channel_response_to_pb(
 def update_channel_sidebar_categories_request_from_pb(
     m: pb_api_channel_post.UpdateChannelSidebarCategoriesRequest,
 ) -> m_rpc_api_channel_post.UpdateChannelSidebarCategoriesRequest:
-    return m_rpc_api_channel_post.UpdateChannelSidebarCategoriesRequest.model_construct(
-        user_id=m.user_id,
-        team_id=m.team_id,
-        categories=[
-            c_api_channel_post.sidebar_category_with_channels_from_pb(v) for v in m.categories
-        ],
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelSidebarCategoriesRequest,
+        {
+            "user_id": m.user_id,
+            "team_id": m.team_id,
+            "categories": [
+                c_api_channel_post.sidebar_category_with_channels_from_pb(v) for v in m.categories
+            ],
+        },
     )
 
 
@@ -1623,11 +1893,14 @@ def update_channel_sidebar_categories_request_to_pb(
 def update_channel_sidebar_categories_response_from_pb(
     m: pb_api_channel_post.UpdateChannelSidebarCategoriesResponse,
 ) -> m_rpc_api_channel_post.UpdateChannelSidebarCategoriesResponse:
-    return m_rpc_api_channel_post.UpdateChannelSidebarCategoriesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        categories=[
-            c_api_channel_post.sidebar_category_with_channels_from_pb(v) for v in m.categories
-        ],
+    return construct(
+        m_rpc_api_channel_post.UpdateChannelSidebarCategoriesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "categories": [
+                c_api_channel_post.sidebar_category_with_channels_from_pb(v) for v in m.categories
+            ],
+        },
     )
 
 
@@ -1645,9 +1918,12 @@ def update_channel_sidebar_categories_response_to_pb(
 def update_ephemeral_post_request_from_pb(
     m: pb_api_channel_post.UpdateEphemeralPostRequest,
 ) -> m_rpc_api_channel_post.UpdateEphemeralPostRequest:
-    return m_rpc_api_channel_post.UpdateEphemeralPostRequest.model_construct(
-        user_id=m.user_id,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateEphemeralPostRequest,
+        {
+            "user_id": m.user_id,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1663,9 +1939,12 @@ def update_ephemeral_post_request_to_pb(
 def update_ephemeral_post_response_from_pb(
     m: pb_api_channel_post.UpdateEphemeralPostResponse,
 ) -> m_rpc_api_channel_post.UpdateEphemeralPostResponse:
-    return m_rpc_api_channel_post.UpdateEphemeralPostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdateEphemeralPostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1681,8 +1960,11 @@ def update_ephemeral_post_response_to_pb(
 def update_post_request_from_pb(
     m: pb_api_channel_post.UpdatePostRequest,
 ) -> m_rpc_api_channel_post.UpdatePostRequest:
-    return m_rpc_api_channel_post.UpdatePostRequest.model_construct(
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdatePostRequest,
+        {
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -1697,9 +1979,12 @@ def update_post_request_to_pb(
 def update_post_response_from_pb(
     m: pb_api_channel_post.UpdatePostResponse,
 ) -> m_rpc_api_channel_post.UpdatePostResponse:
-    return m_rpc_api_channel_post.UpdatePostResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_api_channel_post.UpdatePostResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 

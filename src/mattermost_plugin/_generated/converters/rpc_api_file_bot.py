@@ -5,6 +5,7 @@ from __future__ import annotations
 from mattermost_plugin._generated.converters import api_file_bot as c_api_file_bot
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import file as c_file
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
 from mattermost_plugin.models import rpc_api_file_bot as m_rpc_api_file_bot
 
@@ -12,9 +13,12 @@ from mattermost_plugin.models import rpc_api_file_bot as m_rpc_api_file_bot
 def copy_file_infos_request_from_pb(
     m: pb_api_file_bot.CopyFileInfosRequest,
 ) -> m_rpc_api_file_bot.CopyFileInfosRequest:
-    return m_rpc_api_file_bot.CopyFileInfosRequest.model_construct(
-        user_id=m.user_id,
-        file_ids=list(m.file_ids),
+    return construct(
+        m_rpc_api_file_bot.CopyFileInfosRequest,
+        {
+            "user_id": m.user_id,
+            "file_ids": list(m.file_ids),
+        },
     )
 
 
@@ -30,9 +34,12 @@ def copy_file_infos_request_to_pb(
 def copy_file_infos_response_from_pb(
     m: pb_api_file_bot.CopyFileInfosResponse,
 ) -> m_rpc_api_file_bot.CopyFileInfosResponse:
-    return m_rpc_api_file_bot.CopyFileInfosResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        file_ids=list(m.file_ids),
+    return construct(
+        m_rpc_api_file_bot.CopyFileInfosResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "file_ids": list(m.file_ids),
+        },
     )
 
 
@@ -48,8 +55,11 @@ def copy_file_infos_response_to_pb(
 def create_bot_request_from_pb(
     m: pb_api_file_bot.CreateBotRequest,
 ) -> m_rpc_api_file_bot.CreateBotRequest:
-    return m_rpc_api_file_bot.CreateBotRequest.model_construct(
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.CreateBotRequest,
+        {
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -64,9 +74,12 @@ def create_bot_request_to_pb(
 def create_bot_response_from_pb(
     m: pb_api_file_bot.CreateBotResponse,
 ) -> m_rpc_api_file_bot.CreateBotResponse:
-    return m_rpc_api_file_bot.CreateBotResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.CreateBotResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -82,10 +95,13 @@ def create_bot_response_to_pb(
 def create_upload_session_request_from_pb(
     m: pb_api_file_bot.CreateUploadSessionRequest,
 ) -> m_rpc_api_file_bot.CreateUploadSessionRequest:
-    return m_rpc_api_file_bot.CreateUploadSessionRequest.model_construct(
-        upload_session=c_api_file_bot.upload_session_from_pb(m.upload_session)
-        if m.HasField("upload_session")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.CreateUploadSessionRequest,
+        {
+            "upload_session": c_api_file_bot.upload_session_from_pb(m.upload_session)
+            if m.HasField("upload_session")
+            else None,
+        },
     )
 
 
@@ -102,11 +118,14 @@ def create_upload_session_request_to_pb(
 def create_upload_session_response_from_pb(
     m: pb_api_file_bot.CreateUploadSessionResponse,
 ) -> m_rpc_api_file_bot.CreateUploadSessionResponse:
-    return m_rpc_api_file_bot.CreateUploadSessionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        upload_session=c_api_file_bot.upload_session_from_pb(m.upload_session)
-        if m.HasField("upload_session")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.CreateUploadSessionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "upload_session": c_api_file_bot.upload_session_from_pb(m.upload_session)
+            if m.HasField("upload_session")
+            else None,
+        },
     )
 
 
@@ -124,8 +143,11 @@ def create_upload_session_response_to_pb(
 def ensure_bot_user_request_from_pb(
     m: pb_api_file_bot.EnsureBotUserRequest,
 ) -> m_rpc_api_file_bot.EnsureBotUserRequest:
-    return m_rpc_api_file_bot.EnsureBotUserRequest.model_construct(
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.EnsureBotUserRequest,
+        {
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -140,9 +162,12 @@ def ensure_bot_user_request_to_pb(
 def ensure_bot_user_response_from_pb(
     m: pb_api_file_bot.EnsureBotUserResponse,
 ) -> m_rpc_api_file_bot.EnsureBotUserResponse:
-    return m_rpc_api_file_bot.EnsureBotUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bot_user_id=m.bot_user_id,
+    return construct(
+        m_rpc_api_file_bot.EnsureBotUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bot_user_id": m.bot_user_id,
+        },
     )
 
 
@@ -156,9 +181,12 @@ def ensure_bot_user_response_to_pb(
 
 
 def get_bot_request_from_pb(m: pb_api_file_bot.GetBotRequest) -> m_rpc_api_file_bot.GetBotRequest:
-    return m_rpc_api_file_bot.GetBotRequest.model_construct(
-        bot_user_id=m.bot_user_id,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_file_bot.GetBotRequest,
+        {
+            "bot_user_id": m.bot_user_id,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -172,9 +200,12 @@ def get_bot_request_to_pb(x: m_rpc_api_file_bot.GetBotRequest) -> pb_api_file_bo
 def get_bot_response_from_pb(
     m: pb_api_file_bot.GetBotResponse,
 ) -> m_rpc_api_file_bot.GetBotResponse:
-    return m_rpc_api_file_bot.GetBotResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.GetBotResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -188,10 +219,13 @@ def get_bot_response_to_pb(x: m_rpc_api_file_bot.GetBotResponse) -> pb_api_file_
 def get_bots_request_from_pb(
     m: pb_api_file_bot.GetBotsRequest,
 ) -> m_rpc_api_file_bot.GetBotsRequest:
-    return m_rpc_api_file_bot.GetBotsRequest.model_construct(
-        options=c_api_file_bot.bot_get_options_from_pb(m.options)
-        if m.HasField("options")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.GetBotsRequest,
+        {
+            "options": c_api_file_bot.bot_get_options_from_pb(m.options)
+            if m.HasField("options")
+            else None,
+        },
     )
 
 
@@ -204,9 +238,12 @@ def get_bots_request_to_pb(x: m_rpc_api_file_bot.GetBotsRequest) -> pb_api_file_
 def get_bots_response_from_pb(
     m: pb_api_file_bot.GetBotsResponse,
 ) -> m_rpc_api_file_bot.GetBotsResponse:
-    return m_rpc_api_file_bot.GetBotsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bots=[c_api_file_bot.bot_from_pb(v) for v in m.bots],
+    return construct(
+        m_rpc_api_file_bot.GetBotsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bots": [c_api_file_bot.bot_from_pb(v) for v in m.bots],
+        },
     )
 
 
@@ -222,8 +259,11 @@ def get_bots_response_to_pb(
 def get_file_info_request_from_pb(
     m: pb_api_file_bot.GetFileInfoRequest,
 ) -> m_rpc_api_file_bot.GetFileInfoRequest:
-    return m_rpc_api_file_bot.GetFileInfoRequest.model_construct(
-        file_id=m.file_id,
+    return construct(
+        m_rpc_api_file_bot.GetFileInfoRequest,
+        {
+            "file_id": m.file_id,
+        },
     )
 
 
@@ -238,9 +278,12 @@ def get_file_info_request_to_pb(
 def get_file_info_response_from_pb(
     m: pb_api_file_bot.GetFileInfoResponse,
 ) -> m_rpc_api_file_bot.GetFileInfoResponse:
-    return m_rpc_api_file_bot.GetFileInfoResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        file_info=c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+    return construct(
+        m_rpc_api_file_bot.GetFileInfoResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "file_info": c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+        },
     )
 
 
@@ -256,12 +299,15 @@ def get_file_info_response_to_pb(
 def get_file_infos_request_from_pb(
     m: pb_api_file_bot.GetFileInfosRequest,
 ) -> m_rpc_api_file_bot.GetFileInfosRequest:
-    return m_rpc_api_file_bot.GetFileInfosRequest.model_construct(
-        page=m.page,
-        per_page=m.per_page,
-        options=c_api_file_bot.get_file_infos_options_from_pb(m.options)
-        if m.HasField("options")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.GetFileInfosRequest,
+        {
+            "page": m.page,
+            "per_page": m.per_page,
+            "options": c_api_file_bot.get_file_infos_options_from_pb(m.options)
+            if m.HasField("options")
+            else None,
+        },
     )
 
 
@@ -280,9 +326,12 @@ def get_file_infos_request_to_pb(
 def get_file_infos_response_from_pb(
     m: pb_api_file_bot.GetFileInfosResponse,
 ) -> m_rpc_api_file_bot.GetFileInfosResponse:
-    return m_rpc_api_file_bot.GetFileInfosResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        file_infos=[c_file.file_info_from_pb(v) for v in m.file_infos],
+    return construct(
+        m_rpc_api_file_bot.GetFileInfosResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "file_infos": [c_file.file_info_from_pb(v) for v in m.file_infos],
+        },
     )
 
 
@@ -298,8 +347,11 @@ def get_file_infos_response_to_pb(
 def get_file_link_request_from_pb(
     m: pb_api_file_bot.GetFileLinkRequest,
 ) -> m_rpc_api_file_bot.GetFileLinkRequest:
-    return m_rpc_api_file_bot.GetFileLinkRequest.model_construct(
-        file_id=m.file_id,
+    return construct(
+        m_rpc_api_file_bot.GetFileLinkRequest,
+        {
+            "file_id": m.file_id,
+        },
     )
 
 
@@ -314,9 +366,12 @@ def get_file_link_request_to_pb(
 def get_file_link_response_from_pb(
     m: pb_api_file_bot.GetFileLinkResponse,
 ) -> m_rpc_api_file_bot.GetFileLinkResponse:
-    return m_rpc_api_file_bot.GetFileLinkResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        link=m.link,
+    return construct(
+        m_rpc_api_file_bot.GetFileLinkResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "link": m.link,
+        },
     )
 
 
@@ -332,8 +387,11 @@ def get_file_link_response_to_pb(
 def get_file_request_from_pb(
     m: pb_api_file_bot.GetFileRequest,
 ) -> m_rpc_api_file_bot.GetFileRequest:
-    return m_rpc_api_file_bot.GetFileRequest.model_construct(
-        file_id=m.file_id,
+    return construct(
+        m_rpc_api_file_bot.GetFileRequest,
+        {
+            "file_id": m.file_id,
+        },
     )
 
 
@@ -346,9 +404,12 @@ def get_file_request_to_pb(x: m_rpc_api_file_bot.GetFileRequest) -> pb_api_file_
 def get_file_response_from_pb(
     m: pb_api_file_bot.GetFileResponse,
 ) -> m_rpc_api_file_bot.GetFileResponse:
-    return m_rpc_api_file_bot.GetFileResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        data=m.data,
+    return construct(
+        m_rpc_api_file_bot.GetFileResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "data": m.data,
+        },
     )
 
 
@@ -364,8 +425,11 @@ def get_file_response_to_pb(
 def get_upload_session_request_from_pb(
     m: pb_api_file_bot.GetUploadSessionRequest,
 ) -> m_rpc_api_file_bot.GetUploadSessionRequest:
-    return m_rpc_api_file_bot.GetUploadSessionRequest.model_construct(
-        upload_id=m.upload_id,
+    return construct(
+        m_rpc_api_file_bot.GetUploadSessionRequest,
+        {
+            "upload_id": m.upload_id,
+        },
     )
 
 
@@ -380,11 +444,14 @@ def get_upload_session_request_to_pb(
 def get_upload_session_response_from_pb(
     m: pb_api_file_bot.GetUploadSessionResponse,
 ) -> m_rpc_api_file_bot.GetUploadSessionResponse:
-    return m_rpc_api_file_bot.GetUploadSessionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        upload_session=c_api_file_bot.upload_session_from_pb(m.upload_session)
-        if m.HasField("upload_session")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.GetUploadSessionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "upload_session": c_api_file_bot.upload_session_from_pb(m.upload_session)
+            if m.HasField("upload_session")
+            else None,
+        },
     )
 
 
@@ -402,11 +469,14 @@ def get_upload_session_response_to_pb(
 def patch_bot_request_from_pb(
     m: pb_api_file_bot.PatchBotRequest,
 ) -> m_rpc_api_file_bot.PatchBotRequest:
-    return m_rpc_api_file_bot.PatchBotRequest.model_construct(
-        bot_user_id=m.bot_user_id,
-        bot_patch=c_api_file_bot.bot_patch_from_pb(m.bot_patch)
-        if m.HasField("bot_patch")
-        else None,
+    return construct(
+        m_rpc_api_file_bot.PatchBotRequest,
+        {
+            "bot_user_id": m.bot_user_id,
+            "bot_patch": c_api_file_bot.bot_patch_from_pb(m.bot_patch)
+            if m.HasField("bot_patch")
+            else None,
+        },
     )
 
 
@@ -422,9 +492,12 @@ def patch_bot_request_to_pb(
 def patch_bot_response_from_pb(
     m: pb_api_file_bot.PatchBotResponse,
 ) -> m_rpc_api_file_bot.PatchBotResponse:
-    return m_rpc_api_file_bot.PatchBotResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.PatchBotResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -440,8 +513,11 @@ def patch_bot_response_to_pb(
 def permanent_delete_bot_request_from_pb(
     m: pb_api_file_bot.PermanentDeleteBotRequest,
 ) -> m_rpc_api_file_bot.PermanentDeleteBotRequest:
-    return m_rpc_api_file_bot.PermanentDeleteBotRequest.model_construct(
-        bot_user_id=m.bot_user_id,
+    return construct(
+        m_rpc_api_file_bot.PermanentDeleteBotRequest,
+        {
+            "bot_user_id": m.bot_user_id,
+        },
     )
 
 
@@ -456,8 +532,11 @@ def permanent_delete_bot_request_to_pb(
 def permanent_delete_bot_response_from_pb(
     m: pb_api_file_bot.PermanentDeleteBotResponse,
 ) -> m_rpc_api_file_bot.PermanentDeleteBotResponse:
-    return m_rpc_api_file_bot.PermanentDeleteBotResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_file_bot.PermanentDeleteBotResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -472,8 +551,11 @@ def permanent_delete_bot_response_to_pb(
 def read_file_request_from_pb(
     m: pb_api_file_bot.ReadFileRequest,
 ) -> m_rpc_api_file_bot.ReadFileRequest:
-    return m_rpc_api_file_bot.ReadFileRequest.model_construct(
-        path=m.path,
+    return construct(
+        m_rpc_api_file_bot.ReadFileRequest,
+        {
+            "path": m.path,
+        },
     )
 
 
@@ -488,9 +570,12 @@ def read_file_request_to_pb(
 def read_file_response_from_pb(
     m: pb_api_file_bot.ReadFileResponse,
 ) -> m_rpc_api_file_bot.ReadFileResponse:
-    return m_rpc_api_file_bot.ReadFileResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        data=m.data,
+    return construct(
+        m_rpc_api_file_bot.ReadFileResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "data": m.data,
+        },
     )
 
 
@@ -506,9 +591,12 @@ def read_file_response_to_pb(
 def set_file_searchable_content_request_from_pb(
     m: pb_api_file_bot.SetFileSearchableContentRequest,
 ) -> m_rpc_api_file_bot.SetFileSearchableContentRequest:
-    return m_rpc_api_file_bot.SetFileSearchableContentRequest.model_construct(
-        file_id=m.file_id,
-        content=m.content,
+    return construct(
+        m_rpc_api_file_bot.SetFileSearchableContentRequest,
+        {
+            "file_id": m.file_id,
+            "content": m.content,
+        },
     )
 
 
@@ -524,8 +612,11 @@ def set_file_searchable_content_request_to_pb(
 def set_file_searchable_content_response_from_pb(
     m: pb_api_file_bot.SetFileSearchableContentResponse,
 ) -> m_rpc_api_file_bot.SetFileSearchableContentResponse:
-    return m_rpc_api_file_bot.SetFileSearchableContentResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_file_bot.SetFileSearchableContentResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -540,9 +631,12 @@ def set_file_searchable_content_response_to_pb(
 def update_bot_active_request_from_pb(
     m: pb_api_file_bot.UpdateBotActiveRequest,
 ) -> m_rpc_api_file_bot.UpdateBotActiveRequest:
-    return m_rpc_api_file_bot.UpdateBotActiveRequest.model_construct(
-        bot_user_id=m.bot_user_id,
-        active=m.active,
+    return construct(
+        m_rpc_api_file_bot.UpdateBotActiveRequest,
+        {
+            "bot_user_id": m.bot_user_id,
+            "active": m.active,
+        },
     )
 
 
@@ -558,9 +652,12 @@ def update_bot_active_request_to_pb(
 def update_bot_active_response_from_pb(
     m: pb_api_file_bot.UpdateBotActiveResponse,
 ) -> m_rpc_api_file_bot.UpdateBotActiveResponse:
-    return m_rpc_api_file_bot.UpdateBotActiveResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        bot=c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+    return construct(
+        m_rpc_api_file_bot.UpdateBotActiveResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "bot": c_api_file_bot.bot_from_pb(m.bot) if m.HasField("bot") else None,
+        },
     )
 
 
@@ -576,11 +673,14 @@ def update_bot_active_response_to_pb(
 def upload_data_request_from_pb(
     m: pb_api_file_bot.UploadDataRequest,
 ) -> m_rpc_api_file_bot.UploadDataRequest:
-    return m_rpc_api_file_bot.UploadDataRequest.model_construct(
-        upload_session=c_api_file_bot.upload_session_from_pb(m.upload_session)
-        if m.HasField("upload_session")
-        else None,
-        data=m.data,
+    return construct(
+        m_rpc_api_file_bot.UploadDataRequest,
+        {
+            "upload_session": c_api_file_bot.upload_session_from_pb(m.upload_session)
+            if m.HasField("upload_session")
+            else None,
+            "data": m.data,
+        },
     )
 
 
@@ -598,9 +698,12 @@ def upload_data_request_to_pb(
 def upload_data_response_from_pb(
     m: pb_api_file_bot.UploadDataResponse,
 ) -> m_rpc_api_file_bot.UploadDataResponse:
-    return m_rpc_api_file_bot.UploadDataResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        file_info=c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+    return construct(
+        m_rpc_api_file_bot.UploadDataResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "file_info": c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+        },
     )
 
 
@@ -616,10 +719,13 @@ def upload_data_response_to_pb(
 def upload_file_request_from_pb(
     m: pb_api_file_bot.UploadFileRequest,
 ) -> m_rpc_api_file_bot.UploadFileRequest:
-    return m_rpc_api_file_bot.UploadFileRequest.model_construct(
-        data=m.data,
-        channel_id=m.channel_id,
-        filename=m.filename,
+    return construct(
+        m_rpc_api_file_bot.UploadFileRequest,
+        {
+            "data": m.data,
+            "channel_id": m.channel_id,
+            "filename": m.filename,
+        },
     )
 
 
@@ -636,9 +742,12 @@ def upload_file_request_to_pb(
 def upload_file_response_from_pb(
     m: pb_api_file_bot.UploadFileResponse,
 ) -> m_rpc_api_file_bot.UploadFileResponse:
-    return m_rpc_api_file_bot.UploadFileResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        file_info=c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+    return construct(
+        m_rpc_api_file_bot.UploadFileResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "file_info": c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mattermost_plugin import _convert
 from mattermost_plugin._generated.converters import api_kv_config as c_api_kv_config
 from mattermost_plugin._generated.converters import common as c_common
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
 from mattermost_plugin.models import rpc_api_kv_config as m_rpc_api_kv_config
 
@@ -12,8 +13,11 @@ from mattermost_plugin.models import rpc_api_kv_config as m_rpc_api_kv_config
 def disable_plugin_request_from_pb(
     m: pb_api_kv_config.DisablePluginRequest,
 ) -> m_rpc_api_kv_config.DisablePluginRequest:
-    return m_rpc_api_kv_config.DisablePluginRequest.model_construct(
-        id=m.id,
+    return construct(
+        m_rpc_api_kv_config.DisablePluginRequest,
+        {
+            "id": m.id,
+        },
     )
 
 
@@ -28,8 +32,11 @@ def disable_plugin_request_to_pb(
 def disable_plugin_response_from_pb(
     m: pb_api_kv_config.DisablePluginResponse,
 ) -> m_rpc_api_kv_config.DisablePluginResponse:
-    return m_rpc_api_kv_config.DisablePluginResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.DisablePluginResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -44,8 +51,11 @@ def disable_plugin_response_to_pb(
 def enable_plugin_request_from_pb(
     m: pb_api_kv_config.EnablePluginRequest,
 ) -> m_rpc_api_kv_config.EnablePluginRequest:
-    return m_rpc_api_kv_config.EnablePluginRequest.model_construct(
-        id=m.id,
+    return construct(
+        m_rpc_api_kv_config.EnablePluginRequest,
+        {
+            "id": m.id,
+        },
     )
 
 
@@ -60,8 +70,11 @@ def enable_plugin_request_to_pb(
 def enable_plugin_response_from_pb(
     m: pb_api_kv_config.EnablePluginResponse,
 ) -> m_rpc_api_kv_config.EnablePluginResponse:
-    return m_rpc_api_kv_config.EnablePluginResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.EnablePluginResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -76,7 +89,7 @@ def enable_plugin_response_to_pb(
 def get_bundle_path_request_from_pb(
     _m: pb_api_kv_config.GetBundlePathRequest,
 ) -> m_rpc_api_kv_config.GetBundlePathRequest:
-    return m_rpc_api_kv_config.GetBundlePathRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetBundlePathRequest, {})
 
 
 def get_bundle_path_request_to_pb(
@@ -88,9 +101,12 @@ def get_bundle_path_request_to_pb(
 def get_bundle_path_response_from_pb(
     m: pb_api_kv_config.GetBundlePathResponse,
 ) -> m_rpc_api_kv_config.GetBundlePathResponse:
-    return m_rpc_api_kv_config.GetBundlePathResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        path=m.path,
+    return construct(
+        m_rpc_api_kv_config.GetBundlePathResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "path": m.path,
+        },
     )
 
 
@@ -106,7 +122,7 @@ def get_bundle_path_response_to_pb(
 def get_config_request_from_pb(
     _m: pb_api_kv_config.GetConfigRequest,
 ) -> m_rpc_api_kv_config.GetConfigRequest:
-    return m_rpc_api_kv_config.GetConfigRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetConfigRequest, {})
 
 
 def get_config_request_to_pb(
@@ -118,9 +134,12 @@ def get_config_request_to_pb(
 def get_config_response_from_pb(
     m: pb_api_kv_config.GetConfigResponse,
 ) -> m_rpc_api_kv_config.GetConfigResponse:
-    return m_rpc_api_kv_config.GetConfigResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        config_json=m.config_json,
+    return construct(
+        m_rpc_api_kv_config.GetConfigResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "config_json": m.config_json,
+        },
     )
 
 
@@ -136,7 +155,7 @@ def get_config_response_to_pb(
 def get_plugin_config_request_from_pb(
     _m: pb_api_kv_config.GetPluginConfigRequest,
 ) -> m_rpc_api_kv_config.GetPluginConfigRequest:
-    return m_rpc_api_kv_config.GetPluginConfigRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetPluginConfigRequest, {})
 
 
 def get_plugin_config_request_to_pb(
@@ -148,9 +167,12 @@ def get_plugin_config_request_to_pb(
 def get_plugin_config_response_from_pb(
     m: pb_api_kv_config.GetPluginConfigResponse,
 ) -> m_rpc_api_kv_config.GetPluginConfigResponse:
-    return m_rpc_api_kv_config.GetPluginConfigResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        config=_convert.struct_to_dict(m.config),
+    return construct(
+        m_rpc_api_kv_config.GetPluginConfigResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "config": _convert.struct_to_dict(m.config),
+        },
     )
 
 
@@ -166,7 +188,7 @@ def get_plugin_config_response_to_pb(
 def get_plugin_id_request_from_pb(
     _m: pb_api_kv_config.GetPluginIDRequest,
 ) -> m_rpc_api_kv_config.GetPluginIDRequest:
-    return m_rpc_api_kv_config.GetPluginIDRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetPluginIDRequest, {})
 
 
 def get_plugin_id_request_to_pb(
@@ -178,9 +200,12 @@ def get_plugin_id_request_to_pb(
 def get_plugin_id_response_from_pb(
     m: pb_api_kv_config.GetPluginIDResponse,
 ) -> m_rpc_api_kv_config.GetPluginIDResponse:
-    return m_rpc_api_kv_config.GetPluginIDResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        plugin_id=m.plugin_id,
+    return construct(
+        m_rpc_api_kv_config.GetPluginIDResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "plugin_id": m.plugin_id,
+        },
     )
 
 
@@ -196,8 +221,11 @@ def get_plugin_id_response_to_pb(
 def get_plugin_status_request_from_pb(
     m: pb_api_kv_config.GetPluginStatusRequest,
 ) -> m_rpc_api_kv_config.GetPluginStatusRequest:
-    return m_rpc_api_kv_config.GetPluginStatusRequest.model_construct(
-        id=m.id,
+    return construct(
+        m_rpc_api_kv_config.GetPluginStatusRequest,
+        {
+            "id": m.id,
+        },
     )
 
 
@@ -212,9 +240,14 @@ def get_plugin_status_request_to_pb(
 def get_plugin_status_response_from_pb(
     m: pb_api_kv_config.GetPluginStatusResponse,
 ) -> m_rpc_api_kv_config.GetPluginStatusResponse:
-    return m_rpc_api_kv_config.GetPluginStatusResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        status=c_api_kv_config.plugin_status_from_pb(m.status) if m.HasField("status") else None,
+    return construct(
+        m_rpc_api_kv_config.GetPluginStatusResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "status": c_api_kv_config.plugin_status_from_pb(m.status)
+            if m.HasField("status")
+            else None,
+        },
     )
 
 
@@ -230,7 +263,7 @@ def get_plugin_status_response_to_pb(
 def get_plugins_request_from_pb(
     _m: pb_api_kv_config.GetPluginsRequest,
 ) -> m_rpc_api_kv_config.GetPluginsRequest:
-    return m_rpc_api_kv_config.GetPluginsRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetPluginsRequest, {})
 
 
 def get_plugins_request_to_pb(
@@ -242,9 +275,12 @@ def get_plugins_request_to_pb(
 def get_plugins_response_from_pb(
     m: pb_api_kv_config.GetPluginsResponse,
 ) -> m_rpc_api_kv_config.GetPluginsResponse:
-    return m_rpc_api_kv_config.GetPluginsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        manifests=[c_api_kv_config.manifest_from_pb(v) for v in m.manifests],
+    return construct(
+        m_rpc_api_kv_config.GetPluginsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "manifests": [c_api_kv_config.manifest_from_pb(v) for v in m.manifests],
+        },
     )
 
 
@@ -260,7 +296,7 @@ def get_plugins_response_to_pb(
 def get_unsanitized_config_request_from_pb(
     _m: pb_api_kv_config.GetUnsanitizedConfigRequest,
 ) -> m_rpc_api_kv_config.GetUnsanitizedConfigRequest:
-    return m_rpc_api_kv_config.GetUnsanitizedConfigRequest.model_construct()
+    return construct(m_rpc_api_kv_config.GetUnsanitizedConfigRequest, {})
 
 
 def get_unsanitized_config_request_to_pb(
@@ -272,9 +308,12 @@ def get_unsanitized_config_request_to_pb(
 def get_unsanitized_config_response_from_pb(
     m: pb_api_kv_config.GetUnsanitizedConfigResponse,
 ) -> m_rpc_api_kv_config.GetUnsanitizedConfigResponse:
-    return m_rpc_api_kv_config.GetUnsanitizedConfigResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        config_json=m.config_json,
+    return construct(
+        m_rpc_api_kv_config.GetUnsanitizedConfigResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "config_json": m.config_json,
+        },
     )
 
 
@@ -290,9 +329,12 @@ def get_unsanitized_config_response_to_pb(
 def install_plugin_request_from_pb(
     m: pb_api_kv_config.InstallPluginRequest,
 ) -> m_rpc_api_kv_config.InstallPluginRequest:
-    return m_rpc_api_kv_config.InstallPluginRequest.model_construct(
-        file_data=m.file_data,
-        replace=m.replace,
+    return construct(
+        m_rpc_api_kv_config.InstallPluginRequest,
+        {
+            "file_data": m.file_data,
+            "replace": m.replace,
+        },
     )
 
 
@@ -308,9 +350,14 @@ def install_plugin_request_to_pb(
 def install_plugin_response_from_pb(
     m: pb_api_kv_config.InstallPluginResponse,
 ) -> m_rpc_api_kv_config.InstallPluginResponse:
-    return m_rpc_api_kv_config.InstallPluginResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        manifest=c_api_kv_config.manifest_from_pb(m.manifest) if m.HasField("manifest") else None,
+    return construct(
+        m_rpc_api_kv_config.InstallPluginResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "manifest": c_api_kv_config.manifest_from_pb(m.manifest)
+            if m.HasField("manifest")
+            else None,
+        },
     )
 
 
@@ -326,9 +373,12 @@ def install_plugin_response_to_pb(
 def kv_compare_and_delete_request_from_pb(
     m: pb_api_kv_config.KVCompareAndDeleteRequest,
 ) -> m_rpc_api_kv_config.KVCompareAndDeleteRequest:
-    return m_rpc_api_kv_config.KVCompareAndDeleteRequest.model_construct(
-        key=m.key,
-        old_value=m.old_value,
+    return construct(
+        m_rpc_api_kv_config.KVCompareAndDeleteRequest,
+        {
+            "key": m.key,
+            "old_value": m.old_value,
+        },
     )
 
 
@@ -344,9 +394,12 @@ def kv_compare_and_delete_request_to_pb(
 def kv_compare_and_delete_response_from_pb(
     m: pb_api_kv_config.KVCompareAndDeleteResponse,
 ) -> m_rpc_api_kv_config.KVCompareAndDeleteResponse:
-    return m_rpc_api_kv_config.KVCompareAndDeleteResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        success=m.success,
+    return construct(
+        m_rpc_api_kv_config.KVCompareAndDeleteResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "success": m.success,
+        },
     )
 
 
@@ -362,10 +415,13 @@ def kv_compare_and_delete_response_to_pb(
 def kv_compare_and_set_request_from_pb(
     m: pb_api_kv_config.KVCompareAndSetRequest,
 ) -> m_rpc_api_kv_config.KVCompareAndSetRequest:
-    return m_rpc_api_kv_config.KVCompareAndSetRequest.model_construct(
-        key=m.key,
-        old_value=m.old_value,
-        new_value=m.new_value,
+    return construct(
+        m_rpc_api_kv_config.KVCompareAndSetRequest,
+        {
+            "key": m.key,
+            "old_value": m.old_value,
+            "new_value": m.new_value,
+        },
     )
 
 
@@ -382,9 +438,12 @@ def kv_compare_and_set_request_to_pb(
 def kv_compare_and_set_response_from_pb(
     m: pb_api_kv_config.KVCompareAndSetResponse,
 ) -> m_rpc_api_kv_config.KVCompareAndSetResponse:
-    return m_rpc_api_kv_config.KVCompareAndSetResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        success=m.success,
+    return construct(
+        m_rpc_api_kv_config.KVCompareAndSetResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "success": m.success,
+        },
     )
 
 
@@ -400,7 +459,7 @@ def kv_compare_and_set_response_to_pb(
 def kv_delete_all_request_from_pb(
     _m: pb_api_kv_config.KVDeleteAllRequest,
 ) -> m_rpc_api_kv_config.KVDeleteAllRequest:
-    return m_rpc_api_kv_config.KVDeleteAllRequest.model_construct()
+    return construct(m_rpc_api_kv_config.KVDeleteAllRequest, {})
 
 
 def kv_delete_all_request_to_pb(
@@ -412,8 +471,11 @@ def kv_delete_all_request_to_pb(
 def kv_delete_all_response_from_pb(
     m: pb_api_kv_config.KVDeleteAllResponse,
 ) -> m_rpc_api_kv_config.KVDeleteAllResponse:
-    return m_rpc_api_kv_config.KVDeleteAllResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.KVDeleteAllResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -428,8 +490,11 @@ def kv_delete_all_response_to_pb(
 def kv_delete_request_from_pb(
     m: pb_api_kv_config.KVDeleteRequest,
 ) -> m_rpc_api_kv_config.KVDeleteRequest:
-    return m_rpc_api_kv_config.KVDeleteRequest.model_construct(
-        key=m.key,
+    return construct(
+        m_rpc_api_kv_config.KVDeleteRequest,
+        {
+            "key": m.key,
+        },
     )
 
 
@@ -444,8 +509,11 @@ def kv_delete_request_to_pb(
 def kv_delete_response_from_pb(
     m: pb_api_kv_config.KVDeleteResponse,
 ) -> m_rpc_api_kv_config.KVDeleteResponse:
-    return m_rpc_api_kv_config.KVDeleteResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.KVDeleteResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -458,8 +526,11 @@ def kv_delete_response_to_pb(
 
 
 def kv_get_request_from_pb(m: pb_api_kv_config.KVGetRequest) -> m_rpc_api_kv_config.KVGetRequest:
-    return m_rpc_api_kv_config.KVGetRequest.model_construct(
-        key=m.key,
+    return construct(
+        m_rpc_api_kv_config.KVGetRequest,
+        {
+            "key": m.key,
+        },
     )
 
 
@@ -470,9 +541,12 @@ def kv_get_request_to_pb(x: m_rpc_api_kv_config.KVGetRequest) -> pb_api_kv_confi
 
 
 def kv_get_response_from_pb(m: pb_api_kv_config.KVGetResponse) -> m_rpc_api_kv_config.KVGetResponse:
-    return m_rpc_api_kv_config.KVGetResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        value=m.value,
+    return construct(
+        m_rpc_api_kv_config.KVGetResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "value": m.value,
+        },
     )
 
 
@@ -484,9 +558,12 @@ def kv_get_response_to_pb(x: m_rpc_api_kv_config.KVGetResponse) -> pb_api_kv_con
 
 
 def kv_list_request_from_pb(m: pb_api_kv_config.KVListRequest) -> m_rpc_api_kv_config.KVListRequest:
-    return m_rpc_api_kv_config.KVListRequest.model_construct(
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_kv_config.KVListRequest,
+        {
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -500,9 +577,12 @@ def kv_list_request_to_pb(x: m_rpc_api_kv_config.KVListRequest) -> pb_api_kv_con
 def kv_list_response_from_pb(
     m: pb_api_kv_config.KVListResponse,
 ) -> m_rpc_api_kv_config.KVListResponse:
-    return m_rpc_api_kv_config.KVListResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        keys=list(m.keys),
+    return construct(
+        m_rpc_api_kv_config.KVListResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "keys": list(m.keys),
+        },
     )
 
 
@@ -516,9 +596,12 @@ def kv_list_response_to_pb(
 
 
 def kv_set_request_from_pb(m: pb_api_kv_config.KVSetRequest) -> m_rpc_api_kv_config.KVSetRequest:
-    return m_rpc_api_kv_config.KVSetRequest.model_construct(
-        key=m.key,
-        value=m.value,
+    return construct(
+        m_rpc_api_kv_config.KVSetRequest,
+        {
+            "key": m.key,
+            "value": m.value,
+        },
     )
 
 
@@ -530,8 +613,11 @@ def kv_set_request_to_pb(x: m_rpc_api_kv_config.KVSetRequest) -> pb_api_kv_confi
 
 
 def kv_set_response_from_pb(m: pb_api_kv_config.KVSetResponse) -> m_rpc_api_kv_config.KVSetResponse:
-    return m_rpc_api_kv_config.KVSetResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.KVSetResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -544,10 +630,13 @@ def kv_set_response_to_pb(x: m_rpc_api_kv_config.KVSetResponse) -> pb_api_kv_con
 def kv_set_with_expiry_request_from_pb(
     m: pb_api_kv_config.KVSetWithExpiryRequest,
 ) -> m_rpc_api_kv_config.KVSetWithExpiryRequest:
-    return m_rpc_api_kv_config.KVSetWithExpiryRequest.model_construct(
-        key=m.key,
-        value=m.value,
-        expire_in_seconds=m.expire_in_seconds,
+    return construct(
+        m_rpc_api_kv_config.KVSetWithExpiryRequest,
+        {
+            "key": m.key,
+            "value": m.value,
+            "expire_in_seconds": m.expire_in_seconds,
+        },
     )
 
 
@@ -564,8 +653,11 @@ def kv_set_with_expiry_request_to_pb(
 def kv_set_with_expiry_response_from_pb(
     m: pb_api_kv_config.KVSetWithExpiryResponse,
 ) -> m_rpc_api_kv_config.KVSetWithExpiryResponse:
-    return m_rpc_api_kv_config.KVSetWithExpiryResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.KVSetWithExpiryResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -580,12 +672,15 @@ def kv_set_with_expiry_response_to_pb(
 def kv_set_with_options_request_from_pb(
     m: pb_api_kv_config.KVSetWithOptionsRequest,
 ) -> m_rpc_api_kv_config.KVSetWithOptionsRequest:
-    return m_rpc_api_kv_config.KVSetWithOptionsRequest.model_construct(
-        key=m.key,
-        value=m.value,
-        options=c_api_kv_config.plugin_kv_set_options_from_pb(m.options)
-        if m.HasField("options")
-        else None,
+    return construct(
+        m_rpc_api_kv_config.KVSetWithOptionsRequest,
+        {
+            "key": m.key,
+            "value": m.value,
+            "options": c_api_kv_config.plugin_kv_set_options_from_pb(m.options)
+            if m.HasField("options")
+            else None,
+        },
     )
 
 
@@ -604,9 +699,12 @@ def kv_set_with_options_request_to_pb(
 def kv_set_with_options_response_from_pb(
     m: pb_api_kv_config.KVSetWithOptionsResponse,
 ) -> m_rpc_api_kv_config.KVSetWithOptionsResponse:
-    return m_rpc_api_kv_config.KVSetWithOptionsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        success=m.success,
+    return construct(
+        m_rpc_api_kv_config.KVSetWithOptionsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "success": m.success,
+        },
     )
 
 
@@ -622,7 +720,7 @@ def kv_set_with_options_response_to_pb(
 def load_plugin_configuration_request_from_pb(
     _m: pb_api_kv_config.LoadPluginConfigurationRequest,
 ) -> m_rpc_api_kv_config.LoadPluginConfigurationRequest:
-    return m_rpc_api_kv_config.LoadPluginConfigurationRequest.model_construct()
+    return construct(m_rpc_api_kv_config.LoadPluginConfigurationRequest, {})
 
 
 def load_plugin_configuration_request_to_pb(
@@ -634,9 +732,12 @@ def load_plugin_configuration_request_to_pb(
 def load_plugin_configuration_response_from_pb(
     m: pb_api_kv_config.LoadPluginConfigurationResponse,
 ) -> m_rpc_api_kv_config.LoadPluginConfigurationResponse:
-    return m_rpc_api_kv_config.LoadPluginConfigurationResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        config_json=m.config_json,
+    return construct(
+        m_rpc_api_kv_config.LoadPluginConfigurationResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "config_json": m.config_json,
+        },
     )
 
 
@@ -652,9 +753,14 @@ def load_plugin_configuration_response_to_pb(
 def log_debug_request_from_pb(
     m: pb_api_kv_config.LogDebugRequest,
 ) -> m_rpc_api_kv_config.LogDebugRequest:
-    return m_rpc_api_kv_config.LogDebugRequest.model_construct(
-        msg=m.msg,
-        key_value_pairs=[c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs],
+    return construct(
+        m_rpc_api_kv_config.LogDebugRequest,
+        {
+            "msg": m.msg,
+            "key_value_pairs": [
+                c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs
+            ],
+        },
     )
 
 
@@ -670,8 +776,11 @@ def log_debug_request_to_pb(
 def log_debug_response_from_pb(
     m: pb_api_kv_config.LogDebugResponse,
 ) -> m_rpc_api_kv_config.LogDebugResponse:
-    return m_rpc_api_kv_config.LogDebugResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.LogDebugResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -686,9 +795,14 @@ def log_debug_response_to_pb(
 def log_error_request_from_pb(
     m: pb_api_kv_config.LogErrorRequest,
 ) -> m_rpc_api_kv_config.LogErrorRequest:
-    return m_rpc_api_kv_config.LogErrorRequest.model_construct(
-        msg=m.msg,
-        key_value_pairs=[c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs],
+    return construct(
+        m_rpc_api_kv_config.LogErrorRequest,
+        {
+            "msg": m.msg,
+            "key_value_pairs": [
+                c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs
+            ],
+        },
     )
 
 
@@ -704,8 +818,11 @@ def log_error_request_to_pb(
 def log_error_response_from_pb(
     m: pb_api_kv_config.LogErrorResponse,
 ) -> m_rpc_api_kv_config.LogErrorResponse:
-    return m_rpc_api_kv_config.LogErrorResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.LogErrorResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -720,9 +837,14 @@ def log_error_response_to_pb(
 def log_info_request_from_pb(
     m: pb_api_kv_config.LogInfoRequest,
 ) -> m_rpc_api_kv_config.LogInfoRequest:
-    return m_rpc_api_kv_config.LogInfoRequest.model_construct(
-        msg=m.msg,
-        key_value_pairs=[c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs],
+    return construct(
+        m_rpc_api_kv_config.LogInfoRequest,
+        {
+            "msg": m.msg,
+            "key_value_pairs": [
+                c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs
+            ],
+        },
     )
 
 
@@ -738,8 +860,11 @@ def log_info_request_to_pb(
 def log_info_response_from_pb(
     m: pb_api_kv_config.LogInfoResponse,
 ) -> m_rpc_api_kv_config.LogInfoResponse:
-    return m_rpc_api_kv_config.LogInfoResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.LogInfoResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -754,9 +879,14 @@ def log_info_response_to_pb(
 def log_warn_request_from_pb(
     m: pb_api_kv_config.LogWarnRequest,
 ) -> m_rpc_api_kv_config.LogWarnRequest:
-    return m_rpc_api_kv_config.LogWarnRequest.model_construct(
-        msg=m.msg,
-        key_value_pairs=[c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs],
+    return construct(
+        m_rpc_api_kv_config.LogWarnRequest,
+        {
+            "msg": m.msg,
+            "key_value_pairs": [
+                c_api_kv_config.key_value_pair_from_pb(v) for v in m.key_value_pairs
+            ],
+        },
     )
 
 
@@ -772,8 +902,11 @@ def log_warn_request_to_pb(
 def log_warn_response_from_pb(
     m: pb_api_kv_config.LogWarnResponse,
 ) -> m_rpc_api_kv_config.LogWarnResponse:
-    return m_rpc_api_kv_config.LogWarnResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.LogWarnResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -788,12 +921,15 @@ def log_warn_response_to_pb(
 def publish_websocket_event_request_from_pb(
     m: pb_api_kv_config.PublishWebSocketEventRequest,
 ) -> m_rpc_api_kv_config.PublishWebSocketEventRequest:
-    return m_rpc_api_kv_config.PublishWebSocketEventRequest.model_construct(
-        event=m.event,
-        payload=_convert.struct_to_dict(m.payload),
-        broadcast=c_api_kv_config.websocket_broadcast_from_pb(m.broadcast)
-        if m.HasField("broadcast")
-        else None,
+    return construct(
+        m_rpc_api_kv_config.PublishWebSocketEventRequest,
+        {
+            "event": m.event,
+            "payload": _convert.struct_to_dict(m.payload),
+            "broadcast": c_api_kv_config.websocket_broadcast_from_pb(m.broadcast)
+            if m.HasField("broadcast")
+            else None,
+        },
     )
 
 
@@ -812,8 +948,11 @@ def publish_websocket_event_request_to_pb(
 def publish_websocket_event_response_from_pb(
     m: pb_api_kv_config.PublishWebSocketEventResponse,
 ) -> m_rpc_api_kv_config.PublishWebSocketEventResponse:
-    return m_rpc_api_kv_config.PublishWebSocketEventResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.PublishWebSocketEventResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -828,8 +967,11 @@ def publish_websocket_event_response_to_pb(
 def remove_plugin_request_from_pb(
     m: pb_api_kv_config.RemovePluginRequest,
 ) -> m_rpc_api_kv_config.RemovePluginRequest:
-    return m_rpc_api_kv_config.RemovePluginRequest.model_construct(
-        id=m.id,
+    return construct(
+        m_rpc_api_kv_config.RemovePluginRequest,
+        {
+            "id": m.id,
+        },
     )
 
 
@@ -844,8 +986,11 @@ def remove_plugin_request_to_pb(
 def remove_plugin_response_from_pb(
     m: pb_api_kv_config.RemovePluginResponse,
 ) -> m_rpc_api_kv_config.RemovePluginResponse:
-    return m_rpc_api_kv_config.RemovePluginResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.RemovePluginResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -860,8 +1005,11 @@ def remove_plugin_response_to_pb(
 def save_config_request_from_pb(
     m: pb_api_kv_config.SaveConfigRequest,
 ) -> m_rpc_api_kv_config.SaveConfigRequest:
-    return m_rpc_api_kv_config.SaveConfigRequest.model_construct(
-        config_json=m.config_json,
+    return construct(
+        m_rpc_api_kv_config.SaveConfigRequest,
+        {
+            "config_json": m.config_json,
+        },
     )
 
 
@@ -876,8 +1024,11 @@ def save_config_request_to_pb(
 def save_config_response_from_pb(
     m: pb_api_kv_config.SaveConfigResponse,
 ) -> m_rpc_api_kv_config.SaveConfigResponse:
-    return m_rpc_api_kv_config.SaveConfigResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.SaveConfigResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -892,8 +1043,11 @@ def save_config_response_to_pb(
 def save_plugin_config_request_from_pb(
     m: pb_api_kv_config.SavePluginConfigRequest,
 ) -> m_rpc_api_kv_config.SavePluginConfigRequest:
-    return m_rpc_api_kv_config.SavePluginConfigRequest.model_construct(
-        config=_convert.struct_to_dict(m.config),
+    return construct(
+        m_rpc_api_kv_config.SavePluginConfigRequest,
+        {
+            "config": _convert.struct_to_dict(m.config),
+        },
     )
 
 
@@ -908,8 +1062,11 @@ def save_plugin_config_request_to_pb(
 def save_plugin_config_response_from_pb(
     m: pb_api_kv_config.SavePluginConfigResponse,
 ) -> m_rpc_api_kv_config.SavePluginConfigResponse:
-    return m_rpc_api_kv_config.SavePluginConfigResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_kv_config.SavePluginConfigResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import user as c_user
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
 from mattermost_plugin.models import rpc_api_remaining as m_rpc_api_remaining
 
@@ -12,11 +13,14 @@ from mattermost_plugin.models import rpc_api_remaining as m_rpc_api_remaining
 def count_property_fields_for_target_request_from_pb(
     m: pb_api_remaining.CountPropertyFieldsForTargetRequest,
 ) -> m_rpc_api_remaining.CountPropertyFieldsForTargetRequest:
-    return m_rpc_api_remaining.CountPropertyFieldsForTargetRequest.model_construct(
-        group_id=m.group_id,
-        target_type=m.target_type,
-        target_id=m.target_id,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_remaining.CountPropertyFieldsForTargetRequest,
+        {
+            "group_id": m.group_id,
+            "target_type": m.target_type,
+            "target_id": m.target_id,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -34,9 +38,12 @@ def count_property_fields_for_target_request_to_pb(
 def count_property_fields_for_target_response_from_pb(
     m: pb_api_remaining.CountPropertyFieldsForTargetResponse,
 ) -> m_rpc_api_remaining.CountPropertyFieldsForTargetResponse:
-    return m_rpc_api_remaining.CountPropertyFieldsForTargetResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        count=m.count,
+    return construct(
+        m_rpc_api_remaining.CountPropertyFieldsForTargetResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "count": m.count,
+        },
     )
 
 
@@ -52,9 +59,12 @@ def count_property_fields_for_target_response_to_pb(
 def count_property_fields_request_from_pb(
     m: pb_api_remaining.CountPropertyFieldsRequest,
 ) -> m_rpc_api_remaining.CountPropertyFieldsRequest:
-    return m_rpc_api_remaining.CountPropertyFieldsRequest.model_construct(
-        group_id=m.group_id,
-        include_deleted=m.include_deleted,
+    return construct(
+        m_rpc_api_remaining.CountPropertyFieldsRequest,
+        {
+            "group_id": m.group_id,
+            "include_deleted": m.include_deleted,
+        },
     )
 
 
@@ -70,9 +80,12 @@ def count_property_fields_request_to_pb(
 def count_property_fields_response_from_pb(
     m: pb_api_remaining.CountPropertyFieldsResponse,
 ) -> m_rpc_api_remaining.CountPropertyFieldsResponse:
-    return m_rpc_api_remaining.CountPropertyFieldsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        count=m.count,
+    return construct(
+        m_rpc_api_remaining.CountPropertyFieldsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "count": m.count,
+        },
     )
 
 
@@ -88,8 +101,11 @@ def count_property_fields_response_to_pb(
 def create_command_request_from_pb(
     m: pb_api_remaining.CreateCommandRequest,
 ) -> m_rpc_api_remaining.CreateCommandRequest:
-    return m_rpc_api_remaining.CreateCommandRequest.model_construct(
-        cmd=c_api_remaining.command_from_pb(m.cmd) if m.HasField("cmd") else None,
+    return construct(
+        m_rpc_api_remaining.CreateCommandRequest,
+        {
+            "cmd": c_api_remaining.command_from_pb(m.cmd) if m.HasField("cmd") else None,
+        },
     )
 
 
@@ -104,9 +120,14 @@ def create_command_request_to_pb(
 def create_command_response_from_pb(
     m: pb_api_remaining.CreateCommandResponse,
 ) -> m_rpc_api_remaining.CreateCommandResponse:
-    return m_rpc_api_remaining.CreateCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        command=c_api_remaining.command_from_pb(m.command) if m.HasField("command") else None,
+    return construct(
+        m_rpc_api_remaining.CreateCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "command": c_api_remaining.command_from_pb(m.command)
+            if m.HasField("command")
+            else None,
+        },
     )
 
 
@@ -122,10 +143,13 @@ def create_command_response_to_pb(
 def create_default_syncable_memberships_request_from_pb(
     m: pb_api_remaining.CreateDefaultSyncableMembershipsRequest,
 ) -> m_rpc_api_remaining.CreateDefaultSyncableMembershipsRequest:
-    return m_rpc_api_remaining.CreateDefaultSyncableMembershipsRequest.model_construct(
-        params=c_api_remaining.create_default_membership_params_from_pb(m.params)
-        if m.HasField("params")
-        else None,
+    return construct(
+        m_rpc_api_remaining.CreateDefaultSyncableMembershipsRequest,
+        {
+            "params": c_api_remaining.create_default_membership_params_from_pb(m.params)
+            if m.HasField("params")
+            else None,
+        },
     )
 
 
@@ -142,8 +166,11 @@ def create_default_syncable_memberships_request_to_pb(
 def create_default_syncable_memberships_response_from_pb(
     m: pb_api_remaining.CreateDefaultSyncableMembershipsResponse,
 ) -> m_rpc_api_remaining.CreateDefaultSyncableMembershipsResponse:
-    return m_rpc_api_remaining.CreateDefaultSyncableMembershipsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.CreateDefaultSyncableMembershipsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -158,8 +185,11 @@ def create_default_syncable_memberships_response_to_pb(
 def create_group_request_from_pb(
     m: pb_api_remaining.CreateGroupRequest,
 ) -> m_rpc_api_remaining.CreateGroupRequest:
-    return m_rpc_api_remaining.CreateGroupRequest.model_construct(
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.CreateGroupRequest,
+        {
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -174,9 +204,12 @@ def create_group_request_to_pb(
 def create_group_response_from_pb(
     m: pb_api_remaining.CreateGroupResponse,
 ) -> m_rpc_api_remaining.CreateGroupResponse:
-    return m_rpc_api_remaining.CreateGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.CreateGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -192,8 +225,11 @@ def create_group_response_to_pb(
 def create_oauth_app_request_from_pb(
     m: pb_api_remaining.CreateOAuthAppRequest,
 ) -> m_rpc_api_remaining.CreateOAuthAppRequest:
-    return m_rpc_api_remaining.CreateOAuthAppRequest.model_construct(
-        app=c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+    return construct(
+        m_rpc_api_remaining.CreateOAuthAppRequest,
+        {
+            "app": c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+        },
     )
 
 
@@ -208,9 +244,12 @@ def create_oauth_app_request_to_pb(
 def create_oauth_app_response_from_pb(
     m: pb_api_remaining.CreateOAuthAppResponse,
 ) -> m_rpc_api_remaining.CreateOAuthAppResponse:
-    return m_rpc_api_remaining.CreateOAuthAppResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        app=c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+    return construct(
+        m_rpc_api_remaining.CreateOAuthAppResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "app": c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+        },
     )
 
 
@@ -226,8 +265,13 @@ def create_oauth_app_response_to_pb(
 def create_property_field_request_from_pb(
     m: pb_api_remaining.CreatePropertyFieldRequest,
 ) -> m_rpc_api_remaining.CreatePropertyFieldRequest:
-    return m_rpc_api_remaining.CreatePropertyFieldRequest.model_construct(
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.CreatePropertyFieldRequest,
+        {
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -242,9 +286,14 @@ def create_property_field_request_to_pb(
 def create_property_field_response_from_pb(
     m: pb_api_remaining.CreatePropertyFieldResponse,
 ) -> m_rpc_api_remaining.CreatePropertyFieldResponse:
-    return m_rpc_api_remaining.CreatePropertyFieldResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.CreatePropertyFieldResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -260,8 +309,13 @@ def create_property_field_response_to_pb(
 def create_property_value_request_from_pb(
     m: pb_api_remaining.CreatePropertyValueRequest,
 ) -> m_rpc_api_remaining.CreatePropertyValueRequest:
-    return m_rpc_api_remaining.CreatePropertyValueRequest.model_construct(
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.CreatePropertyValueRequest,
+        {
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -276,9 +330,14 @@ def create_property_value_request_to_pb(
 def create_property_value_response_from_pb(
     m: pb_api_remaining.CreatePropertyValueResponse,
 ) -> m_rpc_api_remaining.CreatePropertyValueResponse:
-    return m_rpc_api_remaining.CreatePropertyValueResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.CreatePropertyValueResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -294,8 +353,11 @@ def create_property_value_response_to_pb(
 def delete_command_request_from_pb(
     m: pb_api_remaining.DeleteCommandRequest,
 ) -> m_rpc_api_remaining.DeleteCommandRequest:
-    return m_rpc_api_remaining.DeleteCommandRequest.model_construct(
-        command_id=m.command_id,
+    return construct(
+        m_rpc_api_remaining.DeleteCommandRequest,
+        {
+            "command_id": m.command_id,
+        },
     )
 
 
@@ -310,8 +372,11 @@ def delete_command_request_to_pb(
 def delete_command_response_from_pb(
     m: pb_api_remaining.DeleteCommandResponse,
 ) -> m_rpc_api_remaining.DeleteCommandResponse:
-    return m_rpc_api_remaining.DeleteCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeleteCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -326,7 +391,7 @@ def delete_command_response_to_pb(
 def delete_group_constrained_memberships_request_from_pb(
     _m: pb_api_remaining.DeleteGroupConstrainedMembershipsRequest,
 ) -> m_rpc_api_remaining.DeleteGroupConstrainedMembershipsRequest:
-    return m_rpc_api_remaining.DeleteGroupConstrainedMembershipsRequest.model_construct()
+    return construct(m_rpc_api_remaining.DeleteGroupConstrainedMembershipsRequest, {})
 
 
 def delete_group_constrained_memberships_request_to_pb(
@@ -338,8 +403,11 @@ def delete_group_constrained_memberships_request_to_pb(
 def delete_group_constrained_memberships_response_from_pb(
     m: pb_api_remaining.DeleteGroupConstrainedMembershipsResponse,
 ) -> m_rpc_api_remaining.DeleteGroupConstrainedMembershipsResponse:
-    return m_rpc_api_remaining.DeleteGroupConstrainedMembershipsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupConstrainedMembershipsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -354,9 +422,12 @@ def delete_group_constrained_memberships_response_to_pb(
 def delete_group_member_request_from_pb(
     m: pb_api_remaining.DeleteGroupMemberRequest,
 ) -> m_rpc_api_remaining.DeleteGroupMemberRequest:
-    return m_rpc_api_remaining.DeleteGroupMemberRequest.model_construct(
-        group_id=m.group_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupMemberRequest,
+        {
+            "group_id": m.group_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -372,11 +443,14 @@ def delete_group_member_request_to_pb(
 def delete_group_member_response_from_pb(
     m: pb_api_remaining.DeleteGroupMemberResponse,
 ) -> m_rpc_api_remaining.DeleteGroupMemberResponse:
-    return m_rpc_api_remaining.DeleteGroupMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_member=c_api_remaining.group_member_from_pb(m.group_member)
-        if m.HasField("group_member")
-        else None,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_member": c_api_remaining.group_member_from_pb(m.group_member)
+            if m.HasField("group_member")
+            else None,
+        },
     )
 
 
@@ -394,8 +468,11 @@ def delete_group_member_response_to_pb(
 def delete_group_request_from_pb(
     m: pb_api_remaining.DeleteGroupRequest,
 ) -> m_rpc_api_remaining.DeleteGroupRequest:
-    return m_rpc_api_remaining.DeleteGroupRequest.model_construct(
-        group_id=m.group_id,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupRequest,
+        {
+            "group_id": m.group_id,
+        },
     )
 
 
@@ -410,9 +487,12 @@ def delete_group_request_to_pb(
 def delete_group_response_from_pb(
     m: pb_api_remaining.DeleteGroupResponse,
 ) -> m_rpc_api_remaining.DeleteGroupResponse:
-    return m_rpc_api_remaining.DeleteGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -428,10 +508,13 @@ def delete_group_response_to_pb(
 def delete_group_syncable_request_from_pb(
     m: pb_api_remaining.DeleteGroupSyncableRequest,
 ) -> m_rpc_api_remaining.DeleteGroupSyncableRequest:
-    return m_rpc_api_remaining.DeleteGroupSyncableRequest.model_construct(
-        group_id=m.group_id,
-        syncable_id=m.syncable_id,
-        syncable_type=m.syncable_type,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupSyncableRequest,
+        {
+            "group_id": m.group_id,
+            "syncable_id": m.syncable_id,
+            "syncable_type": m.syncable_type,
+        },
     )
 
 
@@ -448,11 +531,14 @@ def delete_group_syncable_request_to_pb(
 def delete_group_syncable_response_from_pb(
     m: pb_api_remaining.DeleteGroupSyncableResponse,
 ) -> m_rpc_api_remaining.DeleteGroupSyncableResponse:
-    return m_rpc_api_remaining.DeleteGroupSyncableResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.DeleteGroupSyncableResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -470,8 +556,11 @@ def delete_group_syncable_response_to_pb(
 def delete_oauth_app_request_from_pb(
     m: pb_api_remaining.DeleteOAuthAppRequest,
 ) -> m_rpc_api_remaining.DeleteOAuthAppRequest:
-    return m_rpc_api_remaining.DeleteOAuthAppRequest.model_construct(
-        app_id=m.app_id,
+    return construct(
+        m_rpc_api_remaining.DeleteOAuthAppRequest,
+        {
+            "app_id": m.app_id,
+        },
     )
 
 
@@ -486,8 +575,11 @@ def delete_oauth_app_request_to_pb(
 def delete_oauth_app_response_from_pb(
     m: pb_api_remaining.DeleteOAuthAppResponse,
 ) -> m_rpc_api_remaining.DeleteOAuthAppResponse:
-    return m_rpc_api_remaining.DeleteOAuthAppResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeleteOAuthAppResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -502,9 +594,12 @@ def delete_oauth_app_response_to_pb(
 def delete_preferences_for_user_request_from_pb(
     m: pb_api_remaining.DeletePreferencesForUserRequest,
 ) -> m_rpc_api_remaining.DeletePreferencesForUserRequest:
-    return m_rpc_api_remaining.DeletePreferencesForUserRequest.model_construct(
-        user_id=m.user_id,
-        preferences=[c_api_remaining.preference_from_pb(v) for v in m.preferences],
+    return construct(
+        m_rpc_api_remaining.DeletePreferencesForUserRequest,
+        {
+            "user_id": m.user_id,
+            "preferences": [c_api_remaining.preference_from_pb(v) for v in m.preferences],
+        },
     )
 
 
@@ -520,8 +615,11 @@ def delete_preferences_for_user_request_to_pb(
 def delete_preferences_for_user_response_from_pb(
     m: pb_api_remaining.DeletePreferencesForUserResponse,
 ) -> m_rpc_api_remaining.DeletePreferencesForUserResponse:
-    return m_rpc_api_remaining.DeletePreferencesForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeletePreferencesForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -536,9 +634,12 @@ def delete_preferences_for_user_response_to_pb(
 def delete_property_field_request_from_pb(
     m: pb_api_remaining.DeletePropertyFieldRequest,
 ) -> m_rpc_api_remaining.DeletePropertyFieldRequest:
-    return m_rpc_api_remaining.DeletePropertyFieldRequest.model_construct(
-        group_id=m.group_id,
-        field_id=m.field_id,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyFieldRequest,
+        {
+            "group_id": m.group_id,
+            "field_id": m.field_id,
+        },
     )
 
 
@@ -554,8 +655,11 @@ def delete_property_field_request_to_pb(
 def delete_property_field_response_from_pb(
     m: pb_api_remaining.DeletePropertyFieldResponse,
 ) -> m_rpc_api_remaining.DeletePropertyFieldResponse:
-    return m_rpc_api_remaining.DeletePropertyFieldResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyFieldResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -570,9 +674,12 @@ def delete_property_field_response_to_pb(
 def delete_property_value_request_from_pb(
     m: pb_api_remaining.DeletePropertyValueRequest,
 ) -> m_rpc_api_remaining.DeletePropertyValueRequest:
-    return m_rpc_api_remaining.DeletePropertyValueRequest.model_construct(
-        group_id=m.group_id,
-        value_id=m.value_id,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValueRequest,
+        {
+            "group_id": m.group_id,
+            "value_id": m.value_id,
+        },
     )
 
 
@@ -588,8 +695,11 @@ def delete_property_value_request_to_pb(
 def delete_property_value_response_from_pb(
     m: pb_api_remaining.DeletePropertyValueResponse,
 ) -> m_rpc_api_remaining.DeletePropertyValueResponse:
-    return m_rpc_api_remaining.DeletePropertyValueResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValueResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -604,9 +714,12 @@ def delete_property_value_response_to_pb(
 def delete_property_values_for_field_request_from_pb(
     m: pb_api_remaining.DeletePropertyValuesForFieldRequest,
 ) -> m_rpc_api_remaining.DeletePropertyValuesForFieldRequest:
-    return m_rpc_api_remaining.DeletePropertyValuesForFieldRequest.model_construct(
-        group_id=m.group_id,
-        field_id=m.field_id,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValuesForFieldRequest,
+        {
+            "group_id": m.group_id,
+            "field_id": m.field_id,
+        },
     )
 
 
@@ -622,8 +735,11 @@ def delete_property_values_for_field_request_to_pb(
 def delete_property_values_for_field_response_from_pb(
     m: pb_api_remaining.DeletePropertyValuesForFieldResponse,
 ) -> m_rpc_api_remaining.DeletePropertyValuesForFieldResponse:
-    return m_rpc_api_remaining.DeletePropertyValuesForFieldResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValuesForFieldResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -638,10 +754,13 @@ def delete_property_values_for_field_response_to_pb(
 def delete_property_values_for_target_request_from_pb(
     m: pb_api_remaining.DeletePropertyValuesForTargetRequest,
 ) -> m_rpc_api_remaining.DeletePropertyValuesForTargetRequest:
-    return m_rpc_api_remaining.DeletePropertyValuesForTargetRequest.model_construct(
-        group_id=m.group_id,
-        target_type=m.target_type,
-        target_id=m.target_id,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValuesForTargetRequest,
+        {
+            "group_id": m.group_id,
+            "target_type": m.target_type,
+            "target_id": m.target_id,
+        },
     )
 
 
@@ -658,8 +777,11 @@ def delete_property_values_for_target_request_to_pb(
 def delete_property_values_for_target_response_from_pb(
     m: pb_api_remaining.DeletePropertyValuesForTargetResponse,
 ) -> m_rpc_api_remaining.DeletePropertyValuesForTargetResponse:
-    return m_rpc_api_remaining.DeletePropertyValuesForTargetResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.DeletePropertyValuesForTargetResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -674,10 +796,13 @@ def delete_property_values_for_target_response_to_pb(
 def execute_slash_command_request_from_pb(
     m: pb_api_remaining.ExecuteSlashCommandRequest,
 ) -> m_rpc_api_remaining.ExecuteSlashCommandRequest:
-    return m_rpc_api_remaining.ExecuteSlashCommandRequest.model_construct(
-        command_args=c_api_remaining.command_args_from_pb(m.command_args)
-        if m.HasField("command_args")
-        else None,
+    return construct(
+        m_rpc_api_remaining.ExecuteSlashCommandRequest,
+        {
+            "command_args": c_api_remaining.command_args_from_pb(m.command_args)
+            if m.HasField("command_args")
+            else None,
+        },
     )
 
 
@@ -694,11 +819,14 @@ def execute_slash_command_request_to_pb(
 def execute_slash_command_response_from_pb(
     m: pb_api_remaining.ExecuteSlashCommandResponse,
 ) -> m_rpc_api_remaining.ExecuteSlashCommandResponse:
-    return m_rpc_api_remaining.ExecuteSlashCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        response=c_api_remaining.command_response_from_pb(m.response)
-        if m.HasField("response")
-        else None,
+    return construct(
+        m_rpc_api_remaining.ExecuteSlashCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "response": c_api_remaining.command_response_from_pb(m.response)
+            if m.HasField("response")
+            else None,
+        },
     )
 
 
@@ -714,7 +842,7 @@ def execute_slash_command_response_to_pb(
 def get_cloud_limits_request_from_pb(
     _m: pb_api_remaining.GetCloudLimitsRequest,
 ) -> m_rpc_api_remaining.GetCloudLimitsRequest:
-    return m_rpc_api_remaining.GetCloudLimitsRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetCloudLimitsRequest, {})
 
 
 def get_cloud_limits_request_to_pb(
@@ -726,9 +854,12 @@ def get_cloud_limits_request_to_pb(
 def get_cloud_limits_response_from_pb(
     m: pb_api_remaining.GetCloudLimitsResponse,
 ) -> m_rpc_api_remaining.GetCloudLimitsResponse:
-    return m_rpc_api_remaining.GetCloudLimitsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        limits_json=m.limits_json,
+    return construct(
+        m_rpc_api_remaining.GetCloudLimitsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "limits_json": m.limits_json,
+        },
     )
 
 
@@ -744,8 +875,11 @@ def get_cloud_limits_response_to_pb(
 def get_command_request_from_pb(
     m: pb_api_remaining.GetCommandRequest,
 ) -> m_rpc_api_remaining.GetCommandRequest:
-    return m_rpc_api_remaining.GetCommandRequest.model_construct(
-        command_id=m.command_id,
+    return construct(
+        m_rpc_api_remaining.GetCommandRequest,
+        {
+            "command_id": m.command_id,
+        },
     )
 
 
@@ -760,9 +894,14 @@ def get_command_request_to_pb(
 def get_command_response_from_pb(
     m: pb_api_remaining.GetCommandResponse,
 ) -> m_rpc_api_remaining.GetCommandResponse:
-    return m_rpc_api_remaining.GetCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        command=c_api_remaining.command_from_pb(m.command) if m.HasField("command") else None,
+    return construct(
+        m_rpc_api_remaining.GetCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "command": c_api_remaining.command_from_pb(m.command)
+            if m.HasField("command")
+            else None,
+        },
     )
 
 
@@ -778,7 +917,7 @@ def get_command_response_to_pb(
 def get_diagnostic_id_request_from_pb(
     _m: pb_api_remaining.GetDiagnosticIdRequest,
 ) -> m_rpc_api_remaining.GetDiagnosticIdRequest:
-    return m_rpc_api_remaining.GetDiagnosticIdRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetDiagnosticIdRequest, {})
 
 
 def get_diagnostic_id_request_to_pb(
@@ -790,9 +929,12 @@ def get_diagnostic_id_request_to_pb(
 def get_diagnostic_id_response_from_pb(
     m: pb_api_remaining.GetDiagnosticIdResponse,
 ) -> m_rpc_api_remaining.GetDiagnosticIdResponse:
-    return m_rpc_api_remaining.GetDiagnosticIdResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        diagnostic_id=m.diagnostic_id,
+    return construct(
+        m_rpc_api_remaining.GetDiagnosticIdResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "diagnostic_id": m.diagnostic_id,
+        },
     )
 
 
@@ -808,8 +950,11 @@ def get_diagnostic_id_response_to_pb(
 def get_group_by_name_request_from_pb(
     m: pb_api_remaining.GetGroupByNameRequest,
 ) -> m_rpc_api_remaining.GetGroupByNameRequest:
-    return m_rpc_api_remaining.GetGroupByNameRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_remaining.GetGroupByNameRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -824,9 +969,12 @@ def get_group_by_name_request_to_pb(
 def get_group_by_name_response_from_pb(
     m: pb_api_remaining.GetGroupByNameResponse,
 ) -> m_rpc_api_remaining.GetGroupByNameResponse:
-    return m_rpc_api_remaining.GetGroupByNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.GetGroupByNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -842,9 +990,12 @@ def get_group_by_name_response_to_pb(
 def get_group_by_remote_id_request_from_pb(
     m: pb_api_remaining.GetGroupByRemoteIDRequest,
 ) -> m_rpc_api_remaining.GetGroupByRemoteIDRequest:
-    return m_rpc_api_remaining.GetGroupByRemoteIDRequest.model_construct(
-        remote_id=m.remote_id,
-        group_source=m.group_source,
+    return construct(
+        m_rpc_api_remaining.GetGroupByRemoteIDRequest,
+        {
+            "remote_id": m.remote_id,
+            "group_source": m.group_source,
+        },
     )
 
 
@@ -860,9 +1011,12 @@ def get_group_by_remote_id_request_to_pb(
 def get_group_by_remote_id_response_from_pb(
     m: pb_api_remaining.GetGroupByRemoteIDResponse,
 ) -> m_rpc_api_remaining.GetGroupByRemoteIDResponse:
-    return m_rpc_api_remaining.GetGroupByRemoteIDResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.GetGroupByRemoteIDResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -878,10 +1032,13 @@ def get_group_by_remote_id_response_to_pb(
 def get_group_member_users_request_from_pb(
     m: pb_api_remaining.GetGroupMemberUsersRequest,
 ) -> m_rpc_api_remaining.GetGroupMemberUsersRequest:
-    return m_rpc_api_remaining.GetGroupMemberUsersRequest.model_construct(
-        group_id=m.group_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_remaining.GetGroupMemberUsersRequest,
+        {
+            "group_id": m.group_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -898,9 +1055,12 @@ def get_group_member_users_request_to_pb(
 def get_group_member_users_response_from_pb(
     m: pb_api_remaining.GetGroupMemberUsersResponse,
 ) -> m_rpc_api_remaining.GetGroupMemberUsersResponse:
-    return m_rpc_api_remaining.GetGroupMemberUsersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_remaining.GetGroupMemberUsersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -916,8 +1076,11 @@ def get_group_member_users_response_to_pb(
 def get_group_request_from_pb(
     m: pb_api_remaining.GetGroupRequest,
 ) -> m_rpc_api_remaining.GetGroupRequest:
-    return m_rpc_api_remaining.GetGroupRequest.model_construct(
-        group_id=m.group_id,
+    return construct(
+        m_rpc_api_remaining.GetGroupRequest,
+        {
+            "group_id": m.group_id,
+        },
     )
 
 
@@ -932,9 +1095,12 @@ def get_group_request_to_pb(
 def get_group_response_from_pb(
     m: pb_api_remaining.GetGroupResponse,
 ) -> m_rpc_api_remaining.GetGroupResponse:
-    return m_rpc_api_remaining.GetGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.GetGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -950,10 +1116,13 @@ def get_group_response_to_pb(
 def get_group_syncable_request_from_pb(
     m: pb_api_remaining.GetGroupSyncableRequest,
 ) -> m_rpc_api_remaining.GetGroupSyncableRequest:
-    return m_rpc_api_remaining.GetGroupSyncableRequest.model_construct(
-        group_id=m.group_id,
-        syncable_id=m.syncable_id,
-        syncable_type=m.syncable_type,
+    return construct(
+        m_rpc_api_remaining.GetGroupSyncableRequest,
+        {
+            "group_id": m.group_id,
+            "syncable_id": m.syncable_id,
+            "syncable_type": m.syncable_type,
+        },
     )
 
 
@@ -970,11 +1139,14 @@ def get_group_syncable_request_to_pb(
 def get_group_syncable_response_from_pb(
     m: pb_api_remaining.GetGroupSyncableResponse,
 ) -> m_rpc_api_remaining.GetGroupSyncableResponse:
-    return m_rpc_api_remaining.GetGroupSyncableResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.GetGroupSyncableResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -992,9 +1164,12 @@ def get_group_syncable_response_to_pb(
 def get_group_syncables_request_from_pb(
     m: pb_api_remaining.GetGroupSyncablesRequest,
 ) -> m_rpc_api_remaining.GetGroupSyncablesRequest:
-    return m_rpc_api_remaining.GetGroupSyncablesRequest.model_construct(
-        group_id=m.group_id,
-        syncable_type=m.syncable_type,
+    return construct(
+        m_rpc_api_remaining.GetGroupSyncablesRequest,
+        {
+            "group_id": m.group_id,
+            "syncable_type": m.syncable_type,
+        },
     )
 
 
@@ -1010,9 +1185,14 @@ def get_group_syncables_request_to_pb(
 def get_group_syncables_response_from_pb(
     m: pb_api_remaining.GetGroupSyncablesResponse,
 ) -> m_rpc_api_remaining.GetGroupSyncablesResponse:
-    return m_rpc_api_remaining.GetGroupSyncablesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_syncables=[c_api_remaining.group_syncable_from_pb(v) for v in m.group_syncables],
+    return construct(
+        m_rpc_api_remaining.GetGroupSyncablesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_syncables": [
+                c_api_remaining.group_syncable_from_pb(v) for v in m.group_syncables
+            ],
+        },
     )
 
 
@@ -1028,8 +1208,11 @@ def get_group_syncables_response_to_pb(
 def get_groups_by_source_request_from_pb(
     m: pb_api_remaining.GetGroupsBySourceRequest,
 ) -> m_rpc_api_remaining.GetGroupsBySourceRequest:
-    return m_rpc_api_remaining.GetGroupsBySourceRequest.model_construct(
-        group_source=m.group_source,
+    return construct(
+        m_rpc_api_remaining.GetGroupsBySourceRequest,
+        {
+            "group_source": m.group_source,
+        },
     )
 
 
@@ -1044,9 +1227,12 @@ def get_groups_by_source_request_to_pb(
 def get_groups_by_source_response_from_pb(
     m: pb_api_remaining.GetGroupsBySourceResponse,
 ) -> m_rpc_api_remaining.GetGroupsBySourceResponse:
-    return m_rpc_api_remaining.GetGroupsBySourceResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        groups=[c_api_remaining.group_from_pb(v) for v in m.groups],
+    return construct(
+        m_rpc_api_remaining.GetGroupsBySourceResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "groups": [c_api_remaining.group_from_pb(v) for v in m.groups],
+        },
     )
 
 
@@ -1062,8 +1248,11 @@ def get_groups_by_source_response_to_pb(
 def get_groups_for_user_request_from_pb(
     m: pb_api_remaining.GetGroupsForUserRequest,
 ) -> m_rpc_api_remaining.GetGroupsForUserRequest:
-    return m_rpc_api_remaining.GetGroupsForUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_remaining.GetGroupsForUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -1078,9 +1267,12 @@ def get_groups_for_user_request_to_pb(
 def get_groups_for_user_response_from_pb(
     m: pb_api_remaining.GetGroupsForUserResponse,
 ) -> m_rpc_api_remaining.GetGroupsForUserResponse:
-    return m_rpc_api_remaining.GetGroupsForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        groups=[c_api_remaining.group_from_pb(v) for v in m.groups],
+    return construct(
+        m_rpc_api_remaining.GetGroupsForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "groups": [c_api_remaining.group_from_pb(v) for v in m.groups],
+        },
     )
 
 
@@ -1096,13 +1288,18 @@ def get_groups_for_user_response_to_pb(
 def get_groups_request_from_pb(
     m: pb_api_remaining.GetGroupsRequest,
 ) -> m_rpc_api_remaining.GetGroupsRequest:
-    return m_rpc_api_remaining.GetGroupsRequest.model_construct(
-        page=m.page,
-        per_page=m.per_page,
-        opts=c_api_remaining.group_search_opts_from_pb(m.opts) if m.HasField("opts") else None,
-        view_restrictions=c_common.view_users_restrictions_from_pb(m.view_restrictions)
-        if m.HasField("view_restrictions")
-        else None,
+    return construct(
+        m_rpc_api_remaining.GetGroupsRequest,
+        {
+            "page": m.page,
+            "per_page": m.per_page,
+            "opts": c_api_remaining.group_search_opts_from_pb(m.opts)
+            if m.HasField("opts")
+            else None,
+            "view_restrictions": c_common.view_users_restrictions_from_pb(m.view_restrictions)
+            if m.HasField("view_restrictions")
+            else None,
+        },
     )
 
 
@@ -1122,9 +1319,12 @@ def get_groups_request_to_pb(
 def get_groups_response_from_pb(
     m: pb_api_remaining.GetGroupsResponse,
 ) -> m_rpc_api_remaining.GetGroupsResponse:
-    return m_rpc_api_remaining.GetGroupsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        groups=[c_api_remaining.group_from_pb(v) for v in m.groups],
+    return construct(
+        m_rpc_api_remaining.GetGroupsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "groups": [c_api_remaining.group_from_pb(v) for v in m.groups],
+        },
     )
 
 
@@ -1140,7 +1340,7 @@ def get_groups_response_to_pb(
 def get_license_request_from_pb(
     _m: pb_api_remaining.GetLicenseRequest,
 ) -> m_rpc_api_remaining.GetLicenseRequest:
-    return m_rpc_api_remaining.GetLicenseRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetLicenseRequest, {})
 
 
 def get_license_request_to_pb(
@@ -1152,9 +1352,12 @@ def get_license_request_to_pb(
 def get_license_response_from_pb(
     m: pb_api_remaining.GetLicenseResponse,
 ) -> m_rpc_api_remaining.GetLicenseResponse:
-    return m_rpc_api_remaining.GetLicenseResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        license_json=m.license_json,
+    return construct(
+        m_rpc_api_remaining.GetLicenseResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "license_json": m.license_json,
+        },
     )
 
 
@@ -1170,8 +1373,11 @@ def get_license_response_to_pb(
 def get_oauth_app_request_from_pb(
     m: pb_api_remaining.GetOAuthAppRequest,
 ) -> m_rpc_api_remaining.GetOAuthAppRequest:
-    return m_rpc_api_remaining.GetOAuthAppRequest.model_construct(
-        app_id=m.app_id,
+    return construct(
+        m_rpc_api_remaining.GetOAuthAppRequest,
+        {
+            "app_id": m.app_id,
+        },
     )
 
 
@@ -1186,9 +1392,12 @@ def get_oauth_app_request_to_pb(
 def get_oauth_app_response_from_pb(
     m: pb_api_remaining.GetOAuthAppResponse,
 ) -> m_rpc_api_remaining.GetOAuthAppResponse:
-    return m_rpc_api_remaining.GetOAuthAppResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        app=c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+    return construct(
+        m_rpc_api_remaining.GetOAuthAppResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "app": c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+        },
     )
 
 
@@ -1204,10 +1413,13 @@ def get_oauth_app_response_to_pb(
 def get_preference_for_user_request_from_pb(
     m: pb_api_remaining.GetPreferenceForUserRequest,
 ) -> m_rpc_api_remaining.GetPreferenceForUserRequest:
-    return m_rpc_api_remaining.GetPreferenceForUserRequest.model_construct(
-        user_id=m.user_id,
-        category=m.category,
-        name=m.name,
+    return construct(
+        m_rpc_api_remaining.GetPreferenceForUserRequest,
+        {
+            "user_id": m.user_id,
+            "category": m.category,
+            "name": m.name,
+        },
     )
 
 
@@ -1224,11 +1436,14 @@ def get_preference_for_user_request_to_pb(
 def get_preference_for_user_response_from_pb(
     m: pb_api_remaining.GetPreferenceForUserResponse,
 ) -> m_rpc_api_remaining.GetPreferenceForUserResponse:
-    return m_rpc_api_remaining.GetPreferenceForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        preference=c_api_remaining.preference_from_pb(m.preference)
-        if m.HasField("preference")
-        else None,
+    return construct(
+        m_rpc_api_remaining.GetPreferenceForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "preference": c_api_remaining.preference_from_pb(m.preference)
+            if m.HasField("preference")
+            else None,
+        },
     )
 
 
@@ -1244,8 +1459,11 @@ def get_preference_for_user_response_to_pb(
 def get_preferences_for_user_request_from_pb(
     m: pb_api_remaining.GetPreferencesForUserRequest,
 ) -> m_rpc_api_remaining.GetPreferencesForUserRequest:
-    return m_rpc_api_remaining.GetPreferencesForUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_remaining.GetPreferencesForUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -1260,9 +1478,12 @@ def get_preferences_for_user_request_to_pb(
 def get_preferences_for_user_response_from_pb(
     m: pb_api_remaining.GetPreferencesForUserResponse,
 ) -> m_rpc_api_remaining.GetPreferencesForUserResponse:
-    return m_rpc_api_remaining.GetPreferencesForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        preferences=[c_api_remaining.preference_from_pb(v) for v in m.preferences],
+    return construct(
+        m_rpc_api_remaining.GetPreferencesForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "preferences": [c_api_remaining.preference_from_pb(v) for v in m.preferences],
+        },
     )
 
 
@@ -1278,10 +1499,13 @@ def get_preferences_for_user_response_to_pb(
 def get_property_field_by_name_request_from_pb(
     m: pb_api_remaining.GetPropertyFieldByNameRequest,
 ) -> m_rpc_api_remaining.GetPropertyFieldByNameRequest:
-    return m_rpc_api_remaining.GetPropertyFieldByNameRequest.model_construct(
-        group_id=m.group_id,
-        target_id=m.target_id,
-        name=m.name,
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldByNameRequest,
+        {
+            "group_id": m.group_id,
+            "target_id": m.target_id,
+            "name": m.name,
+        },
     )
 
 
@@ -1298,9 +1522,14 @@ def get_property_field_by_name_request_to_pb(
 def get_property_field_by_name_response_from_pb(
     m: pb_api_remaining.GetPropertyFieldByNameResponse,
 ) -> m_rpc_api_remaining.GetPropertyFieldByNameResponse:
-    return m_rpc_api_remaining.GetPropertyFieldByNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldByNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -1316,9 +1545,12 @@ def get_property_field_by_name_response_to_pb(
 def get_property_field_request_from_pb(
     m: pb_api_remaining.GetPropertyFieldRequest,
 ) -> m_rpc_api_remaining.GetPropertyFieldRequest:
-    return m_rpc_api_remaining.GetPropertyFieldRequest.model_construct(
-        group_id=m.group_id,
-        field_id=m.field_id,
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldRequest,
+        {
+            "group_id": m.group_id,
+            "field_id": m.field_id,
+        },
     )
 
 
@@ -1334,9 +1566,14 @@ def get_property_field_request_to_pb(
 def get_property_field_response_from_pb(
     m: pb_api_remaining.GetPropertyFieldResponse,
 ) -> m_rpc_api_remaining.GetPropertyFieldResponse:
-    return m_rpc_api_remaining.GetPropertyFieldResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -1352,9 +1589,12 @@ def get_property_field_response_to_pb(
 def get_property_fields_request_from_pb(
     m: pb_api_remaining.GetPropertyFieldsRequest,
 ) -> m_rpc_api_remaining.GetPropertyFieldsRequest:
-    return m_rpc_api_remaining.GetPropertyFieldsRequest.model_construct(
-        group_id=m.group_id,
-        ids=list(m.ids),
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldsRequest,
+        {
+            "group_id": m.group_id,
+            "ids": list(m.ids),
+        },
     )
 
 
@@ -1370,9 +1610,12 @@ def get_property_fields_request_to_pb(
 def get_property_fields_response_from_pb(
     m: pb_api_remaining.GetPropertyFieldsResponse,
 ) -> m_rpc_api_remaining.GetPropertyFieldsResponse:
-    return m_rpc_api_remaining.GetPropertyFieldsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        fields=[c_api_remaining.property_field_from_pb(v) for v in m.fields],
+    return construct(
+        m_rpc_api_remaining.GetPropertyFieldsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "fields": [c_api_remaining.property_field_from_pb(v) for v in m.fields],
+        },
     )
 
 
@@ -1388,8 +1631,11 @@ def get_property_fields_response_to_pb(
 def get_property_group_request_from_pb(
     m: pb_api_remaining.GetPropertyGroupRequest,
 ) -> m_rpc_api_remaining.GetPropertyGroupRequest:
-    return m_rpc_api_remaining.GetPropertyGroupRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_remaining.GetPropertyGroupRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -1404,9 +1650,14 @@ def get_property_group_request_to_pb(
 def get_property_group_response_from_pb(
     m: pb_api_remaining.GetPropertyGroupResponse,
 ) -> m_rpc_api_remaining.GetPropertyGroupResponse:
-    return m_rpc_api_remaining.GetPropertyGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.property_group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.GetPropertyGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.property_group_from_pb(m.group)
+            if m.HasField("group")
+            else None,
+        },
     )
 
 
@@ -1422,9 +1673,12 @@ def get_property_group_response_to_pb(
 def get_property_value_request_from_pb(
     m: pb_api_remaining.GetPropertyValueRequest,
 ) -> m_rpc_api_remaining.GetPropertyValueRequest:
-    return m_rpc_api_remaining.GetPropertyValueRequest.model_construct(
-        group_id=m.group_id,
-        value_id=m.value_id,
+    return construct(
+        m_rpc_api_remaining.GetPropertyValueRequest,
+        {
+            "group_id": m.group_id,
+            "value_id": m.value_id,
+        },
     )
 
 
@@ -1440,9 +1694,14 @@ def get_property_value_request_to_pb(
 def get_property_value_response_from_pb(
     m: pb_api_remaining.GetPropertyValueResponse,
 ) -> m_rpc_api_remaining.GetPropertyValueResponse:
-    return m_rpc_api_remaining.GetPropertyValueResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.GetPropertyValueResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -1458,9 +1717,12 @@ def get_property_value_response_to_pb(
 def get_property_values_request_from_pb(
     m: pb_api_remaining.GetPropertyValuesRequest,
 ) -> m_rpc_api_remaining.GetPropertyValuesRequest:
-    return m_rpc_api_remaining.GetPropertyValuesRequest.model_construct(
-        group_id=m.group_id,
-        ids=list(m.ids),
+    return construct(
+        m_rpc_api_remaining.GetPropertyValuesRequest,
+        {
+            "group_id": m.group_id,
+            "ids": list(m.ids),
+        },
     )
 
 
@@ -1476,9 +1738,12 @@ def get_property_values_request_to_pb(
 def get_property_values_response_from_pb(
     m: pb_api_remaining.GetPropertyValuesResponse,
 ) -> m_rpc_api_remaining.GetPropertyValuesResponse:
-    return m_rpc_api_remaining.GetPropertyValuesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.GetPropertyValuesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 
@@ -1494,7 +1759,7 @@ def get_property_values_response_to_pb(
 def get_server_version_request_from_pb(
     _m: pb_api_remaining.GetServerVersionRequest,
 ) -> m_rpc_api_remaining.GetServerVersionRequest:
-    return m_rpc_api_remaining.GetServerVersionRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetServerVersionRequest, {})
 
 
 def get_server_version_request_to_pb(
@@ -1506,9 +1771,12 @@ def get_server_version_request_to_pb(
 def get_server_version_response_from_pb(
     m: pb_api_remaining.GetServerVersionResponse,
 ) -> m_rpc_api_remaining.GetServerVersionResponse:
-    return m_rpc_api_remaining.GetServerVersionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        version=m.version,
+    return construct(
+        m_rpc_api_remaining.GetServerVersionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "version": m.version,
+        },
     )
 
 
@@ -1524,7 +1792,7 @@ def get_server_version_response_to_pb(
 def get_system_install_date_request_from_pb(
     _m: pb_api_remaining.GetSystemInstallDateRequest,
 ) -> m_rpc_api_remaining.GetSystemInstallDateRequest:
-    return m_rpc_api_remaining.GetSystemInstallDateRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetSystemInstallDateRequest, {})
 
 
 def get_system_install_date_request_to_pb(
@@ -1536,9 +1804,12 @@ def get_system_install_date_request_to_pb(
 def get_system_install_date_response_from_pb(
     m: pb_api_remaining.GetSystemInstallDateResponse,
 ) -> m_rpc_api_remaining.GetSystemInstallDateResponse:
-    return m_rpc_api_remaining.GetSystemInstallDateResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        install_date=m.install_date,
+    return construct(
+        m_rpc_api_remaining.GetSystemInstallDateResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "install_date": m.install_date,
+        },
     )
 
 
@@ -1554,7 +1825,7 @@ def get_system_install_date_response_to_pb(
 def get_telemetry_id_request_from_pb(
     _m: pb_api_remaining.GetTelemetryIdRequest,
 ) -> m_rpc_api_remaining.GetTelemetryIdRequest:
-    return m_rpc_api_remaining.GetTelemetryIdRequest.model_construct()
+    return construct(m_rpc_api_remaining.GetTelemetryIdRequest, {})
 
 
 def get_telemetry_id_request_to_pb(
@@ -1566,9 +1837,12 @@ def get_telemetry_id_request_to_pb(
 def get_telemetry_id_response_from_pb(
     m: pb_api_remaining.GetTelemetryIdResponse,
 ) -> m_rpc_api_remaining.GetTelemetryIdResponse:
-    return m_rpc_api_remaining.GetTelemetryIdResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        telemetry_id=m.telemetry_id,
+    return construct(
+        m_rpc_api_remaining.GetTelemetryIdResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "telemetry_id": m.telemetry_id,
+        },
     )
 
 
@@ -1584,11 +1858,14 @@ def get_telemetry_id_response_to_pb(
 def invite_remote_to_channel_request_from_pb(
     m: pb_api_remaining.InviteRemoteToChannelRequest,
 ) -> m_rpc_api_remaining.InviteRemoteToChannelRequest:
-    return m_rpc_api_remaining.InviteRemoteToChannelRequest.model_construct(
-        channel_id=m.channel_id,
-        remote_id=m.remote_id,
-        user_id=m.user_id,
-        share_if_not_shared=m.share_if_not_shared,
+    return construct(
+        m_rpc_api_remaining.InviteRemoteToChannelRequest,
+        {
+            "channel_id": m.channel_id,
+            "remote_id": m.remote_id,
+            "user_id": m.user_id,
+            "share_if_not_shared": m.share_if_not_shared,
+        },
     )
 
 
@@ -1606,8 +1883,11 @@ def invite_remote_to_channel_request_to_pb(
 def invite_remote_to_channel_response_from_pb(
     m: pb_api_remaining.InviteRemoteToChannelResponse,
 ) -> m_rpc_api_remaining.InviteRemoteToChannelResponse:
-    return m_rpc_api_remaining.InviteRemoteToChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.InviteRemoteToChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1622,7 +1902,7 @@ def invite_remote_to_channel_response_to_pb(
 def is_enterprise_ready_request_from_pb(
     _m: pb_api_remaining.IsEnterpriseReadyRequest,
 ) -> m_rpc_api_remaining.IsEnterpriseReadyRequest:
-    return m_rpc_api_remaining.IsEnterpriseReadyRequest.model_construct()
+    return construct(m_rpc_api_remaining.IsEnterpriseReadyRequest, {})
 
 
 def is_enterprise_ready_request_to_pb(
@@ -1634,9 +1914,12 @@ def is_enterprise_ready_request_to_pb(
 def is_enterprise_ready_response_from_pb(
     m: pb_api_remaining.IsEnterpriseReadyResponse,
 ) -> m_rpc_api_remaining.IsEnterpriseReadyResponse:
-    return m_rpc_api_remaining.IsEnterpriseReadyResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        is_enterprise_ready=m.is_enterprise_ready,
+    return construct(
+        m_rpc_api_remaining.IsEnterpriseReadyResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "is_enterprise_ready": m.is_enterprise_ready,
+        },
     )
 
 
@@ -1652,7 +1935,7 @@ def is_enterprise_ready_response_to_pb(
 def list_built_in_commands_request_from_pb(
     _m: pb_api_remaining.ListBuiltInCommandsRequest,
 ) -> m_rpc_api_remaining.ListBuiltInCommandsRequest:
-    return m_rpc_api_remaining.ListBuiltInCommandsRequest.model_construct()
+    return construct(m_rpc_api_remaining.ListBuiltInCommandsRequest, {})
 
 
 def list_built_in_commands_request_to_pb(
@@ -1664,9 +1947,12 @@ def list_built_in_commands_request_to_pb(
 def list_built_in_commands_response_from_pb(
     m: pb_api_remaining.ListBuiltInCommandsResponse,
 ) -> m_rpc_api_remaining.ListBuiltInCommandsResponse:
-    return m_rpc_api_remaining.ListBuiltInCommandsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        commands=[c_api_remaining.command_from_pb(v) for v in m.commands],
+    return construct(
+        m_rpc_api_remaining.ListBuiltInCommandsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "commands": [c_api_remaining.command_from_pb(v) for v in m.commands],
+        },
     )
 
 
@@ -1682,8 +1968,11 @@ def list_built_in_commands_response_to_pb(
 def list_commands_request_from_pb(
     m: pb_api_remaining.ListCommandsRequest,
 ) -> m_rpc_api_remaining.ListCommandsRequest:
-    return m_rpc_api_remaining.ListCommandsRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_remaining.ListCommandsRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -1698,9 +1987,12 @@ def list_commands_request_to_pb(
 def list_commands_response_from_pb(
     m: pb_api_remaining.ListCommandsResponse,
 ) -> m_rpc_api_remaining.ListCommandsResponse:
-    return m_rpc_api_remaining.ListCommandsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        commands=[c_api_remaining.command_from_pb(v) for v in m.commands],
+    return construct(
+        m_rpc_api_remaining.ListCommandsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "commands": [c_api_remaining.command_from_pb(v) for v in m.commands],
+        },
     )
 
 
@@ -1716,8 +2008,11 @@ def list_commands_response_to_pb(
 def list_custom_commands_request_from_pb(
     m: pb_api_remaining.ListCustomCommandsRequest,
 ) -> m_rpc_api_remaining.ListCustomCommandsRequest:
-    return m_rpc_api_remaining.ListCustomCommandsRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_remaining.ListCustomCommandsRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -1732,9 +2027,12 @@ def list_custom_commands_request_to_pb(
 def list_custom_commands_response_from_pb(
     m: pb_api_remaining.ListCustomCommandsResponse,
 ) -> m_rpc_api_remaining.ListCustomCommandsResponse:
-    return m_rpc_api_remaining.ListCustomCommandsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        commands=[c_api_remaining.command_from_pb(v) for v in m.commands],
+    return construct(
+        m_rpc_api_remaining.ListCustomCommandsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "commands": [c_api_remaining.command_from_pb(v) for v in m.commands],
+        },
     )
 
 
@@ -1750,8 +2048,11 @@ def list_custom_commands_response_to_pb(
 def list_plugin_commands_request_from_pb(
     m: pb_api_remaining.ListPluginCommandsRequest,
 ) -> m_rpc_api_remaining.ListPluginCommandsRequest:
-    return m_rpc_api_remaining.ListPluginCommandsRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_remaining.ListPluginCommandsRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -1766,9 +2067,12 @@ def list_plugin_commands_request_to_pb(
 def list_plugin_commands_response_from_pb(
     m: pb_api_remaining.ListPluginCommandsResponse,
 ) -> m_rpc_api_remaining.ListPluginCommandsResponse:
-    return m_rpc_api_remaining.ListPluginCommandsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        commands=[c_api_remaining.command_from_pb(v) for v in m.commands],
+    return construct(
+        m_rpc_api_remaining.ListPluginCommandsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "commands": [c_api_remaining.command_from_pb(v) for v in m.commands],
+        },
     )
 
 
@@ -1784,8 +2088,13 @@ def list_plugin_commands_response_to_pb(
 def log_audit_rec_request_from_pb(
     m: pb_api_remaining.LogAuditRecRequest,
 ) -> m_rpc_api_remaining.LogAuditRecRequest:
-    return m_rpc_api_remaining.LogAuditRecRequest.model_construct(
-        record=c_api_remaining.audit_record_from_pb(m.record) if m.HasField("record") else None,
+    return construct(
+        m_rpc_api_remaining.LogAuditRecRequest,
+        {
+            "record": c_api_remaining.audit_record_from_pb(m.record)
+            if m.HasField("record")
+            else None,
+        },
     )
 
 
@@ -1800,8 +2109,11 @@ def log_audit_rec_request_to_pb(
 def log_audit_rec_response_from_pb(
     m: pb_api_remaining.LogAuditRecResponse,
 ) -> m_rpc_api_remaining.LogAuditRecResponse:
-    return m_rpc_api_remaining.LogAuditRecResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.LogAuditRecResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1816,9 +2128,14 @@ def log_audit_rec_response_to_pb(
 def log_audit_rec_with_level_request_from_pb(
     m: pb_api_remaining.LogAuditRecWithLevelRequest,
 ) -> m_rpc_api_remaining.LogAuditRecWithLevelRequest:
-    return m_rpc_api_remaining.LogAuditRecWithLevelRequest.model_construct(
-        record=c_api_remaining.audit_record_from_pb(m.record) if m.HasField("record") else None,
-        level=m.level,
+    return construct(
+        m_rpc_api_remaining.LogAuditRecWithLevelRequest,
+        {
+            "record": c_api_remaining.audit_record_from_pb(m.record)
+            if m.HasField("record")
+            else None,
+            "level": m.level,
+        },
     )
 
 
@@ -1834,8 +2151,11 @@ def log_audit_rec_with_level_request_to_pb(
 def log_audit_rec_with_level_response_from_pb(
     m: pb_api_remaining.LogAuditRecWithLevelResponse,
 ) -> m_rpc_api_remaining.LogAuditRecWithLevelResponse:
-    return m_rpc_api_remaining.LogAuditRecWithLevelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.LogAuditRecWithLevelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1850,10 +2170,13 @@ def log_audit_rec_with_level_response_to_pb(
 def open_interactive_dialog_request_from_pb(
     m: pb_api_remaining.OpenInteractiveDialogRequest,
 ) -> m_rpc_api_remaining.OpenInteractiveDialogRequest:
-    return m_rpc_api_remaining.OpenInteractiveDialogRequest.model_construct(
-        dialog=c_api_remaining.open_dialog_request_from_pb(m.dialog)
-        if m.HasField("dialog")
-        else None,
+    return construct(
+        m_rpc_api_remaining.OpenInteractiveDialogRequest,
+        {
+            "dialog": c_api_remaining.open_dialog_request_from_pb(m.dialog)
+            if m.HasField("dialog")
+            else None,
+        },
     )
 
 
@@ -1868,8 +2191,11 @@ def open_interactive_dialog_request_to_pb(
 def open_interactive_dialog_response_from_pb(
     m: pb_api_remaining.OpenInteractiveDialogResponse,
 ) -> m_rpc_api_remaining.OpenInteractiveDialogResponse:
-    return m_rpc_api_remaining.OpenInteractiveDialogResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.OpenInteractiveDialogResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1884,11 +2210,14 @@ def open_interactive_dialog_response_to_pb(
 def plugin_http_request_from_pb(
     m: pb_api_remaining.PluginHTTPRequest,
 ) -> m_rpc_api_remaining.PluginHTTPRequest:
-    return m_rpc_api_remaining.PluginHTTPRequest.model_construct(
-        method=m.method,
-        url=m.url,
-        headers=dict(m.headers),
-        body=m.body,
+    return construct(
+        m_rpc_api_remaining.PluginHTTPRequest,
+        {
+            "method": m.method,
+            "url": m.url,
+            "headers": dict(m.headers),
+            "body": m.body,
+        },
     )
 
 
@@ -1906,11 +2235,14 @@ def plugin_http_request_to_pb(
 def plugin_http_response_from_pb(
     m: pb_api_remaining.PluginHTTPResponse,
 ) -> m_rpc_api_remaining.PluginHTTPResponse:
-    return m_rpc_api_remaining.PluginHTTPResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        status_code=m.status_code,
-        headers=dict(m.headers),
-        body=m.body,
+    return construct(
+        m_rpc_api_remaining.PluginHTTPResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "status_code": m.status_code,
+            "headers": dict(m.headers),
+            "body": m.body,
+        },
     )
 
 
@@ -1928,13 +2260,16 @@ def plugin_http_response_to_pb(
 def publish_plugin_cluster_event_request_from_pb(
     m: pb_api_remaining.PublishPluginClusterEventRequest,
 ) -> m_rpc_api_remaining.PublishPluginClusterEventRequest:
-    return m_rpc_api_remaining.PublishPluginClusterEventRequest.model_construct(
-        event=c_api_remaining.plugin_cluster_event_from_pb(m.event)
-        if m.HasField("event")
-        else None,
-        opts=c_api_remaining.plugin_cluster_event_send_options_from_pb(m.opts)
-        if m.HasField("opts")
-        else None,
+    return construct(
+        m_rpc_api_remaining.PublishPluginClusterEventRequest,
+        {
+            "event": c_api_remaining.plugin_cluster_event_from_pb(m.event)
+            if m.HasField("event")
+            else None,
+            "opts": c_api_remaining.plugin_cluster_event_send_options_from_pb(m.opts)
+            if m.HasField("opts")
+            else None,
+        },
     )
 
 
@@ -1952,8 +2287,11 @@ def publish_plugin_cluster_event_request_to_pb(
 def publish_plugin_cluster_event_response_from_pb(
     m: pb_api_remaining.PublishPluginClusterEventResponse,
 ) -> m_rpc_api_remaining.PublishPluginClusterEventResponse:
-    return m_rpc_api_remaining.PublishPluginClusterEventResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.PublishPluginClusterEventResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1968,9 +2306,12 @@ def publish_plugin_cluster_event_response_to_pb(
 def register_collection_and_topic_request_from_pb(
     m: pb_api_remaining.RegisterCollectionAndTopicRequest,
 ) -> m_rpc_api_remaining.RegisterCollectionAndTopicRequest:
-    return m_rpc_api_remaining.RegisterCollectionAndTopicRequest.model_construct(
-        collection_type=m.collection_type,
-        topic_type=m.topic_type,
+    return construct(
+        m_rpc_api_remaining.RegisterCollectionAndTopicRequest,
+        {
+            "collection_type": m.collection_type,
+            "topic_type": m.topic_type,
+        },
     )
 
 
@@ -1986,8 +2327,11 @@ def register_collection_and_topic_request_to_pb(
 def register_collection_and_topic_response_from_pb(
     m: pb_api_remaining.RegisterCollectionAndTopicResponse,
 ) -> m_rpc_api_remaining.RegisterCollectionAndTopicResponse:
-    return m_rpc_api_remaining.RegisterCollectionAndTopicResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.RegisterCollectionAndTopicResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2002,8 +2346,13 @@ def register_collection_and_topic_response_to_pb(
 def register_command_request_from_pb(
     m: pb_api_remaining.RegisterCommandRequest,
 ) -> m_rpc_api_remaining.RegisterCommandRequest:
-    return m_rpc_api_remaining.RegisterCommandRequest.model_construct(
-        command=c_api_remaining.command_from_pb(m.command) if m.HasField("command") else None,
+    return construct(
+        m_rpc_api_remaining.RegisterCommandRequest,
+        {
+            "command": c_api_remaining.command_from_pb(m.command)
+            if m.HasField("command")
+            else None,
+        },
     )
 
 
@@ -2018,8 +2367,11 @@ def register_command_request_to_pb(
 def register_command_response_from_pb(
     m: pb_api_remaining.RegisterCommandResponse,
 ) -> m_rpc_api_remaining.RegisterCommandResponse:
-    return m_rpc_api_remaining.RegisterCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.RegisterCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2034,8 +2386,13 @@ def register_command_response_to_pb(
 def register_plugin_for_shared_channels_request_from_pb(
     m: pb_api_remaining.RegisterPluginForSharedChannelsRequest,
 ) -> m_rpc_api_remaining.RegisterPluginForSharedChannelsRequest:
-    return m_rpc_api_remaining.RegisterPluginForSharedChannelsRequest.model_construct(
-        opts=c_api_remaining.register_plugin_opts_from_pb(m.opts) if m.HasField("opts") else None,
+    return construct(
+        m_rpc_api_remaining.RegisterPluginForSharedChannelsRequest,
+        {
+            "opts": c_api_remaining.register_plugin_opts_from_pb(m.opts)
+            if m.HasField("opts")
+            else None,
+        },
     )
 
 
@@ -2050,9 +2407,12 @@ def register_plugin_for_shared_channels_request_to_pb(
 def register_plugin_for_shared_channels_response_from_pb(
     m: pb_api_remaining.RegisterPluginForSharedChannelsResponse,
 ) -> m_rpc_api_remaining.RegisterPluginForSharedChannelsResponse:
-    return m_rpc_api_remaining.RegisterPluginForSharedChannelsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        remote_id=m.remote_id,
+    return construct(
+        m_rpc_api_remaining.RegisterPluginForSharedChannelsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "remote_id": m.remote_id,
+        },
     )
 
 
@@ -2068,8 +2428,11 @@ def register_plugin_for_shared_channels_response_to_pb(
 def register_property_group_request_from_pb(
     m: pb_api_remaining.RegisterPropertyGroupRequest,
 ) -> m_rpc_api_remaining.RegisterPropertyGroupRequest:
-    return m_rpc_api_remaining.RegisterPropertyGroupRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_remaining.RegisterPropertyGroupRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -2084,9 +2447,14 @@ def register_property_group_request_to_pb(
 def register_property_group_response_from_pb(
     m: pb_api_remaining.RegisterPropertyGroupResponse,
 ) -> m_rpc_api_remaining.RegisterPropertyGroupResponse:
-    return m_rpc_api_remaining.RegisterPropertyGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.property_group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.RegisterPropertyGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.property_group_from_pb(m.group)
+            if m.HasField("group")
+            else None,
+        },
     )
 
 
@@ -2102,11 +2470,14 @@ def register_property_group_response_to_pb(
 def request_trial_license_request_from_pb(
     m: pb_api_remaining.RequestTrialLicenseRequest,
 ) -> m_rpc_api_remaining.RequestTrialLicenseRequest:
-    return m_rpc_api_remaining.RequestTrialLicenseRequest.model_construct(
-        requester_id=m.requester_id,
-        users=m.users,
-        terms_accepted=m.terms_accepted,
-        receive_emails_accepted=m.receive_emails_accepted,
+    return construct(
+        m_rpc_api_remaining.RequestTrialLicenseRequest,
+        {
+            "requester_id": m.requester_id,
+            "users": m.users,
+            "terms_accepted": m.terms_accepted,
+            "receive_emails_accepted": m.receive_emails_accepted,
+        },
     )
 
 
@@ -2124,8 +2495,11 @@ def request_trial_license_request_to_pb(
 def request_trial_license_response_from_pb(
     m: pb_api_remaining.RequestTrialLicenseResponse,
 ) -> m_rpc_api_remaining.RequestTrialLicenseResponse:
-    return m_rpc_api_remaining.RequestTrialLicenseResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.RequestTrialLicenseResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2140,8 +2514,11 @@ def request_trial_license_response_to_pb(
 def restore_group_request_from_pb(
     m: pb_api_remaining.RestoreGroupRequest,
 ) -> m_rpc_api_remaining.RestoreGroupRequest:
-    return m_rpc_api_remaining.RestoreGroupRequest.model_construct(
-        group_id=m.group_id,
+    return construct(
+        m_rpc_api_remaining.RestoreGroupRequest,
+        {
+            "group_id": m.group_id,
+        },
     )
 
 
@@ -2156,9 +2533,12 @@ def restore_group_request_to_pb(
 def restore_group_response_from_pb(
     m: pb_api_remaining.RestoreGroupResponse,
 ) -> m_rpc_api_remaining.RestoreGroupResponse:
-    return m_rpc_api_remaining.RestoreGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.RestoreGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -2174,9 +2554,12 @@ def restore_group_response_to_pb(
 def roles_grant_permission_request_from_pb(
     m: pb_api_remaining.RolesGrantPermissionRequest,
 ) -> m_rpc_api_remaining.RolesGrantPermissionRequest:
-    return m_rpc_api_remaining.RolesGrantPermissionRequest.model_construct(
-        role_names=list(m.role_names),
-        permission_id=m.permission_id,
+    return construct(
+        m_rpc_api_remaining.RolesGrantPermissionRequest,
+        {
+            "role_names": list(m.role_names),
+            "permission_id": m.permission_id,
+        },
     )
 
 
@@ -2192,9 +2575,12 @@ def roles_grant_permission_request_to_pb(
 def roles_grant_permission_response_from_pb(
     m: pb_api_remaining.RolesGrantPermissionResponse,
 ) -> m_rpc_api_remaining.RolesGrantPermissionResponse:
-    return m_rpc_api_remaining.RolesGrantPermissionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        has_permission=m.has_permission,
+    return construct(
+        m_rpc_api_remaining.RolesGrantPermissionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "has_permission": m.has_permission,
+        },
     )
 
 
@@ -2210,11 +2596,14 @@ def roles_grant_permission_response_to_pb(
 def search_property_fields_request_from_pb(
     m: pb_api_remaining.SearchPropertyFieldsRequest,
 ) -> m_rpc_api_remaining.SearchPropertyFieldsRequest:
-    return m_rpc_api_remaining.SearchPropertyFieldsRequest.model_construct(
-        group_id=m.group_id,
-        opts=c_api_remaining.property_field_search_opts_from_pb(m.opts)
-        if m.HasField("opts")
-        else None,
+    return construct(
+        m_rpc_api_remaining.SearchPropertyFieldsRequest,
+        {
+            "group_id": m.group_id,
+            "opts": c_api_remaining.property_field_search_opts_from_pb(m.opts)
+            if m.HasField("opts")
+            else None,
+        },
     )
 
 
@@ -2230,9 +2619,12 @@ def search_property_fields_request_to_pb(
 def search_property_fields_response_from_pb(
     m: pb_api_remaining.SearchPropertyFieldsResponse,
 ) -> m_rpc_api_remaining.SearchPropertyFieldsResponse:
-    return m_rpc_api_remaining.SearchPropertyFieldsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        fields=[c_api_remaining.property_field_from_pb(v) for v in m.fields],
+    return construct(
+        m_rpc_api_remaining.SearchPropertyFieldsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "fields": [c_api_remaining.property_field_from_pb(v) for v in m.fields],
+        },
     )
 
 
@@ -2248,11 +2640,14 @@ def search_property_fields_response_to_pb(
 def search_property_values_request_from_pb(
     m: pb_api_remaining.SearchPropertyValuesRequest,
 ) -> m_rpc_api_remaining.SearchPropertyValuesRequest:
-    return m_rpc_api_remaining.SearchPropertyValuesRequest.model_construct(
-        group_id=m.group_id,
-        opts=c_api_remaining.property_value_search_opts_from_pb(m.opts)
-        if m.HasField("opts")
-        else None,
+    return construct(
+        m_rpc_api_remaining.SearchPropertyValuesRequest,
+        {
+            "group_id": m.group_id,
+            "opts": c_api_remaining.property_value_search_opts_from_pb(m.opts)
+            if m.HasField("opts")
+            else None,
+        },
     )
 
 
@@ -2268,9 +2663,12 @@ def search_property_values_request_to_pb(
 def search_property_values_response_from_pb(
     m: pb_api_remaining.SearchPropertyValuesResponse,
 ) -> m_rpc_api_remaining.SearchPropertyValuesResponse:
-    return m_rpc_api_remaining.SearchPropertyValuesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.SearchPropertyValuesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 
@@ -2286,10 +2684,13 @@ def search_property_values_response_to_pb(
 def send_mail_request_from_pb(
     m: pb_api_remaining.SendMailRequest,
 ) -> m_rpc_api_remaining.SendMailRequest:
-    return m_rpc_api_remaining.SendMailRequest.model_construct(
-        to=m.to,
-        subject=m.subject,
-        html_body=m.html_body,
+    return construct(
+        m_rpc_api_remaining.SendMailRequest,
+        {
+            "to": m.to,
+            "subject": m.subject,
+            "html_body": m.html_body,
+        },
     )
 
 
@@ -2306,8 +2707,11 @@ def send_mail_request_to_pb(
 def send_mail_response_from_pb(
     m: pb_api_remaining.SendMailResponse,
 ) -> m_rpc_api_remaining.SendMailResponse:
-    return m_rpc_api_remaining.SendMailResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.SendMailResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2322,11 +2726,14 @@ def send_mail_response_to_pb(
 def send_push_notification_request_from_pb(
     m: pb_api_remaining.SendPushNotificationRequest,
 ) -> m_rpc_api_remaining.SendPushNotificationRequest:
-    return m_rpc_api_remaining.SendPushNotificationRequest.model_construct(
-        notification=c_api_remaining.push_notification_from_pb(m.notification)
-        if m.HasField("notification")
-        else None,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_remaining.SendPushNotificationRequest,
+        {
+            "notification": c_api_remaining.push_notification_from_pb(m.notification)
+            if m.HasField("notification")
+            else None,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -2344,8 +2751,11 @@ def send_push_notification_request_to_pb(
 def send_push_notification_response_from_pb(
     m: pb_api_remaining.SendPushNotificationResponse,
 ) -> m_rpc_api_remaining.SendPushNotificationResponse:
-    return m_rpc_api_remaining.SendPushNotificationResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.SendPushNotificationResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2360,10 +2770,13 @@ def send_push_notification_response_to_pb(
 def share_channel_request_from_pb(
     m: pb_api_remaining.ShareChannelRequest,
 ) -> m_rpc_api_remaining.ShareChannelRequest:
-    return m_rpc_api_remaining.ShareChannelRequest.model_construct(
-        shared_channel=c_api_remaining.shared_channel_from_pb(m.shared_channel)
-        if m.HasField("shared_channel")
-        else None,
+    return construct(
+        m_rpc_api_remaining.ShareChannelRequest,
+        {
+            "shared_channel": c_api_remaining.shared_channel_from_pb(m.shared_channel)
+            if m.HasField("shared_channel")
+            else None,
+        },
     )
 
 
@@ -2380,11 +2793,14 @@ def share_channel_request_to_pb(
 def share_channel_response_from_pb(
     m: pb_api_remaining.ShareChannelResponse,
 ) -> m_rpc_api_remaining.ShareChannelResponse:
-    return m_rpc_api_remaining.ShareChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        shared_channel=c_api_remaining.shared_channel_from_pb(m.shared_channel)
-        if m.HasField("shared_channel")
-        else None,
+    return construct(
+        m_rpc_api_remaining.ShareChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "shared_channel": c_api_remaining.shared_channel_from_pb(m.shared_channel)
+            if m.HasField("shared_channel")
+            else None,
+        },
     )
 
 
@@ -2402,8 +2818,11 @@ def share_channel_response_to_pb(
 def sync_shared_channel_request_from_pb(
     m: pb_api_remaining.SyncSharedChannelRequest,
 ) -> m_rpc_api_remaining.SyncSharedChannelRequest:
-    return m_rpc_api_remaining.SyncSharedChannelRequest.model_construct(
-        channel_id=m.channel_id,
+    return construct(
+        m_rpc_api_remaining.SyncSharedChannelRequest,
+        {
+            "channel_id": m.channel_id,
+        },
     )
 
 
@@ -2418,8 +2837,11 @@ def sync_shared_channel_request_to_pb(
 def sync_shared_channel_response_from_pb(
     m: pb_api_remaining.SyncSharedChannelResponse,
 ) -> m_rpc_api_remaining.SyncSharedChannelResponse:
-    return m_rpc_api_remaining.SyncSharedChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.SyncSharedChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2434,9 +2856,12 @@ def sync_shared_channel_response_to_pb(
 def uninvite_remote_from_channel_request_from_pb(
     m: pb_api_remaining.UninviteRemoteFromChannelRequest,
 ) -> m_rpc_api_remaining.UninviteRemoteFromChannelRequest:
-    return m_rpc_api_remaining.UninviteRemoteFromChannelRequest.model_construct(
-        channel_id=m.channel_id,
-        remote_id=m.remote_id,
+    return construct(
+        m_rpc_api_remaining.UninviteRemoteFromChannelRequest,
+        {
+            "channel_id": m.channel_id,
+            "remote_id": m.remote_id,
+        },
     )
 
 
@@ -2452,8 +2877,11 @@ def uninvite_remote_from_channel_request_to_pb(
 def uninvite_remote_from_channel_response_from_pb(
     m: pb_api_remaining.UninviteRemoteFromChannelResponse,
 ) -> m_rpc_api_remaining.UninviteRemoteFromChannelResponse:
-    return m_rpc_api_remaining.UninviteRemoteFromChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.UninviteRemoteFromChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2468,9 +2896,12 @@ def uninvite_remote_from_channel_response_to_pb(
 def unregister_command_request_from_pb(
     m: pb_api_remaining.UnregisterCommandRequest,
 ) -> m_rpc_api_remaining.UnregisterCommandRequest:
-    return m_rpc_api_remaining.UnregisterCommandRequest.model_construct(
-        team_id=m.team_id,
-        trigger=m.trigger,
+    return construct(
+        m_rpc_api_remaining.UnregisterCommandRequest,
+        {
+            "team_id": m.team_id,
+            "trigger": m.trigger,
+        },
     )
 
 
@@ -2486,8 +2917,11 @@ def unregister_command_request_to_pb(
 def unregister_command_response_from_pb(
     m: pb_api_remaining.UnregisterCommandResponse,
 ) -> m_rpc_api_remaining.UnregisterCommandResponse:
-    return m_rpc_api_remaining.UnregisterCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.UnregisterCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2502,8 +2936,11 @@ def unregister_command_response_to_pb(
 def unregister_plugin_for_shared_channels_request_from_pb(
     m: pb_api_remaining.UnregisterPluginForSharedChannelsRequest,
 ) -> m_rpc_api_remaining.UnregisterPluginForSharedChannelsRequest:
-    return m_rpc_api_remaining.UnregisterPluginForSharedChannelsRequest.model_construct(
-        plugin_id=m.plugin_id,
+    return construct(
+        m_rpc_api_remaining.UnregisterPluginForSharedChannelsRequest,
+        {
+            "plugin_id": m.plugin_id,
+        },
     )
 
 
@@ -2518,8 +2955,11 @@ def unregister_plugin_for_shared_channels_request_to_pb(
 def unregister_plugin_for_shared_channels_response_from_pb(
     m: pb_api_remaining.UnregisterPluginForSharedChannelsResponse,
 ) -> m_rpc_api_remaining.UnregisterPluginForSharedChannelsResponse:
-    return m_rpc_api_remaining.UnregisterPluginForSharedChannelsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.UnregisterPluginForSharedChannelsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2534,8 +2974,11 @@ def unregister_plugin_for_shared_channels_response_to_pb(
 def unshare_channel_request_from_pb(
     m: pb_api_remaining.UnshareChannelRequest,
 ) -> m_rpc_api_remaining.UnshareChannelRequest:
-    return m_rpc_api_remaining.UnshareChannelRequest.model_construct(
-        channel_id=m.channel_id,
+    return construct(
+        m_rpc_api_remaining.UnshareChannelRequest,
+        {
+            "channel_id": m.channel_id,
+        },
     )
 
 
@@ -2550,9 +2993,12 @@ def unshare_channel_request_to_pb(
 def unshare_channel_response_from_pb(
     m: pb_api_remaining.UnshareChannelResponse,
 ) -> m_rpc_api_remaining.UnshareChannelResponse:
-    return m_rpc_api_remaining.UnshareChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        unshared=m.unshared,
+    return construct(
+        m_rpc_api_remaining.UnshareChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "unshared": m.unshared,
+        },
     )
 
 
@@ -2568,11 +3014,14 @@ def unshare_channel_response_to_pb(
 def update_command_request_from_pb(
     m: pb_api_remaining.UpdateCommandRequest,
 ) -> m_rpc_api_remaining.UpdateCommandRequest:
-    return m_rpc_api_remaining.UpdateCommandRequest.model_construct(
-        command_id=m.command_id,
-        updated_cmd=c_api_remaining.command_from_pb(m.updated_cmd)
-        if m.HasField("updated_cmd")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateCommandRequest,
+        {
+            "command_id": m.command_id,
+            "updated_cmd": c_api_remaining.command_from_pb(m.updated_cmd)
+            if m.HasField("updated_cmd")
+            else None,
+        },
     )
 
 
@@ -2588,9 +3037,14 @@ def update_command_request_to_pb(
 def update_command_response_from_pb(
     m: pb_api_remaining.UpdateCommandResponse,
 ) -> m_rpc_api_remaining.UpdateCommandResponse:
-    return m_rpc_api_remaining.UpdateCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        command=c_api_remaining.command_from_pb(m.command) if m.HasField("command") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "command": c_api_remaining.command_from_pb(m.command)
+            if m.HasField("command")
+            else None,
+        },
     )
 
 
@@ -2606,8 +3060,11 @@ def update_command_response_to_pb(
 def update_group_request_from_pb(
     m: pb_api_remaining.UpdateGroupRequest,
 ) -> m_rpc_api_remaining.UpdateGroupRequest:
-    return m_rpc_api_remaining.UpdateGroupRequest.model_construct(
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateGroupRequest,
+        {
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -2622,9 +3079,12 @@ def update_group_request_to_pb(
 def update_group_response_from_pb(
     m: pb_api_remaining.UpdateGroupResponse,
 ) -> m_rpc_api_remaining.UpdateGroupResponse:
-    return m_rpc_api_remaining.UpdateGroupResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group=c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateGroupResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group": c_api_remaining.group_from_pb(m.group) if m.HasField("group") else None,
+        },
     )
 
 
@@ -2640,10 +3100,13 @@ def update_group_response_to_pb(
 def update_group_syncable_request_from_pb(
     m: pb_api_remaining.UpdateGroupSyncableRequest,
 ) -> m_rpc_api_remaining.UpdateGroupSyncableRequest:
-    return m_rpc_api_remaining.UpdateGroupSyncableRequest.model_construct(
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateGroupSyncableRequest,
+        {
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -2660,11 +3123,14 @@ def update_group_syncable_request_to_pb(
 def update_group_syncable_response_from_pb(
     m: pb_api_remaining.UpdateGroupSyncableResponse,
 ) -> m_rpc_api_remaining.UpdateGroupSyncableResponse:
-    return m_rpc_api_remaining.UpdateGroupSyncableResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateGroupSyncableResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -2682,8 +3148,11 @@ def update_group_syncable_response_to_pb(
 def update_oauth_app_request_from_pb(
     m: pb_api_remaining.UpdateOAuthAppRequest,
 ) -> m_rpc_api_remaining.UpdateOAuthAppRequest:
-    return m_rpc_api_remaining.UpdateOAuthAppRequest.model_construct(
-        app=c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateOAuthAppRequest,
+        {
+            "app": c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+        },
     )
 
 
@@ -2698,9 +3167,12 @@ def update_oauth_app_request_to_pb(
 def update_oauth_app_response_from_pb(
     m: pb_api_remaining.UpdateOAuthAppResponse,
 ) -> m_rpc_api_remaining.UpdateOAuthAppResponse:
-    return m_rpc_api_remaining.UpdateOAuthAppResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        app=c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateOAuthAppResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "app": c_api_remaining.oauth_app_from_pb(m.app) if m.HasField("app") else None,
+        },
     )
 
 
@@ -2716,9 +3188,12 @@ def update_oauth_app_response_to_pb(
 def update_preferences_for_user_request_from_pb(
     m: pb_api_remaining.UpdatePreferencesForUserRequest,
 ) -> m_rpc_api_remaining.UpdatePreferencesForUserRequest:
-    return m_rpc_api_remaining.UpdatePreferencesForUserRequest.model_construct(
-        user_id=m.user_id,
-        preferences=[c_api_remaining.preference_from_pb(v) for v in m.preferences],
+    return construct(
+        m_rpc_api_remaining.UpdatePreferencesForUserRequest,
+        {
+            "user_id": m.user_id,
+            "preferences": [c_api_remaining.preference_from_pb(v) for v in m.preferences],
+        },
     )
 
 
@@ -2734,8 +3209,11 @@ def update_preferences_for_user_request_to_pb(
 def update_preferences_for_user_response_from_pb(
     m: pb_api_remaining.UpdatePreferencesForUserResponse,
 ) -> m_rpc_api_remaining.UpdatePreferencesForUserResponse:
-    return m_rpc_api_remaining.UpdatePreferencesForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.UpdatePreferencesForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2750,9 +3228,14 @@ def update_preferences_for_user_response_to_pb(
 def update_property_field_request_from_pb(
     m: pb_api_remaining.UpdatePropertyFieldRequest,
 ) -> m_rpc_api_remaining.UpdatePropertyFieldRequest:
-    return m_rpc_api_remaining.UpdatePropertyFieldRequest.model_construct(
-        group_id=m.group_id,
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyFieldRequest,
+        {
+            "group_id": m.group_id,
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -2768,9 +3251,14 @@ def update_property_field_request_to_pb(
 def update_property_field_response_from_pb(
     m: pb_api_remaining.UpdatePropertyFieldResponse,
 ) -> m_rpc_api_remaining.UpdatePropertyFieldResponse:
-    return m_rpc_api_remaining.UpdatePropertyFieldResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        field=c_api_remaining.property_field_from_pb(m.field) if m.HasField("field") else None,
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyFieldResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "field": c_api_remaining.property_field_from_pb(m.field)
+            if m.HasField("field")
+            else None,
+        },
     )
 
 
@@ -2786,9 +3274,12 @@ def update_property_field_response_to_pb(
 def update_property_fields_request_from_pb(
     m: pb_api_remaining.UpdatePropertyFieldsRequest,
 ) -> m_rpc_api_remaining.UpdatePropertyFieldsRequest:
-    return m_rpc_api_remaining.UpdatePropertyFieldsRequest.model_construct(
-        group_id=m.group_id,
-        fields=[c_api_remaining.property_field_from_pb(v) for v in m.fields],
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyFieldsRequest,
+        {
+            "group_id": m.group_id,
+            "fields": [c_api_remaining.property_field_from_pb(v) for v in m.fields],
+        },
     )
 
 
@@ -2804,9 +3295,12 @@ def update_property_fields_request_to_pb(
 def update_property_fields_response_from_pb(
     m: pb_api_remaining.UpdatePropertyFieldsResponse,
 ) -> m_rpc_api_remaining.UpdatePropertyFieldsResponse:
-    return m_rpc_api_remaining.UpdatePropertyFieldsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        fields=[c_api_remaining.property_field_from_pb(v) for v in m.fields],
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyFieldsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "fields": [c_api_remaining.property_field_from_pb(v) for v in m.fields],
+        },
     )
 
 
@@ -2822,9 +3316,14 @@ def update_property_fields_response_to_pb(
 def update_property_value_request_from_pb(
     m: pb_api_remaining.UpdatePropertyValueRequest,
 ) -> m_rpc_api_remaining.UpdatePropertyValueRequest:
-    return m_rpc_api_remaining.UpdatePropertyValueRequest.model_construct(
-        group_id=m.group_id,
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyValueRequest,
+        {
+            "group_id": m.group_id,
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -2840,9 +3339,14 @@ def update_property_value_request_to_pb(
 def update_property_value_response_from_pb(
     m: pb_api_remaining.UpdatePropertyValueResponse,
 ) -> m_rpc_api_remaining.UpdatePropertyValueResponse:
-    return m_rpc_api_remaining.UpdatePropertyValueResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyValueResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -2858,9 +3362,12 @@ def update_property_value_response_to_pb(
 def update_property_values_request_from_pb(
     m: pb_api_remaining.UpdatePropertyValuesRequest,
 ) -> m_rpc_api_remaining.UpdatePropertyValuesRequest:
-    return m_rpc_api_remaining.UpdatePropertyValuesRequest.model_construct(
-        group_id=m.group_id,
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyValuesRequest,
+        {
+            "group_id": m.group_id,
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 
@@ -2876,9 +3383,12 @@ def update_property_values_request_to_pb(
 def update_property_values_response_from_pb(
     m: pb_api_remaining.UpdatePropertyValuesResponse,
 ) -> m_rpc_api_remaining.UpdatePropertyValuesResponse:
-    return m_rpc_api_remaining.UpdatePropertyValuesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.UpdatePropertyValuesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 
@@ -2894,12 +3404,15 @@ def update_property_values_response_to_pb(
 def update_shared_channel_cursor_request_from_pb(
     m: pb_api_remaining.UpdateSharedChannelCursorRequest,
 ) -> m_rpc_api_remaining.UpdateSharedChannelCursorRequest:
-    return m_rpc_api_remaining.UpdateSharedChannelCursorRequest.model_construct(
-        channel_id=m.channel_id,
-        remote_id=m.remote_id,
-        cursor=c_api_remaining.get_posts_since_for_sync_cursor_from_pb(m.cursor)
-        if m.HasField("cursor")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateSharedChannelCursorRequest,
+        {
+            "channel_id": m.channel_id,
+            "remote_id": m.remote_id,
+            "cursor": c_api_remaining.get_posts_since_for_sync_cursor_from_pb(m.cursor)
+            if m.HasField("cursor")
+            else None,
+        },
     )
 
 
@@ -2918,8 +3431,11 @@ def update_shared_channel_cursor_request_to_pb(
 def update_shared_channel_cursor_response_from_pb(
     m: pb_api_remaining.UpdateSharedChannelCursorResponse,
 ) -> m_rpc_api_remaining.UpdateSharedChannelCursorResponse:
-    return m_rpc_api_remaining.UpdateSharedChannelCursorResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_remaining.UpdateSharedChannelCursorResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -2934,10 +3450,13 @@ def update_shared_channel_cursor_response_to_pb(
 def update_shared_channel_request_from_pb(
     m: pb_api_remaining.UpdateSharedChannelRequest,
 ) -> m_rpc_api_remaining.UpdateSharedChannelRequest:
-    return m_rpc_api_remaining.UpdateSharedChannelRequest.model_construct(
-        shared_channel=c_api_remaining.shared_channel_from_pb(m.shared_channel)
-        if m.HasField("shared_channel")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateSharedChannelRequest,
+        {
+            "shared_channel": c_api_remaining.shared_channel_from_pb(m.shared_channel)
+            if m.HasField("shared_channel")
+            else None,
+        },
     )
 
 
@@ -2954,11 +3473,14 @@ def update_shared_channel_request_to_pb(
 def update_shared_channel_response_from_pb(
     m: pb_api_remaining.UpdateSharedChannelResponse,
 ) -> m_rpc_api_remaining.UpdateSharedChannelResponse:
-    return m_rpc_api_remaining.UpdateSharedChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        shared_channel=c_api_remaining.shared_channel_from_pb(m.shared_channel)
-        if m.HasField("shared_channel")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpdateSharedChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "shared_channel": c_api_remaining.shared_channel_from_pb(m.shared_channel)
+            if m.HasField("shared_channel")
+            else None,
+        },
     )
 
 
@@ -2976,9 +3498,12 @@ def update_shared_channel_response_to_pb(
 def upsert_group_member_request_from_pb(
     m: pb_api_remaining.UpsertGroupMemberRequest,
 ) -> m_rpc_api_remaining.UpsertGroupMemberRequest:
-    return m_rpc_api_remaining.UpsertGroupMemberRequest.model_construct(
-        group_id=m.group_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_remaining.UpsertGroupMemberRequest,
+        {
+            "group_id": m.group_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -2994,11 +3519,14 @@ def upsert_group_member_request_to_pb(
 def upsert_group_member_response_from_pb(
     m: pb_api_remaining.UpsertGroupMemberResponse,
 ) -> m_rpc_api_remaining.UpsertGroupMemberResponse:
-    return m_rpc_api_remaining.UpsertGroupMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_member=c_api_remaining.group_member_from_pb(m.group_member)
-        if m.HasField("group_member")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpsertGroupMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_member": c_api_remaining.group_member_from_pb(m.group_member)
+            if m.HasField("group_member")
+            else None,
+        },
     )
 
 
@@ -3016,9 +3544,12 @@ def upsert_group_member_response_to_pb(
 def upsert_group_members_request_from_pb(
     m: pb_api_remaining.UpsertGroupMembersRequest,
 ) -> m_rpc_api_remaining.UpsertGroupMembersRequest:
-    return m_rpc_api_remaining.UpsertGroupMembersRequest.model_construct(
-        group_id=m.group_id,
-        user_ids=list(m.user_ids),
+    return construct(
+        m_rpc_api_remaining.UpsertGroupMembersRequest,
+        {
+            "group_id": m.group_id,
+            "user_ids": list(m.user_ids),
+        },
     )
 
 
@@ -3034,9 +3565,12 @@ def upsert_group_members_request_to_pb(
 def upsert_group_members_response_from_pb(
     m: pb_api_remaining.UpsertGroupMembersResponse,
 ) -> m_rpc_api_remaining.UpsertGroupMembersResponse:
-    return m_rpc_api_remaining.UpsertGroupMembersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_members=[c_api_remaining.group_member_from_pb(v) for v in m.group_members],
+    return construct(
+        m_rpc_api_remaining.UpsertGroupMembersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_members": [c_api_remaining.group_member_from_pb(v) for v in m.group_members],
+        },
     )
 
 
@@ -3052,10 +3586,13 @@ def upsert_group_members_response_to_pb(
 def upsert_group_syncable_request_from_pb(
     m: pb_api_remaining.UpsertGroupSyncableRequest,
 ) -> m_rpc_api_remaining.UpsertGroupSyncableRequest:
-    return m_rpc_api_remaining.UpsertGroupSyncableRequest.model_construct(
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpsertGroupSyncableRequest,
+        {
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -3072,11 +3609,14 @@ def upsert_group_syncable_request_to_pb(
 def upsert_group_syncable_response_from_pb(
     m: pb_api_remaining.UpsertGroupSyncableResponse,
 ) -> m_rpc_api_remaining.UpsertGroupSyncableResponse:
-    return m_rpc_api_remaining.UpsertGroupSyncableResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        group_syncable=c_api_remaining.group_syncable_from_pb(m.group_syncable)
-        if m.HasField("group_syncable")
-        else None,
+    return construct(
+        m_rpc_api_remaining.UpsertGroupSyncableResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "group_syncable": c_api_remaining.group_syncable_from_pb(m.group_syncable)
+            if m.HasField("group_syncable")
+            else None,
+        },
     )
 
 
@@ -3094,8 +3634,13 @@ def upsert_group_syncable_response_to_pb(
 def upsert_property_value_request_from_pb(
     m: pb_api_remaining.UpsertPropertyValueRequest,
 ) -> m_rpc_api_remaining.UpsertPropertyValueRequest:
-    return m_rpc_api_remaining.UpsertPropertyValueRequest.model_construct(
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.UpsertPropertyValueRequest,
+        {
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -3110,9 +3655,14 @@ def upsert_property_value_request_to_pb(
 def upsert_property_value_response_from_pb(
     m: pb_api_remaining.UpsertPropertyValueResponse,
 ) -> m_rpc_api_remaining.UpsertPropertyValueResponse:
-    return m_rpc_api_remaining.UpsertPropertyValueResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        value=c_api_remaining.property_value_from_pb(m.value) if m.HasField("value") else None,
+    return construct(
+        m_rpc_api_remaining.UpsertPropertyValueResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "value": c_api_remaining.property_value_from_pb(m.value)
+            if m.HasField("value")
+            else None,
+        },
     )
 
 
@@ -3128,8 +3678,11 @@ def upsert_property_value_response_to_pb(
 def upsert_property_values_request_from_pb(
     m: pb_api_remaining.UpsertPropertyValuesRequest,
 ) -> m_rpc_api_remaining.UpsertPropertyValuesRequest:
-    return m_rpc_api_remaining.UpsertPropertyValuesRequest.model_construct(
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.UpsertPropertyValuesRequest,
+        {
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 
@@ -3144,9 +3697,12 @@ def upsert_property_values_request_to_pb(
 def upsert_property_values_response_from_pb(
     m: pb_api_remaining.UpsertPropertyValuesResponse,
 ) -> m_rpc_api_remaining.UpsertPropertyValuesResponse:
-    return m_rpc_api_remaining.UpsertPropertyValuesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        values=[c_api_remaining.property_value_from_pb(v) for v in m.values],
+    return construct(
+        m_rpc_api_remaining.UpsertPropertyValuesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "values": [c_api_remaining.property_value_from_pb(v) for v in m.values],
+        },
     )
 
 

@@ -6,6 +6,7 @@ from mattermost_plugin._generated.converters import api_user_team as c_api_user_
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import team as c_team
 from mattermost_plugin._generated.converters import user as c_user
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
 from mattermost_plugin.models import rpc_api_user_team as m_rpc_api_user_team
 
@@ -13,8 +14,13 @@ from mattermost_plugin.models import rpc_api_user_team as m_rpc_api_user_team
 def create_session_request_from_pb(
     m: pb_api_user_team.CreateSessionRequest,
 ) -> m_rpc_api_user_team.CreateSessionRequest:
-    return m_rpc_api_user_team.CreateSessionRequest.model_construct(
-        session=c_api_user_team.session_from_pb(m.session) if m.HasField("session") else None,
+    return construct(
+        m_rpc_api_user_team.CreateSessionRequest,
+        {
+            "session": c_api_user_team.session_from_pb(m.session)
+            if m.HasField("session")
+            else None,
+        },
     )
 
 
@@ -29,9 +35,14 @@ def create_session_request_to_pb(
 def create_session_response_from_pb(
     m: pb_api_user_team.CreateSessionResponse,
 ) -> m_rpc_api_user_team.CreateSessionResponse:
-    return m_rpc_api_user_team.CreateSessionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        session=c_api_user_team.session_from_pb(m.session) if m.HasField("session") else None,
+    return construct(
+        m_rpc_api_user_team.CreateSessionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "session": c_api_user_team.session_from_pb(m.session)
+            if m.HasField("session")
+            else None,
+        },
     )
 
 
@@ -47,9 +58,12 @@ def create_session_response_to_pb(
 def create_team_member_request_from_pb(
     m: pb_api_user_team.CreateTeamMemberRequest,
 ) -> m_rpc_api_user_team.CreateTeamMemberRequest:
-    return m_rpc_api_user_team.CreateTeamMemberRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.CreateTeamMemberRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -65,11 +79,14 @@ def create_team_member_request_to_pb(
 def create_team_member_response_from_pb(
     m: pb_api_user_team.CreateTeamMemberResponse,
 ) -> m_rpc_api_user_team.CreateTeamMemberResponse:
-    return m_rpc_api_user_team.CreateTeamMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_member=c_team.team_member_from_pb(m.team_member)
-        if m.HasField("team_member")
-        else None,
+    return construct(
+        m_rpc_api_user_team.CreateTeamMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_member": c_team.team_member_from_pb(m.team_member)
+            if m.HasField("team_member")
+            else None,
+        },
     )
 
 
@@ -85,10 +102,13 @@ def create_team_member_response_to_pb(
 def create_team_members_gracefully_request_from_pb(
     m: pb_api_user_team.CreateTeamMembersGracefullyRequest,
 ) -> m_rpc_api_user_team.CreateTeamMembersGracefullyRequest:
-    return m_rpc_api_user_team.CreateTeamMembersGracefullyRequest.model_construct(
-        team_id=m.team_id,
-        user_ids=list(m.user_ids),
-        requestor_id=m.requestor_id,
+    return construct(
+        m_rpc_api_user_team.CreateTeamMembersGracefullyRequest,
+        {
+            "team_id": m.team_id,
+            "user_ids": list(m.user_ids),
+            "requestor_id": m.requestor_id,
+        },
     )
 
 
@@ -105,9 +125,14 @@ def create_team_members_gracefully_request_to_pb(
 def create_team_members_gracefully_response_from_pb(
     m: pb_api_user_team.CreateTeamMembersGracefullyResponse,
 ) -> m_rpc_api_user_team.CreateTeamMembersGracefullyResponse:
-    return m_rpc_api_user_team.CreateTeamMembersGracefullyResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_members=[c_api_user_team.team_member_with_error_from_pb(v) for v in m.team_members],
+    return construct(
+        m_rpc_api_user_team.CreateTeamMembersGracefullyResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_members": [
+                c_api_user_team.team_member_with_error_from_pb(v) for v in m.team_members
+            ],
+        },
     )
 
 
@@ -123,10 +148,13 @@ def create_team_members_gracefully_response_to_pb(
 def create_team_members_request_from_pb(
     m: pb_api_user_team.CreateTeamMembersRequest,
 ) -> m_rpc_api_user_team.CreateTeamMembersRequest:
-    return m_rpc_api_user_team.CreateTeamMembersRequest.model_construct(
-        team_id=m.team_id,
-        user_ids=list(m.user_ids),
-        requestor_id=m.requestor_id,
+    return construct(
+        m_rpc_api_user_team.CreateTeamMembersRequest,
+        {
+            "team_id": m.team_id,
+            "user_ids": list(m.user_ids),
+            "requestor_id": m.requestor_id,
+        },
     )
 
 
@@ -143,9 +171,12 @@ def create_team_members_request_to_pb(
 def create_team_members_response_from_pb(
     m: pb_api_user_team.CreateTeamMembersResponse,
 ) -> m_rpc_api_user_team.CreateTeamMembersResponse:
-    return m_rpc_api_user_team.CreateTeamMembersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_members=[c_team.team_member_from_pb(v) for v in m.team_members],
+    return construct(
+        m_rpc_api_user_team.CreateTeamMembersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_members": [c_team.team_member_from_pb(v) for v in m.team_members],
+        },
     )
 
 
@@ -161,8 +192,11 @@ def create_team_members_response_to_pb(
 def create_team_request_from_pb(
     m: pb_api_user_team.CreateTeamRequest,
 ) -> m_rpc_api_user_team.CreateTeamRequest:
-    return m_rpc_api_user_team.CreateTeamRequest.model_construct(
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.CreateTeamRequest,
+        {
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -177,9 +211,12 @@ def create_team_request_to_pb(
 def create_team_response_from_pb(
     m: pb_api_user_team.CreateTeamResponse,
 ) -> m_rpc_api_user_team.CreateTeamResponse:
-    return m_rpc_api_user_team.CreateTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.CreateTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -195,8 +232,13 @@ def create_team_response_to_pb(
 def create_user_access_token_request_from_pb(
     m: pb_api_user_team.CreateUserAccessTokenRequest,
 ) -> m_rpc_api_user_team.CreateUserAccessTokenRequest:
-    return m_rpc_api_user_team.CreateUserAccessTokenRequest.model_construct(
-        token=c_api_user_team.user_access_token_from_pb(m.token) if m.HasField("token") else None,
+    return construct(
+        m_rpc_api_user_team.CreateUserAccessTokenRequest,
+        {
+            "token": c_api_user_team.user_access_token_from_pb(m.token)
+            if m.HasField("token")
+            else None,
+        },
     )
 
 
@@ -211,9 +253,14 @@ def create_user_access_token_request_to_pb(
 def create_user_access_token_response_from_pb(
     m: pb_api_user_team.CreateUserAccessTokenResponse,
 ) -> m_rpc_api_user_team.CreateUserAccessTokenResponse:
-    return m_rpc_api_user_team.CreateUserAccessTokenResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        token=c_api_user_team.user_access_token_from_pb(m.token) if m.HasField("token") else None,
+    return construct(
+        m_rpc_api_user_team.CreateUserAccessTokenResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "token": c_api_user_team.user_access_token_from_pb(m.token)
+            if m.HasField("token")
+            else None,
+        },
     )
 
 
@@ -229,8 +276,11 @@ def create_user_access_token_response_to_pb(
 def create_user_request_from_pb(
     m: pb_api_user_team.CreateUserRequest,
 ) -> m_rpc_api_user_team.CreateUserRequest:
-    return m_rpc_api_user_team.CreateUserRequest.model_construct(
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.CreateUserRequest,
+        {
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -245,9 +295,12 @@ def create_user_request_to_pb(
 def create_user_response_from_pb(
     m: pb_api_user_team.CreateUserResponse,
 ) -> m_rpc_api_user_team.CreateUserResponse:
-    return m_rpc_api_user_team.CreateUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.CreateUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -263,10 +316,13 @@ def create_user_response_to_pb(
 def delete_team_member_request_from_pb(
     m: pb_api_user_team.DeleteTeamMemberRequest,
 ) -> m_rpc_api_user_team.DeleteTeamMemberRequest:
-    return m_rpc_api_user_team.DeleteTeamMemberRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        requestor_id=m.requestor_id,
+    return construct(
+        m_rpc_api_user_team.DeleteTeamMemberRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "requestor_id": m.requestor_id,
+        },
     )
 
 
@@ -283,8 +339,11 @@ def delete_team_member_request_to_pb(
 def delete_team_member_response_from_pb(
     m: pb_api_user_team.DeleteTeamMemberResponse,
 ) -> m_rpc_api_user_team.DeleteTeamMemberResponse:
-    return m_rpc_api_user_team.DeleteTeamMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.DeleteTeamMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -299,8 +358,11 @@ def delete_team_member_response_to_pb(
 def delete_team_request_from_pb(
     m: pb_api_user_team.DeleteTeamRequest,
 ) -> m_rpc_api_user_team.DeleteTeamRequest:
-    return m_rpc_api_user_team.DeleteTeamRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_user_team.DeleteTeamRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -315,8 +377,11 @@ def delete_team_request_to_pb(
 def delete_team_response_from_pb(
     m: pb_api_user_team.DeleteTeamResponse,
 ) -> m_rpc_api_user_team.DeleteTeamResponse:
-    return m_rpc_api_user_team.DeleteTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.DeleteTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -331,8 +396,11 @@ def delete_team_response_to_pb(
 def delete_user_request_from_pb(
     m: pb_api_user_team.DeleteUserRequest,
 ) -> m_rpc_api_user_team.DeleteUserRequest:
-    return m_rpc_api_user_team.DeleteUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.DeleteUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -347,8 +415,11 @@ def delete_user_request_to_pb(
 def delete_user_response_from_pb(
     m: pb_api_user_team.DeleteUserResponse,
 ) -> m_rpc_api_user_team.DeleteUserResponse:
-    return m_rpc_api_user_team.DeleteUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.DeleteUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -363,9 +434,12 @@ def delete_user_response_to_pb(
 def extend_session_expiry_request_from_pb(
     m: pb_api_user_team.ExtendSessionExpiryRequest,
 ) -> m_rpc_api_user_team.ExtendSessionExpiryRequest:
-    return m_rpc_api_user_team.ExtendSessionExpiryRequest.model_construct(
-        session_id=m.session_id,
-        new_expiry=m.new_expiry,
+    return construct(
+        m_rpc_api_user_team.ExtendSessionExpiryRequest,
+        {
+            "session_id": m.session_id,
+            "new_expiry": m.new_expiry,
+        },
     )
 
 
@@ -381,8 +455,11 @@ def extend_session_expiry_request_to_pb(
 def extend_session_expiry_response_from_pb(
     m: pb_api_user_team.ExtendSessionExpiryResponse,
 ) -> m_rpc_api_user_team.ExtendSessionExpiryResponse:
-    return m_rpc_api_user_team.ExtendSessionExpiryResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.ExtendSessionExpiryResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -397,9 +474,12 @@ def extend_session_expiry_response_to_pb(
 def get_ldap_user_attributes_request_from_pb(
     m: pb_api_user_team.GetLDAPUserAttributesRequest,
 ) -> m_rpc_api_user_team.GetLDAPUserAttributesRequest:
-    return m_rpc_api_user_team.GetLDAPUserAttributesRequest.model_construct(
-        user_id=m.user_id,
-        attributes=list(m.attributes),
+    return construct(
+        m_rpc_api_user_team.GetLDAPUserAttributesRequest,
+        {
+            "user_id": m.user_id,
+            "attributes": list(m.attributes),
+        },
     )
 
 
@@ -415,9 +495,12 @@ def get_ldap_user_attributes_request_to_pb(
 def get_ldap_user_attributes_response_from_pb(
     m: pb_api_user_team.GetLDAPUserAttributesResponse,
 ) -> m_rpc_api_user_team.GetLDAPUserAttributesResponse:
-    return m_rpc_api_user_team.GetLDAPUserAttributesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        attributes=dict(m.attributes),
+    return construct(
+        m_rpc_api_user_team.GetLDAPUserAttributesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "attributes": dict(m.attributes),
+        },
     )
 
 
@@ -433,8 +516,11 @@ def get_ldap_user_attributes_response_to_pb(
 def get_profile_image_request_from_pb(
     m: pb_api_user_team.GetProfileImageRequest,
 ) -> m_rpc_api_user_team.GetProfileImageRequest:
-    return m_rpc_api_user_team.GetProfileImageRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetProfileImageRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -449,9 +535,12 @@ def get_profile_image_request_to_pb(
 def get_profile_image_response_from_pb(
     m: pb_api_user_team.GetProfileImageResponse,
 ) -> m_rpc_api_user_team.GetProfileImageResponse:
-    return m_rpc_api_user_team.GetProfileImageResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        image=m.image,
+    return construct(
+        m_rpc_api_user_team.GetProfileImageResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "image": m.image,
+        },
     )
 
 
@@ -467,8 +556,11 @@ def get_profile_image_response_to_pb(
 def get_session_request_from_pb(
     m: pb_api_user_team.GetSessionRequest,
 ) -> m_rpc_api_user_team.GetSessionRequest:
-    return m_rpc_api_user_team.GetSessionRequest.model_construct(
-        session_id=m.session_id,
+    return construct(
+        m_rpc_api_user_team.GetSessionRequest,
+        {
+            "session_id": m.session_id,
+        },
     )
 
 
@@ -483,9 +575,14 @@ def get_session_request_to_pb(
 def get_session_response_from_pb(
     m: pb_api_user_team.GetSessionResponse,
 ) -> m_rpc_api_user_team.GetSessionResponse:
-    return m_rpc_api_user_team.GetSessionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        session=c_api_user_team.session_from_pb(m.session) if m.HasField("session") else None,
+    return construct(
+        m_rpc_api_user_team.GetSessionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "session": c_api_user_team.session_from_pb(m.session)
+            if m.HasField("session")
+            else None,
+        },
     )
 
 
@@ -501,8 +598,11 @@ def get_session_response_to_pb(
 def get_team_by_name_request_from_pb(
     m: pb_api_user_team.GetTeamByNameRequest,
 ) -> m_rpc_api_user_team.GetTeamByNameRequest:
-    return m_rpc_api_user_team.GetTeamByNameRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_user_team.GetTeamByNameRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -517,9 +617,12 @@ def get_team_by_name_request_to_pb(
 def get_team_by_name_response_from_pb(
     m: pb_api_user_team.GetTeamByNameResponse,
 ) -> m_rpc_api_user_team.GetTeamByNameResponse:
-    return m_rpc_api_user_team.GetTeamByNameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.GetTeamByNameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -535,8 +638,11 @@ def get_team_by_name_response_to_pb(
 def get_team_icon_request_from_pb(
     m: pb_api_user_team.GetTeamIconRequest,
 ) -> m_rpc_api_user_team.GetTeamIconRequest:
-    return m_rpc_api_user_team.GetTeamIconRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamIconRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -551,9 +657,12 @@ def get_team_icon_request_to_pb(
 def get_team_icon_response_from_pb(
     m: pb_api_user_team.GetTeamIconResponse,
 ) -> m_rpc_api_user_team.GetTeamIconResponse:
-    return m_rpc_api_user_team.GetTeamIconResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        icon=m.icon,
+    return construct(
+        m_rpc_api_user_team.GetTeamIconResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "icon": m.icon,
+        },
     )
 
 
@@ -569,9 +678,12 @@ def get_team_icon_response_to_pb(
 def get_team_member_request_from_pb(
     m: pb_api_user_team.GetTeamMemberRequest,
 ) -> m_rpc_api_user_team.GetTeamMemberRequest:
-    return m_rpc_api_user_team.GetTeamMemberRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamMemberRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -587,11 +699,14 @@ def get_team_member_request_to_pb(
 def get_team_member_response_from_pb(
     m: pb_api_user_team.GetTeamMemberResponse,
 ) -> m_rpc_api_user_team.GetTeamMemberResponse:
-    return m_rpc_api_user_team.GetTeamMemberResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_member=c_team.team_member_from_pb(m.team_member)
-        if m.HasField("team_member")
-        else None,
+    return construct(
+        m_rpc_api_user_team.GetTeamMemberResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_member": c_team.team_member_from_pb(m.team_member)
+            if m.HasField("team_member")
+            else None,
+        },
     )
 
 
@@ -607,10 +722,13 @@ def get_team_member_response_to_pb(
 def get_team_members_for_user_request_from_pb(
     m: pb_api_user_team.GetTeamMembersForUserRequest,
 ) -> m_rpc_api_user_team.GetTeamMembersForUserRequest:
-    return m_rpc_api_user_team.GetTeamMembersForUserRequest.model_construct(
-        user_id=m.user_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_user_team.GetTeamMembersForUserRequest,
+        {
+            "user_id": m.user_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -627,9 +745,12 @@ def get_team_members_for_user_request_to_pb(
 def get_team_members_for_user_response_from_pb(
     m: pb_api_user_team.GetTeamMembersForUserResponse,
 ) -> m_rpc_api_user_team.GetTeamMembersForUserResponse:
-    return m_rpc_api_user_team.GetTeamMembersForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_members=[c_team.team_member_from_pb(v) for v in m.team_members],
+    return construct(
+        m_rpc_api_user_team.GetTeamMembersForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_members": [c_team.team_member_from_pb(v) for v in m.team_members],
+        },
     )
 
 
@@ -645,10 +766,13 @@ def get_team_members_for_user_response_to_pb(
 def get_team_members_request_from_pb(
     m: pb_api_user_team.GetTeamMembersRequest,
 ) -> m_rpc_api_user_team.GetTeamMembersRequest:
-    return m_rpc_api_user_team.GetTeamMembersRequest.model_construct(
-        team_id=m.team_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_user_team.GetTeamMembersRequest,
+        {
+            "team_id": m.team_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -665,9 +789,12 @@ def get_team_members_request_to_pb(
 def get_team_members_response_from_pb(
     m: pb_api_user_team.GetTeamMembersResponse,
 ) -> m_rpc_api_user_team.GetTeamMembersResponse:
-    return m_rpc_api_user_team.GetTeamMembersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_members=[c_team.team_member_from_pb(v) for v in m.team_members],
+    return construct(
+        m_rpc_api_user_team.GetTeamMembersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_members": [c_team.team_member_from_pb(v) for v in m.team_members],
+        },
     )
 
 
@@ -683,8 +810,11 @@ def get_team_members_response_to_pb(
 def get_team_request_from_pb(
     m: pb_api_user_team.GetTeamRequest,
 ) -> m_rpc_api_user_team.GetTeamRequest:
-    return m_rpc_api_user_team.GetTeamRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -699,9 +829,12 @@ def get_team_request_to_pb(
 def get_team_response_from_pb(
     m: pb_api_user_team.GetTeamResponse,
 ) -> m_rpc_api_user_team.GetTeamResponse:
-    return m_rpc_api_user_team.GetTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.GetTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -717,8 +850,11 @@ def get_team_response_to_pb(
 def get_team_stats_request_from_pb(
     m: pb_api_user_team.GetTeamStatsRequest,
 ) -> m_rpc_api_user_team.GetTeamStatsRequest:
-    return m_rpc_api_user_team.GetTeamStatsRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamStatsRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -733,11 +869,14 @@ def get_team_stats_request_to_pb(
 def get_team_stats_response_from_pb(
     m: pb_api_user_team.GetTeamStatsResponse,
 ) -> m_rpc_api_user_team.GetTeamStatsResponse:
-    return m_rpc_api_user_team.GetTeamStatsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_stats=c_api_user_team.team_stats_from_pb(m.team_stats)
-        if m.HasField("team_stats")
-        else None,
+    return construct(
+        m_rpc_api_user_team.GetTeamStatsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_stats": c_api_user_team.team_stats_from_pb(m.team_stats)
+            if m.HasField("team_stats")
+            else None,
+        },
     )
 
 
@@ -753,8 +892,11 @@ def get_team_stats_response_to_pb(
 def get_teams_for_user_request_from_pb(
     m: pb_api_user_team.GetTeamsForUserRequest,
 ) -> m_rpc_api_user_team.GetTeamsForUserRequest:
-    return m_rpc_api_user_team.GetTeamsForUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamsForUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -769,9 +911,12 @@ def get_teams_for_user_request_to_pb(
 def get_teams_for_user_response_from_pb(
     m: pb_api_user_team.GetTeamsForUserResponse,
 ) -> m_rpc_api_user_team.GetTeamsForUserResponse:
-    return m_rpc_api_user_team.GetTeamsForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        teams=[c_team.team_from_pb(v) for v in m.teams],
+    return construct(
+        m_rpc_api_user_team.GetTeamsForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "teams": [c_team.team_from_pb(v) for v in m.teams],
+        },
     )
 
 
@@ -787,7 +932,7 @@ def get_teams_for_user_response_to_pb(
 def get_teams_request_from_pb(
     _m: pb_api_user_team.GetTeamsRequest,
 ) -> m_rpc_api_user_team.GetTeamsRequest:
-    return m_rpc_api_user_team.GetTeamsRequest.model_construct()
+    return construct(m_rpc_api_user_team.GetTeamsRequest, {})
 
 
 def get_teams_request_to_pb(
@@ -799,9 +944,12 @@ def get_teams_request_to_pb(
 def get_teams_response_from_pb(
     m: pb_api_user_team.GetTeamsResponse,
 ) -> m_rpc_api_user_team.GetTeamsResponse:
-    return m_rpc_api_user_team.GetTeamsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        teams=[c_team.team_from_pb(v) for v in m.teams],
+    return construct(
+        m_rpc_api_user_team.GetTeamsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "teams": [c_team.team_from_pb(v) for v in m.teams],
+        },
     )
 
 
@@ -817,8 +965,11 @@ def get_teams_response_to_pb(
 def get_teams_unread_for_user_request_from_pb(
     m: pb_api_user_team.GetTeamsUnreadForUserRequest,
 ) -> m_rpc_api_user_team.GetTeamsUnreadForUserRequest:
-    return m_rpc_api_user_team.GetTeamsUnreadForUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetTeamsUnreadForUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -833,9 +984,12 @@ def get_teams_unread_for_user_request_to_pb(
 def get_teams_unread_for_user_response_from_pb(
     m: pb_api_user_team.GetTeamsUnreadForUserResponse,
 ) -> m_rpc_api_user_team.GetTeamsUnreadForUserResponse:
-    return m_rpc_api_user_team.GetTeamsUnreadForUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_unreads=[c_team.team_unread_from_pb(v) for v in m.team_unreads],
+    return construct(
+        m_rpc_api_user_team.GetTeamsUnreadForUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_unreads": [c_team.team_unread_from_pb(v) for v in m.team_unreads],
+        },
     )
 
 
@@ -851,8 +1005,11 @@ def get_teams_unread_for_user_response_to_pb(
 def get_user_by_email_request_from_pb(
     m: pb_api_user_team.GetUserByEmailRequest,
 ) -> m_rpc_api_user_team.GetUserByEmailRequest:
-    return m_rpc_api_user_team.GetUserByEmailRequest.model_construct(
-        email=m.email,
+    return construct(
+        m_rpc_api_user_team.GetUserByEmailRequest,
+        {
+            "email": m.email,
+        },
     )
 
 
@@ -867,9 +1024,12 @@ def get_user_by_email_request_to_pb(
 def get_user_by_email_response_from_pb(
     m: pb_api_user_team.GetUserByEmailResponse,
 ) -> m_rpc_api_user_team.GetUserByEmailResponse:
-    return m_rpc_api_user_team.GetUserByEmailResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.GetUserByEmailResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -885,8 +1045,11 @@ def get_user_by_email_response_to_pb(
 def get_user_by_username_request_from_pb(
     m: pb_api_user_team.GetUserByUsernameRequest,
 ) -> m_rpc_api_user_team.GetUserByUsernameRequest:
-    return m_rpc_api_user_team.GetUserByUsernameRequest.model_construct(
-        name=m.name,
+    return construct(
+        m_rpc_api_user_team.GetUserByUsernameRequest,
+        {
+            "name": m.name,
+        },
     )
 
 
@@ -901,9 +1064,12 @@ def get_user_by_username_request_to_pb(
 def get_user_by_username_response_from_pb(
     m: pb_api_user_team.GetUserByUsernameResponse,
 ) -> m_rpc_api_user_team.GetUserByUsernameResponse:
-    return m_rpc_api_user_team.GetUserByUsernameResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.GetUserByUsernameResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -919,8 +1085,11 @@ def get_user_by_username_response_to_pb(
 def get_user_request_from_pb(
     m: pb_api_user_team.GetUserRequest,
 ) -> m_rpc_api_user_team.GetUserRequest:
-    return m_rpc_api_user_team.GetUserRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetUserRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -935,9 +1104,12 @@ def get_user_request_to_pb(
 def get_user_response_from_pb(
     m: pb_api_user_team.GetUserResponse,
 ) -> m_rpc_api_user_team.GetUserResponse:
-    return m_rpc_api_user_team.GetUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.GetUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -953,8 +1125,11 @@ def get_user_response_to_pb(
 def get_user_status_request_from_pb(
     m: pb_api_user_team.GetUserStatusRequest,
 ) -> m_rpc_api_user_team.GetUserStatusRequest:
-    return m_rpc_api_user_team.GetUserStatusRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.GetUserStatusRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -969,9 +1144,12 @@ def get_user_status_request_to_pb(
 def get_user_status_response_from_pb(
     m: pb_api_user_team.GetUserStatusResponse,
 ) -> m_rpc_api_user_team.GetUserStatusResponse:
-    return m_rpc_api_user_team.GetUserStatusResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        status=c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+    return construct(
+        m_rpc_api_user_team.GetUserStatusResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "status": c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+        },
     )
 
 
@@ -987,8 +1165,11 @@ def get_user_status_response_to_pb(
 def get_user_statuses_by_ids_request_from_pb(
     m: pb_api_user_team.GetUserStatusesByIdsRequest,
 ) -> m_rpc_api_user_team.GetUserStatusesByIdsRequest:
-    return m_rpc_api_user_team.GetUserStatusesByIdsRequest.model_construct(
-        user_ids=list(m.user_ids),
+    return construct(
+        m_rpc_api_user_team.GetUserStatusesByIdsRequest,
+        {
+            "user_ids": list(m.user_ids),
+        },
     )
 
 
@@ -1003,9 +1184,12 @@ def get_user_statuses_by_ids_request_to_pb(
 def get_user_statuses_by_ids_response_from_pb(
     m: pb_api_user_team.GetUserStatusesByIdsResponse,
 ) -> m_rpc_api_user_team.GetUserStatusesByIdsResponse:
-    return m_rpc_api_user_team.GetUserStatusesByIdsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        statuses=[c_api_user_team.status_from_pb(v) for v in m.statuses],
+    return construct(
+        m_rpc_api_user_team.GetUserStatusesByIdsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "statuses": [c_api_user_team.status_from_pb(v) for v in m.statuses],
+        },
     )
 
 
@@ -1021,8 +1205,11 @@ def get_user_statuses_by_ids_response_to_pb(
 def get_users_by_ids_request_from_pb(
     m: pb_api_user_team.GetUsersByIdsRequest,
 ) -> m_rpc_api_user_team.GetUsersByIdsRequest:
-    return m_rpc_api_user_team.GetUsersByIdsRequest.model_construct(
-        user_ids=list(m.user_ids),
+    return construct(
+        m_rpc_api_user_team.GetUsersByIdsRequest,
+        {
+            "user_ids": list(m.user_ids),
+        },
     )
 
 
@@ -1037,9 +1224,12 @@ def get_users_by_ids_request_to_pb(
 def get_users_by_ids_response_from_pb(
     m: pb_api_user_team.GetUsersByIdsResponse,
 ) -> m_rpc_api_user_team.GetUsersByIdsResponse:
-    return m_rpc_api_user_team.GetUsersByIdsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.GetUsersByIdsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1055,8 +1245,11 @@ def get_users_by_ids_response_to_pb(
 def get_users_by_usernames_request_from_pb(
     m: pb_api_user_team.GetUsersByUsernamesRequest,
 ) -> m_rpc_api_user_team.GetUsersByUsernamesRequest:
-    return m_rpc_api_user_team.GetUsersByUsernamesRequest.model_construct(
-        usernames=list(m.usernames),
+    return construct(
+        m_rpc_api_user_team.GetUsersByUsernamesRequest,
+        {
+            "usernames": list(m.usernames),
+        },
     )
 
 
@@ -1071,9 +1264,12 @@ def get_users_by_usernames_request_to_pb(
 def get_users_by_usernames_response_from_pb(
     m: pb_api_user_team.GetUsersByUsernamesResponse,
 ) -> m_rpc_api_user_team.GetUsersByUsernamesResponse:
-    return m_rpc_api_user_team.GetUsersByUsernamesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.GetUsersByUsernamesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1089,11 +1285,14 @@ def get_users_by_usernames_response_to_pb(
 def get_users_in_channel_request_from_pb(
     m: pb_api_user_team.GetUsersInChannelRequest,
 ) -> m_rpc_api_user_team.GetUsersInChannelRequest:
-    return m_rpc_api_user_team.GetUsersInChannelRequest.model_construct(
-        channel_id=m.channel_id,
-        sort_by=m.sort_by,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_user_team.GetUsersInChannelRequest,
+        {
+            "channel_id": m.channel_id,
+            "sort_by": m.sort_by,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1111,9 +1310,12 @@ def get_users_in_channel_request_to_pb(
 def get_users_in_channel_response_from_pb(
     m: pb_api_user_team.GetUsersInChannelResponse,
 ) -> m_rpc_api_user_team.GetUsersInChannelResponse:
-    return m_rpc_api_user_team.GetUsersInChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.GetUsersInChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1129,10 +1331,13 @@ def get_users_in_channel_response_to_pb(
 def get_users_in_team_request_from_pb(
     m: pb_api_user_team.GetUsersInTeamRequest,
 ) -> m_rpc_api_user_team.GetUsersInTeamRequest:
-    return m_rpc_api_user_team.GetUsersInTeamRequest.model_construct(
-        team_id=m.team_id,
-        page=m.page,
-        per_page=m.per_page,
+    return construct(
+        m_rpc_api_user_team.GetUsersInTeamRequest,
+        {
+            "team_id": m.team_id,
+            "page": m.page,
+            "per_page": m.per_page,
+        },
     )
 
 
@@ -1149,9 +1354,12 @@ def get_users_in_team_request_to_pb(
 def get_users_in_team_response_from_pb(
     m: pb_api_user_team.GetUsersInTeamResponse,
 ) -> m_rpc_api_user_team.GetUsersInTeamResponse:
-    return m_rpc_api_user_team.GetUsersInTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.GetUsersInTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1167,28 +1375,31 @@ def get_users_in_team_response_to_pb(
 def get_users_request_from_pb(
     m: pb_api_user_team.GetUsersRequest,
 ) -> m_rpc_api_user_team.GetUsersRequest:
-    return m_rpc_api_user_team.GetUsersRequest.model_construct(
-        in_team_id=m.in_team_id,
-        not_in_team_id=m.not_in_team_id,
-        in_channel_id=m.in_channel_id,
-        not_in_channel_id=m.not_in_channel_id,
-        in_group_id=m.in_group_id,
-        not_in_group_id=m.not_in_group_id,
-        group_constrained=m.group_constrained,
-        without_team=m.without_team,
-        inactive=m.inactive,
-        active=m.active,
-        role=m.role,
-        roles=list(m.roles),
-        channel_roles=list(m.channel_roles),
-        team_roles=list(m.team_roles),
-        sort=m.sort,
-        page=m.page,
-        per_page=m.per_page,
-        updated_after=m.updated_after,
-        view_restrictions=c_common.view_users_restrictions_from_pb(m.view_restrictions)
-        if m.HasField("view_restrictions")
-        else None,
+    return construct(
+        m_rpc_api_user_team.GetUsersRequest,
+        {
+            "in_team_id": m.in_team_id,
+            "not_in_team_id": m.not_in_team_id,
+            "in_channel_id": m.in_channel_id,
+            "not_in_channel_id": m.not_in_channel_id,
+            "in_group_id": m.in_group_id,
+            "not_in_group_id": m.not_in_group_id,
+            "group_constrained": m.group_constrained,
+            "without_team": m.without_team,
+            "inactive": m.inactive,
+            "active": m.active,
+            "role": m.role,
+            "roles": list(m.roles),
+            "channel_roles": list(m.channel_roles),
+            "team_roles": list(m.team_roles),
+            "sort": m.sort,
+            "page": m.page,
+            "per_page": m.per_page,
+            "updated_after": m.updated_after,
+            "view_restrictions": c_common.view_users_restrictions_from_pb(m.view_restrictions)
+            if m.HasField("view_restrictions")
+            else None,
+        },
     )
 
 
@@ -1223,9 +1434,12 @@ def get_users_request_to_pb(
 def get_users_response_from_pb(
     m: pb_api_user_team.GetUsersResponse,
 ) -> m_rpc_api_user_team.GetUsersResponse:
-    return m_rpc_api_user_team.GetUsersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.GetUsersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1241,10 +1455,13 @@ def get_users_response_to_pb(
 def has_permission_to_channel_request_from_pb(
     m: pb_api_user_team.HasPermissionToChannelRequest,
 ) -> m_rpc_api_user_team.HasPermissionToChannelRequest:
-    return m_rpc_api_user_team.HasPermissionToChannelRequest.model_construct(
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        permission_id=m.permission_id,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToChannelRequest,
+        {
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "permission_id": m.permission_id,
+        },
     )
 
 
@@ -1261,9 +1478,12 @@ def has_permission_to_channel_request_to_pb(
 def has_permission_to_channel_response_from_pb(
     m: pb_api_user_team.HasPermissionToChannelResponse,
 ) -> m_rpc_api_user_team.HasPermissionToChannelResponse:
-    return m_rpc_api_user_team.HasPermissionToChannelResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        has_permission=m.has_permission,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToChannelResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "has_permission": m.has_permission,
+        },
     )
 
 
@@ -1279,9 +1499,12 @@ def has_permission_to_channel_response_to_pb(
 def has_permission_to_request_from_pb(
     m: pb_api_user_team.HasPermissionToRequest,
 ) -> m_rpc_api_user_team.HasPermissionToRequest:
-    return m_rpc_api_user_team.HasPermissionToRequest.model_construct(
-        user_id=m.user_id,
-        permission_id=m.permission_id,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToRequest,
+        {
+            "user_id": m.user_id,
+            "permission_id": m.permission_id,
+        },
     )
 
 
@@ -1297,9 +1520,12 @@ def has_permission_to_request_to_pb(
 def has_permission_to_response_from_pb(
     m: pb_api_user_team.HasPermissionToResponse,
 ) -> m_rpc_api_user_team.HasPermissionToResponse:
-    return m_rpc_api_user_team.HasPermissionToResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        has_permission=m.has_permission,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "has_permission": m.has_permission,
+        },
     )
 
 
@@ -1315,10 +1541,13 @@ def has_permission_to_response_to_pb(
 def has_permission_to_team_request_from_pb(
     m: pb_api_user_team.HasPermissionToTeamRequest,
 ) -> m_rpc_api_user_team.HasPermissionToTeamRequest:
-    return m_rpc_api_user_team.HasPermissionToTeamRequest.model_construct(
-        user_id=m.user_id,
-        team_id=m.team_id,
-        permission_id=m.permission_id,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToTeamRequest,
+        {
+            "user_id": m.user_id,
+            "team_id": m.team_id,
+            "permission_id": m.permission_id,
+        },
     )
 
 
@@ -1335,9 +1564,12 @@ def has_permission_to_team_request_to_pb(
 def has_permission_to_team_response_from_pb(
     m: pb_api_user_team.HasPermissionToTeamResponse,
 ) -> m_rpc_api_user_team.HasPermissionToTeamResponse:
-    return m_rpc_api_user_team.HasPermissionToTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        has_permission=m.has_permission,
+    return construct(
+        m_rpc_api_user_team.HasPermissionToTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "has_permission": m.has_permission,
+        },
     )
 
 
@@ -1353,10 +1585,13 @@ def has_permission_to_team_response_to_pb(
 def publish_user_typing_request_from_pb(
     m: pb_api_user_team.PublishUserTypingRequest,
 ) -> m_rpc_api_user_team.PublishUserTypingRequest:
-    return m_rpc_api_user_team.PublishUserTypingRequest.model_construct(
-        user_id=m.user_id,
-        channel_id=m.channel_id,
-        parent_id=m.parent_id,
+    return construct(
+        m_rpc_api_user_team.PublishUserTypingRequest,
+        {
+            "user_id": m.user_id,
+            "channel_id": m.channel_id,
+            "parent_id": m.parent_id,
+        },
     )
 
 
@@ -1373,8 +1608,11 @@ def publish_user_typing_request_to_pb(
 def publish_user_typing_response_from_pb(
     m: pb_api_user_team.PublishUserTypingResponse,
 ) -> m_rpc_api_user_team.PublishUserTypingResponse:
-    return m_rpc_api_user_team.PublishUserTypingResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.PublishUserTypingResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1389,8 +1627,11 @@ def publish_user_typing_response_to_pb(
 def remove_team_icon_request_from_pb(
     m: pb_api_user_team.RemoveTeamIconRequest,
 ) -> m_rpc_api_user_team.RemoveTeamIconRequest:
-    return m_rpc_api_user_team.RemoveTeamIconRequest.model_construct(
-        team_id=m.team_id,
+    return construct(
+        m_rpc_api_user_team.RemoveTeamIconRequest,
+        {
+            "team_id": m.team_id,
+        },
     )
 
 
@@ -1405,8 +1646,11 @@ def remove_team_icon_request_to_pb(
 def remove_team_icon_response_from_pb(
     m: pb_api_user_team.RemoveTeamIconResponse,
 ) -> m_rpc_api_user_team.RemoveTeamIconResponse:
-    return m_rpc_api_user_team.RemoveTeamIconResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.RemoveTeamIconResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1421,8 +1665,11 @@ def remove_team_icon_response_to_pb(
 def remove_user_custom_status_request_from_pb(
     m: pb_api_user_team.RemoveUserCustomStatusRequest,
 ) -> m_rpc_api_user_team.RemoveUserCustomStatusRequest:
-    return m_rpc_api_user_team.RemoveUserCustomStatusRequest.model_construct(
-        user_id=m.user_id,
+    return construct(
+        m_rpc_api_user_team.RemoveUserCustomStatusRequest,
+        {
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -1437,8 +1684,11 @@ def remove_user_custom_status_request_to_pb(
 def remove_user_custom_status_response_from_pb(
     m: pb_api_user_team.RemoveUserCustomStatusResponse,
 ) -> m_rpc_api_user_team.RemoveUserCustomStatusResponse:
-    return m_rpc_api_user_team.RemoveUserCustomStatusResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.RemoveUserCustomStatusResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1453,8 +1703,11 @@ def remove_user_custom_status_response_to_pb(
 def revoke_session_request_from_pb(
     m: pb_api_user_team.RevokeSessionRequest,
 ) -> m_rpc_api_user_team.RevokeSessionRequest:
-    return m_rpc_api_user_team.RevokeSessionRequest.model_construct(
-        session_id=m.session_id,
+    return construct(
+        m_rpc_api_user_team.RevokeSessionRequest,
+        {
+            "session_id": m.session_id,
+        },
     )
 
 
@@ -1469,8 +1722,11 @@ def revoke_session_request_to_pb(
 def revoke_session_response_from_pb(
     m: pb_api_user_team.RevokeSessionResponse,
 ) -> m_rpc_api_user_team.RevokeSessionResponse:
-    return m_rpc_api_user_team.RevokeSessionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.RevokeSessionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1485,8 +1741,11 @@ def revoke_session_response_to_pb(
 def revoke_user_access_token_request_from_pb(
     m: pb_api_user_team.RevokeUserAccessTokenRequest,
 ) -> m_rpc_api_user_team.RevokeUserAccessTokenRequest:
-    return m_rpc_api_user_team.RevokeUserAccessTokenRequest.model_construct(
-        token_id=m.token_id,
+    return construct(
+        m_rpc_api_user_team.RevokeUserAccessTokenRequest,
+        {
+            "token_id": m.token_id,
+        },
     )
 
 
@@ -1501,8 +1760,11 @@ def revoke_user_access_token_request_to_pb(
 def revoke_user_access_token_response_from_pb(
     m: pb_api_user_team.RevokeUserAccessTokenResponse,
 ) -> m_rpc_api_user_team.RevokeUserAccessTokenResponse:
-    return m_rpc_api_user_team.RevokeUserAccessTokenResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.RevokeUserAccessTokenResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1517,8 +1779,11 @@ def revoke_user_access_token_response_to_pb(
 def search_teams_request_from_pb(
     m: pb_api_user_team.SearchTeamsRequest,
 ) -> m_rpc_api_user_team.SearchTeamsRequest:
-    return m_rpc_api_user_team.SearchTeamsRequest.model_construct(
-        term=m.term,
+    return construct(
+        m_rpc_api_user_team.SearchTeamsRequest,
+        {
+            "term": m.term,
+        },
     )
 
 
@@ -1533,9 +1798,12 @@ def search_teams_request_to_pb(
 def search_teams_response_from_pb(
     m: pb_api_user_team.SearchTeamsResponse,
 ) -> m_rpc_api_user_team.SearchTeamsResponse:
-    return m_rpc_api_user_team.SearchTeamsResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        teams=[c_team.team_from_pb(v) for v in m.teams],
+    return construct(
+        m_rpc_api_user_team.SearchTeamsResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "teams": [c_team.team_from_pb(v) for v in m.teams],
+        },
     )
 
 
@@ -1551,22 +1819,25 @@ def search_teams_response_to_pb(
 def search_users_request_from_pb(
     m: pb_api_user_team.SearchUsersRequest,
 ) -> m_rpc_api_user_team.SearchUsersRequest:
-    return m_rpc_api_user_team.SearchUsersRequest.model_construct(
-        term=m.term,
-        team_id=m.team_id,
-        not_in_team_id=m.not_in_team_id,
-        in_channel_id=m.in_channel_id,
-        not_in_channel_id=m.not_in_channel_id,
-        in_group_id=m.in_group_id,
-        group_constrained=m.group_constrained,
-        allow_inactive=m.allow_inactive,
-        without_team=m.without_team,
-        limit=m.limit,
-        role=m.role,
-        roles=list(m.roles),
-        channel_roles=list(m.channel_roles),
-        team_roles=list(m.team_roles),
-        not_in_group_id=m.not_in_group_id,
+    return construct(
+        m_rpc_api_user_team.SearchUsersRequest,
+        {
+            "term": m.term,
+            "team_id": m.team_id,
+            "not_in_team_id": m.not_in_team_id,
+            "in_channel_id": m.in_channel_id,
+            "not_in_channel_id": m.not_in_channel_id,
+            "in_group_id": m.in_group_id,
+            "group_constrained": m.group_constrained,
+            "allow_inactive": m.allow_inactive,
+            "without_team": m.without_team,
+            "limit": m.limit,
+            "role": m.role,
+            "roles": list(m.roles),
+            "channel_roles": list(m.channel_roles),
+            "team_roles": list(m.team_roles),
+            "not_in_group_id": m.not_in_group_id,
+        },
     )
 
 
@@ -1595,9 +1866,12 @@ def search_users_request_to_pb(
 def search_users_response_from_pb(
     m: pb_api_user_team.SearchUsersResponse,
 ) -> m_rpc_api_user_team.SearchUsersResponse:
-    return m_rpc_api_user_team.SearchUsersResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        users=[c_user.user_from_pb(v) for v in m.users],
+    return construct(
+        m_rpc_api_user_team.SearchUsersResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "users": [c_user.user_from_pb(v) for v in m.users],
+        },
     )
 
 
@@ -1613,9 +1887,12 @@ def search_users_response_to_pb(
 def set_profile_image_request_from_pb(
     m: pb_api_user_team.SetProfileImageRequest,
 ) -> m_rpc_api_user_team.SetProfileImageRequest:
-    return m_rpc_api_user_team.SetProfileImageRequest.model_construct(
-        user_id=m.user_id,
-        data=m.data,
+    return construct(
+        m_rpc_api_user_team.SetProfileImageRequest,
+        {
+            "user_id": m.user_id,
+            "data": m.data,
+        },
     )
 
 
@@ -1631,8 +1908,11 @@ def set_profile_image_request_to_pb(
 def set_profile_image_response_from_pb(
     m: pb_api_user_team.SetProfileImageResponse,
 ) -> m_rpc_api_user_team.SetProfileImageResponse:
-    return m_rpc_api_user_team.SetProfileImageResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.SetProfileImageResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1647,9 +1927,12 @@ def set_profile_image_response_to_pb(
 def set_team_icon_request_from_pb(
     m: pb_api_user_team.SetTeamIconRequest,
 ) -> m_rpc_api_user_team.SetTeamIconRequest:
-    return m_rpc_api_user_team.SetTeamIconRequest.model_construct(
-        team_id=m.team_id,
-        data=m.data,
+    return construct(
+        m_rpc_api_user_team.SetTeamIconRequest,
+        {
+            "team_id": m.team_id,
+            "data": m.data,
+        },
     )
 
 
@@ -1665,8 +1948,11 @@ def set_team_icon_request_to_pb(
 def set_team_icon_response_from_pb(
     m: pb_api_user_team.SetTeamIconResponse,
 ) -> m_rpc_api_user_team.SetTeamIconResponse:
-    return m_rpc_api_user_team.SetTeamIconResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.SetTeamIconResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1681,9 +1967,12 @@ def set_team_icon_response_to_pb(
 def set_user_status_timed_dnd_request_from_pb(
     m: pb_api_user_team.SetUserStatusTimedDNDRequest,
 ) -> m_rpc_api_user_team.SetUserStatusTimedDNDRequest:
-    return m_rpc_api_user_team.SetUserStatusTimedDNDRequest.model_construct(
-        user_id=m.user_id,
-        end_time=m.end_time,
+    return construct(
+        m_rpc_api_user_team.SetUserStatusTimedDNDRequest,
+        {
+            "user_id": m.user_id,
+            "end_time": m.end_time,
+        },
     )
 
 
@@ -1699,9 +1988,12 @@ def set_user_status_timed_dnd_request_to_pb(
 def set_user_status_timed_dnd_response_from_pb(
     m: pb_api_user_team.SetUserStatusTimedDNDResponse,
 ) -> m_rpc_api_user_team.SetUserStatusTimedDNDResponse:
-    return m_rpc_api_user_team.SetUserStatusTimedDNDResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        status=c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+    return construct(
+        m_rpc_api_user_team.SetUserStatusTimedDNDResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "status": c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+        },
     )
 
 
@@ -1717,10 +2009,13 @@ def set_user_status_timed_dnd_response_to_pb(
 def update_team_member_roles_request_from_pb(
     m: pb_api_user_team.UpdateTeamMemberRolesRequest,
 ) -> m_rpc_api_user_team.UpdateTeamMemberRolesRequest:
-    return m_rpc_api_user_team.UpdateTeamMemberRolesRequest.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        new_roles=m.new_roles,
+    return construct(
+        m_rpc_api_user_team.UpdateTeamMemberRolesRequest,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "new_roles": m.new_roles,
+        },
     )
 
 
@@ -1737,11 +2032,14 @@ def update_team_member_roles_request_to_pb(
 def update_team_member_roles_response_from_pb(
     m: pb_api_user_team.UpdateTeamMemberRolesResponse,
 ) -> m_rpc_api_user_team.UpdateTeamMemberRolesResponse:
-    return m_rpc_api_user_team.UpdateTeamMemberRolesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team_member=c_team.team_member_from_pb(m.team_member)
-        if m.HasField("team_member")
-        else None,
+    return construct(
+        m_rpc_api_user_team.UpdateTeamMemberRolesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team_member": c_team.team_member_from_pb(m.team_member)
+            if m.HasField("team_member")
+            else None,
+        },
     )
 
 
@@ -1757,8 +2055,11 @@ def update_team_member_roles_response_to_pb(
 def update_team_request_from_pb(
     m: pb_api_user_team.UpdateTeamRequest,
 ) -> m_rpc_api_user_team.UpdateTeamRequest:
-    return m_rpc_api_user_team.UpdateTeamRequest.model_construct(
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateTeamRequest,
+        {
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -1773,9 +2074,12 @@ def update_team_request_to_pb(
 def update_team_response_from_pb(
     m: pb_api_user_team.UpdateTeamResponse,
 ) -> m_rpc_api_user_team.UpdateTeamResponse:
-    return m_rpc_api_user_team.UpdateTeamResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        team=c_team.team_from_pb(m.team) if m.HasField("team") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateTeamResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "team": c_team.team_from_pb(m.team) if m.HasField("team") else None,
+        },
     )
 
 
@@ -1791,9 +2095,12 @@ def update_team_response_to_pb(
 def update_user_active_request_from_pb(
     m: pb_api_user_team.UpdateUserActiveRequest,
 ) -> m_rpc_api_user_team.UpdateUserActiveRequest:
-    return m_rpc_api_user_team.UpdateUserActiveRequest.model_construct(
-        user_id=m.user_id,
-        active=m.active,
+    return construct(
+        m_rpc_api_user_team.UpdateUserActiveRequest,
+        {
+            "user_id": m.user_id,
+            "active": m.active,
+        },
     )
 
 
@@ -1809,8 +2116,11 @@ def update_user_active_request_to_pb(
 def update_user_active_response_from_pb(
     m: pb_api_user_team.UpdateUserActiveResponse,
 ) -> m_rpc_api_user_team.UpdateUserActiveResponse:
-    return m_rpc_api_user_team.UpdateUserActiveResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserActiveResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1825,11 +2135,14 @@ def update_user_active_response_to_pb(
 def update_user_auth_request_from_pb(
     m: pb_api_user_team.UpdateUserAuthRequest,
 ) -> m_rpc_api_user_team.UpdateUserAuthRequest:
-    return m_rpc_api_user_team.UpdateUserAuthRequest.model_construct(
-        user_id=m.user_id,
-        user_auth=c_api_user_team.user_auth_from_pb(m.user_auth)
-        if m.HasField("user_auth")
-        else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserAuthRequest,
+        {
+            "user_id": m.user_id,
+            "user_auth": c_api_user_team.user_auth_from_pb(m.user_auth)
+            if m.HasField("user_auth")
+            else None,
+        },
     )
 
 
@@ -1845,11 +2158,14 @@ def update_user_auth_request_to_pb(
 def update_user_auth_response_from_pb(
     m: pb_api_user_team.UpdateUserAuthResponse,
 ) -> m_rpc_api_user_team.UpdateUserAuthResponse:
-    return m_rpc_api_user_team.UpdateUserAuthResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user_auth=c_api_user_team.user_auth_from_pb(m.user_auth)
-        if m.HasField("user_auth")
-        else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserAuthResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user_auth": c_api_user_team.user_auth_from_pb(m.user_auth)
+            if m.HasField("user_auth")
+            else None,
+        },
     )
 
 
@@ -1865,11 +2181,14 @@ def update_user_auth_response_to_pb(
 def update_user_custom_status_request_from_pb(
     m: pb_api_user_team.UpdateUserCustomStatusRequest,
 ) -> m_rpc_api_user_team.UpdateUserCustomStatusRequest:
-    return m_rpc_api_user_team.UpdateUserCustomStatusRequest.model_construct(
-        user_id=m.user_id,
-        custom_status=c_api_user_team.custom_status_from_pb(m.custom_status)
-        if m.HasField("custom_status")
-        else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserCustomStatusRequest,
+        {
+            "user_id": m.user_id,
+            "custom_status": c_api_user_team.custom_status_from_pb(m.custom_status)
+            if m.HasField("custom_status")
+            else None,
+        },
     )
 
 
@@ -1887,8 +2206,11 @@ def update_user_custom_status_request_to_pb(
 def update_user_custom_status_response_from_pb(
     m: pb_api_user_team.UpdateUserCustomStatusResponse,
 ) -> m_rpc_api_user_team.UpdateUserCustomStatusResponse:
-    return m_rpc_api_user_team.UpdateUserCustomStatusResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserCustomStatusResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -1903,8 +2225,11 @@ def update_user_custom_status_response_to_pb(
 def update_user_request_from_pb(
     m: pb_api_user_team.UpdateUserRequest,
 ) -> m_rpc_api_user_team.UpdateUserRequest:
-    return m_rpc_api_user_team.UpdateUserRequest.model_construct(
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserRequest,
+        {
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -1919,9 +2244,12 @@ def update_user_request_to_pb(
 def update_user_response_from_pb(
     m: pb_api_user_team.UpdateUserResponse,
 ) -> m_rpc_api_user_team.UpdateUserResponse:
-    return m_rpc_api_user_team.UpdateUserResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -1937,9 +2265,12 @@ def update_user_response_to_pb(
 def update_user_roles_request_from_pb(
     m: pb_api_user_team.UpdateUserRolesRequest,
 ) -> m_rpc_api_user_team.UpdateUserRolesRequest:
-    return m_rpc_api_user_team.UpdateUserRolesRequest.model_construct(
-        user_id=m.user_id,
-        new_roles=m.new_roles,
+    return construct(
+        m_rpc_api_user_team.UpdateUserRolesRequest,
+        {
+            "user_id": m.user_id,
+            "new_roles": m.new_roles,
+        },
     )
 
 
@@ -1955,9 +2286,12 @@ def update_user_roles_request_to_pb(
 def update_user_roles_response_from_pb(
     m: pb_api_user_team.UpdateUserRolesResponse,
 ) -> m_rpc_api_user_team.UpdateUserRolesResponse:
-    return m_rpc_api_user_team.UpdateUserRolesResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserRolesResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -1973,9 +2307,12 @@ def update_user_roles_response_to_pb(
 def update_user_status_request_from_pb(
     m: pb_api_user_team.UpdateUserStatusRequest,
 ) -> m_rpc_api_user_team.UpdateUserStatusRequest:
-    return m_rpc_api_user_team.UpdateUserStatusRequest.model_construct(
-        user_id=m.user_id,
-        status=m.status,
+    return construct(
+        m_rpc_api_user_team.UpdateUserStatusRequest,
+        {
+            "user_id": m.user_id,
+            "status": m.status,
+        },
     )
 
 
@@ -1991,9 +2328,12 @@ def update_user_status_request_to_pb(
 def update_user_status_response_from_pb(
     m: pb_api_user_team.UpdateUserStatusResponse,
 ) -> m_rpc_api_user_team.UpdateUserStatusResponse:
-    return m_rpc_api_user_team.UpdateUserStatusResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        status=c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+    return construct(
+        m_rpc_api_user_team.UpdateUserStatusResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "status": c_api_user_team.status_from_pb(m.status) if m.HasField("status") else None,
+        },
     )
 
 

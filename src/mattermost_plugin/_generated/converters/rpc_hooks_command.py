@@ -9,6 +9,7 @@ from mattermost_plugin._generated.converters import hooks_command as c_hooks_com
 from mattermost_plugin._generated.converters import hooks_common as c_hooks_common
 from mattermost_plugin._generated.converters import post as c_post
 from mattermost_plugin._generated.converters import user as c_user
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_command_pb2 as pb_hooks_command
 from mattermost_plugin.models import rpc_hooks_command as m_rpc_hooks_command
 
@@ -16,12 +17,17 @@ from mattermost_plugin.models import rpc_hooks_command as m_rpc_hooks_command
 def execute_command_request_from_pb(
     m: pb_hooks_command.ExecuteCommandRequest,
 ) -> m_rpc_hooks_command.ExecuteCommandRequest:
-    return m_rpc_hooks_command.ExecuteCommandRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        args=c_api_remaining.command_args_from_pb(m.args) if m.HasField("args") else None,
+    return construct(
+        m_rpc_hooks_command.ExecuteCommandRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "args": c_api_remaining.command_args_from_pb(m.args) if m.HasField("args") else None,
+        },
     )
 
 
@@ -40,11 +46,14 @@ def execute_command_request_to_pb(
 def execute_command_response_from_pb(
     m: pb_hooks_command.ExecuteCommandResponse,
 ) -> m_rpc_hooks_command.ExecuteCommandResponse:
-    return m_rpc_hooks_command.ExecuteCommandResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        response=c_api_remaining.command_response_from_pb(m.response)
-        if m.HasField("response")
-        else None,
+    return construct(
+        m_rpc_hooks_command.ExecuteCommandResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "response": c_api_remaining.command_response_from_pb(m.response)
+            if m.HasField("response")
+            else None,
+        },
     )
 
 
@@ -60,11 +69,16 @@ def execute_command_response_to_pb(
 def generate_support_data_request_from_pb(
     m: pb_hooks_command.GenerateSupportDataRequest,
 ) -> m_rpc_hooks_command.GenerateSupportDataRequest:
-    return m_rpc_hooks_command.GenerateSupportDataRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
+    return construct(
+        m_rpc_hooks_command.GenerateSupportDataRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+        },
     )
 
 
@@ -82,9 +96,12 @@ def generate_support_data_request_to_pb(
 def generate_support_data_response_from_pb(
     m: pb_hooks_command.GenerateSupportDataResponse,
 ) -> m_rpc_hooks_command.GenerateSupportDataResponse:
-    return m_rpc_hooks_command.GenerateSupportDataResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        files=[c_file.file_data_from_pb(v) for v in m.files],
+    return construct(
+        m_rpc_hooks_command.GenerateSupportDataResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "files": [c_file.file_data_from_pb(v) for v in m.files],
+        },
     )
 
 
@@ -100,14 +117,19 @@ def generate_support_data_response_to_pb(
 def on_plugin_cluster_event_request_from_pb(
     m: pb_hooks_command.OnPluginClusterEventRequest,
 ) -> m_rpc_hooks_command.OnPluginClusterEventRequest:
-    return m_rpc_hooks_command.OnPluginClusterEventRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        event=c_api_remaining.plugin_cluster_event_from_pb(m.event)
-        if m.HasField("event")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnPluginClusterEventRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "event": c_api_remaining.plugin_cluster_event_from_pb(m.event)
+            if m.HasField("event")
+            else None,
+        },
     )
 
 
@@ -126,7 +148,7 @@ def on_plugin_cluster_event_request_to_pb(
 def on_plugin_cluster_event_response_from_pb(
     _m: pb_hooks_command.OnPluginClusterEventResponse,
 ) -> m_rpc_hooks_command.OnPluginClusterEventResponse:
-    return m_rpc_hooks_command.OnPluginClusterEventResponse.model_construct()
+    return construct(m_rpc_hooks_command.OnPluginClusterEventResponse, {})
 
 
 def on_plugin_cluster_event_response_to_pb(
@@ -138,13 +160,18 @@ def on_plugin_cluster_event_response_to_pb(
 def on_shared_channels_attachment_sync_msg_request_from_pb(
     m: pb_hooks_command.OnSharedChannelsAttachmentSyncMsgRequest,
 ) -> m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgRequest:
-    return m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        file_info=c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
-        remote_cluster=c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
-        if m.HasField("remote_cluster")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "file_info": c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+            "remote_cluster": c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
+            if m.HasField("remote_cluster")
+            else None,
+        },
     )
 
 
@@ -164,8 +191,11 @@ def on_shared_channels_attachment_sync_msg_request_to_pb(
 def on_shared_channels_attachment_sync_msg_response_from_pb(
     m: pb_hooks_command.OnSharedChannelsAttachmentSyncMsgResponse,
 ) -> m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgResponse:
-    return m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsAttachmentSyncMsgResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -180,11 +210,16 @@ def on_shared_channels_attachment_sync_msg_response_to_pb(
 def on_shared_channels_ping_request_from_pb(
     m: pb_hooks_command.OnSharedChannelsPingRequest,
 ) -> m_rpc_hooks_command.OnSharedChannelsPingRequest:
-    return m_rpc_hooks_command.OnSharedChannelsPingRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        remote_cluster=c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
-        if m.HasField("remote_cluster")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsPingRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "remote_cluster": c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
+            if m.HasField("remote_cluster")
+            else None,
+        },
     )
 
 
@@ -202,8 +237,11 @@ def on_shared_channels_ping_request_to_pb(
 def on_shared_channels_ping_response_from_pb(
     m: pb_hooks_command.OnSharedChannelsPingResponse,
 ) -> m_rpc_hooks_command.OnSharedChannelsPingResponse:
-    return m_rpc_hooks_command.OnSharedChannelsPingResponse.model_construct(
-        healthy=m.healthy,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsPingResponse,
+        {
+            "healthy": m.healthy,
+        },
     )
 
 
@@ -218,12 +256,17 @@ def on_shared_channels_ping_response_to_pb(
 def on_shared_channels_profile_image_sync_msg_request_from_pb(
     m: pb_hooks_command.OnSharedChannelsProfileImageSyncMsgRequest,
 ) -> m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgRequest:
-    return m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
-        remote_cluster=c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
-        if m.HasField("remote_cluster")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+            "remote_cluster": c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
+            if m.HasField("remote_cluster")
+            else None,
+        },
     )
 
 
@@ -242,8 +285,11 @@ def on_shared_channels_profile_image_sync_msg_request_to_pb(
 def on_shared_channels_profile_image_sync_msg_response_from_pb(
     m: pb_hooks_command.OnSharedChannelsProfileImageSyncMsgResponse,
 ) -> m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgResponse:
-    return m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsProfileImageSyncMsgResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -258,14 +304,19 @@ def on_shared_channels_profile_image_sync_msg_response_to_pb(
 def on_shared_channels_sync_msg_request_from_pb(
     m: pb_hooks_command.OnSharedChannelsSyncMsgRequest,
 ) -> m_rpc_hooks_command.OnSharedChannelsSyncMsgRequest:
-    return m_rpc_hooks_command.OnSharedChannelsSyncMsgRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        sync_msg=c_hooks_command.sync_msg_json_from_pb(m.sync_msg)
-        if m.HasField("sync_msg")
-        else None,
-        remote_cluster=c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
-        if m.HasField("remote_cluster")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsSyncMsgRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "sync_msg": c_hooks_command.sync_msg_json_from_pb(m.sync_msg)
+            if m.HasField("sync_msg")
+            else None,
+            "remote_cluster": c_hooks_command.remote_cluster_from_pb(m.remote_cluster)
+            if m.HasField("remote_cluster")
+            else None,
+        },
     )
 
 
@@ -284,11 +335,14 @@ def on_shared_channels_sync_msg_request_to_pb(
 def on_shared_channels_sync_msg_response_from_pb(
     m: pb_hooks_command.OnSharedChannelsSyncMsgResponse,
 ) -> m_rpc_hooks_command.OnSharedChannelsSyncMsgResponse:
-    return m_rpc_hooks_command.OnSharedChannelsSyncMsgResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        response=c_hooks_command.sync_response_from_pb(m.response)
-        if m.HasField("response")
-        else None,
+    return construct(
+        m_rpc_hooks_command.OnSharedChannelsSyncMsgResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "response": c_hooks_command.sync_response_from_pb(m.response)
+            if m.HasField("response")
+            else None,
+        },
     )
 
 
@@ -304,10 +358,15 @@ def on_shared_channels_sync_msg_response_to_pb(
 def on_websocket_connect_request_from_pb(
     m: pb_hooks_command.OnWebSocketConnectRequest,
 ) -> m_rpc_hooks_command.OnWebSocketConnectRequest:
-    return m_rpc_hooks_command.OnWebSocketConnectRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        web_conn_id=m.web_conn_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_hooks_command.OnWebSocketConnectRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "web_conn_id": m.web_conn_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -324,7 +383,7 @@ def on_websocket_connect_request_to_pb(
 def on_websocket_connect_response_from_pb(
     _m: pb_hooks_command.OnWebSocketConnectResponse,
 ) -> m_rpc_hooks_command.OnWebSocketConnectResponse:
-    return m_rpc_hooks_command.OnWebSocketConnectResponse.model_construct()
+    return construct(m_rpc_hooks_command.OnWebSocketConnectResponse, {})
 
 
 def on_websocket_connect_response_to_pb(
@@ -336,10 +395,15 @@ def on_websocket_connect_response_to_pb(
 def on_websocket_disconnect_request_from_pb(
     m: pb_hooks_command.OnWebSocketDisconnectRequest,
 ) -> m_rpc_hooks_command.OnWebSocketDisconnectRequest:
-    return m_rpc_hooks_command.OnWebSocketDisconnectRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        web_conn_id=m.web_conn_id,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_hooks_command.OnWebSocketDisconnectRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "web_conn_id": m.web_conn_id,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -356,7 +420,7 @@ def on_websocket_disconnect_request_to_pb(
 def on_websocket_disconnect_response_from_pb(
     _m: pb_hooks_command.OnWebSocketDisconnectResponse,
 ) -> m_rpc_hooks_command.OnWebSocketDisconnectResponse:
-    return m_rpc_hooks_command.OnWebSocketDisconnectResponse.model_construct()
+    return construct(m_rpc_hooks_command.OnWebSocketDisconnectResponse, {})
 
 
 def on_websocket_disconnect_response_to_pb(
@@ -368,13 +432,18 @@ def on_websocket_disconnect_response_to_pb(
 def websocket_message_has_been_posted_request_from_pb(
     m: pb_hooks_command.WebSocketMessageHasBeenPostedRequest,
 ) -> m_rpc_hooks_command.WebSocketMessageHasBeenPostedRequest:
-    return m_rpc_hooks_command.WebSocketMessageHasBeenPostedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        web_conn_id=m.web_conn_id,
-        user_id=m.user_id,
-        request=c_hooks_command.websocket_request_from_pb(m.request)
-        if m.HasField("request")
-        else None,
+    return construct(
+        m_rpc_hooks_command.WebSocketMessageHasBeenPostedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "web_conn_id": m.web_conn_id,
+            "user_id": m.user_id,
+            "request": c_hooks_command.websocket_request_from_pb(m.request)
+            if m.HasField("request")
+            else None,
+        },
     )
 
 
@@ -392,7 +461,7 @@ def websocket_message_has_been_posted_request_to_pb(
 def websocket_message_has_been_posted_response_from_pb(
     _m: pb_hooks_command.WebSocketMessageHasBeenPostedResponse,
 ) -> m_rpc_hooks_command.WebSocketMessageHasBeenPostedResponse:
-    return m_rpc_hooks_command.WebSocketMessageHasBeenPostedResponse.model_construct()
+    return construct(m_rpc_hooks_command.WebSocketMessageHasBeenPostedResponse, {})
 
 
 def websocket_message_has_been_posted_response_to_pb(

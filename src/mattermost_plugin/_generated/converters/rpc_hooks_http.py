@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mattermost_plugin._generated.converters import hooks_http as c_hooks_http
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_http_pb2 as pb_hooks_http
 from mattermost_plugin.models import rpc_hooks_http as m_rpc_hooks_http
 
@@ -10,10 +11,15 @@ from mattermost_plugin.models import rpc_hooks_http as m_rpc_hooks_http
 def serve_http_request_from_pb(
     m: pb_hooks_http.ServeHTTPRequest,
 ) -> m_rpc_hooks_http.ServeHTTPRequest:
-    return m_rpc_hooks_http.ServeHTTPRequest.model_construct(
-        init=c_hooks_http.serve_http_request_init_from_pb(m.init) if m.HasField("init") else None,
-        body_chunk=m.body_chunk,
-        body_complete=m.body_complete,
+    return construct(
+        m_rpc_hooks_http.ServeHTTPRequest,
+        {
+            "init": c_hooks_http.serve_http_request_init_from_pb(m.init)
+            if m.HasField("init")
+            else None,
+            "body_chunk": m.body_chunk,
+            "body_complete": m.body_complete,
+        },
     )
 
 
@@ -30,11 +36,16 @@ def serve_http_request_to_pb(
 def serve_http_response_from_pb(
     m: pb_hooks_http.ServeHTTPResponse,
 ) -> m_rpc_hooks_http.ServeHTTPResponse:
-    return m_rpc_hooks_http.ServeHTTPResponse.model_construct(
-        init=c_hooks_http.serve_http_response_init_from_pb(m.init) if m.HasField("init") else None,
-        body_chunk=m.body_chunk,
-        body_complete=m.body_complete,
-        flush=m.flush,
+    return construct(
+        m_rpc_hooks_http.ServeHTTPResponse,
+        {
+            "init": c_hooks_http.serve_http_response_init_from_pb(m.init)
+            if m.HasField("init")
+            else None,
+            "body_chunk": m.body_chunk,
+            "body_complete": m.body_complete,
+            "flush": m.flush,
+        },
     )
 
 

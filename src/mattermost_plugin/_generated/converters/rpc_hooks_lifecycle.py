@@ -5,6 +5,7 @@ from __future__ import annotations
 from mattermost_plugin._generated.converters import common as c_common
 from mattermost_plugin._generated.converters import hooks_common as c_hooks_common
 from mattermost_plugin._generated.converters import hooks_lifecycle as c_hooks_lifecycle
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_lifecycle_pb2 as pb_hooks_lifecycle
 from mattermost_plugin.models import rpc_hooks_lifecycle as m_rpc_hooks_lifecycle
 
@@ -12,11 +13,16 @@ from mattermost_plugin.models import rpc_hooks_lifecycle as m_rpc_hooks_lifecycl
 def configuration_will_be_saved_request_from_pb(
     m: pb_hooks_lifecycle.ConfigurationWillBeSavedRequest,
 ) -> m_rpc_hooks_lifecycle.ConfigurationWillBeSavedRequest:
-    return m_rpc_hooks_lifecycle.ConfigurationWillBeSavedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        new_config=c_hooks_lifecycle.config_json_from_pb(m.new_config)
-        if m.HasField("new_config")
-        else None,
+    return construct(
+        m_rpc_hooks_lifecycle.ConfigurationWillBeSavedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "new_config": c_hooks_lifecycle.config_json_from_pb(m.new_config)
+            if m.HasField("new_config")
+            else None,
+        },
     )
 
 
@@ -34,11 +40,14 @@ def configuration_will_be_saved_request_to_pb(
 def configuration_will_be_saved_response_from_pb(
     m: pb_hooks_lifecycle.ConfigurationWillBeSavedResponse,
 ) -> m_rpc_hooks_lifecycle.ConfigurationWillBeSavedResponse:
-    return m_rpc_hooks_lifecycle.ConfigurationWillBeSavedResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        modified_config=c_hooks_lifecycle.config_json_from_pb(m.modified_config)
-        if m.HasField("modified_config")
-        else None,
+    return construct(
+        m_rpc_hooks_lifecycle.ConfigurationWillBeSavedResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "modified_config": c_hooks_lifecycle.config_json_from_pb(m.modified_config)
+            if m.HasField("modified_config")
+            else None,
+        },
     )
 
 
@@ -56,8 +65,13 @@ def configuration_will_be_saved_response_to_pb(
 def implemented_request_from_pb(
     m: pb_hooks_lifecycle.ImplementedRequest,
 ) -> m_rpc_hooks_lifecycle.ImplementedRequest:
-    return m_rpc_hooks_lifecycle.ImplementedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.ImplementedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+        },
     )
 
 
@@ -72,9 +86,12 @@ def implemented_request_to_pb(
 def implemented_response_from_pb(
     m: pb_hooks_lifecycle.ImplementedResponse,
 ) -> m_rpc_hooks_lifecycle.ImplementedResponse:
-    return m_rpc_hooks_lifecycle.ImplementedResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        hooks=list(m.hooks),
+    return construct(
+        m_rpc_hooks_lifecycle.ImplementedResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "hooks": list(m.hooks),
+        },
     )
 
 
@@ -90,8 +107,13 @@ def implemented_response_to_pb(
 def on_activate_request_from_pb(
     m: pb_hooks_lifecycle.OnActivateRequest,
 ) -> m_rpc_hooks_lifecycle.OnActivateRequest:
-    return m_rpc_hooks_lifecycle.OnActivateRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnActivateRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+        },
     )
 
 
@@ -106,8 +128,11 @@ def on_activate_request_to_pb(
 def on_activate_response_from_pb(
     m: pb_hooks_lifecycle.OnActivateResponse,
 ) -> m_rpc_hooks_lifecycle.OnActivateResponse:
-    return m_rpc_hooks_lifecycle.OnActivateResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnActivateResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -122,9 +147,16 @@ def on_activate_response_to_pb(
 def on_cloud_limits_updated_request_from_pb(
     m: pb_hooks_lifecycle.OnCloudLimitsUpdatedRequest,
 ) -> m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedRequest:
-    return m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        limits=c_hooks_lifecycle.product_limits_from_pb(m.limits) if m.HasField("limits") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "limits": c_hooks_lifecycle.product_limits_from_pb(m.limits)
+            if m.HasField("limits")
+            else None,
+        },
     )
 
 
@@ -140,7 +172,7 @@ def on_cloud_limits_updated_request_to_pb(
 def on_cloud_limits_updated_response_from_pb(
     _m: pb_hooks_lifecycle.OnCloudLimitsUpdatedResponse,
 ) -> m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedResponse:
-    return m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedResponse.model_construct()
+    return construct(m_rpc_hooks_lifecycle.OnCloudLimitsUpdatedResponse, {})
 
 
 def on_cloud_limits_updated_response_to_pb(
@@ -152,8 +184,13 @@ def on_cloud_limits_updated_response_to_pb(
 def on_configuration_change_request_from_pb(
     m: pb_hooks_lifecycle.OnConfigurationChangeRequest,
 ) -> m_rpc_hooks_lifecycle.OnConfigurationChangeRequest:
-    return m_rpc_hooks_lifecycle.OnConfigurationChangeRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnConfigurationChangeRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+        },
     )
 
 
@@ -168,8 +205,11 @@ def on_configuration_change_request_to_pb(
 def on_configuration_change_response_from_pb(
     m: pb_hooks_lifecycle.OnConfigurationChangeResponse,
 ) -> m_rpc_hooks_lifecycle.OnConfigurationChangeResponse:
-    return m_rpc_hooks_lifecycle.OnConfigurationChangeResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnConfigurationChangeResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -184,8 +224,13 @@ def on_configuration_change_response_to_pb(
 def on_deactivate_request_from_pb(
     m: pb_hooks_lifecycle.OnDeactivateRequest,
 ) -> m_rpc_hooks_lifecycle.OnDeactivateRequest:
-    return m_rpc_hooks_lifecycle.OnDeactivateRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnDeactivateRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+        },
     )
 
 
@@ -200,8 +245,11 @@ def on_deactivate_request_to_pb(
 def on_deactivate_response_from_pb(
     m: pb_hooks_lifecycle.OnDeactivateResponse,
 ) -> m_rpc_hooks_lifecycle.OnDeactivateResponse:
-    return m_rpc_hooks_lifecycle.OnDeactivateResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnDeactivateResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -216,12 +264,19 @@ def on_deactivate_response_to_pb(
 def on_install_request_from_pb(
     m: pb_hooks_lifecycle.OnInstallRequest,
 ) -> m_rpc_hooks_lifecycle.OnInstallRequest:
-    return m_rpc_hooks_lifecycle.OnInstallRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        event=c_hooks_lifecycle.on_install_event_from_pb(m.event) if m.HasField("event") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnInstallRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "event": c_hooks_lifecycle.on_install_event_from_pb(m.event)
+            if m.HasField("event")
+            else None,
+        },
     )
 
 
@@ -240,8 +295,11 @@ def on_install_request_to_pb(
 def on_install_response_from_pb(
     m: pb_hooks_lifecycle.OnInstallResponse,
 ) -> m_rpc_hooks_lifecycle.OnInstallResponse:
-    return m_rpc_hooks_lifecycle.OnInstallResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnInstallResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -256,8 +314,13 @@ def on_install_response_to_pb(
 def on_send_daily_telemetry_request_from_pb(
     m: pb_hooks_lifecycle.OnSendDailyTelemetryRequest,
 ) -> m_rpc_hooks_lifecycle.OnSendDailyTelemetryRequest:
-    return m_rpc_hooks_lifecycle.OnSendDailyTelemetryRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
+    return construct(
+        m_rpc_hooks_lifecycle.OnSendDailyTelemetryRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+        },
     )
 
 
@@ -272,7 +335,7 @@ def on_send_daily_telemetry_request_to_pb(
 def on_send_daily_telemetry_response_from_pb(
     _m: pb_hooks_lifecycle.OnSendDailyTelemetryResponse,
 ) -> m_rpc_hooks_lifecycle.OnSendDailyTelemetryResponse:
-    return m_rpc_hooks_lifecycle.OnSendDailyTelemetryResponse.model_construct()
+    return construct(m_rpc_hooks_lifecycle.OnSendDailyTelemetryResponse, {})
 
 
 def on_send_daily_telemetry_response_to_pb(
@@ -284,10 +347,15 @@ def on_send_daily_telemetry_response_to_pb(
 def run_data_retention_request_from_pb(
     m: pb_hooks_lifecycle.RunDataRetentionRequest,
 ) -> m_rpc_hooks_lifecycle.RunDataRetentionRequest:
-    return m_rpc_hooks_lifecycle.RunDataRetentionRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        now_time=m.now_time,
-        batch_size=m.batch_size,
+    return construct(
+        m_rpc_hooks_lifecycle.RunDataRetentionRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "now_time": m.now_time,
+            "batch_size": m.batch_size,
+        },
     )
 
 
@@ -304,9 +372,12 @@ def run_data_retention_request_to_pb(
 def run_data_retention_response_from_pb(
     m: pb_hooks_lifecycle.RunDataRetentionResponse,
 ) -> m_rpc_hooks_lifecycle.RunDataRetentionResponse:
-    return m_rpc_hooks_lifecycle.RunDataRetentionResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
-        deleted_count=m.deleted_count,
+    return construct(
+        m_rpc_hooks_lifecycle.RunDataRetentionResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+            "deleted_count": m.deleted_count,
+        },
     )
 
 

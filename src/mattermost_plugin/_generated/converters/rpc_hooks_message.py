@@ -8,6 +8,7 @@ from mattermost_plugin._generated.converters import file as c_file
 from mattermost_plugin._generated.converters import hooks_common as c_hooks_common
 from mattermost_plugin._generated.converters import hooks_message as c_hooks_message
 from mattermost_plugin._generated.converters import post as c_post
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_message_pb2 as pb_hooks_message
 from mattermost_plugin.models import rpc_hooks_message as m_rpc_hooks_message
 
@@ -15,11 +16,18 @@ from mattermost_plugin.models import rpc_hooks_message as m_rpc_hooks_message
 def email_notification_will_be_sent_request_from_pb(
     m: pb_hooks_message.EmailNotificationWillBeSentRequest,
 ) -> m_rpc_hooks_message.EmailNotificationWillBeSentRequest:
-    return m_rpc_hooks_message.EmailNotificationWillBeSentRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        email_notification=c_hooks_message.email_notification_json_from_pb(m.email_notification)
-        if m.HasField("email_notification")
-        else None,
+    return construct(
+        m_rpc_hooks_message.EmailNotificationWillBeSentRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "email_notification": c_hooks_message.email_notification_json_from_pb(
+                m.email_notification
+            )
+            if m.HasField("email_notification")
+            else None,
+        },
     )
 
 
@@ -37,11 +45,16 @@ def email_notification_will_be_sent_request_to_pb(
 def email_notification_will_be_sent_response_from_pb(
     m: pb_hooks_message.EmailNotificationWillBeSentResponse,
 ) -> m_rpc_hooks_message.EmailNotificationWillBeSentResponse:
-    return m_rpc_hooks_message.EmailNotificationWillBeSentResponse.model_construct(
-        modified_content=c_hooks_message.email_notification_content_from_pb(m.modified_content)
-        if m.HasField("modified_content")
-        else None,
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_message.EmailNotificationWillBeSentResponse,
+        {
+            "modified_content": c_hooks_message.email_notification_content_from_pb(
+                m.modified_content
+            )
+            if m.HasField("modified_content")
+            else None,
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 
@@ -59,13 +72,18 @@ def email_notification_will_be_sent_response_to_pb(
 def file_will_be_uploaded_request_from_pb(
     m: pb_hooks_message.FileWillBeUploadedRequest,
 ) -> m_rpc_hooks_message.FileWillBeUploadedRequest:
-    return m_rpc_hooks_message.FileWillBeUploadedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        file_info=c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
-        file_content=m.file_content,
+    return construct(
+        m_rpc_hooks_message.FileWillBeUploadedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "file_info": c_file.file_info_from_pb(m.file_info) if m.HasField("file_info") else None,
+            "file_content": m.file_content,
+        },
     )
 
 
@@ -85,12 +103,15 @@ def file_will_be_uploaded_request_to_pb(
 def file_will_be_uploaded_response_from_pb(
     m: pb_hooks_message.FileWillBeUploadedResponse,
 ) -> m_rpc_hooks_message.FileWillBeUploadedResponse:
-    return m_rpc_hooks_message.FileWillBeUploadedResponse.model_construct(
-        modified_file_info=c_file.file_info_from_pb(m.modified_file_info)
-        if m.HasField("modified_file_info")
-        else None,
-        modified_content=m.modified_content,
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_message.FileWillBeUploadedResponse,
+        {
+            "modified_file_info": c_file.file_info_from_pb(m.modified_file_info)
+            if m.HasField("modified_file_info")
+            else None,
+            "modified_content": m.modified_content,
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 
@@ -109,12 +130,17 @@ def file_will_be_uploaded_response_to_pb(
 def message_has_been_deleted_request_from_pb(
     m: pb_hooks_message.MessageHasBeenDeletedRequest,
 ) -> m_rpc_hooks_message.MessageHasBeenDeletedRequest:
-    return m_rpc_hooks_message.MessageHasBeenDeletedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_hooks_message.MessageHasBeenDeletedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -133,7 +159,7 @@ def message_has_been_deleted_request_to_pb(
 def message_has_been_deleted_response_from_pb(
     _m: pb_hooks_message.MessageHasBeenDeletedResponse,
 ) -> m_rpc_hooks_message.MessageHasBeenDeletedResponse:
-    return m_rpc_hooks_message.MessageHasBeenDeletedResponse.model_construct()
+    return construct(m_rpc_hooks_message.MessageHasBeenDeletedResponse, {})
 
 
 def message_has_been_deleted_response_to_pb(
@@ -145,12 +171,17 @@ def message_has_been_deleted_response_to_pb(
 def message_has_been_posted_request_from_pb(
     m: pb_hooks_message.MessageHasBeenPostedRequest,
 ) -> m_rpc_hooks_message.MessageHasBeenPostedRequest:
-    return m_rpc_hooks_message.MessageHasBeenPostedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_hooks_message.MessageHasBeenPostedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -169,7 +200,7 @@ def message_has_been_posted_request_to_pb(
 def message_has_been_posted_response_from_pb(
     _m: pb_hooks_message.MessageHasBeenPostedResponse,
 ) -> m_rpc_hooks_message.MessageHasBeenPostedResponse:
-    return m_rpc_hooks_message.MessageHasBeenPostedResponse.model_construct()
+    return construct(m_rpc_hooks_message.MessageHasBeenPostedResponse, {})
 
 
 def message_has_been_posted_response_to_pb(
@@ -181,13 +212,18 @@ def message_has_been_posted_response_to_pb(
 def message_has_been_updated_request_from_pb(
     m: pb_hooks_message.MessageHasBeenUpdatedRequest,
 ) -> m_rpc_hooks_message.MessageHasBeenUpdatedRequest:
-    return m_rpc_hooks_message.MessageHasBeenUpdatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        new_post=c_post.post_from_pb(m.new_post) if m.HasField("new_post") else None,
-        old_post=c_post.post_from_pb(m.old_post) if m.HasField("old_post") else None,
+    return construct(
+        m_rpc_hooks_message.MessageHasBeenUpdatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "new_post": c_post.post_from_pb(m.new_post) if m.HasField("new_post") else None,
+            "old_post": c_post.post_from_pb(m.old_post) if m.HasField("old_post") else None,
+        },
     )
 
 
@@ -207,7 +243,7 @@ def message_has_been_updated_request_to_pb(
 def message_has_been_updated_response_from_pb(
     _m: pb_hooks_message.MessageHasBeenUpdatedResponse,
 ) -> m_rpc_hooks_message.MessageHasBeenUpdatedResponse:
-    return m_rpc_hooks_message.MessageHasBeenUpdatedResponse.model_construct()
+    return construct(m_rpc_hooks_message.MessageHasBeenUpdatedResponse, {})
 
 
 def message_has_been_updated_response_to_pb(
@@ -219,12 +255,17 @@ def message_has_been_updated_response_to_pb(
 def message_will_be_posted_request_from_pb(
     m: pb_hooks_message.MessageWillBePostedRequest,
 ) -> m_rpc_hooks_message.MessageWillBePostedRequest:
-    return m_rpc_hooks_message.MessageWillBePostedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        post=c_post.post_from_pb(m.post) if m.HasField("post") else None,
+    return construct(
+        m_rpc_hooks_message.MessageWillBePostedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "post": c_post.post_from_pb(m.post) if m.HasField("post") else None,
+        },
     )
 
 
@@ -243,9 +284,14 @@ def message_will_be_posted_request_to_pb(
 def message_will_be_posted_response_from_pb(
     m: pb_hooks_message.MessageWillBePostedResponse,
 ) -> m_rpc_hooks_message.MessageWillBePostedResponse:
-    return m_rpc_hooks_message.MessageWillBePostedResponse.model_construct(
-        modified_post=c_post.post_from_pb(m.modified_post) if m.HasField("modified_post") else None,
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_message.MessageWillBePostedResponse,
+        {
+            "modified_post": c_post.post_from_pb(m.modified_post)
+            if m.HasField("modified_post")
+            else None,
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 
@@ -261,13 +307,18 @@ def message_will_be_posted_response_to_pb(
 def message_will_be_updated_request_from_pb(
     m: pb_hooks_message.MessageWillBeUpdatedRequest,
 ) -> m_rpc_hooks_message.MessageWillBeUpdatedRequest:
-    return m_rpc_hooks_message.MessageWillBeUpdatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        new_post=c_post.post_from_pb(m.new_post) if m.HasField("new_post") else None,
-        old_post=c_post.post_from_pb(m.old_post) if m.HasField("old_post") else None,
+    return construct(
+        m_rpc_hooks_message.MessageWillBeUpdatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "new_post": c_post.post_from_pb(m.new_post) if m.HasField("new_post") else None,
+            "old_post": c_post.post_from_pb(m.old_post) if m.HasField("old_post") else None,
+        },
     )
 
 
@@ -287,9 +338,14 @@ def message_will_be_updated_request_to_pb(
 def message_will_be_updated_response_from_pb(
     m: pb_hooks_message.MessageWillBeUpdatedResponse,
 ) -> m_rpc_hooks_message.MessageWillBeUpdatedResponse:
-    return m_rpc_hooks_message.MessageWillBeUpdatedResponse.model_construct(
-        modified_post=c_post.post_from_pb(m.modified_post) if m.HasField("modified_post") else None,
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_message.MessageWillBeUpdatedResponse,
+        {
+            "modified_post": c_post.post_from_pb(m.modified_post)
+            if m.HasField("modified_post")
+            else None,
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 
@@ -305,9 +361,14 @@ def message_will_be_updated_response_to_pb(
 def messages_will_be_consumed_request_from_pb(
     m: pb_hooks_message.MessagesWillBeConsumedRequest,
 ) -> m_rpc_hooks_message.MessagesWillBeConsumedRequest:
-    return m_rpc_hooks_message.MessagesWillBeConsumedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        posts=[c_post.post_from_pb(v) for v in m.posts],
+    return construct(
+        m_rpc_hooks_message.MessagesWillBeConsumedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "posts": [c_post.post_from_pb(v) for v in m.posts],
+        },
     )
 
 
@@ -323,8 +384,11 @@ def messages_will_be_consumed_request_to_pb(
 def messages_will_be_consumed_response_from_pb(
     m: pb_hooks_message.MessagesWillBeConsumedResponse,
 ) -> m_rpc_hooks_message.MessagesWillBeConsumedResponse:
-    return m_rpc_hooks_message.MessagesWillBeConsumedResponse.model_construct(
-        posts=[c_post.post_from_pb(v) for v in m.posts],
+    return construct(
+        m_rpc_hooks_message.MessagesWillBeConsumedResponse,
+        {
+            "posts": [c_post.post_from_pb(v) for v in m.posts],
+        },
     )
 
 
@@ -339,12 +403,17 @@ def messages_will_be_consumed_response_to_pb(
 def notification_will_be_pushed_request_from_pb(
     m: pb_hooks_message.NotificationWillBePushedRequest,
 ) -> m_rpc_hooks_message.NotificationWillBePushedRequest:
-    return m_rpc_hooks_message.NotificationWillBePushedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        push_notification=c_api_remaining.push_notification_from_pb(m.push_notification)
-        if m.HasField("push_notification")
-        else None,
-        user_id=m.user_id,
+    return construct(
+        m_rpc_hooks_message.NotificationWillBePushedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "push_notification": c_api_remaining.push_notification_from_pb(m.push_notification)
+            if m.HasField("push_notification")
+            else None,
+            "user_id": m.user_id,
+        },
     )
 
 
@@ -363,11 +432,16 @@ def notification_will_be_pushed_request_to_pb(
 def notification_will_be_pushed_response_from_pb(
     m: pb_hooks_message.NotificationWillBePushedResponse,
 ) -> m_rpc_hooks_message.NotificationWillBePushedResponse:
-    return m_rpc_hooks_message.NotificationWillBePushedResponse.model_construct(
-        modified_notification=c_api_remaining.push_notification_from_pb(m.modified_notification)
-        if m.HasField("modified_notification")
-        else None,
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_message.NotificationWillBePushedResponse,
+        {
+            "modified_notification": c_api_remaining.push_notification_from_pb(
+                m.modified_notification
+            )
+            if m.HasField("modified_notification")
+            else None,
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 
@@ -385,12 +459,17 @@ def notification_will_be_pushed_response_to_pb(
 def preferences_have_changed_request_from_pb(
     m: pb_hooks_message.PreferencesHaveChangedRequest,
 ) -> m_rpc_hooks_message.PreferencesHaveChangedRequest:
-    return m_rpc_hooks_message.PreferencesHaveChangedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        preferences=[c_api_remaining.preference_from_pb(v) for v in m.preferences],
+    return construct(
+        m_rpc_hooks_message.PreferencesHaveChangedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "preferences": [c_api_remaining.preference_from_pb(v) for v in m.preferences],
+        },
     )
 
 
@@ -409,7 +488,7 @@ def preferences_have_changed_request_to_pb(
 def preferences_have_changed_response_from_pb(
     _m: pb_hooks_message.PreferencesHaveChangedResponse,
 ) -> m_rpc_hooks_message.PreferencesHaveChangedResponse:
-    return m_rpc_hooks_message.PreferencesHaveChangedResponse.model_construct()
+    return construct(m_rpc_hooks_message.PreferencesHaveChangedResponse, {})
 
 
 def preferences_have_changed_response_to_pb(
@@ -421,12 +500,17 @@ def preferences_have_changed_response_to_pb(
 def reaction_has_been_added_request_from_pb(
     m: pb_hooks_message.ReactionHasBeenAddedRequest,
 ) -> m_rpc_hooks_message.ReactionHasBeenAddedRequest:
-    return m_rpc_hooks_message.ReactionHasBeenAddedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        reaction=c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+    return construct(
+        m_rpc_hooks_message.ReactionHasBeenAddedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "reaction": c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+        },
     )
 
 
@@ -445,7 +529,7 @@ def reaction_has_been_added_request_to_pb(
 def reaction_has_been_added_response_from_pb(
     _m: pb_hooks_message.ReactionHasBeenAddedResponse,
 ) -> m_rpc_hooks_message.ReactionHasBeenAddedResponse:
-    return m_rpc_hooks_message.ReactionHasBeenAddedResponse.model_construct()
+    return construct(m_rpc_hooks_message.ReactionHasBeenAddedResponse, {})
 
 
 def reaction_has_been_added_response_to_pb(
@@ -457,12 +541,17 @@ def reaction_has_been_added_response_to_pb(
 def reaction_has_been_removed_request_from_pb(
     m: pb_hooks_message.ReactionHasBeenRemovedRequest,
 ) -> m_rpc_hooks_message.ReactionHasBeenRemovedRequest:
-    return m_rpc_hooks_message.ReactionHasBeenRemovedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        reaction=c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+    return construct(
+        m_rpc_hooks_message.ReactionHasBeenRemovedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "reaction": c_post.reaction_from_pb(m.reaction) if m.HasField("reaction") else None,
+        },
     )
 
 
@@ -481,7 +570,7 @@ def reaction_has_been_removed_request_to_pb(
 def reaction_has_been_removed_response_from_pb(
     _m: pb_hooks_message.ReactionHasBeenRemovedResponse,
 ) -> m_rpc_hooks_message.ReactionHasBeenRemovedResponse:
-    return m_rpc_hooks_message.ReactionHasBeenRemovedResponse.model_construct()
+    return construct(m_rpc_hooks_message.ReactionHasBeenRemovedResponse, {})
 
 
 def reaction_has_been_removed_response_to_pb(

@@ -9,6 +9,7 @@ from mattermost_plugin._generated.converters import hooks_common as c_hooks_comm
 from mattermost_plugin._generated.converters import hooks_user_channel as c_hooks_user_channel
 from mattermost_plugin._generated.converters import team as c_team
 from mattermost_plugin._generated.converters import user as c_user
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import hooks_user_channel_pb2 as pb_hooks_user_channel
 from mattermost_plugin.models import rpc_hooks_user_channel as m_rpc_hooks_user_channel
 
@@ -16,12 +17,17 @@ from mattermost_plugin.models import rpc_hooks_user_channel as m_rpc_hooks_user_
 def channel_has_been_created_request_from_pb(
     m: pb_hooks_user_channel.ChannelHasBeenCreatedRequest,
 ) -> m_rpc_hooks_user_channel.ChannelHasBeenCreatedRequest:
-    return m_rpc_hooks_user_channel.ChannelHasBeenCreatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        channel=c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+    return construct(
+        m_rpc_hooks_user_channel.ChannelHasBeenCreatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "channel": c_channel.channel_from_pb(m.channel) if m.HasField("channel") else None,
+        },
     )
 
 
@@ -40,7 +46,7 @@ def channel_has_been_created_request_to_pb(
 def channel_has_been_created_response_from_pb(
     _m: pb_hooks_user_channel.ChannelHasBeenCreatedResponse,
 ) -> m_rpc_hooks_user_channel.ChannelHasBeenCreatedResponse:
-    return m_rpc_hooks_user_channel.ChannelHasBeenCreatedResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.ChannelHasBeenCreatedResponse, {})
 
 
 def channel_has_been_created_response_to_pb(
@@ -52,15 +58,20 @@ def channel_has_been_created_response_to_pb(
 def on_saml_login_request_from_pb(
     m: pb_hooks_user_channel.OnSAMLLoginRequest,
 ) -> m_rpc_hooks_user_channel.OnSAMLLoginRequest:
-    return m_rpc_hooks_user_channel.OnSAMLLoginRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
-        assertion=c_hooks_user_channel.saml_assertion_info_json_from_pb(m.assertion)
-        if m.HasField("assertion")
-        else None,
+    return construct(
+        m_rpc_hooks_user_channel.OnSAMLLoginRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+            "assertion": c_hooks_user_channel.saml_assertion_info_json_from_pb(m.assertion)
+            if m.HasField("assertion")
+            else None,
+        },
     )
 
 
@@ -82,8 +93,11 @@ def on_saml_login_request_to_pb(
 def on_saml_login_response_from_pb(
     m: pb_hooks_user_channel.OnSAMLLoginResponse,
 ) -> m_rpc_hooks_user_channel.OnSAMLLoginResponse:
-    return m_rpc_hooks_user_channel.OnSAMLLoginResponse.model_construct(
-        error=c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+    return construct(
+        m_rpc_hooks_user_channel.OnSAMLLoginResponse,
+        {
+            "error": c_common.app_error_from_pb(m.error) if m.HasField("error") else None,
+        },
     )
 
 
@@ -98,12 +112,17 @@ def on_saml_login_response_to_pb(
 def user_has_been_created_request_from_pb(
     m: pb_hooks_user_channel.UserHasBeenCreatedRequest,
 ) -> m_rpc_hooks_user_channel.UserHasBeenCreatedRequest:
-    return m_rpc_hooks_user_channel.UserHasBeenCreatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasBeenCreatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -122,7 +141,7 @@ def user_has_been_created_request_to_pb(
 def user_has_been_created_response_from_pb(
     _m: pb_hooks_user_channel.UserHasBeenCreatedResponse,
 ) -> m_rpc_hooks_user_channel.UserHasBeenCreatedResponse:
-    return m_rpc_hooks_user_channel.UserHasBeenCreatedResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasBeenCreatedResponse, {})
 
 
 def user_has_been_created_response_to_pb(
@@ -134,12 +153,17 @@ def user_has_been_created_response_to_pb(
 def user_has_been_deactivated_request_from_pb(
     m: pb_hooks_user_channel.UserHasBeenDeactivatedRequest,
 ) -> m_rpc_hooks_user_channel.UserHasBeenDeactivatedRequest:
-    return m_rpc_hooks_user_channel.UserHasBeenDeactivatedRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasBeenDeactivatedRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -158,7 +182,7 @@ def user_has_been_deactivated_request_to_pb(
 def user_has_been_deactivated_response_from_pb(
     _m: pb_hooks_user_channel.UserHasBeenDeactivatedResponse,
 ) -> m_rpc_hooks_user_channel.UserHasBeenDeactivatedResponse:
-    return m_rpc_hooks_user_channel.UserHasBeenDeactivatedResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasBeenDeactivatedResponse, {})
 
 
 def user_has_been_deactivated_response_to_pb(
@@ -170,15 +194,20 @@ def user_has_been_deactivated_response_to_pb(
 def user_has_joined_channel_request_from_pb(
     m: pb_hooks_user_channel.UserHasJoinedChannelRequest,
 ) -> m_rpc_hooks_user_channel.UserHasJoinedChannelRequest:
-    return m_rpc_hooks_user_channel.UserHasJoinedChannelRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
-        actor=c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasJoinedChannelRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+            "actor": c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+        },
     )
 
 
@@ -200,7 +229,7 @@ def user_has_joined_channel_request_to_pb(
 def user_has_joined_channel_response_from_pb(
     _m: pb_hooks_user_channel.UserHasJoinedChannelResponse,
 ) -> m_rpc_hooks_user_channel.UserHasJoinedChannelResponse:
-    return m_rpc_hooks_user_channel.UserHasJoinedChannelResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasJoinedChannelResponse, {})
 
 
 def user_has_joined_channel_response_to_pb(
@@ -212,15 +241,20 @@ def user_has_joined_channel_response_to_pb(
 def user_has_joined_team_request_from_pb(
     m: pb_hooks_user_channel.UserHasJoinedTeamRequest,
 ) -> m_rpc_hooks_user_channel.UserHasJoinedTeamRequest:
-    return m_rpc_hooks_user_channel.UserHasJoinedTeamRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        team_member=c_team.team_member_from_pb(m.team_member)
-        if m.HasField("team_member")
-        else None,
-        actor=c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasJoinedTeamRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "team_member": c_team.team_member_from_pb(m.team_member)
+            if m.HasField("team_member")
+            else None,
+            "actor": c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+        },
     )
 
 
@@ -240,7 +274,7 @@ def user_has_joined_team_request_to_pb(
 def user_has_joined_team_response_from_pb(
     _m: pb_hooks_user_channel.UserHasJoinedTeamResponse,
 ) -> m_rpc_hooks_user_channel.UserHasJoinedTeamResponse:
-    return m_rpc_hooks_user_channel.UserHasJoinedTeamResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasJoinedTeamResponse, {})
 
 
 def user_has_joined_team_response_to_pb(
@@ -252,15 +286,20 @@ def user_has_joined_team_response_to_pb(
 def user_has_left_channel_request_from_pb(
     m: pb_hooks_user_channel.UserHasLeftChannelRequest,
 ) -> m_rpc_hooks_user_channel.UserHasLeftChannelRequest:
-    return m_rpc_hooks_user_channel.UserHasLeftChannelRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        channel_member=c_api_channel_post.channel_member_from_pb(m.channel_member)
-        if m.HasField("channel_member")
-        else None,
-        actor=c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasLeftChannelRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "channel_member": c_api_channel_post.channel_member_from_pb(m.channel_member)
+            if m.HasField("channel_member")
+            else None,
+            "actor": c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+        },
     )
 
 
@@ -282,7 +321,7 @@ def user_has_left_channel_request_to_pb(
 def user_has_left_channel_response_from_pb(
     _m: pb_hooks_user_channel.UserHasLeftChannelResponse,
 ) -> m_rpc_hooks_user_channel.UserHasLeftChannelResponse:
-    return m_rpc_hooks_user_channel.UserHasLeftChannelResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasLeftChannelResponse, {})
 
 
 def user_has_left_channel_response_to_pb(
@@ -294,15 +333,20 @@ def user_has_left_channel_response_to_pb(
 def user_has_left_team_request_from_pb(
     m: pb_hooks_user_channel.UserHasLeftTeamRequest,
 ) -> m_rpc_hooks_user_channel.UserHasLeftTeamRequest:
-    return m_rpc_hooks_user_channel.UserHasLeftTeamRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        team_member=c_team.team_member_from_pb(m.team_member)
-        if m.HasField("team_member")
-        else None,
-        actor=c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasLeftTeamRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "team_member": c_team.team_member_from_pb(m.team_member)
+            if m.HasField("team_member")
+            else None,
+            "actor": c_user.user_from_pb(m.actor) if m.HasField("actor") else None,
+        },
     )
 
 
@@ -322,7 +366,7 @@ def user_has_left_team_request_to_pb(
 def user_has_left_team_response_from_pb(
     _m: pb_hooks_user_channel.UserHasLeftTeamResponse,
 ) -> m_rpc_hooks_user_channel.UserHasLeftTeamResponse:
-    return m_rpc_hooks_user_channel.UserHasLeftTeamResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasLeftTeamResponse, {})
 
 
 def user_has_left_team_response_to_pb(
@@ -334,12 +378,17 @@ def user_has_left_team_response_to_pb(
 def user_has_logged_in_request_from_pb(
     m: pb_hooks_user_channel.UserHasLoggedInRequest,
 ) -> m_rpc_hooks_user_channel.UserHasLoggedInRequest:
-    return m_rpc_hooks_user_channel.UserHasLoggedInRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserHasLoggedInRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -358,7 +407,7 @@ def user_has_logged_in_request_to_pb(
 def user_has_logged_in_response_from_pb(
     _m: pb_hooks_user_channel.UserHasLoggedInResponse,
 ) -> m_rpc_hooks_user_channel.UserHasLoggedInResponse:
-    return m_rpc_hooks_user_channel.UserHasLoggedInResponse.model_construct()
+    return construct(m_rpc_hooks_user_channel.UserHasLoggedInResponse, {})
 
 
 def user_has_logged_in_response_to_pb(
@@ -370,12 +419,17 @@ def user_has_logged_in_response_to_pb(
 def user_will_log_in_request_from_pb(
     m: pb_hooks_user_channel.UserWillLogInRequest,
 ) -> m_rpc_hooks_user_channel.UserWillLogInRequest:
-    return m_rpc_hooks_user_channel.UserWillLogInRequest.model_construct(
-        context=c_common.request_context_from_pb(m.context) if m.HasField("context") else None,
-        plugin_context=c_hooks_common.plugin_context_from_pb(m.plugin_context)
-        if m.HasField("plugin_context")
-        else None,
-        user=c_user.user_from_pb(m.user) if m.HasField("user") else None,
+    return construct(
+        m_rpc_hooks_user_channel.UserWillLogInRequest,
+        {
+            "context": c_common.request_context_from_pb(m.context)
+            if m.HasField("context")
+            else None,
+            "plugin_context": c_hooks_common.plugin_context_from_pb(m.plugin_context)
+            if m.HasField("plugin_context")
+            else None,
+            "user": c_user.user_from_pb(m.user) if m.HasField("user") else None,
+        },
     )
 
 
@@ -394,8 +448,11 @@ def user_will_log_in_request_to_pb(
 def user_will_log_in_response_from_pb(
     m: pb_hooks_user_channel.UserWillLogInResponse,
 ) -> m_rpc_hooks_user_channel.UserWillLogInResponse:
-    return m_rpc_hooks_user_channel.UserWillLogInResponse.model_construct(
-        rejection_reason=m.rejection_reason,
+    return construct(
+        m_rpc_hooks_user_channel.UserWillLogInResponse,
+        {
+            "rejection_reason": m.rejection_reason,
+        },
     )
 
 

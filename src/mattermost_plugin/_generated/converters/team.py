@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+from mattermost_plugin._model_base import construct
 from mattermost_plugin._pb.pluginapi.v1 import team_pb2 as pb_team
 from mattermost_plugin.models import enums as m_enums
 from mattermost_plugin.models import team as m_team
 
 
 def team_from_pb(m: pb_team.Team) -> m_team.Team:
-    return m_team.Team.model_construct(
-        id=m.id,
-        create_at=m.create_at,
-        update_at=m.update_at,
-        delete_at=m.delete_at,
-        display_name=m.display_name,
-        name=m.name,
-        description=m.description,
-        email=m.email,
-        type=m_enums.TeamType(m.type),
-        company_name=m.company_name,
-        allowed_domains=m.allowed_domains,
-        invite_id=m.invite_id,
-        allow_open_invite=m.allow_open_invite,
-        last_team_icon_update=m.last_team_icon_update,
-        scheme_id=m.scheme_id if m.HasField("scheme_id") else None,
-        group_constrained=m.group_constrained if m.HasField("group_constrained") else None,
-        policy_id=m.policy_id if m.HasField("policy_id") else None,
-        cloud_limits_archived=m.cloud_limits_archived,
+    return construct(
+        m_team.Team,
+        {
+            "id": m.id,
+            "create_at": m.create_at,
+            "update_at": m.update_at,
+            "delete_at": m.delete_at,
+            "display_name": m.display_name,
+            "name": m.name,
+            "description": m.description,
+            "email": m.email,
+            "type": m_enums.TeamType(m.type),
+            "company_name": m.company_name,
+            "allowed_domains": m.allowed_domains,
+            "invite_id": m.invite_id,
+            "allow_open_invite": m.allow_open_invite,
+            "last_team_icon_update": m.last_team_icon_update,
+            "scheme_id": m.scheme_id if m.HasField("scheme_id") else None,
+            "group_constrained": m.group_constrained if m.HasField("group_constrained") else None,
+            "policy_id": m.policy_id if m.HasField("policy_id") else None,
+            "cloud_limits_archived": m.cloud_limits_archived,
+        },
     )
 
 
@@ -54,15 +58,18 @@ def team_to_pb(x: m_team.Team) -> pb_team.Team:
 
 
 def team_member_from_pb(m: pb_team.TeamMember) -> m_team.TeamMember:
-    return m_team.TeamMember.model_construct(
-        team_id=m.team_id,
-        user_id=m.user_id,
-        roles=m.roles,
-        delete_at=m.delete_at,
-        scheme_guest=m.scheme_guest,
-        scheme_user=m.scheme_user,
-        scheme_admin=m.scheme_admin,
-        create_at=m.create_at,
+    return construct(
+        m_team.TeamMember,
+        {
+            "team_id": m.team_id,
+            "user_id": m.user_id,
+            "roles": m.roles,
+            "delete_at": m.delete_at,
+            "scheme_guest": m.scheme_guest,
+            "scheme_user": m.scheme_user,
+            "scheme_admin": m.scheme_admin,
+            "create_at": m.create_at,
+        },
     )
 
 
@@ -80,14 +87,17 @@ def team_member_to_pb(x: m_team.TeamMember) -> pb_team.TeamMember:
 
 
 def team_unread_from_pb(m: pb_team.TeamUnread) -> m_team.TeamUnread:
-    return m_team.TeamUnread.model_construct(
-        team_id=m.team_id,
-        msg_count=m.msg_count,
-        mention_count=m.mention_count,
-        mention_count_root=m.mention_count_root,
-        msg_count_root=m.msg_count_root,
-        thread_count=m.thread_count,
-        thread_mention_count=m.thread_mention_count,
+    return construct(
+        m_team.TeamUnread,
+        {
+            "team_id": m.team_id,
+            "msg_count": m.msg_count,
+            "mention_count": m.mention_count,
+            "mention_count_root": m.mention_count_root,
+            "msg_count_root": m.msg_count_root,
+            "thread_count": m.thread_count,
+            "thread_mention_count": m.thread_mention_count,
+        },
     )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the SDK against hand-written baselines: ``python -m bench.run``."""

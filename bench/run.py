@@ -1,0 +1,131 @@
+"""Run the benchmarks: ``python -m bench.run [--rounds 7] [--calls 500] [--only NAME] …``.
+
+Starts the fake Mattermost server out of process (or uses ``--server host:port``), builds
+every suite in ``SUITES``, measures each benchmark (SDK and baseline interleaved, see
+``bench.harness``), prints a table and writes ``bench/results.json``.
+
+To add benchmarks (hooks, HTTP streaming, process spawn …), write a suite — a function
+``(Context) -> list[Benchmark]`` — in a module of this package and append it to ``SUITES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from bench import api_calls
+from bench.harness import (
+    INTERLEAVE,
+    TARGET_RATIO,
+    Context,
+    Result,
+    Suite,
+    fake_server,
+    measure,
+    table,
+    write_json,
+)
+
+SUITES: list[Suite] = [
+    api_calls.sync_suite,
+    api_calls.async_suite,
+]
+
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per benchmark (7)")
+    parser.add_argument("--calls", type=int, default=500, help="timed calls per side per round")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed calls per side first")
+    parser.add_argument(
+        "--interleave",
+        choices=INTERLEAVE,
+        default="pairs",
+        help="alternate SDK and baseline call by call (pairs) or in blocks per round",
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help="run benchmarks whose name contains this"
+    )
+    parser.add_argument("--server", help="use a running PluginAPI server at host:port")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1 when a benchmark's median ratio is above {TARGET_RATIO}",
+    )
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def _server(address: str | None) -> Iterator[str]:
+    if address:
+        yield address
+    else:
+        with fake_server() as started:
+            yield started
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def run(args: argparse.Namespace) -> list[Result]:
+    """Measure every selected benchmark; print progress and the table; write the JSON."""
+    loop = asyncio.new_event_loop()
+    results: list[Result] = []
+    started = time.monotonic()
+    with _server(args.server) as address:
+        ctx = Context(address=address, loop=loop)
+        try:
+            benchmarks = [b for suite in SUITES for b in suite(ctx)]
+            if args.only:
+                benchmarks = [b for b in benchmarks if any(o in b.name for o in args.only)]
+            print(
+                f"{len(benchmarks)} benchmarks, {args.rounds} rounds x {args.calls} calls per "
+                f"side ({args.interleave}), server {address}, "
+                f"Python {platform.python_version()}, load {_load()}",
+                flush=True,
+            )
+            for bench in benchmarks:
+                result = measure(
+                    loop,
+                    bench,
+                    rounds=args.rounds,
+                    calls=args.calls,
+                    warmup=args.warmup,
+                    interleave=args.interleave,
+                )
+                results.append(result)
+                print(
+                    f"  {result.name:<24} ratio {result.ratio:.3f}  "
+                    f"({result.sdk_median_us:.1f} vs {result.baseline_median_us:.1f} µs)",
+                    flush=True,
+                )
+        finally:
+            ctx.close()
+            loop.close()
+    elapsed = time.monotonic() - started
+    print(f"\n{table(results)}\n")
+    print(f"{elapsed:.0f} s, load {_load()}; target: ratio <= {TARGET_RATIO} at the median")
+    write_json(results, args.output)
+    print(f"wrote {args.output}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = run(args)
+    return 1 if args.check and not all(r.ok for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
