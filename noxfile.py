@@ -8,7 +8,7 @@ nox.options.sessions = ["ci"]
 nox.options.reuse_existing_virtualenvs = True
 
 DEV = ".[dev]"
-CODE = ["src", "codegen", "tests", "noxfile.py"]
+CODE = ["src", "codegen", "tests", "bench", "examples", "noxfile.py"]
 
 
 def _install(session: nox.Session, extra: str = DEV) -> None:

@@ -288,5 +288,6 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: Sequence[Result], path: Path) -> None:
-    path.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+def write_json(results: Sequence[Result], path: Path, extra: Sequence[dict[str, Any]] = ()) -> None:
+    """``results.json``: the call benchmarks, then entries of other shapes (process, memory)."""
+    path.write_text(json.dumps([asdict(r) for r in results] + list(extra), indent=2) + "\n")

@@ -86,10 +86,11 @@ def is_json_blob(f: FieldIR) -> bool:
 
 @dataclass
 class _Module:
-    """Imports of one client module: wire stubs now; models and converters on first use.
+    """Imports of one client module: models for annotations, everything else on first use.
 
-    Models appear only in annotations (``TYPE_CHECKING``), and converter modules load when a
-    method first needs them, so creating a client does not build the models of all 236 calls.
+    Models appear only in annotations (``TYPE_CHECKING``); wire stubs and converters load when
+    a method first needs them, so a client costs little until it is used, and then only
+    for the groups of calls a plugin makes.
     """
 
     ir: ProtoIR
@@ -100,8 +101,7 @@ class _Module:
     def pb(self, full_name: str) -> str:
         msg = self.ir.messages[full_name]
         alias = converters.pb_alias(msg.pb_module)
-        package, module = msg.pb_module.rsplit(".", 1)
-        self.imports.add(f"from {package} import {module} as {alias}")
+        self.lazy[alias] = msg.pb_module
         return f"{alias}.{msg.pb_path}"
 
     def model(self, full_name: str) -> str:

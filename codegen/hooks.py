@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen import converters
 from codegen.ir import FieldIR, Kind, MessageIR, ProtoIR
 from codegen.models import wrap
 from codegen.naming import snake
@@ -33,13 +32,10 @@ def response_kind(name: str, response: MessageIR) -> str:
 class _Table:
     def __init__(self, ir: ProtoIR) -> None:
         self.ir = ir
-        self.imports: set[str] = set()
 
     def pb(self, msg: MessageIR) -> str:
-        alias = converters.pb_alias(msg.pb_module)
-        package, module = msg.pb_module.rsplit(".", 1)
-        self.imports.add(f"from {package} import {module} as {alias}")
-        return f"{alias}.{msg.pb_path}"
+        """A message class by reference, imported only when a hook needs it."""
+        return f'"{msg.pb_module}:{msg.pb_path}"'
 
     def json_wrapper(self, f: FieldIR) -> FieldIR | None:
         """The bytes field of a message that only wraps a JSON document (ConfigJson …)."""
@@ -85,8 +81,8 @@ def generate(ir: ProtoIR, out: Path) -> None:
         rows += [
             f'    "{method.name}": HookSpec(',
             f'        name="{method.name}",',
-            f"        request={table.pb(request)},",
-            f"        response={table.pb(response)},",
+            f"        request_class={table.pb(request)},",
+            f"        response_class={table.pb(response)},",
             f"        kind=ResponseKind.{response_kind(method.name, response)},",
             "        args=(",
             *[f"            {table.wire_field(f)}," for f in args],
@@ -117,7 +113,6 @@ def generate(ir: ProtoIR, out: Path) -> None:
         "from enum import Enum",
         "",
         "from mattermost_plugin._hookspec import FieldKind, HookSpec, ResponseKind, WireField",
-        *sorted(table.imports),
         "",
         "",
         "class HookName(str, Enum):",

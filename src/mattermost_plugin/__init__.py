@@ -7,7 +7,8 @@ The public names live here; everything else is reached through them::
 
 from __future__ import annotations
 
-from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+from typing import TYPE_CHECKING, Any
+
 from mattermost_plugin.errors import (
     AlreadyExistsError,
     NotFoundError,
@@ -18,6 +19,9 @@ from mattermost_plugin.errors import (
 )
 from mattermost_plugin.hooks import HookName, hook
 from mattermost_plugin.plugin import Plugin
+
+if TYPE_CHECKING:
+    from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
 
 __version__ = "0.1.0"
 
@@ -35,3 +39,14 @@ __all__ = [
     "__version__",
     "hook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The clients (233 generated methods each) load on first use, not with every import.
+    if name in ("PluginAPIClient", "AsyncPluginAPIClient"):
+        from mattermost_plugin import client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

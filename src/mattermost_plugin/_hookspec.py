@@ -2,20 +2,23 @@
 
 Hand-written so the runtime can type what the generator emits: for each hook, its request
 and response messages, the fields handed to the handler, and how its answer is read.
+Message classes are named as ``"module:Class"`` and imported on first use, so a plugin
+loads the wire code of the hooks it implements, not of all 41.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
-from mattermost_plugin._model_base import ProtoModel
+if TYPE_CHECKING:  # models (and pydantic) load with the first hook that carries one
+    from mattermost_plugin._model_base import ProtoModel
 
 CONVERTERS = "mattermost_plugin._generated.converters"
 MODELS = "mattermost_plugin.models"
@@ -48,7 +51,7 @@ class WireField:
     model: str = ""  # model class name
     converter: str = ""  # converter base name: <converter>_from_pb / <converter>_to_pb
     json_field: str = ""  # for JSON: the bytes field inside the wrapper message
-    wrapper: type[Message] | None = None  # for JSON: the wrapper message class
+    wrapper: str = ""  # for JSON: the wrapper message, "module:Class"
 
     @cached_property
     def _converters(self) -> Any:
@@ -92,8 +95,8 @@ class WireField:
             to_pb = getattr(self._converters, f"{self.converter}_to_pb")
             return [to_pb(self.coerce(item)) for item in value]
         if self.kind is FieldKind.JSON:
-            assert self.wrapper is not None
-            return self.wrapper(**{self.json_field: json.dumps(value).encode()})
+            wrapper = message_class(self.wrapper)
+            return wrapper(**{self.json_field: json.dumps(value).encode()})
         return value
 
     def coerce(self, value: Any) -> ProtoModel:
@@ -105,19 +108,32 @@ class WireField:
         raise TypeError(f"{self.name}: expected {cls.__name__} or dict, got {type(value).__name__}")
 
 
+def message_class(reference: str) -> type[Message]:
+    """``"package.module:Class"`` → the class (importing the module)."""
+    module, _, name = reference.partition(":")
+    cls: type[Message] = getattr(importlib.import_module(module), name)
+    return cls
+
+
 @dataclass(frozen=True)
 class HookSpec:
     """One row of the hook table."""
 
     name: str
-    request: type[Message]
-    response: type[Message]
+    request_class: str  # "module:Class"
+    response_class: str
     kind: ResponseKind
     args: tuple[WireField, ...] = ()
     outputs: tuple[WireField, ...] = ()
     has_plugin_context: bool = False
-    doc: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def request(self) -> type[Message]:
+        return message_class(self.request_class)
+
+    @cached_property
+    def response(self) -> type[Message]:
+        return message_class(self.response_class)
 
     @property
     def path(self) -> str:

@@ -173,16 +173,24 @@ class AsyncTransport(_Transport):
     ) -> None:
         super().__init__(target, timeout=timeout, retries=retries)
         self._channel: grpc.aio.Channel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._calls: dict[str, Callable[..., Any]] = {}
 
     async def _unary(
         self, method: str, request: Message, response_type: type[R], *, timeout: float | None
     ) -> R:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A grpc.aio channel belongs to one event loop; a client reused from another loop
+            # (asyncio.run twice, say) gets a fresh channel rather than a dead one.
+            self._check_closed()
+            self._channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            self._loop = loop
+            self._calls.clear()
         call = self._calls.get(method)
         if call is None:
             self._check_closed()
-            if self._channel is None:
-                self._channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            assert self._channel is not None
             call = self._channel.unary_unary(
                 SERVICE + method,
                 request_serializer=_serializer,

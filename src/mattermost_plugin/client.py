@@ -15,8 +15,6 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
-
 from mattermost_plugin._generated.client import GeneratedAsyncAPI, GeneratedSyncAPI
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, api_kv_config_pb2, post_pb2
@@ -60,6 +58,8 @@ def encode_kv_value(value: object) -> bytes:
         return bytes(value)
     if isinstance(value, str):
         return value.encode()
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump_json().encode()
     return json.dumps(value, separators=(",", ":")).encode()
@@ -73,6 +73,8 @@ def decode_kv_value(raw: bytes | None, type_: type[T]) -> T | None:
         return raw  # type: ignore[return-value]
     if type_ is str:
         return raw.decode()  # type: ignore[return-value]
+    from pydantic import TypeAdapter
+
     return TypeAdapter(type_).validate_json(raw)
 
 

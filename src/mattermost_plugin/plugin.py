@@ -37,8 +37,11 @@ def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_na
     try:
         inspect.signature(func).bind(None, *range(arity))
     except TypeError:
-        names = [a.name for a in HOOKS[hook_name].args] if hook_name != "ServeHTTP" else []
-        expected = ", ".join(["self", *(names or ["context", "request"])])
+        if hook_name == "ServeHTTP":
+            names = ["context", "request"]
+        else:
+            names = [a.name for a in HOOKS[hook_name].args]
+        expected = ", ".join(["self", *names])
         raise TypeError(
             f"{cls_name}.{attr} handles {hook_name}, which passes {arity} argument(s) after "
             f"self; define it as ({expected})"
@@ -109,6 +112,14 @@ class Plugin:
             self.logger = logger
             return logger
         if name in ("api", "async_api"):
+            target = self.__dict__.get("_api_target")
+            if target is not None:  # set by run_plugin: connect on first use
+                from mattermost_plugin import client
+
+                cls = client.PluginAPIClient if name == "api" else client.AsyncPluginAPIClient
+                value = cls(target)
+                setattr(self, name, value)
+                return value
             raise AttributeError(
                 f"{type(self).__name__}.{name} is not connected: run_plugin() sets it before "
                 f"OnActivate; in a unit test, assign plugin.{name} yourself"

@@ -52,20 +52,21 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     configure_logging()
     plugin = plugin_class()
     plugin.logger = get_plugin_logger(plugin_id(env))
+    # The clients are built on first use of self.api / self.async_api (gRPC channels connect
+    # lazily anyway), so a plugin that never calls the API does not load their code.
     target = next((env[v] for v in TARGET_VARIABLES if env.get(v)), None)
     if target is not None:
-        from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
-
-        plugin.api = PluginAPIClient(target)
-        plugin.async_api = AsyncPluginAPIClient(target)
+        plugin.__dict__["_api_target"] = target
     dispatcher = HookDispatcher(plugin)
 
     async def on_stop(budget: float) -> None:
         await dispatcher.drain(budget)
         dispatcher.close()
-        if target is not None:
-            plugin.api.close()
-            await plugin.async_api.close()
+        api, async_api = plugin.__dict__.get("api"), plugin.__dict__.get("async_api")
+        if api is not None:
+            api.close()
+        if async_api is not None:
+            await async_api.close()
 
     code = PluginProcess(dispatcher.register, on_stop=on_stop, environ=env).run()
     sys.stdout.flush()

@@ -5,11 +5,6 @@ from __future__ import annotations
 from enum import Enum
 
 from mattermost_plugin._hookspec import FieldKind, HookSpec, ResponseKind, WireField
-from mattermost_plugin._pb.pluginapi.v1 import hooks_command_pb2 as pb_hooks_command
-from mattermost_plugin._pb.pluginapi.v1 import hooks_http_pb2 as pb_hooks_http
-from mattermost_plugin._pb.pluginapi.v1 import hooks_lifecycle_pb2 as pb_hooks_lifecycle
-from mattermost_plugin._pb.pluginapi.v1 import hooks_message_pb2 as pb_hooks_message
-from mattermost_plugin._pb.pluginapi.v1 import hooks_user_channel_pb2 as pb_hooks_user_channel
 
 
 class HookName(str, Enum):
@@ -150,8 +145,8 @@ class HookName(str, Enum):
 HOOKS: dict[str, HookSpec] = {
     "OnActivate": HookSpec(
         name="OnActivate",
-        request=pb_hooks_lifecycle.OnActivateRequest,
-        response=pb_hooks_lifecycle.OnActivateResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnActivateRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnActivateResponse",
         kind=ResponseKind.ERROR,
         args=(),
         outputs=(),
@@ -159,8 +154,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnDeactivate": HookSpec(
         name="OnDeactivate",
-        request=pb_hooks_lifecycle.OnDeactivateRequest,
-        response=pb_hooks_lifecycle.OnDeactivateResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnDeactivateRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnDeactivateResponse",
         kind=ResponseKind.ERROR,
         args=(),
         outputs=(),
@@ -168,8 +163,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnConfigurationChange": HookSpec(
         name="OnConfigurationChange",
-        request=pb_hooks_lifecycle.OnConfigurationChangeRequest,
-        response=pb_hooks_lifecycle.OnConfigurationChangeResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnConfigurationChangeRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnConfigurationChangeResponse",
         kind=ResponseKind.ERROR,
         args=(),
         outputs=(),
@@ -177,8 +172,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnInstall": HookSpec(
         name="OnInstall",
-        request=pb_hooks_lifecycle.OnInstallRequest,
-        response=pb_hooks_lifecycle.OnInstallResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnInstallRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnInstallResponse",
         kind=ResponseKind.ERROR,
         args=(
             WireField(
@@ -201,8 +196,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSendDailyTelemetry": HookSpec(
         name="OnSendDailyTelemetry",
-        request=pb_hooks_lifecycle.OnSendDailyTelemetryRequest,
-        response=pb_hooks_lifecycle.OnSendDailyTelemetryResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnSendDailyTelemetryRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnSendDailyTelemetryResponse",
         kind=ResponseKind.VOID,
         args=(),
         outputs=(),
@@ -210,8 +205,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "RunDataRetention": HookSpec(
         name="RunDataRetention",
-        request=pb_hooks_lifecycle.RunDataRetentionRequest,
-        response=pb_hooks_lifecycle.RunDataRetentionResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:RunDataRetentionRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:RunDataRetentionResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField("now_time", FieldKind.SCALAR),
@@ -222,8 +217,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnCloudLimitsUpdated": HookSpec(
         name="OnCloudLimitsUpdated",
-        request=pb_hooks_lifecycle.OnCloudLimitsUpdatedRequest,
-        response=pb_hooks_lifecycle.OnCloudLimitsUpdatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnCloudLimitsUpdatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:OnCloudLimitsUpdatedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -239,15 +234,15 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ConfigurationWillBeSaved": HookSpec(
         name="ConfigurationWillBeSaved",
-        request=pb_hooks_lifecycle.ConfigurationWillBeSavedRequest,
-        response=pb_hooks_lifecycle.ConfigurationWillBeSavedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:ConfigurationWillBeSavedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:ConfigurationWillBeSavedResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
                 "new_config",
                 FieldKind.JSON,
                 json_field="config_json",
-                wrapper=pb_hooks_lifecycle.ConfigJson,
+                wrapper="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:ConfigJson",
             ),
         ),
         outputs=(
@@ -255,15 +250,15 @@ HOOKS: dict[str, HookSpec] = {
                 "modified_config",
                 FieldKind.JSON,
                 json_field="config_json",
-                wrapper=pb_hooks_lifecycle.ConfigJson,
+                wrapper="mattermost_plugin._pb.pluginapi.v1.hooks_lifecycle_pb2:ConfigJson",
             ),
         ),
         has_plugin_context=False,
     ),
     "MessageWillBePosted": HookSpec(
         name="MessageWillBePosted",
-        request=pb_hooks_message.MessageWillBePostedRequest,
-        response=pb_hooks_message.MessageWillBePostedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageWillBePostedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageWillBePostedResponse",
         kind=ResponseKind.WILL_BE,
         args=(
             WireField(
@@ -285,8 +280,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "MessageWillBeUpdated": HookSpec(
         name="MessageWillBeUpdated",
-        request=pb_hooks_message.MessageWillBeUpdatedRequest,
-        response=pb_hooks_message.MessageWillBeUpdatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageWillBeUpdatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageWillBeUpdatedResponse",
         kind=ResponseKind.WILL_BE,
         args=(
             WireField(
@@ -309,8 +304,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "MessageHasBeenPosted": HookSpec(
         name="MessageHasBeenPosted",
-        request=pb_hooks_message.MessageHasBeenPostedRequest,
-        response=pb_hooks_message.MessageHasBeenPostedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenPostedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenPostedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -327,8 +322,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "MessageHasBeenUpdated": HookSpec(
         name="MessageHasBeenUpdated",
-        request=pb_hooks_message.MessageHasBeenUpdatedRequest,
-        response=pb_hooks_message.MessageHasBeenUpdatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenUpdatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenUpdatedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -346,8 +341,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "MessagesWillBeConsumed": HookSpec(
         name="MessagesWillBeConsumed",
-        request=pb_hooks_message.MessagesWillBeConsumedRequest,
-        response=pb_hooks_message.MessagesWillBeConsumedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessagesWillBeConsumedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessagesWillBeConsumedResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField("posts", FieldKind.MESSAGES, module="post", model="Post", converter="post"),
@@ -359,8 +354,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "MessageHasBeenDeleted": HookSpec(
         name="MessageHasBeenDeleted",
-        request=pb_hooks_message.MessageHasBeenDeletedRequest,
-        response=pb_hooks_message.MessageHasBeenDeletedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenDeletedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:MessageHasBeenDeletedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -377,8 +372,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "FileWillBeUploaded": HookSpec(
         name="FileWillBeUploaded",
-        request=pb_hooks_message.FileWillBeUploadedRequest,
-        response=pb_hooks_message.FileWillBeUploadedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:FileWillBeUploadedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:FileWillBeUploadedResponse",
         kind=ResponseKind.WILL_BE,
         args=(
             WireField(
@@ -412,8 +407,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ReactionHasBeenAdded": HookSpec(
         name="ReactionHasBeenAdded",
-        request=pb_hooks_message.ReactionHasBeenAddedRequest,
-        response=pb_hooks_message.ReactionHasBeenAddedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:ReactionHasBeenAddedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:ReactionHasBeenAddedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -432,8 +427,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ReactionHasBeenRemoved": HookSpec(
         name="ReactionHasBeenRemoved",
-        request=pb_hooks_message.ReactionHasBeenRemovedRequest,
-        response=pb_hooks_message.ReactionHasBeenRemovedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:ReactionHasBeenRemovedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:ReactionHasBeenRemovedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -452,8 +447,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "NotificationWillBePushed": HookSpec(
         name="NotificationWillBePushed",
-        request=pb_hooks_message.NotificationWillBePushedRequest,
-        response=pb_hooks_message.NotificationWillBePushedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:NotificationWillBePushedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:NotificationWillBePushedResponse",
         kind=ResponseKind.WILL_BE,
         args=(
             WireField(
@@ -479,15 +474,15 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "EmailNotificationWillBeSent": HookSpec(
         name="EmailNotificationWillBeSent",
-        request=pb_hooks_message.EmailNotificationWillBeSentRequest,
-        response=pb_hooks_message.EmailNotificationWillBeSentResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:EmailNotificationWillBeSentRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:EmailNotificationWillBeSentResponse",
         kind=ResponseKind.WILL_BE,
         args=(
             WireField(
                 "email_notification",
                 FieldKind.JSON,
                 json_field="notification_json",
-                wrapper=pb_hooks_message.EmailNotificationJson,
+                wrapper="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:EmailNotificationJson",
             ),
         ),
         outputs=(
@@ -504,8 +499,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "PreferencesHaveChanged": HookSpec(
         name="PreferencesHaveChanged",
-        request=pb_hooks_message.PreferencesHaveChangedRequest,
-        response=pb_hooks_message.PreferencesHaveChangedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:PreferencesHaveChangedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_message_pb2:PreferencesHaveChangedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -528,8 +523,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasBeenCreated": HookSpec(
         name="UserHasBeenCreated",
-        request=pb_hooks_user_channel.UserHasBeenCreatedRequest,
-        response=pb_hooks_user_channel.UserHasBeenCreatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasBeenCreatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasBeenCreatedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -546,8 +541,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserWillLogIn": HookSpec(
         name="UserWillLogIn",
-        request=pb_hooks_user_channel.UserWillLogInRequest,
-        response=pb_hooks_user_channel.UserWillLogInResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserWillLogInRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserWillLogInResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
@@ -564,8 +559,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasLoggedIn": HookSpec(
         name="UserHasLoggedIn",
-        request=pb_hooks_user_channel.UserHasLoggedInRequest,
-        response=pb_hooks_user_channel.UserHasLoggedInResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLoggedInRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLoggedInResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -582,8 +577,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasBeenDeactivated": HookSpec(
         name="UserHasBeenDeactivated",
-        request=pb_hooks_user_channel.UserHasBeenDeactivatedRequest,
-        response=pb_hooks_user_channel.UserHasBeenDeactivatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasBeenDeactivatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasBeenDeactivatedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -600,8 +595,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSAMLLogin": HookSpec(
         name="OnSAMLLogin",
-        request=pb_hooks_user_channel.OnSAMLLoginRequest,
-        response=pb_hooks_user_channel.OnSAMLLoginResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:OnSAMLLoginRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:OnSAMLLoginResponse",
         kind=ResponseKind.ERROR,
         args=(
             WireField(
@@ -616,7 +611,7 @@ HOOKS: dict[str, HookSpec] = {
                 "assertion",
                 FieldKind.JSON,
                 json_field="assertion_json",
-                wrapper=pb_hooks_user_channel.SamlAssertionInfoJson,
+                wrapper="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:SamlAssertionInfoJson",
             ),
         ),
         outputs=(),
@@ -624,8 +619,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ChannelHasBeenCreated": HookSpec(
         name="ChannelHasBeenCreated",
-        request=pb_hooks_user_channel.ChannelHasBeenCreatedRequest,
-        response=pb_hooks_user_channel.ChannelHasBeenCreatedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:ChannelHasBeenCreatedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:ChannelHasBeenCreatedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -644,8 +639,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasJoinedChannel": HookSpec(
         name="UserHasJoinedChannel",
-        request=pb_hooks_user_channel.UserHasJoinedChannelRequest,
-        response=pb_hooks_user_channel.UserHasJoinedChannelResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasJoinedChannelRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasJoinedChannelResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -669,8 +664,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasLeftChannel": HookSpec(
         name="UserHasLeftChannel",
-        request=pb_hooks_user_channel.UserHasLeftChannelRequest,
-        response=pb_hooks_user_channel.UserHasLeftChannelResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLeftChannelRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLeftChannelResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -694,8 +689,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasJoinedTeam": HookSpec(
         name="UserHasJoinedTeam",
-        request=pb_hooks_user_channel.UserHasJoinedTeamRequest,
-        response=pb_hooks_user_channel.UserHasJoinedTeamResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasJoinedTeamRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasJoinedTeamResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -719,8 +714,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "UserHasLeftTeam": HookSpec(
         name="UserHasLeftTeam",
-        request=pb_hooks_user_channel.UserHasLeftTeamRequest,
-        response=pb_hooks_user_channel.UserHasLeftTeamResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLeftTeamRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_user_channel_pb2:UserHasLeftTeamResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -744,8 +739,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ExecuteCommand": HookSpec(
         name="ExecuteCommand",
-        request=pb_hooks_command.ExecuteCommandRequest,
-        response=pb_hooks_command.ExecuteCommandResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:ExecuteCommandRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:ExecuteCommandResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
@@ -776,8 +771,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnWebSocketConnect": HookSpec(
         name="OnWebSocketConnect",
-        request=pb_hooks_command.OnWebSocketConnectRequest,
-        response=pb_hooks_command.OnWebSocketConnectResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnWebSocketConnectRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnWebSocketConnectResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField("web_conn_id", FieldKind.SCALAR),
@@ -788,8 +783,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnWebSocketDisconnect": HookSpec(
         name="OnWebSocketDisconnect",
-        request=pb_hooks_command.OnWebSocketDisconnectRequest,
-        response=pb_hooks_command.OnWebSocketDisconnectResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnWebSocketDisconnectRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnWebSocketDisconnectResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField("web_conn_id", FieldKind.SCALAR),
@@ -800,8 +795,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "WebSocketMessageHasBeenPosted": HookSpec(
         name="WebSocketMessageHasBeenPosted",
-        request=pb_hooks_command.WebSocketMessageHasBeenPostedRequest,
-        response=pb_hooks_command.WebSocketMessageHasBeenPostedResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:WebSocketMessageHasBeenPostedRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:WebSocketMessageHasBeenPostedResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField("web_conn_id", FieldKind.SCALAR),
@@ -819,8 +814,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnPluginClusterEvent": HookSpec(
         name="OnPluginClusterEvent",
-        request=pb_hooks_command.OnPluginClusterEventRequest,
-        response=pb_hooks_command.OnPluginClusterEventResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnPluginClusterEventRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnPluginClusterEventResponse",
         kind=ResponseKind.VOID,
         args=(
             WireField(
@@ -843,15 +838,15 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSharedChannelsSyncMsg": HookSpec(
         name="OnSharedChannelsSyncMsg",
-        request=pb_hooks_command.OnSharedChannelsSyncMsgRequest,
-        response=pb_hooks_command.OnSharedChannelsSyncMsgResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsSyncMsgRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsSyncMsgResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
                 "sync_msg",
                 FieldKind.JSON,
                 json_field="sync_msg_json",
-                wrapper=pb_hooks_command.SyncMsgJson,
+                wrapper="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:SyncMsgJson",
             ),
             WireField(
                 "remote_cluster",
@@ -874,8 +869,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSharedChannelsPing": HookSpec(
         name="OnSharedChannelsPing",
-        request=pb_hooks_command.OnSharedChannelsPingRequest,
-        response=pb_hooks_command.OnSharedChannelsPingResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsPingRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsPingResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
@@ -891,8 +886,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSharedChannelsAttachmentSyncMsg": HookSpec(
         name="OnSharedChannelsAttachmentSyncMsg",
-        request=pb_hooks_command.OnSharedChannelsAttachmentSyncMsgRequest,
-        response=pb_hooks_command.OnSharedChannelsAttachmentSyncMsgResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsAttachmentSyncMsgRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsAttachmentSyncMsgResponse",
         kind=ResponseKind.ERROR,
         args=(
             WireField(
@@ -916,8 +911,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "OnSharedChannelsProfileImageSyncMsg": HookSpec(
         name="OnSharedChannelsProfileImageSyncMsg",
-        request=pb_hooks_command.OnSharedChannelsProfileImageSyncMsgRequest,
-        response=pb_hooks_command.OnSharedChannelsProfileImageSyncMsgResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsProfileImageSyncMsgRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:OnSharedChannelsProfileImageSyncMsgResponse",
         kind=ResponseKind.ERROR,
         args=(
             WireField("user", FieldKind.MESSAGE, module="user", model="User", converter="user"),
@@ -934,8 +929,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "GenerateSupportData": HookSpec(
         name="GenerateSupportData",
-        request=pb_hooks_command.GenerateSupportDataRequest,
-        response=pb_hooks_command.GenerateSupportDataResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:GenerateSupportDataRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_command_pb2:GenerateSupportDataResponse",
         kind=ResponseKind.VALUE,
         args=(
             WireField(
@@ -955,8 +950,8 @@ HOOKS: dict[str, HookSpec] = {
     ),
     "ServeHTTP": HookSpec(
         name="ServeHTTP",
-        request=pb_hooks_http.ServeHTTPRequest,
-        response=pb_hooks_http.ServeHTTPResponse,
+        request_class="mattermost_plugin._pb.pluginapi.v1.hooks_http_pb2:ServeHTTPRequest",
+        response_class="mattermost_plugin._pb.pluginapi.v1.hooks_http_pb2:ServeHTTPResponse",
         kind=ResponseKind.STREAM,
         args=(
             WireField(

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_file_bot as c_api_file_bot
+    from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
     from mattermost_plugin.models import api_file_bot as m_api_file_bot
 else:
     c_api_file_bot = lazy_module(
         __name__, "c_api_file_bot", "mattermost_plugin._generated.converters.api_file_bot"
+    )
+    pb_api_file_bot = lazy_module(
+        __name__, "pb_api_file_bot", "mattermost_plugin._pb.pluginapi.v1.api_file_bot_pb2"
     )
 
 

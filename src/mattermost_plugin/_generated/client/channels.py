@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
-from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
-from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_channel_post as c_api_channel_post
     from mattermost_plugin._generated.converters import channel as c_channel
     from mattermost_plugin._generated.converters import user as c_user
+    from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
+    from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
+    from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
     from mattermost_plugin.models import api_channel_post as m_api_channel_post
     from mattermost_plugin.models import channel as m_channel
     from mattermost_plugin.models import user as m_user
@@ -25,6 +25,15 @@ else:
         __name__, "c_channel", "mattermost_plugin._generated.converters.channel"
     )
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    pb_api_channel_post = lazy_module(
+        __name__, "pb_api_channel_post", "mattermost_plugin._pb.pluginapi.v1.api_channel_post_pb2"
+    )
+    pb_api_remaining = lazy_module(
+        __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
+    )
+    pb_api_user_team = lazy_module(
+        __name__, "pb_api_user_team", "mattermost_plugin._pb.pluginapi.v1.api_user_team_pb2"
+    )
 
 
 class ChannelsMixin(SyncTransport):

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json as _json
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
 from mattermost_plugin import _convert
-from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
+from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
+else:
+    pb_api_kv_config = lazy_module(
+        __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
+    )
 
 
 class ConfigMixin(SyncTransport):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_file_bot as c_api_file_bot
     from mattermost_plugin._generated.converters import file as c_file
+    from mattermost_plugin._pb.pluginapi.v1 import api_file_bot_pb2 as pb_api_file_bot
     from mattermost_plugin.models import api_file_bot as m_api_file_bot
     from mattermost_plugin.models import file as m_file
 else:
@@ -18,6 +18,9 @@ else:
         __name__, "c_api_file_bot", "mattermost_plugin._generated.converters.api_file_bot"
     )
     c_file = lazy_module(__name__, "c_file", "mattermost_plugin._generated.converters.file")
+    pb_api_file_bot = lazy_module(
+        __name__, "pb_api_file_bot", "mattermost_plugin._pb.pluginapi.v1.api_file_bot_pb2"
+    )
 
 
 class FilesMixin(SyncTransport):

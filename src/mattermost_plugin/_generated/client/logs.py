@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_kv_config as c_api_kv_config
+    from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
     from mattermost_plugin.models import api_kv_config as m_api_kv_config
 else:
     c_api_kv_config = lazy_module(
         __name__, "c_api_kv_config", "mattermost_plugin._generated.converters.api_kv_config"
+    )
+    pb_api_kv_config = lazy_module(
+        __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
     )
 
 

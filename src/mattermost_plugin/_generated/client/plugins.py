@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
-from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_kv_config as c_api_kv_config
     from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
+    from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
+    from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
     from mattermost_plugin.models import api_kv_config as m_api_kv_config
     from mattermost_plugin.models import api_remaining as m_api_remaining
 else:
@@ -20,6 +20,12 @@ else:
     )
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    pb_api_kv_config = lazy_module(
+        __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
+    )
+    pb_api_remaining = lazy_module(
+        __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
     )
 
 

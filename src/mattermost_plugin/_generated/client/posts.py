@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_channel_post as c_api_channel_post
     from mattermost_plugin._generated.converters import post as c_post
+    from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2 as pb_api_channel_post
     from mattermost_plugin.models import api_channel_post as m_api_channel_post
     from mattermost_plugin.models import post as m_post
 else:
@@ -18,6 +18,9 @@ else:
         __name__, "c_api_channel_post", "mattermost_plugin._generated.converters.api_channel_post"
     )
     c_post = lazy_module(__name__, "c_post", "mattermost_plugin._generated.converters.post")
+    pb_api_channel_post = lazy_module(
+        __name__, "pb_api_channel_post", "mattermost_plugin._pb.pluginapi.v1.api_channel_post_pb2"
+    )
 
 
 class PostsMixin(SyncTransport):

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json as _json
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
+from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2 as pb_api_remaining
+else:
+    pb_api_remaining = lazy_module(
+        __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
+    )
 
 
 class ServerMixin(SyncTransport):

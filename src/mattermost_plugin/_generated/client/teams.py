@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mattermost_plugin._lazy import lazy_module
-from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_user_team as c_api_user_team
     from mattermost_plugin._generated.converters import team as c_team
     from mattermost_plugin._generated.converters import user as c_user
+    from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2 as pb_api_user_team
     from mattermost_plugin.models import api_user_team as m_api_user_team
     from mattermost_plugin.models import team as m_team
     from mattermost_plugin.models import user as m_user
@@ -21,6 +21,9 @@ else:
     )
     c_team = lazy_module(__name__, "c_team", "mattermost_plugin._generated.converters.team")
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    pb_api_user_team = lazy_module(
+        __name__, "pb_api_user_team", "mattermost_plugin._pb.pluginapi.v1.api_user_team_pb2"
+    )
 
 
 class TeamsMixin(SyncTransport):
