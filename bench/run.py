@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench import api_calls, process
+from bench import api_calls, process, startup
 from bench.harness import (
     INTERLEAVE,
     TARGET_RATIO,
@@ -113,11 +113,11 @@ def run(args: argparse.Namespace) -> list[Result]:
         finally:
             ctx.close()
             loop.close()
-    extra = [] if args.only else process.run()
+    extra = [] if args.only else process.run() + startup.run()
     elapsed = time.monotonic() - started
     print(f"\n{table(results)}\n")
     if extra:
-        print(f"{process.table(extra)}\n")
+        print(f"{process.table(extra[:2])}\n\n{startup.table(extra[2:])}\n")
     print(f"{elapsed:.0f} s, load {_load()}; target: ratio <= {TARGET_RATIO} at the median")
     write_json(results, args.output, extra)
     print(f"wrote {args.output}")
