@@ -55,6 +55,16 @@ def _env_number(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
+class _Call:
+    """One handler call in the thread pool; ``finished`` is set (under the lock) when the
+    handler returned or raised."""
+
+    __slots__ = ("finished",)
+
+    def __init__(self) -> None:
+        self.finished = False
+
+
 class HookDispatcher:
     """Runs a plugin's handlers for the hooks the server calls."""
 
@@ -71,7 +81,7 @@ class HookDispatcher:
         self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="hook")
         self._lock = threading.Lock()
         self._busy = 0
-        self._stuck: set[int] = set()  # ids of calls that passed their timeout
+        self._stuck: set[_Call] = set()  # calls that passed their timeout
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
@@ -148,12 +158,16 @@ class HookDispatcher:
     ) -> Any:
         """Run one handler: coroutines on the loop, plain functions in the pool."""
         if inspect.iscoroutinefunction(handler):
+            task = asyncio.ensure_future(handler(*args))
             try:
-                return await asyncio.wait_for(handler(*args), timeout)
+                return await asyncio.wait_for(task, timeout)
             except asyncio.TimeoutError:
+                # TimeoutError is also what a handler raises when its own I/O times out.
+                if task.done() and not task.cancelled():
+                    return task.result()  # the handler's result or its own exception
                 raise HookFailure(f"did not finish within {timeout:.3g} s") from None
         loop = asyncio.get_running_loop()
-        call_id = id(args)
+        call = _Call()
         with self._lock:
             if self._busy >= self.max_workers:
                 self.logger.warning(
@@ -164,21 +178,25 @@ class HookDispatcher:
                     extra={"hook": hook_name},
                 )
         future = loop.run_in_executor(
-            self._pool, self._call_in_thread, hook_name, handler, args, call_id
+            self._pool, self._call_in_thread, hook_name, handler, args, call
         )
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             with self._lock:
-                self._stuck.add(call_id)
+                finished = call.finished
+                if not finished:
+                    self._stuck.add(call)
                 busy = self._busy
+            if finished:  # the handler raised TimeoutError itself, or just made it
+                return await future
             raise HookFailure(
                 f"did not finish within {timeout:.3g} s; its thread stays busy until it "
                 f"returns ({busy} of {self.max_workers} hook threads busy)"
             ) from None
 
     def _call_in_thread(
-        self, hook_name: str, handler: Callable[..., Any], args: list[Any], call_id: int
+        self, hook_name: str, handler: Callable[..., Any], args: list[Any], call: _Call
     ) -> Any:
         started = time.monotonic()
         with self._lock:
@@ -188,8 +206,9 @@ class HookDispatcher:
         finally:
             with self._lock:
                 self._busy -= 1
-                was_stuck = call_id in self._stuck
-                self._stuck.discard(call_id)
+                call.finished = True
+                was_stuck = call in self._stuck
+                self._stuck.discard(call)
             if was_stuck:
                 self.logger.warning(
                     "hook %s: handler %s returned after %.1f s, past its timeout",
@@ -347,9 +366,9 @@ def _adapt_value(spec: HookSpec, request: Message, args: list[Any], result: Any)
             return spec.response(**{out.name: True})  # "no objection"
         return spec.response()
     if out.kind is FieldKind.JSON:
-        original = next(
-            (a for a, f in zip(args, spec.args, strict=True) if f.kind is out.kind), None
-        )
+        # Read the original from the request again: the handler may have changed the dict
+        # it got in place and returned it, which must count as a change.
+        original = next((f.read(request) for f in spec.args if f.kind is out.kind), None)
         if not isinstance(result, dict):
             raise TypeError(f"{out.name}: expected a dict, got {type(result).__name__}")
         if result == original:

@@ -40,7 +40,8 @@ def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_na
         if hook_name == "ServeHTTP":
             names = ["context", "request"]
         else:
-            names = [a.name for a in HOOKS[hook_name].args]
+            # The guide calls the plugin context "context".
+            names = [a.name.replace("plugin_context", "context") for a in HOOKS[hook_name].args]
         expected = ", ".join(["self", *names])
         raise TypeError(
             f"{cls_name}.{attr} handles {hook_name}, which passes {arity} argument(s) after "

@@ -81,6 +81,22 @@ class RunningPlugin:
                 raise AssertionError(f"no log line matching {match!r}; the log:\n{messages}")
             time.sleep(0.01)
 
+    def wait_logs(
+        self, match: LogMatch, count: int, since: int = 0, timeout: float = 5.0
+    ) -> list[LogLine]:
+        """Wait until at least ``count`` lines after ``since`` match; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find_logs(match, since)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                messages = "\n".join(f"  {line}" for line in self.supervisor.logs[since:])
+                raise AssertionError(
+                    f"{len(found)} of {count} log lines matching {match!r}; the log:\n{messages}"
+                )
+            time.sleep(0.01)
+
     def set_plugin_config(self, settings: Mapping[str, Any]) -> None:
         """Replace this plugin's settings in the fake's configuration."""
         with self.fake._lock:
@@ -107,12 +123,15 @@ def running_plugin(
     fake: FakeMattermost | None = None,
     plugin_config: Mapping[str, Any] | None = None,
     hook_timeout: float = 5.0,
+    start: bool = True,
     **kwargs: Any,
 ) -> Iterator[RunningPlugin]:
     """Start ``plugin_dir`` under a supervisor against a fresh fake server; stop both after.
 
     ``plugin_config`` becomes the plugin's settings in the fake before the plugin starts;
     ``env`` is added to the plugin's environment; ``kwargs`` go to ``PluginSupervisor``.
+    With ``start=False`` the test starts it (``running.supervisor.start()``), e.g. to see
+    the start fail and still read the logs.
     """
     fake = fake if fake is not None else FakeMattermost(plugin_id=plugin_id_of(plugin_dir))
     with fake_api(fake) as (_, address):
@@ -128,8 +147,9 @@ def running_plugin(
         running = RunningPlugin(supervisor, fake, address)
         if plugin_config is not None:
             running.set_plugin_config(plugin_config)
-        supervisor.start()
         try:
+            if start:
+                supervisor.start()
             yield running
         finally:
             supervisor.stop()
