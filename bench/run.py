@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench import api_calls, process, startup
+from bench import api_calls, hooks, process, startup
 from bench.harness import (
     INTERLEAVE,
     TARGET_RATIO,
@@ -36,6 +36,7 @@ from bench.harness import (
 SUITES: list[Suite] = [
     api_calls.sync_suite,
     api_calls.async_suite,
+    hooks.suite,
 ]
 
 RESULTS = Path(__file__).with_name("results.json")

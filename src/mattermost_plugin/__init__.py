@@ -22,12 +22,15 @@ from mattermost_plugin.plugin import Plugin
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
     "AsyncPluginAPIClient",
+    "HTTPRequest",
+    "HTTPResponse",
     "HookName",
     "NotFoundError",
     "PermissionDeniedError",
@@ -38,15 +41,29 @@ __all__ = [
     "ValidationError",
     "__version__",
     "hook",
+    "mount_asgi",
+    "mount_wsgi",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The clients (233 generated methods each) load on first use, not with every import.
-    if name in ("PluginAPIClient", "AsyncPluginAPIClient"):
-        from mattermost_plugin import client
+# Loaded on first use, not with every import: the clients (233 generated methods each) and
+# the HTTP layer are not needed by every plugin.
+_LAZY = {
+    "PluginAPIClient": "client",
+    "AsyncPluginAPIClient": "client",
+    "HTTPRequest": "http",
+    "HTTPResponse": "http",
+    "mount_asgi": "http",
+    "mount_wsgi": "http",
+}
 
-        value = getattr(client, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -15,9 +15,10 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -56,13 +57,42 @@ def _env_number(name: str, default: float) -> float:
 
 
 class _Call:
-    """One handler call in the thread pool; ``finished`` is set (under the lock) when the
-    handler returned or raised."""
+    """One handler call in the thread pool. Its flags change under the dispatcher's lock:
+    ``started`` when a thread picks it up, ``finished`` (with the outcome) when the handler
+    returned or raised, ``abandoned`` when it timed out before any thread was free."""
 
-    __slots__ = ("finished",)
+    __slots__ = ("abandoned", "error", "finished", "result", "started")
 
     def __init__(self) -> None:
-        self.finished = False
+        self.started = self.finished = self.abandoned = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | None) -> Any:
+    """Await a handler's coroutine in the current task, under ``timeout``."""
+    if sys.version_info < (3, 11):  # no asyncio.timeout: a task of its own, and wait_for
+        task = asyncio.ensure_future(coroutine)
+        try:
+            return await asyncio.wait_for(task, timeout)
+        except asyncio.TimeoutError:
+            if task.done() and not task.cancelled():
+                return task.result()  # the handler's result or its own TimeoutError
+            raise HookFailure(f"did not finish within {timeout:.3g} s") from None
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await coroutine
+    except TimeoutError:
+        # TimeoutError is also what a handler raises when its own I/O times out.
+        if scope.expired():
+            raise HookFailure(f"did not finish within {timeout:.3g} s") from None
+        raise
 
 
 class HookDispatcher:
@@ -84,6 +114,7 @@ class HookDispatcher:
         self._stuck: set[_Call] = set()  # calls that passed their timeout
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._async_hooks: dict[str, bool] = {}
 
     # -- registration ---------------------------------------------------------------------
     def register(self, server: grpc.aio.Server) -> None:
@@ -157,15 +188,8 @@ class HookDispatcher:
         self, hook_name: str, handler: Callable[..., Any], args: list[Any], timeout: float | None
     ) -> Any:
         """Run one handler: coroutines on the loop, plain functions in the pool."""
-        if inspect.iscoroutinefunction(handler):
-            task = asyncio.ensure_future(handler(*args))
-            try:
-                return await asyncio.wait_for(task, timeout)
-            except asyncio.TimeoutError:
-                # TimeoutError is also what a handler raises when its own I/O times out.
-                if task.done() and not task.cancelled():
-                    return task.result()  # the handler's result or its own exception
-                raise HookFailure(f"did not finish within {timeout:.3g} s") from None
+        if self._is_async(hook_name, handler):
+            return await _run_coroutine(handler(*args), timeout)
         loop = asyncio.get_running_loop()
         call = _Call()
         with self._lock:
@@ -180,29 +204,62 @@ class HookDispatcher:
         future = loop.run_in_executor(
             self._pool, self._call_in_thread, hook_name, handler, args, call
         )
+        # A plain timer instead of wait_for(shield(…)): this is the hot path of every hook.
+        expired: list[bool] = []
+
+        def expire() -> None:
+            expired.append(True)
+            future.cancel()
+
+        timer = loop.call_later(timeout, expire) if timeout is not None else None
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
+            return await future
+        except asyncio.CancelledError:
+            if not expired:  # the call itself was cancelled (the host went away)
+                raise
             with self._lock:
-                finished = call.finished
-                if not finished:
+                started, finished = call.started, call.finished
+                if not started:
+                    call.abandoned = True  # no thread ever runs it now
+                elif not finished:
                     self._stuck.add(call)
                 busy = self._busy
-            if finished:  # the handler raised TimeoutError itself, or just made it
-                return await future
+            if finished:  # it just made it: the thread recorded its outcome
+                return call.outcome()
+            if not started:
+                raise HookFailure(
+                    f"not run: no hook thread was free within {timeout:.3g} s "
+                    f"({busy} of {self.max_workers} busy)"
+                ) from None
             raise HookFailure(
                 f"did not finish within {timeout:.3g} s; its thread stays busy until it "
                 f"returns ({busy} of {self.max_workers} hook threads busy)"
             ) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _is_async(self, hook_name: str, handler: Callable[..., Any]) -> bool:
+        found = self._async_hooks.get(hook_name)
+        if found is None:
+            found = self._async_hooks[hook_name] = inspect.iscoroutinefunction(handler)
+        return found
 
     def _call_in_thread(
         self, hook_name: str, handler: Callable[..., Any], args: list[Any], call: _Call
     ) -> Any:
         started = time.monotonic()
         with self._lock:
+            if call.abandoned:
+                return None
+            call.started = True
             self._busy += 1
         try:
-            return handler(*args)
+            call.result = handler(*args)
+            return call.result
+        except BaseException as exc:
+            call.error = exc
+            raise
         finally:
             with self._lock:
                 self._busy -= 1

@@ -60,6 +60,11 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     dispatcher = HookDispatcher(plugin)
 
     async def on_stop(budget: float) -> None:
+        if "ServeHTTP" in plugin_class.__hook_handlers__:
+            from mattermost_plugin.http import asgi_mounts
+
+            for mount in asgi_mounts(plugin):  # lifespan shutdown (safe if already done)
+                await mount.shutdown()
         await dispatcher.drain(budget)
         dispatcher.close()
         api, async_api = plugin.__dict__.get("api"), plugin.__dict__.get("async_api")
