@@ -76,6 +76,11 @@ class _Transport:
         self.retries = retries
         self._read = _read_methods()
         self._closed = False
+        self._calls: dict[str, Callable[..., Any]] = {}  # method → multi-callable
+        self._open()
+
+    def _open(self) -> None:
+        """Set up what the subclass needs once its settings are known."""
 
     def _attempts(self, method: str) -> int:
         return self.retries + 1 if method in self._read else 1
@@ -102,16 +107,8 @@ def _serializer(message: Message) -> bytes:
 class SyncTransport(_Transport):
     """Blocking calls over a grpcio channel; safe to share between threads."""
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-    ) -> None:
-        super().__init__(target, timeout=timeout, retries=retries)
+    def _open(self) -> None:
         self._channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
-        self._calls: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
 
     def _unary(
@@ -164,17 +161,9 @@ _A = TypeVar("_A", bound="AsyncTransport")
 class AsyncTransport(_Transport):
     """Coroutine calls over a grpc.aio channel, created on first use in the running loop."""
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-    ) -> None:
-        super().__init__(target, timeout=timeout, retries=retries)
+    def _open(self) -> None:
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._calls: dict[str, Callable[..., Any]] = {}
 
     async def _unary(
         self, method: str, request: Message, response_type: type[R], *, timeout: float | None
