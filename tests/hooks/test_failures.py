@@ -441,3 +441,22 @@ def test_flexible_signatures_and_inheritance_are_accepted() -> None:
     assert Base.__hook_handlers__ == {"MessageWillBePosted": "filter"}
     assert Child.__hook_handlers__ == {"MessageWillBePosted": "stricter_filter"}
     assert Child.implemented_hooks() == ["MessageWillBePosted"]
+
+
+def test_a_plugin_is_built_without_a_server() -> None:
+    """The guide's unit tests build ``MyPlugin()`` directly: no server, no connection."""
+
+    class Standalone(Plugin):
+        def __init__(self) -> None:
+            self.ready = True
+
+        @hook(HookName.MessageWillBePosted)
+        def filter_message(self, context: object, post: Post) -> tuple[Post | None, str]:
+            return (None, "spam") if "spam" in post.message else (post, "")
+
+    plugin = Standalone()
+    assert plugin.ready
+    assert plugin.filter_message(None, Post(message="spam!")) == (None, "spam")
+    plugin.logger.info("a default logger exists before run_plugin sets one")
+    with pytest.raises(AttributeError, match="not connected: run_plugin"):
+        _ = plugin.api

@@ -31,9 +31,13 @@ STUCK = 1.5
 class FailuresPlugin(Plugin):
     max_workers: ClassVar[int | None] = 2
 
+    def __init__(self) -> None:  # a plugin's own __init__, without super().__init__()
+        self.activations = 0
+
     @hook(HookName.OnActivate)
     def on_activate(self) -> None:
-        self.logger.info("failures plugin activated")
+        self.activations += 1
+        self.logger.info("failures plugin activated", extra={"activations": self.activations})
 
     # -- content hooks fail open ----------------------------------------------------------
     @hook(HookName.MessageWillBePosted)
