@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench import api_calls, hooks, process, startup
+from bench import api_calls, hooks, http, process, startup
 from bench.harness import (
     INTERLEAVE,
     TARGET_RATIO,
@@ -37,6 +37,7 @@ SUITES: list[Suite] = [
     api_calls.sync_suite,
     api_calls.async_suite,
     hooks.suite,
+    http.suite,
 ]
 
 RESULTS = Path(__file__).with_name("results.json")

@@ -71,6 +71,7 @@ response rather than a silently short one. The plugin process keeps running eith
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import contextvars
@@ -266,46 +267,103 @@ def _check_response_headers(headers: Headers) -> None:
 
 # -- request body source ----------------------------------------------------------------------
 class _BodySource:
-    """Request body chunks as they arrive from the host, in a bounded queue on the loop."""
+    """Request body chunks as they arrive from the host, in a bounded buffer.
+
+    The host side (``put``, ``finish``, ``fail``) runs on the event loop; a reader is either
+    a coroutine on the loop (``aget``) or a thread (``get``: a ``def`` handler, a WSGI app).
+    A thread waits on a condition the loop notifies directly, so a chunk costs it no trip
+    through the loop, and chunks already buffered cost none at all; the loop is only called
+    back when a putter waits for room.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(REQUEST_QUEUE_CHUNKS)
+        self._items: collections.deque[bytes | None] = collections.deque()
+        self._lock = threading.Lock()
+        self._readable = threading.Condition(self._lock)  # a thread waiting for an item
+        self._waiter: asyncio.Future[None] | None = None  # a coroutine waiting for an item
+        self._room: asyncio.Future[None] | None = None  # the putter waiting for room
         self._error: ClientDisconnected | None = None
         self._ended = False
 
-    async def put(self, chunk: bytes) -> None:
-        await self._queue.put(chunk)
+    async def put(self, chunk: bytes | None) -> None:
+        """Add a chunk (None: the end), waiting while REQUEST_QUEUE_CHUNKS are unread."""
+        while True:
+            with self._lock:
+                if self._error is not None:
+                    return  # nobody will read it
+                if len(self._items) < REQUEST_QUEUE_CHUNKS:
+                    self._items.append(chunk)
+                    self._readable.notify()
+                    waiter, self._waiter = self._waiter, None
+                    break
+                room = self._room = self.loop.create_future()
+            await room
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def finish(self) -> None:
-        await self._queue.put(None)
+        await self.put(None)
 
     def fail(self, error: ClientDisconnected) -> None:
-        """Wake any reader with ``error`` (on the loop). Queued chunks are dropped."""
-        if self._ended or self._error is not None:
-            return
-        self._error = error
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
+        """Wake any reader with ``error`` (on the loop). Buffered chunks are dropped."""
+        with self._lock:
+            if self._ended or self._error is not None:
+                return
+            self._error = error
+            self._items.clear()
+            self._readable.notify_all()
+            waiter, self._waiter = self._waiter, None
+            room, self._room = self._room, None
+        for future in (waiter, room):
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    def _take(self) -> tuple[bytes | None, asyncio.Future[None] | None]:
+        """The next item and the putter to wake, with the lock held and an item there."""
+        item = self._items.popleft()
+        if item is None:
+            self._ended = True
+        room, self._room = self._room, None
+        return item, room
 
     async def aget(self) -> bytes | None:
         """The next chunk, or None at the end of the body."""
-        if self._error is not None:
-            raise self._error
-        if self._ended:
-            return None
-        item = await self._queue.get()
-        if self._error is not None:
-            raise self._error
-        if item is None:
-            self._ended = True
+        while True:
+            with self._lock:
+                if self._error is not None:
+                    raise self._error
+                if self._ended:
+                    return None
+                if self._items:
+                    item, room = self._take()
+                    break
+                waiter = self._waiter = self.loop.create_future()
+            await waiter
+        if room is not None and not room.done():
+            room.set_result(None)
         return item
 
     def get(self) -> bytes | None:
         """``aget`` for a thread other than the loop's."""
         _refuse_on_event_loop("reading the request body with stream() or .body")
-        return asyncio.run_coroutine_threadsafe(self.aget(), self.loop).result()
+        with self._lock:
+            while not self._items and self._error is None and not self._ended:
+                self._readable.wait()
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                return None
+            item, room = self._take()
+        if room is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the call is over
+                self.loop.call_soon_threadsafe(_resolve, room)
+        return item
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _refuse_on_event_loop(what: str) -> None:
@@ -633,6 +691,21 @@ class _BodyFailedAfterStart(Exception):
     pass
 
 
+class _StreamGone(ClientDisconnected):
+    """Writing to the ServeHTTP stream failed: the call is over (the client went away)."""
+
+
+async def _write(context: ServeContext, message: hooks_http_pb2.ServeHTTPResponse) -> None:
+    """``context.write``; a write the call refuses (cancelled between two writes: grpc raises
+    ``ExecuteBatchError``, not CancelledError) is the client going away, not a handler failure."""
+    try:
+        await context.write(message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        raise _StreamGone(f"the ServeHTTP call has ended: {exc!r}") from exc
+
+
 class _ServeHTTP:
     """Serves ServeHTTP calls for one dispatcher."""
 
@@ -682,12 +755,13 @@ class _ServeHTTP:
         source = _BodySource(loop)
         request = HTTPRequest._from_wire(first.init, source)
         reader: asyncio.Task[None] | None = None
-        if first.body_chunk:
-            await source.put(first.body_chunk)
+        chunk = first.body_chunk
+        if chunk:
+            await source.put(chunk)
         if first.body_complete:
             await source.finish()
         else:
-            reader = asyncio.ensure_future(self._read_rest(messages, source))
+            reader = asyncio.ensure_future(self._read_rest(messages, request))
         handler = self.dispatcher.handler_for(self.hook_name)
         # One context for every step this request runs in the pool (the handler, each next()
         # of its body, close()): steps may land on different threads, and code such as
@@ -715,6 +789,9 @@ class _ServeHTTP:
             request._client_gone("the HTTP client went away")
             _log.debug("ServeHTTP %s %s: the client went away", request.method, request.path)
             raise
+        except _StreamGone as exc:  # nothing can be sent any more, not even a status
+            request._client_gone("the HTTP client went away")
+            _log.debug("ServeHTTP %s %s: %s", request.method, request.path, exc)
         except ClientDisconnected as exc:
             # The request stream broke (or the handler saw the disconnect before the
             # cancellation reached this task): there is no one to answer.
@@ -739,24 +816,30 @@ class _ServeHTTP:
 
     @staticmethod
     async def _read_rest(
-        messages: AsyncIterator[hooks_http_pb2.ServeHTTPRequest], source: _BodySource
+        messages: AsyncIterator[hooks_http_pb2.ServeHTTPRequest], request: HTTPRequest
     ) -> None:
+        # A request stream that ends early (grpc.aio ends it when the call is cancelled,
+        # possibly before the handler task is) means the client is gone: ``cancelled`` is set
+        # before the reader sees ClientDisconnected.
+        source = request._source
+        assert source is not None
         try:
             while True:
                 try:
                     message = await messages.__anext__()
                 except StopAsyncIteration:
-                    source.fail(ClientDisconnected("the request body ended before body_complete"))
+                    request._client_gone("the request body ended before body_complete")
                     return
-                if message.body_chunk:
-                    await source.put(message.body_chunk)
+                chunk = message.body_chunk  # a copy on each access (upb)
+                if chunk:
+                    await source.put(chunk)
                 if message.body_complete:
                     await source.finish()
                     return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            source.fail(ClientDisconnected(f"reading the request body failed: {exc}"))
+            request._client_gone(f"reading the request body failed: {exc}")
 
     async def _call(
         self, handler: Callable[..., Any], request: HTTPRequest, steps: contextvars.Context
@@ -784,31 +867,41 @@ class _ServeHTTP:
         )
         Response = hooks_http_pb2.ServeHTTPResponse
         if prepared.fixed is not None:
-            await context.write(Response(init=init))
+            await _write(context, Response(init=init))
             pieces = _split(prepared.fixed) if prepared.fixed else []
             for piece in pieces[:-1]:
-                await context.write(Response(body_chunk=piece))
-            await context.write(
-                Response(body_chunk=pieces[-1] if pieces else b"", body_complete=True)
+                await _write(context, Response(body_chunk=piece))
+            await _write(
+                context, Response(body_chunk=pieces[-1] if pieces else b"", body_complete=True)
             )
             return
-        await context.write(Response(init=init, flush=True))
+        await _write(context, Response(init=init, flush=True))
         assert prepared.stream is not None
+        write = context.write
         try:
             async with contextlib.aclosing(self._chunks(prepared, steps)) as chunks:
                 async for chunk in chunks:
                     data = _to_bytes(chunk)
                     if not data:
                         continue
-                    pieces = _split(data)
-                    last = len(pieces) - 1
-                    for i, piece in enumerate(pieces):
-                        await context.write(Response(body_chunk=piece, flush=i == last))
+                    # The hot loop: context.write inline, its failure is the stream's (_write)
+                    try:
+                        if len(data) <= MAX_CHUNK:
+                            await write(Response(body_chunk=data, flush=True))
+                            continue
+                        pieces = _split(data)
+                        last = len(pieces) - 1
+                        for i, piece in enumerate(pieces):
+                            await write(Response(body_chunk=piece, flush=i == last))
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        raise _StreamGone(f"the ServeHTTP call has ended: {exc!r}") from exc
         except (asyncio.CancelledError, ClientDisconnected):
             raise
         except Exception as exc:
             raise _BodyFailedAfterStart() from exc
-        await context.write(Response(body_complete=True))
+        await _write(context, Response(body_complete=True))
 
     async def _chunks(
         self, prepared: _Prepared, steps: contextvars.Context
@@ -833,56 +926,150 @@ class _ServeHTTP:
             for item in body:
                 yield item
             return
-        loop = asyncio.get_running_loop()
-        pool = self.pool
-        sync_iterator = await loop.run_in_executor(pool, steps.run, iter, body)
-        end = object()
-        pending: concurrent.futures.Future[Any] | None = None
+        pump = _SyncPump(body, self.pool, steps)
         try:
             while True:
-                pending = pool.submit(steps.run, _next_or, sync_iterator, end)
-                item = await asyncio.wrap_future(pending, loop=loop)
-                pending = None
-                if item is end:
+                item = await pump.get()
+                if item is _END:
                     return
                 yield item
         finally:
-            _close_later(sync_iterator, pending, pool, steps)
+            pump.close()
 
 
-def _next_or(iterator: Iterator[Any], end: object) -> Any:
-    return next(iterator, end)
+_END = object()
+SYNC_BODY_RUN_AHEAD = 1024 * 1024
+"""Bytes a ``def`` body iterator may produce ahead of what was sent (and at most 64 items)."""
+_RUN_AHEAD_ITEMS = 64
+
+
+def _item_size(item: object) -> int:
+    return len(item) if isinstance(item, bytes | bytearray | memoryview | str) else 0
+
+
+class _SyncPump:
+    """Iterate a sync response body (a generator, a WSGI iterable) in the pool, for the loop.
+
+    One pool task calls ``next()`` repeatedly and hands each item to the loop at once (so an
+    item is sent as soon as it is produced, as before), running ahead of the writes by at
+    most :data:`SYNC_BODY_RUN_AHEAD` bytes; it then returns its thread, and the loop starts
+    another task once half of that is sent. Compared with one pool round trip per item, the
+    iterator and the loop work side by side, and the loop is woken only when it waits.
+    ``close()`` closes the iterator in the pool, never while a ``next()`` runs, exactly once.
+    Each step (``iter``, every ``next``, ``close``) runs in ``steps``, the request's context,
+    entered once at a time.
+    """
+
+    def __init__(
+        self,
+        iterable: Iterable[Any],
+        pool: concurrent.futures.Executor,
+        steps: contextvars.Context,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.pool = pool
+        self.steps = steps
+        self._iterable: Iterable[Any] | None = iterable
+        self._iterator: Iterator[Any] | None = None
+        self._lock = threading.Lock()
+        self._items: collections.deque[tuple[Any, BaseException | None]] = collections.deque()
+        self._bytes = 0
+        self._running = False  # a pool task is iterating
+        self._finished = False  # the iterator is exhausted, or raised
+        self._closed = False  # the loop is done with it: close it
+        self._waiter: asyncio.Future[None] | None = None
+
+    def _full(self) -> bool:
+        return self._bytes >= SYNC_BODY_RUN_AHEAD or len(self._items) >= _RUN_AHEAD_ITEMS
+
+    def _start(self) -> None:
+        """Start a pool task (lock held)."""
+        self.pool.submit(self._produce)
+        self._running = True
+
+    def _produce(self) -> None:
+        """The pool task: iterate until the buffer is full, the end, or ``close()``."""
+        while True:
+            item: Any
+            error: BaseException | None = None
+            try:
+                if self._iterator is None:
+                    assert self._iterable is not None
+                    self._iterator = self.steps.run(iter, self._iterable)
+                    self._iterable = None
+                item = self.steps.run(next, self._iterator, _END)
+            except BaseException as exc:  # handed to the loop, raised there
+                item, error = _END, exc
+            with self._lock:
+                if self._closed:
+                    self._running = False
+                    break
+                self._items.append((item, error))
+                self._bytes += _item_size(item)
+                if item is _END:
+                    self._finished = True
+                    self._running = False
+                elif self._full():
+                    self._running = False
+                going_on = self._running
+                waiter, self._waiter = self._waiter, None
+            if waiter is not None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                    self.loop.call_soon_threadsafe(_resolve, waiter)
+            if not going_on:
+                return
+        self._close_iterator()  # close() came while next() ran: close here, in order
+
+    async def get(self) -> Any:
+        """The next item, ``_END`` at the end; raises what the iterator raised."""
+        while True:
+            with self._lock:
+                if self._items:
+                    item, error = self._items.popleft()
+                    self._bytes -= _item_size(item)
+                    if (
+                        not self._running
+                        and not self._finished
+                        and self._bytes <= SYNC_BODY_RUN_AHEAD // 2
+                        and len(self._items) <= _RUN_AHEAD_ITEMS // 2
+                    ):
+                        self._start()
+                    break
+                if not self._running and not self._finished:
+                    self._start()
+                waiter = self._waiter = self.loop.create_future()
+            await waiter
+        if error is not None:
+            raise error
+        return item
+
+    def close(self) -> None:
+        """Stop iterating and close the iterator (in the pool, after a running ``next()``)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._items.clear()
+            running = self._running
+        if running:
+            return  # the pool task closes it when its next() returns
+        try:
+            self.pool.submit(self._close_iterator)
+        except RuntimeError:  # the pool is shut down: the process is stopping
+            self._close_iterator()
+
+    def _close_iterator(self) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is None:
+            return
+        try:
+            self.steps.run(close)
+        except Exception:
+            _log.exception("closing the response body iterator failed")
 
 
 class _ContextError(Exception):
     pass
-
-
-def _close_later(
-    iterator: Iterator[Any],
-    pending: concurrent.futures.Future[Any] | None,
-    pool: concurrent.futures.Executor,
-    steps: contextvars.Context,
-) -> None:
-    """Close a sync iterator (a generator, a WSGI iterable) in the pool, once no ``next``
-    call on it is running (closing a running generator raises ValueError)."""
-    close = getattr(iterator, "close", None)
-    if close is None:
-        return
-
-    def run_close(_: object = None) -> None:
-        try:
-            steps.run(close)
-        except Exception:
-            _log.exception("closing the response body iterator failed")
-
-    if pending is not None and not pending.cancel():
-        pending.add_done_callback(run_close)  # runs in the worker thread when next() returns
-        return
-    try:
-        pool.submit(run_close)
-    except RuntimeError:  # the pool is shut down: the process is stopping
-        run_close()
 
 
 def serve_http_handler(
