@@ -1,8 +1,10 @@
-"""An in-memory fake Mattermost server behind the ``PluginAPI`` gRPC service.
+"""A fake Mattermost server behind the ``PluginAPI`` gRPC service.
 
-It keeps users, teams, channels, posts, reactions, the plugin KV store, files, bots, the
-server config and the plugin's log lines in memory, and answers the way the real server
-does (PROTOCOL.md §5):
+It keeps users, teams, channels and memberships, posts (threads, reactions, ephemeral
+posts), the plugin KV store (expiry, compare-and-set), files and upload sessions, bots,
+slash commands, preferences, the server and plugin config and the plugin's log lines, in
+memory or written through to a SQLite file (``store=``) that survives restarts, and answers
+the way the real server does (PROTOCOL.md §5):
 
 * KV, post, reaction and file methods answer gRPC OK with the response's ``error`` set;
 * user, team, channel, config, plugin and bot methods abort with a gRPC status derived from
@@ -11,7 +13,14 @@ does (PROTOCOL.md §5):
 
 Error ids follow the real server's where they are known; the rest are in the same style.
 One re-entrant lock, taken around every RPC, makes each call atomic (compare-and-set
-included). Timestamps come from an injectable clock so tests can move time forward.
+included), and with a state file each call is written in one SQLite transaction. Timestamps
+come from an injectable clock so tests can move time forward.
+
+The fake stores what the plugin asks for; it runs no hooks itself. Posts created through the
+API (``CreatePost``) are stored without calling the plugin's ``MessageWillBePosted`` /
+``MessageHasBeenPosted``: the flows that call the plugin back (a user posting, a slash
+command) live in :mod:`mattermost_plugin.host.local`, which also answers
+``ExecuteSlashCommand`` through the ``execute_command`` attribute.
 
 Run it out of process with ``python -m mattermost_plugin.host.fake_server [--port N]``: the
 first line on stdout is the address to dial.
@@ -28,10 +37,11 @@ import mimetypes
 import os
 import re
 import signal
+import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -54,6 +64,16 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     post_pb2,
     team_pb2,
     user_pb2,
+)
+from mattermost_plugin.host.store import (
+    Codec,
+    SQLiteStore,
+    Table,
+    pack_parts,
+    proto_codec,
+    proto_dict_codec,
+    proto_list_codec,
+    unpack_parts,
 )
 
 __all__ = [
@@ -144,7 +164,7 @@ def _embedded(method: _Handler) -> _Handler:
     @functools.wraps(method)
     def handler(self: FakeMattermost, request: Message, context: grpc.ServicerContext) -> Message:
         try:
-            with self._lock:
+            with self.transaction():
                 return method(self, request, context)
         except FakeAppError as exc:
             return _error_response(response_cls, exc.to_proto(name))
@@ -159,7 +179,7 @@ def _status(method: _Handler) -> _Handler:
     @functools.wraps(method)
     def handler(self: FakeMattermost, request: Message, context: grpc.ServicerContext) -> Message:
         try:
-            with self._lock:
+            with self.transaction():
                 return method(self, request, context)
         except FakeAppError as exc:
             context.abort(grpc_code_for_http(exc.status_code), f"{exc.error_id}: {exc.message}")
@@ -267,6 +287,35 @@ class _EphemeralPost:
     post: post_pb2.Post
 
 
+@dataclass
+class _Upload:
+    session: api_file_bot_pb2.UploadSession
+    data: bytearray
+
+
+# How each kind of entity is stored in a state file (see store.py).
+_KV_CODEC: Codec[_KVEntry] = Codec(
+    lambda e: struct.pack(">q", e.expire_at) + e.value,
+    lambda b: _KVEntry(bytes(b[8:]), struct.unpack_from(">q", b)[0]),
+)
+_FILE_CODEC: Codec[_StoredFile] = Codec(
+    lambda f: pack_parts([f.info.SerializeToString(deterministic=True), f.data]),
+    lambda b: (lambda p: _StoredFile(file_pb2.FileInfo.FromString(p[0]), p[1]))(unpack_parts(b)),
+)
+_EPHEMERAL_CODEC: Codec[_EphemeralPost] = Codec(
+    lambda e: pack_parts([e.user_id.encode(), e.post.SerializeToString(deterministic=True)]),
+    lambda b: (lambda p: _EphemeralPost(p[0].decode(), post_pb2.Post.FromString(p[1])))(
+        unpack_parts(b)
+    ),
+)
+_UPLOAD_CODEC: Codec[_Upload] = Codec(
+    lambda u: pack_parts([u.session.SerializeToString(deterministic=True), bytes(u.data)]),
+    lambda b: (lambda p: _Upload(api_file_bot_pb2.UploadSession.FromString(p[0]), bytearray(p[1])))(
+        unpack_parts(b)
+    ),
+)
+
+
 # The generated stubs declare all 236 servicer methods abstract. The fake overrides a subset
 # and fills in the rest at import time (_install_not_implemented), which mypy cannot see, so
 # for the type checker the base is plain ``object``; at run time it is the real servicer.
@@ -284,10 +333,22 @@ class FakeMattermost(_ServicerBase):
     Args:
         clock: seconds since the epoch (default ``time.time``); drives timestamps and KV expiry.
         plugin_id: the id of the plugin the fake serves (``GetPluginID``, plugin config, bots).
+        store: a SQLite file (path or :class:`SQLiteStore`) the state is loaded from and
+            written through to after every call, so it survives restarts; ``None`` keeps
+            everything in memory. The plugin's log lines are never stored.
+
+    Change state from outside an RPC inside ``with fake.transaction():`` so that it is
+    written to the store. ``execute_command`` and ``on_log`` are hooks for the host that
+    embeds the fake (:class:`mattermost_plugin.host.local.LocalMattermost`): the first runs
+    a plugin's slash command for ``ExecuteSlashCommand``, the second sees every log call.
     """
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.time, plugin_id: str = "com.example.plugin"
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        plugin_id: str = "com.example.plugin",
+        store: SQLiteStore | str | os.PathLike[str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
@@ -295,18 +356,69 @@ class FakeMattermost(_ServicerBase):
         self.server_version = DEFAULT_SERVER_VERSION
         self.config: dict[str, Any] = default_config()
         self.logs: list[LogEntry] = []
-        self.users: dict[str, user_pb2.User] = {}
-        self.teams: dict[str, team_pb2.Team] = {}
-        self.team_members: dict[tuple[str, str], team_pb2.TeamMember] = {}  # (team, user)
-        self.channels: dict[str, channel_pb2.Channel] = {}
-        self.channel_members: dict[str, dict[str, api_channel_post_pb2.ChannelMember]] = {}
-        self.posts: dict[str, post_pb2.Post] = {}
-        self.reactions: dict[str, list[post_pb2.Reaction]] = {}  # post id -> reactions
-        self.ephemeral_posts: dict[str, _EphemeralPost] = {}
-        self.kv: dict[str, _KVEntry] = {}
-        self.files: dict[str, _StoredFile] = {}
-        self.bots: dict[str, api_file_bot_pb2.Bot] = {}
-        self.commands: dict[tuple[str, str], api_remaining_pb2.Command] = {}  # (team, trigger)
+        self.on_log: Callable[[LogEntry], None] | None = None
+        self.execute_command: (
+            Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
+        ) = None
+        P = proto_codec
+        self.users: Table[str, user_pb2.User] = Table("user", P(user_pb2.User))
+        self.teams: Table[str, team_pb2.Team] = Table("team", P(team_pb2.Team))
+        self.team_members: Table[tuple[str, str], team_pb2.TeamMember] = Table(
+            "team_member", P(team_pb2.TeamMember), tuple_keys=True
+        )  # (team, user)
+        self.channels: Table[str, channel_pb2.Channel] = Table("channel", P(channel_pb2.Channel))
+        self.channel_members: Table[str, dict[str, api_channel_post_pb2.ChannelMember]] = Table(
+            "channel_members",
+            proto_dict_codec(api_channel_post_pb2.ChannelMember, lambda m: m.user_id),
+        )  # channel id -> user id -> member
+        self.posts: Table[str, post_pb2.Post] = Table("post", P(post_pb2.Post))
+        self.reactions: Table[str, list[post_pb2.Reaction]] = Table(
+            "reactions", proto_list_codec(post_pb2.Reaction)
+        )  # post id -> reactions
+        self.ephemeral_posts: Table[str, _EphemeralPost] = Table("ephemeral", _EPHEMERAL_CODEC)
+        self.kv: Table[str, _KVEntry] = Table("kv", _KV_CODEC)
+        self.files: Table[str, _StoredFile] = Table("file", _FILE_CODEC)
+        self.uploads: Table[str, _Upload] = Table("upload", _UPLOAD_CODEC)
+        self.bots: Table[str, api_file_bot_pb2.Bot] = Table("bot", P(api_file_bot_pb2.Bot))
+        self.commands: Table[tuple[str, str], api_remaining_pb2.Command] = Table(
+            "command", P(api_remaining_pb2.Command), tuple_keys=True
+        )  # (team, trigger)
+        self.preferences: Table[tuple[str, str, str], api_remaining_pb2.Preference] = Table(
+            "preference", P(api_remaining_pb2.Preference), tuple_keys=True
+        )  # (user, category, name)
+        self.store: SQLiteStore | None = None
+        if store is not None:
+            self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
+            for table in self._tables():
+                self.store.attach(table)
+            config = self.store.document("config")
+            if isinstance(config, dict):
+                self.config = config
+
+    def _tables(self) -> list[Table[Any, Any]]:
+        return [value for value in vars(self).values() if isinstance(value, Table)]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the fake's lock; on the way out write what changed to the store (if any).
+
+        Every PluginAPI call runs inside one, so each is atomic, also in the file."""
+        with self._lock:
+            try:
+                yield
+            finally:
+                if self.store is not None:
+                    self.store.flush({"config": self.config})
+
+    def close(self) -> None:
+        """Close the state file (the in-memory state stays readable)."""
+        with self._lock:
+            if self.store is not None:
+                self.store.flush({"config": self.config})
+                self.store.close()
+                self.store = None
+                for table in self._tables():
+                    table.tracking = False
 
     # ----------------------------------------------------------------------- helpers
 
@@ -484,7 +596,11 @@ class FakeMattermost(_ServicerBase):
 
     def _log(self, level: str, request: Any) -> None:
         fields = {kv.key: json_format.MessageToDict(kv.value) for kv in request.key_value_pairs}
-        self.logs.append(LogEntry(level, request.msg, fields))
+        entry = LogEntry(level, request.msg, fields)
+        self.logs.append(entry)
+        if self.on_log is not None:
+            with contextlib.suppress(Exception):  # a broken printer must not fail the call
+                self.on_log(entry)
 
     def _plugin_settings(self) -> dict[str, Any]:
         plugins = self.config.setdefault("PluginSettings", {}).setdefault("Plugins", {})
@@ -999,12 +1115,8 @@ class FakeMattermost(_ServicerBase):
 
     # ----------------------------------------------------------------------- posts (embedded)
 
-    @_embedded
-    def CreatePost(
-        self, request: api_channel_post_pb2.CreatePostRequest, context: _Ctx
-    ) -> api_channel_post_pb2.CreatePostResponse:
-        post = post_pb2.Post()
-        post.CopyFrom(request.post)
+    def _check_new_post(self, post: post_pb2.Post) -> None:
+        """Raise what the server raises for a post it will not create (before any hook)."""
         if post.id:
             raise _bad_request("store.sql_post.save.existing.app_error", "the post has an id")
         if len(post.message) > _POST_MESSAGE_MAX_RUNES:
@@ -1016,7 +1128,6 @@ class FakeMattermost(_ServicerBase):
                 "api.post.create_post.can_not_post_to_deleted.error",
                 "cannot post to a deleted channel",
             )
-        now = self.now_ms()
         if post.root_id:
             root = self.posts.get(post.root_id)
             if root is None or root.delete_at or root.root_id:
@@ -1026,6 +1137,18 @@ class FakeMattermost(_ServicerBase):
                     "api.post.create_post.channel_root_id.app_error",
                     "the root post is in another channel",
                 )
+
+    @_embedded
+    def CreatePost(
+        self, request: api_channel_post_pb2.CreatePostRequest, context: _Ctx
+    ) -> api_channel_post_pb2.CreatePostResponse:
+        post = post_pb2.Post()
+        post.CopyFrom(request.post)
+        self._check_new_post(post)
+        channel = self._channel(post.channel_id)
+        now = self.now_ms()
+        if post.root_id:
+            root = self.posts[post.root_id]
             root.reply_count += 1
             root.last_reply_at = now
             post.reply_count = root.reply_count
@@ -1078,6 +1201,7 @@ class FakeMattermost(_ServicerBase):
             for reply in self.posts.values():
                 if reply.root_id == post.id and not reply.delete_at:
                     reply.delete_at = reply.update_at = now
+                    self.posts.touch(reply.id)
         return api_channel_post_pb2.DeletePostResponse()
 
     @_embedded
@@ -1362,6 +1486,102 @@ class FakeMattermost(_ServicerBase):
             new_ids.append(info.id)
         return api_file_bot_pb2.CopyFileInfosResponse(file_ids=new_ids)
 
+    # ---------------------------------------------------------------- upload sessions (embedded)
+
+    def _max_file_size(self) -> int:
+        return int(self.config.get("FileSettings", {}).get("MaxFileSize", 0))
+
+    def _new_file(
+        self, channel_id: str, creator_id: str, filename: str, data: bytes
+    ) -> file_pb2.FileInfo:
+        now = self.now_ms()
+        info = file_pb2.FileInfo(
+            id=new_id(),
+            creator_id=creator_id,
+            channel_id=channel_id,
+            create_at=now,
+            update_at=now,
+            name=filename,
+            extension=os.path.splitext(filename)[1].lstrip(".").lower(),
+            size=len(data),
+            mime_type=mimetypes.guess_type(filename)[0] or "",
+        )
+        self.files[info.id] = _StoredFile(info, bytes(data))
+        return info
+
+    @_embedded
+    def CreateUploadSession(
+        self, request: api_file_bot_pb2.CreateUploadSessionRequest, context: _Ctx
+    ) -> api_file_bot_pb2.CreateUploadSessionResponse:
+        session = api_file_bot_pb2.UploadSession()
+        session.CopyFrom(request.upload_session)
+        limit = self._max_file_size()
+        if limit and session.file_size > limit:
+            raise FakeAppError(
+                "app.upload.create.upload_too_large.app_error",
+                f"the file is larger than the maximum file size of {limit} bytes",
+                413,
+            )
+        session.type = session.type or "attachment"
+        if session.type not in ("attachment", "import"):
+            raise _bad_request("model.upload_session.is_valid.type.app_error", "invalid type")
+        if session.type == "attachment":
+            if self._channel(session.channel_id).delete_at:
+                raise _bad_request(
+                    "app.upload.create.cannot_upload_to_deleted_channel.app_error",
+                    "cannot upload to a deleted channel",
+                )
+            self._user(session.user_id)
+        if not session.filename:
+            raise _bad_request("model.upload_session.is_valid.filename.app_error", "filename")
+        if session.file_size <= 0:
+            raise _bad_request("model.upload_session.is_valid.file_size.app_error", "file_size")
+        session.id = session.id or new_id()
+        if session.id in self.uploads:
+            raise FakeAppError(
+                "app.upload.create.save.app_error", "an upload with this id exists", 409
+            )
+        session.create_at = self.now_ms()
+        session.file_offset = 0
+        session.path = f"data/uploads/{session.id}"
+        self.uploads[session.id] = _Upload(session, bytearray())
+        return api_file_bot_pb2.CreateUploadSessionResponse(upload_session=session)
+
+    @_embedded
+    def GetUploadSession(
+        self, request: api_file_bot_pb2.GetUploadSessionRequest, context: _Ctx
+    ) -> api_file_bot_pb2.GetUploadSessionResponse:
+        upload = self.uploads.get(request.upload_id)
+        if upload is None:
+            raise _not_found("app.upload.get.app_error", "upload session", request.upload_id)
+        return api_file_bot_pb2.GetUploadSessionResponse(upload_session=upload.session)
+
+    @_embedded
+    def UploadData(
+        self, request: api_file_bot_pb2.UploadDataRequest, context: _Ctx
+    ) -> api_file_bot_pb2.UploadDataResponse:
+        upload = self.uploads.get(request.upload_session.id)
+        if upload is None:
+            raise _not_found(
+                "app.upload.get.app_error", "upload session", request.upload_session.id
+            )
+        session = upload.session
+        if session.file_offset + len(request.data) > session.file_size:
+            raise _bad_request(
+                "app.upload.upload_data.large_file.app_error",
+                f"{len(request.data)} more bytes would exceed the upload's size "
+                f"({session.file_offset} of {session.file_size} received)",
+            )
+        upload.data += request.data
+        session.file_offset = len(upload.data)
+        if session.file_offset < session.file_size:
+            return api_file_bot_pb2.UploadDataResponse()
+        del self.uploads[session.id]
+        info = self._new_file(
+            session.channel_id, session.user_id, session.filename, bytes(upload.data)
+        )
+        return api_file_bot_pb2.UploadDataResponse(file_info=info)
+
     # ----------------------------------------------------------------------- bots (status)
 
     def _sync_bot_user(self, bot: api_file_bot_pb2.Bot) -> None:
@@ -1559,23 +1779,132 @@ class FakeMattermost(_ServicerBase):
     def RegisterCommand(
         self, request: api_remaining_pb2.RegisterCommandRequest, context: _Ctx
     ) -> api_remaining_pb2.RegisterCommandResponse:
-        trigger = request.command.trigger.strip().lstrip("/")
+        trigger = request.command.trigger.strip().lstrip("/").lower()  # as the server does
         if not trigger or " " in trigger:
             raise _bad_request("model.command.is_valid.trigger.app_error", "invalid trigger")
         command = api_remaining_pb2.Command()
         command.CopyFrom(request.command)
         command.trigger = trigger
-        with self._lock:
-            self.commands[(command.team_id, trigger)] = command
+        command.plugin_id = self.plugin_id  # the server records who handles it
+        command.create_at = command.update_at = self.now_ms()
+        self.commands[(command.team_id, trigger)] = command
         return api_remaining_pb2.RegisterCommandResponse()
 
     @_status
     def UnregisterCommand(
         self, request: api_remaining_pb2.UnregisterCommandRequest, context: _Ctx
     ) -> api_remaining_pb2.UnregisterCommandResponse:
-        with self._lock:
-            self.commands.pop((request.team_id, request.trigger.lstrip("/")), None)
+        self.commands.pop((request.team_id, request.trigger.lstrip("/").lower()), None)
         return api_remaining_pb2.UnregisterCommandResponse()
+
+    def find_command(self, team_id: str, trigger: str) -> api_remaining_pb2.Command | None:
+        """The plugin command ``trigger`` (without the slash) as seen in ``team_id``: one
+        registered for that team, else one registered for every team (empty team id)."""
+        with self._lock:
+            trigger = trigger.lstrip("/").lower()
+            for key in ((team_id, trigger), ("", trigger)):
+                if key in self.commands:
+                    return self.commands[key]
+            return None
+
+    @_status
+    def ListPluginCommands(
+        self, request: api_remaining_pb2.ListPluginCommandsRequest, context: _Ctx
+    ) -> api_remaining_pb2.ListPluginCommandsResponse:
+        commands = sorted(
+            (c for (team, _), c in self.commands.items() if team in ("", request.team_id)),
+            key=lambda c: c.trigger,
+        )
+        return api_remaining_pb2.ListPluginCommandsResponse(commands=commands)
+
+    @_status
+    def ListCommands(
+        self, request: api_remaining_pb2.ListCommandsRequest, context: _Ctx
+    ) -> api_remaining_pb2.ListCommandsResponse:
+        # The fake has no built-in or custom (outgoing webhook) commands: plugin ones only.
+        commands = sorted(
+            (c for (team, _), c in self.commands.items() if team in ("", request.team_id)),
+            key=lambda c: c.trigger,
+        )
+        return api_remaining_pb2.ListCommandsResponse(commands=commands)
+
+    def ExecuteSlashCommand(
+        self, request: api_remaining_pb2.ExecuteSlashCommandRequest, context: _Ctx
+    ) -> api_remaining_pb2.ExecuteSlashCommandResponse:
+        # Not under the lock: running the command calls back into the plugin, which may
+        # call this API again while its ExecuteCommand runs.
+        try:
+            if self.execute_command is None:
+                raise FakeAppError(
+                    "api.command.execute_command.not_found.app_error",
+                    f"command {request.command_args.command!r} not found: no plugin host "
+                    "is attached to this fake server",
+                    404,
+                )
+            response = self.execute_command(request.command_args)
+        except FakeAppError as exc:
+            context.abort(grpc_code_for_http(exc.status_code), f"{exc.error_id}: {exc.message}")
+        return api_remaining_pb2.ExecuteSlashCommandResponse(response=response)
+
+    # -------------------------------------------------------------------- preferences (status)
+
+    @_status
+    def GetPreferenceForUser(
+        self, request: api_remaining_pb2.GetPreferenceForUserRequest, context: _Ctx
+    ) -> api_remaining_pb2.GetPreferenceForUserResponse:
+        key = (request.user_id, request.category, request.name)
+        preference = self.preferences.get(key)
+        if preference is None:
+            raise _not_found("app.preference.get.app_error", "preference", "/".join(key))
+        return api_remaining_pb2.GetPreferenceForUserResponse(preference=preference)
+
+    @_status
+    def GetPreferencesForUser(
+        self, request: api_remaining_pb2.GetPreferencesForUserRequest, context: _Ctx
+    ) -> api_remaining_pb2.GetPreferencesForUserResponse:
+        found = sorted(
+            (p for (user, _, _), p in self.preferences.items() if user == request.user_id),
+            key=lambda p: (p.category, p.name),
+        )
+        return api_remaining_pb2.GetPreferencesForUserResponse(preferences=found)
+
+    def _check_preferences(
+        self, user_id: str, preferences: Iterable[api_remaining_pb2.Preference]
+    ) -> None:
+        self._user(user_id)
+        for preference in preferences:
+            if preference.user_id != user_id:
+                raise FakeAppError(
+                    "api.preference.update_preferences.set.app_error",
+                    "preferences can only be changed for the user they belong to",
+                    403,
+                )
+            if not preference.category or len(preference.category) > 32:
+                raise _bad_request("model.preference.is_valid.category.app_error", "category")
+            if len(preference.name) > 32:
+                raise _bad_request("model.preference.is_valid.name.app_error", "name too long")
+            if len(preference.value) > 2000:
+                raise _bad_request("model.preference.is_valid.value.app_error", "value too long")
+
+    @_status
+    def UpdatePreferencesForUser(
+        self, request: api_remaining_pb2.UpdatePreferencesForUserRequest, context: _Ctx
+    ) -> api_remaining_pb2.UpdatePreferencesForUserResponse:
+        self._check_preferences(request.user_id, request.preferences)  # all or nothing
+        for preference in request.preferences:
+            stored = api_remaining_pb2.Preference()
+            stored.CopyFrom(preference)
+            self.preferences[(preference.user_id, preference.category, preference.name)] = stored
+        return api_remaining_pb2.UpdatePreferencesForUserResponse()
+
+    @_status
+    def DeletePreferencesForUser(
+        self, request: api_remaining_pb2.DeletePreferencesForUserRequest, context: _Ctx
+    ) -> api_remaining_pb2.DeletePreferencesForUserResponse:
+        self._check_preferences(request.user_id, request.preferences)
+        for p in request.preferences:
+            self.preferences.pop((p.user_id, p.category, p.name), None)
+        return api_remaining_pb2.DeletePreferencesForUserResponse()
 
     # ----------------------------------------------------------------------- logs (status)
 

@@ -1,0 +1,108 @@
+"""``mattermost-plugin dev PATH``: run a plugin locally, reloading it when its files change."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from mattermost_plugin.cli import EXIT_PROBLEMS, main
+
+
+@main.command()
+@click.argument(
+    "path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path(".")
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8065,
+    show_default=True,
+    help="Port on 127.0.0.1 to serve HTTP on (0: any free port).",
+)
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file that keeps the state across restarts "
+    "[default: PATH/.mattermost-dev/state.db].",
+)
+@click.option("--in-memory", is_flag=True, help="Keep the state in memory only.")
+@click.option(
+    "--hook-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Deadline of each hook call in seconds (the server's is 30).",
+)
+@click.option("--no-reload", is_flag=True, help="Do not restart the plugin when files change.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print background hooks as they end.")
+def dev(
+    path: Path,
+    port: int,
+    db: Path | None,
+    in_memory: bool,
+    hook_timeout: float,
+    no_reload: bool,
+    verbose: bool,
+) -> None:
+    """Run the plugin in PATH against a local fake Mattermost, without a server.
+
+    Serves http://127.0.0.1:PORT: /plugins/<id>/... goes to the plugin's ServeHTTP,
+    POST /api/v4/posts ({"channel_id", "message"}) posts through MessageWillBePosted and
+    MessageHasBeenPosted, POST /api/v4/commands/execute ({"channel_id", "command"}) runs a
+    slash command. The plugin restarts when its files change; hooks, rejections and the
+    plugin's logs are printed as they happen. Stop with Ctrl-C.
+    """
+    from mattermost_plugin.host.dev_server import DevServer, default_db_path
+    from mattermost_plugin.host.store import StoreError
+    from mattermost_plugin.host.supervisor import PluginStartError
+
+    if db is not None and in_memory:
+        raise click.UsageError("--db and --in-memory exclude each other")
+    plugin_dir = path.resolve()
+    if not ((plugin_dir / "plugin.json").is_file() or (plugin_dir / "plugin.yaml").is_file()):
+        raise click.UsageError(f"{path} has no plugin.json or plugin.yaml")
+    # The supervisor re-logs the plugin's lines; the dev server prints them itself.
+    logging.getLogger("mattermost_plugin.host").addHandler(logging.NullHandler())
+    logging.getLogger("mattermost_plugin.host").propagate = False
+    state = None if in_memory else (db if db is not None else default_db_path(plugin_dir))
+    try:
+        server = DevServer(
+            plugin_dir,
+            port=port,
+            db=state,
+            hook_timeout=hook_timeout,
+            reload=not no_reload,
+            verbose=verbose,
+        )
+    except OSError as exc:
+        click.secho(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", fg="red", err=True)
+        raise SystemExit(EXIT_PROBLEMS) from None
+    except (PluginStartError, StoreError) as exc:
+        click.secho(str(exc), fg="red", err=True)
+        raise SystemExit(EXIT_PROBLEMS) from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server.start()
+    except StoreError as exc:
+        click.secho(str(exc), fg="red", err=True)
+        server.httpd.server_close()
+        raise SystemExit(EXIT_PROBLEMS) from None
+    try:
+        server.serve_until(stop)
+    finally:
+        server.console.print("[bold]stopping[/]")
+        server.stop()

@@ -1,0 +1,86 @@
+"""Test a plugin for real, without a Mattermost server: a pytest plugin and its helpers.
+
+Installing the SDK registers a pytest plugin (entry point ``pytest11``) with these fixtures:
+
+``mattermost``
+    A started :class:`LocalMattermost`: a fake Mattermost (the Plugin API, in memory) and
+    your plugin folder running under the supervisor as a real subprocess, exactly as the
+    server runs it (handshake, health check, ``Implemented``, ``OnActivate``). It is stopped
+    (``OnDeactivate``) after the test; when the test fails, the plugin's log is shown in the
+    report. It comes with a team ``local``, a user ``admin`` and the channels
+    ``town-square`` and ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
+
+``mattermost_plugin_dir``
+    The plugin folder. Taken, in this order, from the ``mattermost_plugin`` marker's first
+    argument (relative to the test file), the ``mattermost_plugin_dir`` ini option
+    (relative to the ini file), or the rootdir if it holds a ``plugin.json``. Override the
+    fixture to compute it.
+
+``mattermost_plugin_config``
+    The plugin's settings when it starts (``GetPluginConfig``): the marker's ``config=``,
+    else ``{}``. Override the fixture for per-test settings.
+
+Example (``tests/test_plugin.py`` of a plugin project, ``mattermost_plugin_dir = .`` in
+``pytest.ini``)::
+
+    import pytest
+    from mattermost_plugin.testing import PostRejectedError
+
+
+    def test_message_filter(mattermost):
+        # Test that spam is rejected
+        with pytest.raises(PostRejectedError) as rejected:
+            mattermost.create_post(mattermost.channel, "This is spam")
+        assert "spam" in rejected.value.reason.lower()
+
+        # Test that normal messages pass
+        post = mattermost.create_post(mattermost.channel, "Hello, world!")
+        assert mattermost.get_post(post.id).message == "Hello, world!"
+
+What :class:`LocalMattermost` offers (see its documentation):
+
+* data: ``create_user``, ``create_team``, ``create_channel(members=...)``,
+  ``add_to_team``, ``add_to_channel``, ``direct_channel`` (with the hooks the server runs);
+* ``create_post`` (``MessageWillBePosted``, store, ``MessageHasBeenPosted``; raises
+  :class:`PostRejectedError`), ``execute_command("/trigger args")`` (raises
+  :class:`CommandError`), ``http``/``get``/``post`` and ``stream`` to ``ServeHTTP``,
+  ``set_plugin_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
+* inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``, ``kv_get``,
+  ``kv_keys``, ``logs``, ``find_logs``, ``wait_for_log``, the typed ``api`` client (the
+  same Plugin API the plugin has) and ``server``, the fake itself;
+* ``reload()`` to restart the plugin folder, ``supervisor`` for the process.
+
+Markers: ``@pytest.mark.mattermost_plugin("path/to/plugin", config={...}, db="state.db",
+hook_timeout=5.0)``.
+"""
+
+from __future__ import annotations
+
+from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
+from mattermost_plugin.host.local import (
+    CommandError,
+    Event,
+    HookCallError,
+    HTTPResult,
+    LocalMattermost,
+    LogRecord,
+    PostDismissedError,
+    PostRejectedError,
+    local_mattermost,
+)
+from mattermost_plugin.host.supervisor import PluginStartError
+
+__all__ = [
+    "CommandError",
+    "Event",
+    "FakeAppError",
+    "FakeMattermost",
+    "HTTPResult",
+    "HookCallError",
+    "LocalMattermost",
+    "LogRecord",
+    "PluginStartError",
+    "PostDismissedError",
+    "PostRejectedError",
+    "local_mattermost",
+]

@@ -1,0 +1,148 @@
+"""Run ``mattermost-plugin dev`` as a real subprocess and talk to it over HTTP (tests/dev)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent.parent
+WORKBENCH = REPO / "tests" / "local" / "plugins" / "workbench"
+_SERVING = re.compile(r"serving on http://127\.0\.0\.1:(\d+)")
+
+
+def copy_plugin(source: Path, target: Path) -> Path:
+    """A copy of a plugin folder (tests edit it, and the dev server keeps state in it)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".mattermost-dev"))
+    return target
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class DevProcess:
+    proc: subprocess.Popen[str]
+    port: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 15.0,
+    ) -> Answer:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            connection.request(method, path, body=data, headers=headers or {})
+            response = connection.getresponse()
+            return Answer(response.status, dict(response.getheaders()), response.read())
+        finally:
+            connection.close()
+
+    def post(self, message: str, channel: str = "town-square") -> Answer:
+        return self.request("POST", "/api/v4/posts", {"channel_id": channel, "message": message})
+
+    def status(self) -> dict[str, Any]:
+        answer = self.request("GET", "/dev/status")
+        assert answer.status == 200, answer
+        data: dict[str, Any] = answer.json()
+        return data
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if predicate(status):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; status {status}\n--- output ---\n{self.output}")
+            time.sleep(0.05)
+
+    def wait_output(self, pattern: str, timeout: float = 10.0) -> str:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if regex.search(line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(f"no output line matching {pattern!r}:\n{self.output}")
+
+
+def _read(proc: subprocess.Popen[str], dev: DevProcess, ready: threading.Event) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        dev.lines.append(line.rstrip("\n"))
+        match = _SERVING.search(line)
+        if match:
+            dev.port = int(match[1])
+            ready.set()
+    ready.set()
+
+
+@contextmanager
+def dev_server(plugin_dir: Path, *args: str, timeout: float = 15.0) -> Iterator[DevProcess]:
+    """``mattermost-plugin dev plugin_dir --port 0 *args``; stopped with SIGTERM after."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mattermost_plugin.cli",
+            "dev",
+            str(plugin_dir),
+            "--port",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    dev = DevProcess(proc)
+    ready = threading.Event()
+    reader = threading.Thread(target=_read, args=(proc, dev, ready), daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(timeout) or not dev.port:
+            raise AssertionError(f"the dev server did not start:\n{dev.output}")
+        yield dev
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        reader.join(5)
