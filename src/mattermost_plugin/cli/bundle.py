@@ -97,6 +97,7 @@ EXCLUDED_NAMES = {
     ".nox",
     ".DS_Store",
     ".mattermost-venv.lock",
+    ".mattermost-dev",  # the dev server's state (mattermost-plugin dev)
 }
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 _PLATFORM_ALIASES = {
