@@ -207,13 +207,8 @@ def _status(init: hooks_http_pb2.ServeHTTPResponseInit | None) -> tuple[int, Hea
     return raw, headers, raw
 
 
-class BridgeResponse:
-    """A plugin's answer: status and headers at once, the body as it streams in.
-
-    Iterate it for the body chunks (or ``iter_parts()`` to see the flush requests),
-    ``read()`` for the whole body, ``close()`` (or leave the ``with`` block) to cancel.
-    ``plugin_status`` is the status the plugin sent, before the server's mapping.
-    """
+class _Answer:
+    """What the sync and async responses share: status, headers and the first message."""
 
     def __init__(
         self,
@@ -233,6 +228,15 @@ class BridgeResponse:
             self._done = True
             self._first = None
             call.cancel()
+
+
+class BridgeResponse(_Answer):
+    """A plugin's answer: status and headers at once, the body as it streams in.
+
+    Iterate it for the body chunks (or ``iter_parts()`` to see the flush requests),
+    ``read()`` for the whole body, ``close()`` (or leave the ``with`` block) to cancel.
+    ``plugin_status`` is the status the plugin sent, before the server's mapping.
+    """
 
     def iter_parts(self) -> Iterator[ResponsePart]:
         """The body as :class:`ResponsePart` items (data and flush flag)."""
@@ -336,27 +340,8 @@ def send_request(
     return BridgeResponse(call, status, response_headers, raw, first)
 
 
-class AsyncBridgeResponse:
+class AsyncBridgeResponse(_Answer):
     """:class:`BridgeResponse` over a ``grpc.aio`` channel: ``async for chunk in response``."""
-
-    def __init__(
-        self,
-        call: Any,
-        status_code: int,
-        headers: Headers,
-        plugin_status: int,
-        first: hooks_http_pb2.ServeHTTPResponse | None,
-    ) -> None:
-        self._call = call
-        self.status_code = status_code
-        self.headers = headers
-        self.plugin_status = plugin_status
-        self._first = first
-        self._done = first is None or first.body_complete
-        if plugin_status != status_code and status_code == 500:
-            self._done = True
-            self._first = None
-            call.cancel()
 
     async def aiter_parts(self) -> AsyncIterator[ResponsePart]:
         first, self._first = self._first, None
