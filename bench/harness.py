@@ -277,7 +277,8 @@ def table(results: Sequence[Result]) -> str:
     """The results as a fixed-width text table."""
     header = (
         f"{'benchmark':<24} {'sdk µs':>9} {'base µs':>9} {'ratio':>6} {'+µs':>7} "
-        f"{'sdk p90':>9} {'base p90':>9} {'rounds (min-max ratio)':>23} {'n':>6}  ok"
+        f"{'sdk p90':>9} {'base p90':>9} {'rounds (min-max ratio)':>23} {'n':>6} "
+        f"{'target':>6}  ok"
     )
     lines = [header, "-" * len(header)]
     for r in results:
@@ -285,9 +286,14 @@ def table(results: Sequence[Result]) -> str:
         lines.append(
             f"{r.name:<24} {r.sdk_median_us:>9.1f} {r.baseline_median_us:>9.1f} "
             f"{r.ratio:>6.3f} {r.overhead_us:>7.1f} {r.sdk_p90_us:>9.1f} "
-            f"{r.baseline_p90_us:>9.1f} {spread:>23} {r.n:>6}  {'yes' if r.ok else 'NO'}"
+            f"{r.baseline_p90_us:>9.1f} {spread:>23} {r.n:>6} {_target(r):>6}  "
+            f"{'yes' if r.ok else 'NO'}"
         )
     return "\n".join(lines)
+
+
+def _target(result: Result) -> str:
+    return "-" if result.target_ratio == math.inf else f"{result.target_ratio:.2f}"
 
 
 def write_json(results: Sequence[Result], path: Path, extra: Sequence[dict[str, Any]] = ()) -> None:

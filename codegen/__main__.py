@@ -43,9 +43,14 @@ def _format(out: Path) -> None:
 
 
 def _tree(root: Path) -> set[str]:
+    """The files under ``root``, without bytecode caches (running the tests leaves them)."""
     if not root.exists():
         return set()
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def stale_files(fresh: Path) -> list[str]:

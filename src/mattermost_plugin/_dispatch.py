@@ -11,6 +11,7 @@ cause, and answered by the hook's failure policy; the process keeps running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
@@ -19,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin._hookspec import FieldKind, HookSpec, ResponseKind, WireField
 from mattermost_plugin._pb.pluginapi.v1 import common_pb2, hooks_lifecycle_pb2
+from mattermost_plugin._threads import HookThreads
 from mattermost_plugin.plugin import Plugin
 
 SERVICE = "mattermost.pluginapi.v1.PluginHooks"
@@ -57,13 +58,41 @@ def _env_number(name: str, default: float) -> float:
 
 
 class _Call:
-    """One handler call in the thread pool. Its flags change under the dispatcher's lock:
-    ``started`` when a thread picks it up, ``finished`` (with the outcome) when the handler
-    returned or raised, ``abandoned`` when it timed out before any thread was free."""
+    """One ``def`` handler call, from the loop to a hook thread and back.
 
-    __slots__ = ("abandoned", "error", "finished", "result", "started")
+    Its flags change under the dispatcher's lock: ``started`` when a thread picks it up,
+    ``finished`` when the handler returned or raised, ``abandoned`` when it timed out before
+    any thread was free. The outcome reaches the loop through ``future``."""
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "abandoned",
+        "args",
+        "dispatcher",
+        "error",
+        "finished",
+        "future",
+        "handler",
+        "hook_name",
+        "loop",
+        "result",
+        "started",
+    )
+
+    def __init__(
+        self,
+        dispatcher: HookDispatcher,
+        hook_name: str,
+        handler: Callable[..., Any],
+        args: list[Any],
+    ) -> None:
+        self.dispatcher, self.hook_name, self.handler, self.args = (
+            dispatcher,
+            hook_name,
+            handler,
+            args,
+        )
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[Any] = self.loop.create_future()
         self.started = self.finished = self.abandoned = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -72,6 +101,48 @@ class _Call:
         if self.error is not None:
             raise self.error
         return self.result
+
+    def __call__(self) -> None:
+        """In a hook thread: run the handler, hand the outcome to the loop."""
+        dispatcher = self.dispatcher
+        with dispatcher._lock:
+            if self.abandoned:
+                return
+            self.started = True
+            dispatcher._busy += 1
+        started = time.monotonic()
+        try:
+            self.result = self.handler(*self.args)
+        except BaseException as exc:
+            self.error = exc
+        with dispatcher._lock:
+            dispatcher._busy -= 1
+            self.finished = True
+            was_stuck = self in dispatcher._stuck
+            dispatcher._stuck.discard(self)
+        with contextlib.suppress(RuntimeError):  # a closed loop: stopping, nobody waits
+            self.loop.call_soon_threadsafe(self._deliver)
+        if was_stuck:
+            dispatcher.logger.warning(
+                "hook %s: handler %s returned after %.1f s, past its timeout",
+                self.hook_name,
+                getattr(self.handler, "__qualname__", self.handler),
+                time.monotonic() - started,
+                extra={"hook": self.hook_name},
+            )
+
+    def _deliver(self) -> None:
+        if self.future.done():  # timed out, or the host went away
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.result)
+
+    def cancel(self) -> None:
+        """Dropped from the queue at shutdown: never runs."""
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.future.cancel)
 
 
 async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | None) -> Any:
@@ -108,7 +179,7 @@ class HookDispatcher:
             _env_number("MATTERMOST_PLUGIN_HOOK_WORKERS", DEFAULT_WORKERS)
         )
         self.max_workers = max(1, workers)
-        self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="hook")
+        self._pool = HookThreads(self.max_workers)
         self._lock = threading.Lock()
         self._busy = 0
         self._stuck: set[_Call] = set()  # calls that passed their timeout
@@ -190,8 +261,7 @@ class HookDispatcher:
         """Run one handler: coroutines on the loop, plain functions in the pool."""
         if self._is_async(hook_name, handler):
             return await _run_coroutine(handler(*args), timeout)
-        loop = asyncio.get_running_loop()
-        call = _Call()
+        call = _Call(self, hook_name, handler, args)
         with self._lock:
             if self._busy >= self.max_workers:
                 self.logger.warning(
@@ -201,9 +271,8 @@ class HookDispatcher:
                     hook_name,
                     extra={"hook": hook_name},
                 )
-        future = loop.run_in_executor(
-            self._pool, self._call_in_thread, hook_name, handler, args, call
-        )
+        self._pool.run_soon(call)
+        future = call.future
         # A plain timer instead of wait_for(shield(…)): this is the hot path of every hook.
         expired: list[bool] = []
 
@@ -211,7 +280,7 @@ class HookDispatcher:
             expired.append(True)
             future.cancel()
 
-        timer = loop.call_later(timeout, expire) if timeout is not None else None
+        timer = call.loop.call_later(timeout, expire) if timeout is not None else None
         try:
             return await future
         except asyncio.CancelledError:
@@ -244,36 +313,6 @@ class HookDispatcher:
         if found is None:
             found = self._async_hooks[hook_name] = inspect.iscoroutinefunction(handler)
         return found
-
-    def _call_in_thread(
-        self, hook_name: str, handler: Callable[..., Any], args: list[Any], call: _Call
-    ) -> Any:
-        started = time.monotonic()
-        with self._lock:
-            if call.abandoned:
-                return None
-            call.started = True
-            self._busy += 1
-        try:
-            call.result = handler(*args)
-            return call.result
-        except BaseException as exc:
-            call.error = exc
-            raise
-        finally:
-            with self._lock:
-                self._busy -= 1
-                call.finished = True
-                was_stuck = call in self._stuck
-                self._stuck.discard(call)
-            if was_stuck:
-                self.logger.warning(
-                    "hook %s: handler %s returned after %.1f s, past its timeout",
-                    hook_name,
-                    getattr(handler, "__qualname__", handler),
-                    time.monotonic() - started,
-                    extra={"hook": hook_name},
-                )
 
     def _log_failure(self, hook_name: str, handler: Callable[..., Any], exc: BaseException) -> None:
         name = getattr(handler, "__qualname__", repr(handler))
