@@ -19,8 +19,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -32,6 +32,8 @@ from mattermost_plugin._pb.pluginapi.v1 import common_pb2, hooks_lifecycle_pb2
 from mattermost_plugin._threads import HookThreads
 from mattermost_plugin.plugin import Plugin
 
+T = TypeVar("T")
+
 SERVICE = "mattermost.pluginapi.v1.PluginHooks"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 16
@@ -41,6 +43,30 @@ DEADLINE_MARGIN = 0.05
 
 class HookFailure(Exception):
     """A handler failed: raised, timed out, or returned something the hook cannot send."""
+
+
+EXITS = (SystemExit, KeyboardInterrupt)
+
+
+class HandlerExit(Exception):
+    """A handler raised SystemExit or KeyboardInterrupt (argparse exits on ``--help``, for
+    one). Out of a task, either would stop the event loop and the plugin with it; the SDK
+    turns it into this and treats it like any other failure of the handler."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        self.__cause__ = exc
+
+
+async def contain_exits(awaitable: Awaitable[T]) -> T:
+    """Await handler code, SystemExit and KeyboardInterrupt becoming :class:`HandlerExit`.
+
+    Needed where handler code runs in a task of its own: ``asyncio.Task`` re-raises those
+    two out of the event loop before anyone awaiting the task could catch them."""
+    try:
+        return await awaitable
+    except EXITS as exc:
+        raise HandlerExit(exc) from exc
 
 
 def _env_number(name: str, default: float) -> float:
@@ -113,6 +139,8 @@ class _Call:
         started = time.monotonic()
         try:
             self.result = self.handler(*self.args)
+        except EXITS as exc:
+            self.error = HandlerExit(exc)
         except BaseException as exc:
             self.error = exc
         with dispatcher._lock:
@@ -148,7 +176,7 @@ class _Call:
 async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | None) -> Any:
     """Await a handler's coroutine in the current task, under ``timeout``."""
     if sys.version_info < (3, 11):  # no asyncio.timeout: a task of its own, and wait_for
-        task = asyncio.ensure_future(coroutine)
+        task = asyncio.ensure_future(contain_exits(coroutine))
         try:
             return await asyncio.wait_for(task, timeout)
         except asyncio.TimeoutError:
@@ -159,6 +187,8 @@ async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | N
     try:
         async with scope:
             return await coroutine
+    except EXITS as exc:
+        raise HandlerExit(exc) from exc
     except TimeoutError:
         # TimeoutError is also what a handler raises when its own I/O times out.
         if scope.expired():

@@ -101,6 +101,7 @@ from urllib.parse import parse_qs, unquote, unquote_to_bytes, urlsplit
 import grpc
 import grpc.aio
 
+from mattermost_plugin._dispatch import EXITS, HandlerExit, contain_exits
 from mattermost_plugin._generated.converters.hooks_common import plugin_context_from_pb
 from mattermost_plugin._pb.pluginapi.v1 import hooks_http_pb2
 from mattermost_plugin.models.hooks_common import PluginContext
@@ -844,15 +845,18 @@ class _ServeHTTP:
     async def _call(
         self, handler: Callable[..., Any], request: HTTPRequest, steps: contextvars.Context
     ) -> Any:
-        if _is_async(handler):
-            result = await handler(request.plugin_context, request)
-        else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(
-                self.pool, steps.run, handler, request.plugin_context, request
-            )
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            if _is_async(handler):
+                result = await handler(request.plugin_context, request)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(
+                    self.pool, steps.run, handler, request.plugin_context, request
+                )
+            if inspect.isawaitable(result):
+                result = await result
+        except EXITS as exc:
+            raise HandlerExit(exc) from exc
         return result
 
     async def _send(
@@ -899,7 +903,7 @@ class _ServeHTTP:
                         raise _StreamGone(f"the ServeHTTP call has ended: {exc!r}") from exc
         except (asyncio.CancelledError, ClientDisconnected):
             raise
-        except Exception as exc:
+        except (Exception, *EXITS) as exc:  # a body that calls sys.exit() fails like any other
             raise _BodyFailedAfterStart() from exc
         await _write(context, Response(body_complete=True))
 
@@ -999,7 +1003,7 @@ class _SyncPump:
                     self._iterable = None
                 item = self.steps.run(next, self._iterator, _END)
             except BaseException as exc:  # handed to the loop, raised there
-                item, error = _END, exc
+                item, error = _END, HandlerExit(exc) if isinstance(exc, EXITS) else exc
             with self._lock:
                 if self._closed:
                     self._running = False
@@ -1064,7 +1068,7 @@ class _SyncPump:
             return
         try:
             self.steps.run(close)
-        except Exception:
+        except (Exception, *EXITS):
             _log.exception("closing the response body iterator failed")
 
 
@@ -1227,7 +1231,7 @@ class AsgiMount(_Mount):
         async def send(message: AsgiMessage) -> None:
             await outbox.put(message)
 
-        self._lifespan_task = asyncio.ensure_future(self.app(scope, inbox.get, send))
+        self._lifespan_task = asyncio.ensure_future(contain_exits(self.app(scope, inbox.get, send)))
         await inbox.put({"type": "lifespan.startup"})
         reply = await self._lifespan_reply(outbox)
         if reply is None:  # the app returned or raised: no lifespan support
@@ -1340,7 +1344,9 @@ class _AsgiExchange:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self, scope: AsgiScope) -> HTTPResponse:
-        self.task = asyncio.ensure_future(self.mount.app(scope, self.receive, self.send))
+        self.task = asyncio.ensure_future(
+            contain_exits(self.mount.app(scope, self.receive, self.send))
+        )
         try:
             waiting: set[asyncio.Future[Any]] = {self.started, self.task}
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)

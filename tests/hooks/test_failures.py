@@ -106,6 +106,20 @@ def test_raising_message_filter_fails_open(plugin: RunningPlugin) -> None:
     assert_still_serving(plugin)
 
 
+@pytest.mark.parametrize(
+    ("message", "cause"), [("exit", "SystemExit: 3"), ("interrupt", "KeyboardInterrupt")]
+)
+def test_exiting_message_filter_fails_open_and_the_process_stays(
+    plugin: RunningPlugin, message: str, cause: str
+) -> None:
+    mark = plugin.mark()
+    response = plugin.call(post_request(message), message_pb.MessageWillBePostedResponse)
+    assert as_dict(response) == {}
+    line = failure(plugin, "MessageWillBePosted", "message_will_be_posted", mark)
+    assert line.message.endswith(f"failed: {cause}")
+    assert_still_serving(plugin)
+
+
 def test_slow_message_filter_times_out_and_fails_open(plugin: RunningPlugin) -> None:
     mark = plugin.mark()
     started = time.monotonic()
@@ -246,6 +260,7 @@ def test_async_handler_uses_the_async_api(plugin: RunningPlugin) -> None:
         ("/async-sleep", "did not finish within 0.5 s"),
         ("/async-timeout-error", "upstream timed out"),
         ("/async-wrong", "response: expected CommandResponse or dict, got float"),
+        ("/async-exit", "SystemExit: 0"),
     ],
 )
 def test_async_handler_failures_are_contained(plugin: RunningPlugin, text: str, cause: str) -> None:

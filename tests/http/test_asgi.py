@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import queue
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -175,6 +176,28 @@ def test_fastapi_exception_is_500_and_server_goes_on(serve: Any) -> None:
         assert r.status_code == 500
     with server.request("GET", "/items/1") as r:
         assert r.status_code == 200
+
+
+async def exiting_endpoint(request: StarletteRequest) -> PlainTextResponse:
+    sys.exit(4)  # not an Exception: Starlette's error middleware lets it through
+
+
+async def fine_endpoint(request: StarletteRequest) -> PlainTextResponse:
+    return PlainTextResponse("fine")
+
+
+class ExitingAsgiPlugin(Plugin):
+    serve_http = mount_asgi(
+        Starlette(routes=[Route("/exit", exiting_endpoint), Route("/fine", fine_endpoint)])
+    )
+
+
+def test_asgi_app_exit_is_500_and_server_goes_on(serve: Any) -> None:
+    server: HookServer = serve(ExitingAsgiPlugin())
+    with server.request("GET", "/exit") as r:
+        assert r.status_code == 500
+    with server.request("GET", "/fine") as r:
+        assert (r.status_code, r.read()) == (200, b"fine")
 
 
 # -- Starlette lifespan -----------------------------------------------------------------------

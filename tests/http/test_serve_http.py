@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -611,3 +612,76 @@ def test_closing_bridge_response_cancels(serve: Serve) -> None:
     assert plugin.saw.get(timeout=10) == "generator closed"
     with server.request("GET", "/read") as r:  # and the server still answers
         assert r.status_code == 200
+
+
+# -- sys.exit() in handler code is a failure, not the end of the plugin ----------------------
+class ExitingPlugin(Plugin):
+    @hook(HookName.ServeHTTP)
+    async def serve_http(self, context: PluginContext, request: HTTPRequest) -> Any:
+        if request.path == "/async":
+            sys.exit(2)  # e.g. argparse on --help
+        if request.path == "/def":
+            return await asyncio.get_running_loop().run_in_executor(None, self.blocking)
+        if request.path == "/sync-body":
+            return HTTPResponse(200, body=self.sync_body())
+        if request.path == "/async-body":
+            return HTTPResponse(200, body=self.async_body())
+        return {"body": "ok"}
+
+    def blocking(self) -> None:
+        sys.exit("bye")
+
+    def sync_body(self) -> Iterator[bytes]:
+        yield b"first"
+        raise KeyboardInterrupt
+
+    async def async_body(self) -> AsyncIterator[bytes]:
+        yield b"first"
+        sys.exit(0)
+
+
+class ExitingDefPlugin(Plugin):
+    @hook(HookName.ServeHTTP)
+    def serve_http(self, context: PluginContext, request: HTTPRequest) -> Any:
+        if request.path == "/def":
+            sys.exit(1)
+        return {"body": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("plugin_class", "path", "cause"),
+    [
+        (ExitingPlugin, "/async", "SystemExit: 2"),
+        (ExitingPlugin, "/def", "SystemExit: bye"),
+        (ExitingDefPlugin, "/def", "SystemExit: 1"),
+    ],
+)
+def test_handler_exit_is_a_500_and_the_server_goes_on(
+    serve: Serve,
+    caplog: pytest.LogCaptureFixture,
+    plugin_class: type[Plugin],
+    path: str,
+    cause: str,
+) -> None:
+    server = serve(plugin_class())
+    with caplog.at_level(logging.ERROR, logger="mattermost_plugin.hooks"):
+        with server.request("GET", path) as r:
+            assert r.status_code == 500
+        with server.request("GET", "/fine") as r:
+            assert (r.status_code, r.read()) == (200, b"ok")
+    assert any(cause in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("path", ["/sync-body", "/async-body"])
+def test_body_exit_aborts_the_stream_and_the_server_goes_on(serve: Serve, path: str) -> None:
+    server = serve(ExitingPlugin())
+    with server.request("GET", path) as r:
+        assert r.status_code == 200
+        parts = r.iter_parts()
+        assert next(parts) == ResponsePart(b"", flush=True)
+        assert next(parts) == ResponsePart(b"first", flush=True)
+        with pytest.raises(BridgeError) as info:
+            next(parts)
+    assert info.value.code == grpc.StatusCode.INTERNAL
+    with server.request("GET", "/fine") as r:
+        assert r.read() == b"ok"

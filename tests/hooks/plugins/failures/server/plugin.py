@@ -1,14 +1,16 @@
 """Handlers that fail in every way (tests/hooks/test_failures.py).
 
 The request picks the failure: ``raise``, ``sleep`` (longer than the hook timeout the test
-sets with MATTERMOST_PLUGIN_HOOK_TIMEOUT), ``wrong`` (a value the hook cannot send), or
-``stuck`` (a void hook that holds its thread). Two hook threads only (``max_workers``), so a
-test can occupy all of them. ExecuteCommand and NotificationWillBePushed are ``async def``.
+sets with MATTERMOST_PLUGIN_HOOK_TIMEOUT), ``wrong`` (a value the hook cannot send), ``exit``
+(``sys.exit``), ``interrupt`` (KeyboardInterrupt), or ``stuck`` (a void hook that holds its
+thread). Two hook threads only (``max_workers``), so a test can occupy all of them.
+ExecuteCommand and NotificationWillBePushed are ``async def``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any, ClassVar
 
@@ -51,6 +53,10 @@ class FailuresPlugin(Plugin):
             return 42
         if post.message == "wrong-reason":
             return post, 42
+        if post.message == "exit":
+            sys.exit(3)  # what argparse does on --help: must not end the process
+        if post.message == "interrupt":
+            raise KeyboardInterrupt
         return post.model_copy(update={"message": post.message + "!"}), ""
 
     @hook(HookName.FileWillBeUploaded)
@@ -112,6 +118,8 @@ class FailuresPlugin(Plugin):
             await asyncio.sleep(SLEEP * 2)
         if args.command == "/async-wrong":
             return 3.14
+        if args.command == "/async-exit":
+            sys.exit(0)
         user = await self.async_api.get_user(args.user_id)
         return CommandResponse(response_type="ephemeral", text=f"you are @{user.username}")
 
