@@ -9,6 +9,17 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   :class:`PostRejectedError` with the plugin's reason; a modified post is what gets stored),
   the store, then ``MessageHasBeenPosted``. As on the server, a hook that fails or times
   out does not block the post (fail open).
+* :meth:`~LocalMattermost.update_post`: the server's ``UpdatePost``: the new post is the
+  stored one with the edit's editable fields (message, props, file ids, pinned), then
+  ``MessageWillBeUpdated`` with the new and the old post (a rejection raises
+  :class:`PostRejectedError` and stores nothing; a modified post is what gets stored; a
+  failure or timeout fails open), the store (``edit_at``, ``update_at``), then
+  ``MessageHasBeenUpdated``.
+* :meth:`~LocalMattermost.delete_post` (marks the post deleted, then
+  ``MessageHasBeenDeleted``), :meth:`~LocalMattermost.add_reaction` and
+  :meth:`~LocalMattermost.remove_reaction` (``ReactionHasBeenAdded`` /
+  ``ReactionHasBeenRemoved``), :meth:`~LocalMattermost.set_preferences`
+  (``PreferencesHaveChanged``).
 * :meth:`~LocalMattermost.execute_command`: finds the command the plugin registered by its
   trigger, calls ``ExecuteCommand`` with ``CommandArgs`` filled like the server (user,
   channel, team, root and parent ids, command, site URL, trigger id), then posts an
@@ -19,9 +30,13 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   plugin's settings (``OnConfigurationChange``), and its logs: stderr lines and
   ``LogInfo``/... calls, with their levels.
 
-Posts the plugin creates itself through the API (``self.api.create_post``) are stored
-without running that same plugin's ``MessageWillBePosted``/``MessageHasBeenPosted``: there
-is only one plugin here, so no hook runs for them.
+The ``...HasBeen...`` hooks run in the background, as the server's goroutines do; these
+methods wait for them unless given ``wait=False`` (then :meth:`~LocalMattermost.wait_for_hooks`
+waits). A hook runs only when the plugin implements it.
+
+Posts, edits, deletions, reactions and preferences the plugin makes itself through the API
+(``self.api.create_post``, ``update_post``, ...) are stored without running that same
+plugin's hooks: there is only one plugin here, so no hook runs for them.
 
 :meth:`~LocalMattermost.reload` starts the plugin folder again as a new process and swaps
 it in only once it has activated; when the new version fails to start, the old one keeps
@@ -69,13 +84,27 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     team_pb2,
     user_pb2,
 )
-from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost, LogEntry, new_id
+from mattermost_plugin.host.fake_server import (
+    _POST_MESSAGE_MAX_RUNES,
+    FakeAppError,
+    FakeMattermost,
+    LogEntry,
+    new_id,
+)
 from mattermost_plugin.host.http_bridge import BridgeResponse, send_request
 from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor, RestartPolicy
 from mattermost_plugin.http import Headers, HeadersLike
 from mattermost_plugin.logging import HclogRecord
 from mattermost_plugin.manifest import ManifestError, load_manifest
-from mattermost_plugin.models import Channel, CommandResponse, Post, Team, User
+from mattermost_plugin.models import (
+    Channel,
+    CommandResponse,
+    Post,
+    Preference,
+    Reaction,
+    Team,
+    User,
+)
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import PluginAPIClient
@@ -106,6 +135,8 @@ R = TypeVar("R", bound=Message)
 UserRef = str | User | user_pb2.User
 TeamRef = str | Team | team_pb2.Team
 ChannelRef = str | Channel | channel_pb2.Channel
+PostRef = str | Post | post_pb2.Post
+PreferenceLike = Preference | api_remaining_pb2.Preference | Mapping[str, str]
 EventKind = Literal["server", "plugin", "hook", "log", "post", "command", "http"]
 
 
@@ -916,15 +947,11 @@ class LocalMattermost:
         post.create_at = fake.now_ms()
         if self.implements("MessageWillBePosted"):
             started = time.monotonic()
-            hook_post = post_pb2.Post()
-            hook_post.CopyFrom(post)
-            hook_post.ClearField("props")  # what the server's Python host sends (PROTOCOL §3)
-            hook_post.ClearField("metadata")
             try:
                 answer = self.call_hook(
                     "MessageWillBePosted",
                     hooks_message_pb2.MessageWillBePostedRequest(
-                        plugin_context=self._context(), post=hook_post
+                        plugin_context=self._context(), post=self._for_hook(post)
                     ),
                 )
             except HookCallError as exc:
@@ -964,6 +991,179 @@ class LocalMattermost:
         )
         return result
 
+    @staticmethod
+    def _for_hook(post: post_pb2.Post) -> post_pb2.Post:
+        """A copy of ``post`` as the server's Python host sends it to a "will be" hook:
+        without ``props`` and ``metadata`` (PROTOCOL §3)."""
+        copy = post_pb2.Post()
+        copy.CopyFrom(post)
+        copy.ClearField("props")
+        copy.ClearField("metadata")
+        return copy
+
+    def update_post(
+        self,
+        post: PostRef,
+        message: str | None = None,
+        *,
+        props: Mapping[str, Any] | None = None,
+        file_ids: Iterable[str] | None = None,
+        is_pinned: bool | None = None,
+        wait: bool = True,
+    ) -> Post:
+        """Edit a post the way the server's ``UpdatePost`` does (see the module doc).
+
+        ``post`` is a post id, or a post (a :class:`~mattermost_plugin.models.Post` or its
+        protobuf) whose editable fields are the edit, as a client sends it; ``message``,
+        ``props``, ``file_ids`` and ``is_pinned`` override them. Only those fields are taken:
+        the new post is the stored one with them changed (``edit_at`` set when the message,
+        the files or the attachments change). ``MessageWillBeUpdated`` gets the new and the
+        old post: a rejection raises :class:`PostRejectedError` and stores nothing, a
+        modified post is what gets stored, a failure or timeout lets the edit through
+        (fail open). Then ``MessageHasBeenUpdated`` runs with the stored and the old post
+        (``wait=False`` returns before it has run). Returns the stored post; raises
+        :class:`~mattermost_plugin.host.fake_server.FakeAppError` (404) for a missing or
+        deleted post, (400) for a system message or a too long message."""
+        fake = self.server
+        post_id = _id(post)
+        old = post_pb2.Post()
+        with fake.transaction():
+            old.CopyFrom(fake._post(post_id))
+        if isinstance(post, Post):
+            received = c_post.post_to_pb(post)
+        elif isinstance(post, post_pb2.Post):
+            received = post_pb2.Post()
+            received.CopyFrom(post)
+        else:
+            received = post_pb2.Post()
+            received.CopyFrom(old)
+        if message is not None:
+            received.message = message
+        if props is not None:
+            received.ClearField("props")
+            received.props.update(dict(props))
+        if file_ids is not None:
+            received.file_ids[:] = list(file_ids)
+        if is_pinned is not None:
+            received.is_pinned = is_pinned
+        if old.type.startswith("system_"):
+            raise FakeAppError(
+                "api.post.update_post.system_message.app_error",
+                "system messages cannot be edited",
+                400,
+            )
+        if len(received.message) > _POST_MESSAGE_MAX_RUNES:
+            raise FakeAppError(
+                "model.post.is_valid.message_length.app_error", "message too long", 400
+            )
+
+        # app.UpdatePost: the stored post with the editable fields of the received one.
+        new = post_pb2.Post()
+        new.CopyFrom(old)
+        now = fake.now_ms()
+        if received.message != old.message:
+            new.message = received.message
+            new.edit_at = now
+        new.is_pinned = received.is_pinned
+        new.file_ids[:] = list(received.file_ids)
+        new.props.CopyFrom(received.props)
+        self._mark_edited(new, old, now)
+
+        if self.implements("MessageWillBeUpdated"):
+            started = time.monotonic()
+            try:
+                answer = self.call_hook(
+                    "MessageWillBeUpdated",
+                    hooks_message_pb2.MessageWillBeUpdatedRequest(
+                        plugin_context=self._context(),
+                        new_post=self._for_hook(new),
+                        old_post=self._for_hook(old),
+                    ),
+                )
+            except HookCallError as exc:
+                self._hook_event(
+                    "MessageWillBeUpdated",
+                    f"failed: {exc.detail}; the edit goes through (fail open, as on the server)",
+                    started,
+                    "error",
+                )
+            else:
+                reason = answer.rejection_reason
+                if reason:
+                    self._hook_event(
+                        "MessageWillBeUpdated", f"rejected: {reason!r}", started, "warn"
+                    )
+                    raise PostRejectedError(reason, c_post.post_from_pb(new))
+                if answer.HasField("modified_post"):
+                    new = answer.modified_post
+                    new.id = old.id
+                    # The server restores the metadata the hook could not see.
+                    new.ClearField("metadata")
+                    if old.HasField("metadata"):
+                        new.metadata.CopyFrom(old.metadata)
+                    self._mark_edited(new, old, fake.now_ms())
+                    self._hook_event("MessageWillBeUpdated", "modified the post", started)
+                else:
+                    self._hook_event("MessageWillBeUpdated", "allowed", started)
+
+        with fake.transaction():
+            current = fake._post(post_id)  # 404 if it was deleted meanwhile
+            # What the store keeps up to date on its own is taken from the current row.
+            new.reply_count = current.reply_count
+            new.last_reply_at = current.last_reply_at
+            new.has_reactions = current.has_reactions
+            new.update_at = max(fake.now_ms(), new.edit_at)
+            stored = post_pb2.Post()
+            stored.CopyFrom(new)
+            fake.posts[post_id] = stored
+            new = post_pb2.Post()
+            new.CopyFrom(stored)
+        self._emit(
+            "post",
+            f"updated post {post_id} in {new.channel_id}",
+            fields={"message": new.message},
+        )
+        self._fire(
+            "MessageHasBeenUpdated",
+            hooks_message_pb2.MessageHasBeenUpdatedRequest(
+                plugin_context=self._context(), new_post=new, old_post=old
+            ),
+            wait=wait,
+        )
+        return c_post.post_from_pb(new)
+
+    @staticmethod
+    def _mark_edited(new: post_pb2.Post, old: post_pb2.Post, now: int) -> None:
+        """Set ``edit_at`` as the server does when the message, files or attachments change."""
+        if new.edit_at != old.edit_at:
+            return
+        attachments = new.props.fields.get("attachments") != old.props.fields.get("attachments")
+        if new.message != old.message or list(new.file_ids) != list(old.file_ids) or attachments:
+            new.edit_at = now
+
+    def delete_post(self, post: PostRef, *, wait: bool = True) -> Post:
+        """Delete a post the way the server does: it is marked deleted (``delete_at``; a
+        root's replies with it) as the API's ``DeletePost`` does, then
+        ``MessageHasBeenDeleted`` runs with the deleted post (``wait=False`` returns before
+        it has run). Returns the deleted post; raises
+        :class:`~mattermost_plugin.host.fake_server.FakeAppError` (404) for a missing or
+        already deleted post."""
+        fake = self.server
+        post_id = _id(post)
+        deleted = post_pb2.Post()
+        with fake.transaction():
+            self._invoke("DeletePost", api_channel_post_pb2.DeletePostRequest(post_id=post_id))
+            deleted.CopyFrom(fake.posts[post_id])
+        self._emit("post", f"deleted post {post_id} in {deleted.channel_id}")
+        self._fire(
+            "MessageHasBeenDeleted",
+            hooks_message_pb2.MessageHasBeenDeletedRequest(
+                plugin_context=self._context(), post=deleted
+            ),
+            wait=wait,
+        )
+        return c_post.post_from_pb(deleted)
+
     def posts(
         self, channel: ChannelRef | None = None, *, include_deleted: bool = False
     ) -> list[Post]:
@@ -997,6 +1197,145 @@ class LocalMattermost:
             ]
             found.sort(key=lambda p: p.create_at)
             return [c_post.post_from_pb(p) for p in found]
+
+    # --- reactions and preferences -------------------------------------------------------
+
+    def _reaction(self, post: PostRef, emoji_name: str, user: UserRef | None) -> post_pb2.Reaction:
+        """The reaction of ``user`` on ``post``; raise what the server raises for a missing
+        post or an archived channel."""
+        fake = self.server
+        reaction = post_pb2.Reaction(
+            user_id=self._default(user, self._user, "user"),
+            post_id=_id(post),
+            emoji_name=emoji_name,
+        )
+        with fake.transaction():
+            channel = fake._channel(fake._post(reaction.post_id).channel_id)
+            if channel.delete_at:
+                raise FakeAppError(
+                    "api.reaction.save.archived_channel.app_error",
+                    "you cannot react to a post in an archived channel",
+                    403,
+                )
+        return reaction
+
+    def add_reaction(
+        self, post: PostRef, emoji_name: str, *, user: UserRef | None = None, wait: bool = True
+    ) -> Reaction:
+        """React to ``post`` with ``emoji_name`` (no colons) as ``user`` (default: the
+        default user), then ``ReactionHasBeenAdded`` runs (``wait=False`` returns before it
+        has run). Returns the stored reaction; raises
+        :class:`~mattermost_plugin.host.fake_server.FakeAppError` for a missing post or an
+        invalid emoji name."""
+        reaction = self._reaction(post, emoji_name, user)
+        stored = self._invoke(
+            "AddReaction", api_channel_post_pb2.AddReactionRequest(reaction=reaction)
+        ).reaction
+        self._emit(
+            "post",
+            f"{reaction.user_id} reacted :{emoji_name}: to {reaction.post_id}",
+            level="debug",
+        )
+        self._fire(
+            "ReactionHasBeenAdded",
+            hooks_message_pb2.ReactionHasBeenAddedRequest(
+                plugin_context=self._context(), reaction=stored
+            ),
+            wait=wait,
+        )
+        return c_post.reaction_from_pb(stored)
+
+    def remove_reaction(
+        self, post: PostRef, emoji_name: str, *, user: UserRef | None = None, wait: bool = True
+    ) -> None:
+        """Remove ``user``'s (default: the default user's) ``emoji_name`` reaction from
+        ``post``, then ``ReactionHasBeenRemoved`` runs with it (``wait=False`` returns before
+        it has run). As on the server, removing a reaction that is not there is no error."""
+        fake = self.server
+        reaction = self._reaction(post, emoji_name, user)
+        with fake.transaction():
+            for existing in fake.reactions.get(reaction.post_id, []):
+                if (existing.user_id, existing.emoji_name) == (reaction.user_id, emoji_name):
+                    reaction.CopyFrom(existing)
+                    reaction.delete_at = reaction.update_at = fake.now_ms()
+            self._invoke(
+                "RemoveReaction", api_channel_post_pb2.RemoveReactionRequest(reaction=reaction)
+            )
+        self._emit(
+            "post",
+            f"{reaction.user_id} removed :{emoji_name}: from {reaction.post_id}",
+            level="debug",
+        )
+        self._fire(
+            "ReactionHasBeenRemoved",
+            hooks_message_pb2.ReactionHasBeenRemovedRequest(
+                plugin_context=self._context(), reaction=reaction
+            ),
+            wait=wait,
+        )
+
+    def reactions(self, post: PostRef) -> list[Reaction]:
+        """The reactions on ``post``, oldest first."""
+        with self.server.transaction():
+            found = list(self.server.reactions.get(_id(post), []))
+            return [c_post.reaction_from_pb(r) for r in found]
+
+    def set_preferences(
+        self,
+        preferences: Iterable[PreferenceLike],
+        *,
+        user: UserRef | None = None,
+        wait: bool = True,
+    ) -> list[Preference]:
+        """Save preferences of ``user`` (default: the default user) as the server's
+        ``UpdatePreferences`` does, then ``PreferencesHaveChanged`` runs with them
+        (``wait=False`` returns before it has run). Each preference is a
+        :class:`~mattermost_plugin.models.Preference`, its protobuf, or a mapping with
+        ``category``, ``name`` and ``value``; an empty ``user_id`` is ``user``'s. Returns the
+        saved preferences; raises :class:`~mattermost_plugin.host.fake_server.FakeAppError`
+        (403) for another user's preference, (400) for an invalid one, and saves none then."""
+        user_id = self._default(user, self._user, "user")
+        saved: list[api_remaining_pb2.Preference] = []
+        for item in preferences:
+            if isinstance(item, api_remaining_pb2.Preference):
+                preference = api_remaining_pb2.Preference()
+                preference.CopyFrom(item)
+            elif isinstance(item, Preference):
+                preference = c_remaining.preference_to_pb(item)
+            else:
+                preference = api_remaining_pb2.Preference(
+                    user_id=str(item.get("user_id", "")),
+                    category=str(item.get("category", "")),
+                    name=str(item.get("name", "")),
+                    value=str(item.get("value", "")),
+                )
+            preference.user_id = preference.user_id or user_id
+            saved.append(preference)
+        self._invoke(
+            "UpdatePreferencesForUser",
+            api_remaining_pb2.UpdatePreferencesForUserRequest(user_id=user_id, preferences=saved),
+        )
+        self._emit("server", f"saved {len(saved)} preference(s) of {user_id}", level="debug")
+        self._fire(
+            "PreferencesHaveChanged",
+            hooks_message_pb2.PreferencesHaveChangedRequest(
+                plugin_context=self._context(), preferences=saved
+            ),
+            wait=wait,
+        )
+        return [c_remaining.preference_from_pb(p) for p in saved]
+
+    def preferences(self, user: UserRef | None = None) -> list[Preference]:
+        """The saved preferences of ``user`` (default: the default user), by category and
+        name."""
+        user_id = self._default(user, self._user, "user")
+        fake = self.server
+        with fake.transaction():
+            found = sorted(
+                (p for (owner, _, _), p in fake.preferences.items() if owner == user_id),
+                key=lambda p: (p.category, p.name),
+            )
+            return [c_remaining.preference_from_pb(p) for p in found]
 
     # --- KV and config -------------------------------------------------------------------
 

@@ -42,12 +42,18 @@ What :class:`LocalMattermost` offers (see its documentation):
 * data: ``create_user``, ``create_team``, ``create_channel(members=...)``,
   ``add_to_team``, ``add_to_channel``, ``direct_channel`` (with the hooks the server runs);
 * ``create_post`` (``MessageWillBePosted``, store, ``MessageHasBeenPosted``; raises
-  :class:`PostRejectedError`), ``execute_command("/trigger args")`` (raises
+  :class:`PostRejectedError`), ``update_post(post_or_id, message, ...)``
+  (``MessageWillBeUpdated`` with the new and old post, store, ``MessageHasBeenUpdated``;
+  raises :class:`PostRejectedError`), ``delete_post`` (``MessageHasBeenDeleted``),
+  ``add_reaction``/``remove_reaction(post, emoji_name, user=...)``
+  (``ReactionHasBeenAdded``/``ReactionHasBeenRemoved``), ``set_preferences(preferences,
+  user=...)`` (``PreferencesHaveChanged``), ``execute_command("/trigger args")`` (raises
   :class:`CommandError`), ``http``/``get``/``post`` and ``stream`` to ``ServeHTTP``,
   ``set_plugin_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
-* inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``, ``kv_get``,
-  ``kv_keys``, ``logs``, ``find_logs``, ``wait_for_log``, the typed ``api`` client (the
-  same Plugin API the plugin has) and ``server``, the fake itself;
+* inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``,
+  ``reactions(post)``, ``preferences(user)``, ``kv_get``, ``kv_keys``, ``logs``,
+  ``find_logs``, ``wait_for_log``, ``wait_for_hooks``, the typed ``api`` client (the same
+  Plugin API the plugin has) and ``server``, the fake itself;
 * ``reload()`` to restart the plugin folder, ``supervisor`` for the process.
 
 Markers: ``@pytest.mark.mattermost_plugin("path/to/plugin", config={...}, db="state.db",
