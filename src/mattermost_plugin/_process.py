@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime
-import ipaddress
 import logging
 import os
 import secrets
@@ -31,6 +29,7 @@ from google.protobuf import empty_pb2
 # grpcio-health-checking ships no type information.
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 
+from mattermost_plugin._mtls import MTLSError, TLSFront, check_client_cert, generate_certificate
 from mattermost_plugin._pb.go_plugin import (
     grpc_controller_pb2,
     grpc_controller_pb2_grpc,
@@ -52,9 +51,7 @@ __all__ = [
     "MAGIC_COOKIE_KEY",
     "MAGIC_COOKIE_VALUE",
     "STOP_BUDGET",
-    "Certificate",
     "PluginProcess",
-    "generate_certificate",
 ]
 
 MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
@@ -140,102 +137,6 @@ def _read_config(env: Mapping[str, str]) -> _Config:
     return _Config(min_port, max_port, socket_dir, socket_gid, cert.encode() if cert else None)
 
 
-# --- auto-mTLS ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A self-signed certificate and its key."""
-
-    cert_pem: bytes
-    key_pem: bytes
-    cert_der: bytes
-
-
-def _import_cryptography() -> None:
-    try:
-        import cryptography  # noqa: F401  (only its presence is checked here)
-    except ImportError:
-        raise RuntimeError(
-            "auto-mTLS (PLUGIN_CLIENT_CERT is set) needs the 'cryptography' package: "
-            "install mattermost-plugin-sdk[mtls]"
-        ) from None
-
-
-def generate_certificate() -> Certificate:
-    """A fresh ECDSA P-256 certificate for ``localhost``/``127.0.0.1``, valid as client, server
-    and CA, like go-plugin's: each side trusts exactly the other's certificate.
-
-    Needs the optional ``cryptography`` package (the ``mtls`` extra); raises ``RuntimeError``
-    saying so when it is missing.
-    """
-    _import_cryptography()
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))  # tolerate clock skew
-        .not_valid_after(now + datetime.timedelta(days=365 * 30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return Certificate(
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        cert_der=cert.public_bytes(serialization.Encoding.DER),
-    )
-
-
-def _check_client_cert(pem: bytes) -> None:
-    _import_cryptography()
-    from cryptography import x509
-
-    try:
-        x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
-        raise _ConfigError(f"PLUGIN_CLIENT_CERT is not a PEM certificate: {exc}") from None
-
-
 # --- go-plugin services ------------------------------------------------------------------------
 
 
@@ -306,8 +207,8 @@ class PluginProcess:
             try:
                 config = _read_config(self._environ)
                 if config.client_cert_pem is not None:
-                    _check_client_cert(config.client_cert_pem)
-            except (_ConfigError, RuntimeError) as exc:
+                    check_client_cert(config.client_cert_pem)
+            except (_ConfigError, MTLSError, RuntimeError) as exc:
                 sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
                 sys.stderr.flush()
                 return EXIT_ERROR
@@ -339,20 +240,23 @@ class PluginProcess:
         # replace the built-in services.
         self._register(server)
 
-        cert = generate_certificate() if config.client_cert_pem is not None else None
-        credentials = None
-        if cert is not None:
-            credentials = grpc.ssl_server_credentials(
-                [(cert.key_pem, cert.cert_pem)],
-                root_certificates=config.client_cert_pem,
-                require_client_auth=True,
-            )
+        cert, front = None, None
+        bind = server.add_insecure_port
         try:
-            network, address = _listen(server, config, credentials)
-        except _ConfigError as exc:
+            if config.client_cert_pem is not None:
+                cert = generate_certificate()
+                front = TLSFront(cert, config.client_cert_pem)
+                server.add_insecure_port(f"unix:{front.backend}")
+                bind = front.bind
+            network, address = _listen(bind, config)
+        except (_ConfigError, MTLSError) as exc:
             _log.error("cannot listen: %s", exc)
+            if front is not None:
+                await front.close()
             return EXIT_ERROR
         await server.start()
+        if front is not None:
+            await front.start()
         if network == "unix":
             _protect_socket(address, config.socket_gid)
 
@@ -397,6 +301,8 @@ class PluginProcess:
             except Exception:
                 _log.exception("on_stop failed")
         await server_stopped
+        if front is not None:
+            await front.close()
         _log.debug("plugin stopped", extra={"reason": reason})
         return EXIT_PARENT_DIED if reason == "parent process exited" else EXIT_OK
 
@@ -413,16 +319,10 @@ def _take_stdout() -> int:
     return handshake_fd
 
 
-def _listen(
-    server: grpc.aio.Server, config: _Config, credentials: grpc.ServerCredentials | None
-) -> tuple[str, str]:
-    """Bind ``server``; return the handshake's network and address."""
-
-    def bind(address: str) -> int:
-        if credentials is None:
-            return server.add_insecure_port(address)
-        return server.add_secure_port(address, credentials)
-
+def _listen(bind: Callable[[str], int], config: _Config) -> tuple[str, str]:
+    """Listen where the host asked, through ``bind`` (gRPC's ``add_insecure_port``, or the
+    mTLS front's), which takes ``"127.0.0.1:PORT"`` or ``"unix:PATH"``, returns the port and
+    raises ``RuntimeError`` when it cannot; return the handshake's network and address."""
     if config.socket_dir is not None:
         # Short name: unix socket paths are limited to about 104 bytes.
         path = os.path.join(os.path.abspath(config.socket_dir), f"plugin{secrets.token_hex(4)}")

@@ -2,10 +2,11 @@
 
 The plugin folders under ``plugins/`` run as subprocesses against the fake server; this
 process plays the Mattermost server's HTTP side over ``supervisor.channel``. Covered: the
-guide's snippet as written; 100 MiB up and 100 MiB down with the peak RSS of both
-processes measured (VmHWM after a ``clear_refs`` reset), so neither may hold the body; an
-answer that starts before the request body is complete (full duplex); the client going
-away, seen by the handler (it logs it); a FastAPI app and a Flask app mounted in a plugin.
+guide's snippet as written; 100 MiB up and 100 MiB down (plain, and over auto-mTLS) with
+the peak RSS of both processes measured (VmHWM after a ``clear_refs`` reset), so neither
+may hold the body; an answer that starts before the request body is complete (full
+duplex); the client going away, seen by the handler (it logs it); a FastAPI app and a
+Flask app mounted in a plugin.
 """
 
 from __future__ import annotations
@@ -58,7 +59,18 @@ def _start(folder: str) -> Callable[[], Iterator[RunningPlugin]]:
 
 
 guide = pytest.fixture(scope="module")(_start("guide_serve_http"))
-streaming = pytest.fixture(scope="module")(_start("streaming"))
+
+
+@pytest.fixture(scope="module", params=["plain", "mtls"])
+def streaming(request: pytest.FixtureRequest) -> Iterator[RunningPlugin]:
+    """The streaming plugin, over plain gRPC and over auto-mTLS (whose TLS the plugin
+    terminates itself and relays to gRPC: flow control must hold there too)."""
+    if request.param == "mtls":
+        pytest.importorskip("cryptography")
+    with running_plugin(PLUGINS / "streaming", mtls=request.param == "mtls") as running:
+        yield running
+
+
 fastapi_plugin = pytest.fixture(scope="module")(_start("fastapi_app"))
 flask_plugin = pytest.fixture(scope="module")(_start("flask_app"))
 

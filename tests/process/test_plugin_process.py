@@ -135,7 +135,7 @@ def test_mtls_handshake_carries_unpadded_der_cert() -> None:
     pytest.importorskip("cryptography")
     from cryptography import x509
 
-    from mattermost_plugin._process import generate_certificate
+    from mattermost_plugin._mtls import generate_certificate
 
     client = generate_certificate()
     env = clean_env(**UNDER_HOST, PLUGIN_CLIENT_CERT=client.cert_pem.decode())

@@ -241,7 +241,7 @@ def test_mtls() -> None:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    from mattermost_plugin._process import generate_certificate
+    from mattermost_plugin._mtls import generate_certificate
 
     with make_supervisor(mtls=True) as sup:
         handshake = sup.handshake

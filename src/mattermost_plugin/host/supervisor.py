@@ -35,6 +35,7 @@ from google.protobuf.message import Message
 # grpcio-health-checking ships no type information.
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 
+from mattermost_plugin._mtls import Certificate, generate_certificate
 from mattermost_plugin._pb.go_plugin import grpc_controller_pb2, grpc_controller_pb2_grpc
 from mattermost_plugin._pb.pluginapi.v1 import common_pb2, hooks_lifecycle_pb2, hooks_pb2_grpc
 from mattermost_plugin._process import (
@@ -43,8 +44,6 @@ from mattermost_plugin._process import (
     HEALTH_SERVICE,
     MAGIC_COOKIE_KEY,
     MAGIC_COOKIE_VALUE,
-    Certificate,
-    generate_certificate,
 )
 from mattermost_plugin.logging import HclogRecord, parse_hclog_line
 from mattermost_plugin.manifest import Manifest, ManifestError, load_manifest
@@ -519,7 +518,7 @@ class PluginSupervisor:
         extra: dict[str, str] = {}
         client_cert: Certificate | None = None
         if self.mtls:
-            client_cert = generate_certificate()
+            client_cert = generate_certificate("P-521")  # as go-plugin's host makes it
             extra["PLUGIN_CLIENT_CERT"] = client_cert.cert_pem.decode()
         socket_dir = None
         if self.unix_socket:
