@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Certificate", "TLSFront", "check_client_cert", "generate_certificate"]
+__all__ = ["Certificate", "MTLSError", "TLSFront", "check_client_cert", "generate_certificate"]
 
 _log = logging.getLogger("mattermost_plugin.process")
 _TLS_HANDSHAKE_TIMEOUT = 10.0

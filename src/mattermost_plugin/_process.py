@@ -1,7 +1,7 @@
 """The plugin side of the go-plugin process contract (PROTOCOL §2), whatever serves the hooks.
 
-:class:`PluginProcess` starts a ``grpc.aio`` server on loopback TCP or a unix socket (TLS
-with a fresh self-signed certificate in auto-mTLS mode), serves health, ``GRPCController``
+:class:`PluginProcess` starts a ``grpc.aio`` server on loopback TCP or a unix socket (in
+auto-mTLS mode behind the TLS front of ``_mtls``), serves health, ``GRPCController``
 and ``GRPCStdio`` next to the hooks, prints the one handshake line on stdout, and then keeps
 stdout pointing at stderr so nothing a plugin prints can corrupt the protocol. It stops
 gracefully on ``GRPCController.Shutdown``, SIGTERM and SIGINT, and also when its parent
