@@ -239,8 +239,10 @@ class _Relay(asyncio.Protocol):
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
+        elif self._pending is None:
+            self._pending = [data]
         else:
-            self._pending = [*(self._pending or []), data]
+            self._pending.append(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         peer = self.peer

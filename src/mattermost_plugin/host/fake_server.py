@@ -195,6 +195,16 @@ def _bad_request(error_id: str, message: str) -> FakeAppError:
     return FakeAppError(error_id, message, 400)
 
 
+def mark_edited(new: post_pb2.Post, old: post_pb2.Post, now: int) -> None:
+    """Set ``new.edit_at`` as the server does when an edit changes the message, the files
+    or the attachments (and ``edit_at`` was not set for this edit already)."""
+    if new.edit_at != old.edit_at:
+        return
+    attachments = new.props.fields.get("attachments") != old.props.fields.get("attachments")
+    if new.message != old.message or list(new.file_ids) != list(old.file_ids) or attachments:
+        new.edit_at = now
+
+
 # --------------------------------------------------------------------------- ids, validation
 
 _B32_TABLE = bytes.maketrans(
@@ -1168,23 +1178,33 @@ class FakeMattermost(_ServicerBase):
     ) -> api_channel_post_pb2.GetPostResponse:
         return api_channel_post_pb2.GetPostResponse(post=self._post(request.post_id))
 
+    def edited_post(self, old: post_pb2.Post, received: post_pb2.Post) -> post_pb2.Post:
+        """The post ``app.UpdatePost`` makes of an edit: ``old`` with the editable fields of
+        ``received`` (message, pinned, file ids, props), ``edit_at`` set when the message,
+        the files or the attachments changed. Raises the server's 400 for a system message
+        or a too long message. Stores nothing."""
+        if old.type.startswith("system_"):
+            raise _bad_request(
+                "api.post.update_post.system_message.app_error", "system messages cannot be edited"
+            )
+        if len(received.message) > _POST_MESSAGE_MAX_RUNES:
+            raise _bad_request("model.post.is_valid.message_length.app_error", "message too long")
+        new = post_pb2.Post()
+        new.CopyFrom(old)
+        new.message = received.message
+        new.is_pinned = received.is_pinned
+        new.file_ids[:] = received.file_ids
+        new.props.CopyFrom(received.props)
+        mark_edited(new, old, self.now_ms())
+        return new
+
     @_embedded
     def UpdatePost(
         self, request: api_channel_post_pb2.UpdatePostRequest, context: _Ctx
     ) -> api_channel_post_pb2.UpdatePostResponse:
-        post = self._post(request.post.id)
-        new = request.post
-        if len(new.message) > _POST_MESSAGE_MAX_RUNES:
-            raise _bad_request("model.post.is_valid.message_length.app_error", "message too long")
-        now = self.now_ms()
-        # app.UpdatePost takes only the editable fields from the received post.
-        if new.message != post.message:
-            post.message = new.message
-            post.edit_at = now
-        post.is_pinned = new.is_pinned
-        post.props.CopyFrom(new.props)
-        post.file_ids[:] = new.file_ids
-        post.update_at = now
+        post = self.edited_post(self._post(request.post.id), request.post)
+        post.update_at = max(self.now_ms(), post.edit_at)
+        self.posts[post.id] = post
         return api_channel_post_pb2.UpdatePostResponse(post=post)
 
     @_embedded

@@ -85,10 +85,10 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     user_pb2,
 )
 from mattermost_plugin.host.fake_server import (
-    _POST_MESSAGE_MAX_RUNES,
     FakeAppError,
     FakeMattermost,
     LogEntry,
+    mark_edited,
     new_id,
 )
 from mattermost_plugin.host.http_bridge import BridgeResponse, send_request
@@ -1046,28 +1046,7 @@ class LocalMattermost:
             received.file_ids[:] = list(file_ids)
         if is_pinned is not None:
             received.is_pinned = is_pinned
-        if old.type.startswith("system_"):
-            raise FakeAppError(
-                "api.post.update_post.system_message.app_error",
-                "system messages cannot be edited",
-                400,
-            )
-        if len(received.message) > _POST_MESSAGE_MAX_RUNES:
-            raise FakeAppError(
-                "model.post.is_valid.message_length.app_error", "message too long", 400
-            )
-
-        # app.UpdatePost: the stored post with the editable fields of the received one.
-        new = post_pb2.Post()
-        new.CopyFrom(old)
-        now = fake.now_ms()
-        if received.message != old.message:
-            new.message = received.message
-            new.edit_at = now
-        new.is_pinned = received.is_pinned
-        new.file_ids[:] = list(received.file_ids)
-        new.props.CopyFrom(received.props)
-        self._mark_edited(new, old, now)
+        new = fake.edited_post(old, received)
 
         if self.implements("MessageWillBeUpdated"):
             started = time.monotonic()
@@ -1101,7 +1080,7 @@ class LocalMattermost:
                     new.ClearField("metadata")
                     if old.HasField("metadata"):
                         new.metadata.CopyFrom(old.metadata)
-                    self._mark_edited(new, old, fake.now_ms())
+                    mark_edited(new, old, fake.now_ms())
                     self._hook_event("MessageWillBeUpdated", "modified the post", started)
                 else:
                     self._hook_event("MessageWillBeUpdated", "allowed", started)
@@ -1131,15 +1110,6 @@ class LocalMattermost:
             wait=wait,
         )
         return c_post.post_from_pb(new)
-
-    @staticmethod
-    def _mark_edited(new: post_pb2.Post, old: post_pb2.Post, now: int) -> None:
-        """Set ``edit_at`` as the server does when the message, files or attachments change."""
-        if new.edit_at != old.edit_at:
-            return
-        attachments = new.props.fields.get("attachments") != old.props.fields.get("attachments")
-        if new.message != old.message or list(new.file_ids) != list(old.file_ids) or attachments:
-            new.edit_at = now
 
     def delete_post(self, post: PostRef, *, wait: bool = True) -> Post:
         """Delete a post the way the server does: it is marked deleted (``delete_at``; a
