@@ -1343,9 +1343,12 @@ class LocalMattermost:
             )
             if answer.HasField("error"):
                 self._hook_event(
-                    "OnConfigurationChange", f"failed: {answer.error.message}", started, "error"
+                    "OnConfigurationChange",
+                    f"failed: {hook_error_text(answer.error)}",
+                    started,
+                    "error",
                 )
-                raise RuntimeError(f"OnConfigurationChange failed: {answer.error.message}")
+                raise RuntimeError(f"OnConfigurationChange failed: {hook_error_text(answer.error)}")
             self._hook_event("OnConfigurationChange", "done", started)
 
     # --- commands ------------------------------------------------------------------------

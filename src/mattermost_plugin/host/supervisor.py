@@ -643,7 +643,7 @@ class PluginSupervisor:
                     hooks_lifecycle_pb2.OnDeactivateRequest(), timeout=deactivate_timeout
                 )
                 if response.HasField("error"):
-                    _log.warning("OnDeactivate failed: %s", response.error.message)
+                    _log.warning("OnDeactivate failed: %s", hook_error_text(response.error))
             except grpc.RpcError as exc:
                 _log.warning("OnDeactivate failed: %s", _rpc_text(exc))
         # The 2 s grace starts with the Shutdown call: a hung process gets no extra time.
