@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import clients, converters, hooks, ir, models
+from codegen import clients, converters, hook_methods, hooks, ir, models
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
@@ -27,6 +27,7 @@ def generate(out: Path) -> None:
     converters.generate(proto, out)
     clients.generate(proto, out)
     hooks.generate(proto, out)
+    hook_methods.generate(proto, out)
     _format(out)
 
 
