@@ -355,9 +355,9 @@ def _render_unserved() -> str:
         "\n".join(
             [
                 HEADER.format(what="Plugin API methods the Mattermost server does not serve"),
-                "# PROTOCOL.md §6: the server's API service answers these with UNIMPLEMENTED. The",
-                "# client raises PluginAPIError (501) for them without a call (GetPluginID it answers",
-                "# from the plugin's manifest); the fake Mattermost answers them UNIMPLEMENTED too.",
+                "# PROTOCOL.md §6: the server's API service answers these with UNIMPLEMENTED.",
+                "# The client raises PluginAPIError (501) for them without a call (GetPluginID",
+                "# it answers from the manifest); the fake Mattermost answers them UNIMPLEMENTED.",
                 "UNSERVED_METHODS = frozenset(",
                 "    {",
                 *[f'        "{name}",' for name in UNSERVED],

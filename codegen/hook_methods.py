@@ -35,7 +35,8 @@ ALIASES = [
     "ErrorResult: TypeAlias = str | Exception | None",
     "# \"Will be\" hooks: (value, \"\") or a value allows (modified or not), (None, reason) or a",
     "# reason rejects, None allows unchanged. A dict is validated into the model.",
-    "WillBe: TypeAlias = T | dict[str, Any] | tuple[T | dict[str, Any] | None, str | None] | str | None",
+    "WillBe: TypeAlias = ("
+    " T | dict[str, Any] | tuple[T | dict[str, Any] | None, str | None] | str | None)",
 ]
 
 
@@ -138,9 +139,7 @@ def generate(ir: ProtoIR, out: Path) -> None:
         ]
     imports = [
         "from collections.abc import Awaitable, Mapping, Sequence",
-        "from typing import Any, TypeVar",
-        "",
-        "from typing_extensions import TypeAlias",
+        "from typing import Any, TypeAlias, TypeVar",
         "",
         "from mattermost_plugin.http import HTTPRequest, HTTPResponse",
         *[

@@ -2,10 +2,10 @@
 
 A subclass handles a hook with a method named after it (``message_will_be_posted``: typed,
 see ``HookMethods``) or with any method marked ``@hook``; the class checks them when it is
-defined (unknown hooks, two handlers for one hook, wrong arity). At run time ``run_plugin`` builds the object,
-connects ``self.api`` and ``self.async_api``, and dispatches hooks to the handlers. A plugin
-can also be built with no server at all, for unit tests: ``MyPlugin()``, then assign ``api``
-and ``logger`` as the test needs.
+defined (unknown hooks, two handlers for one hook, wrong arity). At run time ``run_plugin``
+builds the object, connects ``self.api`` and ``self.async_api``, and dispatches hooks to the
+handlers. A plugin can also be built with no server at all, for unit tests: ``MyPlugin()``,
+then assign ``api`` and ``logger`` as the test needs.
 """
 
 from __future__ import annotations

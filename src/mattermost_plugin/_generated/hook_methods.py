@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # models load with the first hook that carries one, not with Plugin
     from collections.abc import Awaitable, Mapping, Sequence
-    from typing import Any, TypeVar
-
-    from typing_extensions import TypeAlias
+    from typing import Any, TypeAlias, TypeVar
 
     from mattermost_plugin.http import HTTPRequest, HTTPResponse
     from mattermost_plugin.models import api_channel_post as m_api_channel_post

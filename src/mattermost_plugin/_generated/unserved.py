@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-# PROTOCOL.md §6: the server's API service answers these with UNIMPLEMENTED. The
-# client raises PluginAPIError (501) for them without a call (GetPluginID it answers
-# from the plugin's manifest); the fake Mattermost answers them UNIMPLEMENTED too.
+# PROTOCOL.md §6: the server's API service answers these with UNIMPLEMENTED.
+# The client raises PluginAPIError (501) for them without a call (GetPluginID
+# it answers from the manifest); the fake Mattermost answers them UNIMPLEMENTED.
 UNSERVED_METHODS = frozenset(
     {
         "GetPluginID",
