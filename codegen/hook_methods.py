@@ -28,12 +28,12 @@ SERVE_HTTP_ARGS = ["context: m_hooks_common.PluginContext", "request: HTTPReques
 SERVE_HTTP_RESULT = "HTTPResponse | Mapping[str, Any] | str | bytes | bytearray | memoryview | None"
 # Aliases that keep the declarations readable (type checkers only, like the declarations).
 ALIASES = [
-    "T = TypeVar(\"T\")",
+    'T = TypeVar("T")',
     "# What a handler returns; an ``async def`` handler returns an awaitable of it.",
     "Returns: TypeAlias = T | Awaitable[T]",
     "# Error hooks: None is success; a message or an exception fails the hook with it.",
     "ErrorResult: TypeAlias = str | Exception | None",
-    "# \"Will be\" hooks: (value, \"\") or a value allows (modified or not), (None, reason) or a",
+    '# "Will be" hooks: (value, "") or a value allows (modified or not), (None, reason) or a',
     "# reason rejects, None allows unchanged. A dict is validated into the model.",
     "WillBe: TypeAlias = ("
     " T | dict[str, Any] | tuple[T | dict[str, Any] | None, str | None] | str | None)",
