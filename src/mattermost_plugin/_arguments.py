@@ -147,9 +147,8 @@ def _mismatch(value: object, hint: Any) -> str | None:
         return None
     if hint is type(None):
         return None if value is None else _given(value)
-    if hint is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok else _given(value)
+    if hint is float:  # an int (a bool too) is a float to Python's types
+        return None if isinstance(value, int | float) else _given(value)
     if hint is int and isinstance(value, bool):
         return "bool"  # an int to Python's types, refused by protobuf's int fields
     return None if isinstance(value, hint) else _given(value)
