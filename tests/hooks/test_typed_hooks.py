@@ -18,11 +18,15 @@ from typing_extensions import override
 from mattermost_plugin import HookName, Plugin, hook
 from mattermost_plugin._generated.hook_methods import HOOK_METHODS
 from mattermost_plugin._generated.hook_table import HOOKS
-from mattermost_plugin._pb.pluginapi.v1 import api_remaining_pb2, hooks_common_pb2, post_pb2
+from mattermost_plugin._pb.pluginapi.v1 import (
+    api_remaining_pb2,
+    hooks_common_pb2,
+    post_pb2,
+    user_pb2,
+)
 from mattermost_plugin._pb.pluginapi.v1 import hooks_command_pb2 as command_pb
 from mattermost_plugin._pb.pluginapi.v1 import hooks_message_pb2 as message_pb
 from mattermost_plugin._pb.pluginapi.v1 import hooks_user_channel_pb2 as user_channel_pb
-from mattermost_plugin._pb.pluginapi.v1 import user_pb2
 
 CONTEXT = hooks_common_pb2.PluginContext(session_id="s", request_id="r")
 
@@ -124,7 +128,7 @@ def test_a_hook_decorated_method_named_after_its_hook_is_one_handler() -> None:
 
 
 def test_named_method_and_a_hook_method_for_the_same_hook_conflict() -> None:
-    with pytest.raises(TypeError, match="has two handlers for OnActivate: on_activate and start"):
+    with pytest.raises(TypeError, match=r"has two handlers for OnActivate: on_activate and start"):
 
         class Twice(Plugin):
             def on_activate(self) -> None:
@@ -151,8 +155,8 @@ def test_name_and_mark_must_agree() -> None:
 def test_override_of_nothing_is_refused_with_a_suggestion() -> None:
     with pytest.raises(
         TypeError,
-        match="Typo.message_will_be_post is marked @override but overrides nothing; "
-        "did you mean message_will_be_posted",
+        match=r"Typo\.message_will_be_post is marked @override but overrides nothing; "
+        r"did you mean message_will_be_posted",
     ):
 
         class Typo(Plugin):
@@ -182,7 +186,7 @@ def test_a_named_handler_with_the_wrong_arity_is_refused() -> None:
 
 
 def test_hook_names_are_reserved_for_handlers() -> None:
-    with pytest.raises(TypeError, match="Odd.on_activate is named after the OnActivate hook "):
+    with pytest.raises(TypeError, match=r"Odd\.on_activate is named after the OnActivate hook "):
 
         class Odd(Plugin):
             on_activate = "not a method"
