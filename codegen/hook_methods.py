@@ -101,7 +101,8 @@ class _Types:
         (out,) = outputs
         forms = [self.value(out)]
         if any(f.name == "error" for f in response.fields):
-            forms += ["Exception", "str"]  # a failure (a str too, unless it is the answer)
+            # An exception fails the hook; so does a str (ExecuteCommand: the text to show).
+            forms += ["Exception", "str"]
         return _union([*forms, "None"])
 
 
