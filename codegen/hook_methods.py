@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen.hooks import response_kind
+from codegen.hooks import hook_rpcs, json_wrapper, response_kind
 from codegen.ir import FieldIR, Kind, MessageIR, ProtoIR
 from codegen.models import wrap
 from codegen.naming import snake
@@ -52,10 +52,7 @@ class _Types:
 
     def is_json(self, f: FieldIR) -> bool:
         """A message that only wraps one JSON document (ConfigJson …): a dict for handlers."""
-        if f.kind is not Kind.MESSAGE:
-            return False
-        inner = self.ir.messages[f.ref].fields
-        return len(inner) == 1 and inner[0].py_type == "bytes" and inner[0].name.endswith("_json")
+        return json_wrapper(self.ir, f) is not None
 
     def argument(self, f: FieldIR) -> str:
         name = "context" if f.name == "plugin_context" else f.name
@@ -112,13 +109,9 @@ def _union(forms: list[str]) -> str:
 
 def generate(ir: ProtoIR, out: Path) -> None:
     types = _Types(ir)
-    service = ir.service("PluginHooks")
     methods: list[str] = []
     names: list[tuple[str, str]] = []
-    for method in service.methods:
-        if method.name == "Implemented":
-            continue
-        request, response = ir.messages[method.input], ir.messages[method.output]
+    for method, request, response in hook_rpcs(ir):
         if method.name == "ServeHTTP":
             args = SERVE_HTTP_ARGS
         else:
