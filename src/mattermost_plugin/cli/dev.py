@@ -99,7 +99,7 @@ def dev(
         server.start()
     except StoreError as exc:
         click.secho(str(exc), fg="red", err=True)
-        server.httpd.server_close()
+        server.front.stop()
         raise SystemExit(EXIT_PROBLEMS) from None
     try:
         server.serve_until(stop)

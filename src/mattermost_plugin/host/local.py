@@ -91,7 +91,7 @@ from mattermost_plugin.host.fake_server import (
     mark_edited,
     new_id,
 )
-from mattermost_plugin.host.http_bridge import BridgeResponse, send_request
+from mattermost_plugin.host.http_bridge import BridgeResponse, PendingRequest, start_request
 from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor, RestartPolicy
 from mattermost_plugin.http import Headers, HeadersLike
 from mattermost_plugin.logging import HclogRecord
@@ -1474,6 +1474,40 @@ class LocalMattermost:
             path = path[len(prefix) :]
         return path or "/"
 
+    def start_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        body: bytes | Iterable[bytes] = b"",
+        user: UserRef | None = None,
+        remote_addr: str = "127.0.0.1:0",
+        timeout: float | None = None,
+    ) -> PendingRequest:
+        """:meth:`stream` without waiting for the answer: the returned
+        :class:`~mattermost_plugin.host.http_bridge.PendingRequest` can be cancelled before
+        the plugin answers (the client went away)."""
+        all_headers = [
+            (k, v) for k, v in Headers(headers).multi_items() if k.lower() != "mattermost-user-id"
+        ]
+        if user is not None:
+            all_headers.append(("Mattermost-User-Id", _id(user)))
+        if "?" in path and not query:
+            path, query = path.split("?", 1)
+        return start_request(
+            self.supervisor.channel,
+            method,
+            self._plugin_path(path),
+            query=query,
+            headers=all_headers,
+            body=body,
+            plugin_id=self.plugin_id,
+            remote_addr=remote_addr,
+            timeout=timeout,
+        )
+
     def stream(
         self,
         method: str,
@@ -1490,24 +1524,16 @@ class LocalMattermost:
         :func:`~mattermost_plugin.host.http_bridge.send_request`). ``path`` is below
         ``/plugins/<id>`` (a full ``/plugins/<id>/...`` path works too); ``user`` becomes the
         ``Mattermost-User-Id`` header, as for a logged-in session."""
-        all_headers = [
-            (k, v) for k, v in Headers(headers).multi_items() if k.lower() != "mattermost-user-id"
-        ]
-        if user is not None:
-            all_headers.append(("Mattermost-User-Id", _id(user)))
-        if "?" in path and not query:
-            path, query = path.split("?", 1)
-        return send_request(
-            self.supervisor.channel,
+        return self.start_stream(
             method,
-            self._plugin_path(path),
+            path,
             query=query,
-            headers=all_headers,
+            headers=headers,
             body=body,
-            plugin_id=self.plugin_id,
+            user=user,
             remote_addr=remote_addr,
             timeout=timeout,
-        )
+        ).response()
 
     def http(
         self,
