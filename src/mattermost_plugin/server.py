@@ -14,31 +14,33 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mattermost_plugin._dispatch import HookDispatcher
 from mattermost_plugin._process import PluginProcess
 from mattermost_plugin._transport import TARGET_VARIABLES
-from mattermost_plugin.logging import configure_logging, get_plugin_logger
+from mattermost_plugin.logging import configure_logging, get_plugin_logger, secret_setting_keys
 from mattermost_plugin.plugin import Plugin
 
 __all__ = ["run_plugin"]
+
+
+def _manifest(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The plugin folder's ``plugin.json`` as read (``{}`` when missing or unreadable)."""
+    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
+    try:
+        data = json.loads((folder / "plugin.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def plugin_id(environ: Mapping[str, str]) -> str:
     """MATTERMOST_PLUGIN_ID, else the id in the plugin folder's manifest, else "plugin"."""
     if environ.get("MATTERMOST_PLUGIN_ID"):
         return environ["MATTERMOST_PLUGIN_ID"]
-    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
-    manifest = folder / "plugin.json"
-    if manifest.is_file():
-        try:
-            found = json.loads(manifest.read_text()).get("id")
-        except (OSError, ValueError, AttributeError):
-            found = None
-        if isinstance(found, str) and found:
-            return found
-    return "plugin"
+    found = _manifest(environ).get("id")
+    return found if isinstance(found, str) and found else "plugin"
 
 
 def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None = None) -> NoReturn:
@@ -49,7 +51,8 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     status 0 when the server shuts the plugin down.
     """
     env = os.environ if environ is None else environ
-    configure_logging()
+    # Fields named like the settings marked secret are redacted in the plugin's logs.
+    configure_logging(secret_names=secret_setting_keys(_manifest(env).get("settings_schema")))
     plugin = plugin_class()
     plugin.logger = get_plugin_logger(plugin_id(env))
     # The clients are built on first use of self.api / self.async_api (gRPC channels connect

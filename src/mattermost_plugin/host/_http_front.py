@@ -24,6 +24,7 @@ with :meth:`Exchange.respond` or :meth:`Exchange.start` / :meth:`~Exchange.write
 from __future__ import annotations
 
 import contextlib
+import http
 import json
 import select
 import selectors
@@ -55,6 +56,7 @@ IDLE_TIMEOUT = 60.0
 IO_TIMEOUT = 60.0
 MAX_HEADER_BYTES = 64 * 1024
 _READ_SIZE = 64 * 1024
+_REASONS = {int(s): s.phrase.encode("ascii") for s in http.HTTPStatus}
 _POLL_IN = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
 
@@ -305,7 +307,8 @@ class Exchange:
         raw = [(name.encode("ascii"), _latin1(value)) for name, value in headers]
         if not any(name.lower() == b"date" for name, _ in raw):
             raw.append((b"Date", formatdate(usegmt=True).encode("ascii")))
-        self._conn.send(h11.Response(status_code=status, headers=raw))
+        reason = _REASONS.get(status, b"")
+        self._conn.send(h11.Response(status_code=status, headers=raw, reason=reason))
         self.status = status
 
     def write(self, data: bytes) -> None:

@@ -84,6 +84,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     team_pb2,
     user_pb2,
 )
+from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
 from mattermost_plugin.host.fake_server import (
     FakeAppError,
     FakeMattermost,
@@ -94,7 +95,7 @@ from mattermost_plugin.host.fake_server import (
 from mattermost_plugin.host.http_bridge import BridgeResponse, PendingRequest, start_request
 from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor, RestartPolicy
 from mattermost_plugin.http import Headers, HeadersLike
-from mattermost_plugin.logging import HclogRecord
+from mattermost_plugin.logging import HclogRecord, Redactor
 from mattermost_plugin.manifest import ManifestError, load_manifest
 from mattermost_plugin.models import (
     Channel,
@@ -270,6 +271,8 @@ class LocalMattermost:
         site_url: ``ServiceSettings.SiteURL`` (and ``CommandArgs.site_url``).
         defaults: create the team ``local``, the user ``admin`` and the channels
             ``town-square`` and ``off-topic`` (get-or-create, before the plugin starts).
+        max_log_lines: how many of the plugin's latest log lines :attr:`logs` keeps.
+        max_log_line: the longest log line kept, in bytes (longer ones are cut and marked).
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -287,6 +290,8 @@ class LocalMattermost:
         on_event: Callable[[Event], None] | None = None,
         site_url: str | None = None,
         defaults: bool = True,
+        max_log_lines: int = MAX_LOG_LINES,
+        max_log_line: int = MAX_LOG_LINE,
     ) -> None:
         self.plugin_dir = Path(plugin_dir).resolve()
         try:
@@ -306,8 +311,11 @@ class LocalMattermost:
 
         self.fake: FakeMattermost | None = None
         self.api_target = ""
-        self.logs: list[LogRecord] = []
-        """The plugin's log lines, from every process it ran as."""
+        self.max_log_line = max_log_line
+        self.max_log_lines = max_log_lines
+        self.logs: LogRing[LogRecord] = LogRing(max_log_lines)
+        """The plugin's latest log lines, from every process it ran as (``logs.total``
+        counts them all), with secrets redacted."""
         self.events: collections.deque[Event] = collections.deque(maxlen=1000)
         """The latest events."""
         self.generation = 0
@@ -413,6 +421,8 @@ class LocalMattermost:
             deactivate_timeout=min(self.hook_timeout, 10.0),
             restart_policy=self.restart_policy,
             on_log=self._on_stderr_log,
+            max_log_lines=self.max_log_lines,
+            max_log_line=self.max_log_line,
         )
 
     def reload(self) -> bool:
@@ -568,7 +578,28 @@ class LocalMattermost:
             with contextlib.suppress(Exception):  # a broken printer must not break the server
                 self.on_event(event)
 
+    def _redactor(self) -> Redactor:
+        """Secrets by name, and the current values of the settings marked ``secret``."""
+        names = self.manifest.secret_settings
+        values: list[str] = []
+        if names and self.fake is not None:
+            plugins = self.fake.config.get("PluginSettings", {}).get("Plugins", {})
+            settings = plugins.get(self.plugin_id, {}) if isinstance(plugins, dict) else {}
+            lowered = {name.lower() for name in names}
+            if isinstance(settings, dict):  # the server may lowercase the keys
+                values = [
+                    v for k, v in settings.items() if k.lower() in lowered and isinstance(v, str)
+                ]
+        return Redactor(names, values)
+
     def _add_log(self, record: LogRecord) -> None:
+        redactor = self._redactor()
+        record = LogRecord(
+            record.level,
+            cut_text(redactor.text(record.message), self.max_log_line),
+            redactor.fields(record.fields),
+            record.source,
+        )
         with self._logs_changed:
             self.logs.append(record)
             self._logs_changed.notify_all()
@@ -591,8 +622,9 @@ class LocalMattermost:
     def find_logs(
         self, match: str | Callable[[LogRecord], bool], *, level: str | None = None, since: int = 0
     ) -> list[LogRecord]:
-        """Log records after index ``since`` whose message contains ``match`` (or that the
-        predicate accepts), of ``level`` when given."""
+        """Log records appended after the first ``since`` ones (a ``logs.total`` taken
+        earlier) whose message contains ``match`` (or that the predicate accepts), of
+        ``level`` when given."""
 
         def accept(record: LogRecord) -> bool:
             if level is not None and record.level != level:
@@ -600,7 +632,7 @@ class LocalMattermost:
             return match(record) if callable(match) else match in record.message
 
         with self._logs_changed:
-            return [r for r in self.logs[since:] if accept(r)]
+            return [r for r in self.logs.since(since) if accept(r)]
 
     def wait_for_log(
         self,
@@ -620,7 +652,7 @@ class LocalMattermost:
                     return found[0]
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    lines = "\n".join(f"  [{r.level}] {r.message}" for r in self.logs[since:])
+                    lines = "\n".join(f"  [{r.level}] {r.message}" for r in self.logs.since(since))
                     raise AssertionError(
                         f"no log line matching {match!r} within {timeout:g} s; the log:\n"
                         + (lines or "  (empty)")
