@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mattermost_plugin.host.local import Event
+from mattermost_plugin.logging import Redactor
 
 __all__ = ["EventPrinter"]
 
@@ -27,11 +29,19 @@ _KIND_STYLE = {
 
 
 class EventPrinter:
-    """Prints :class:`Event` objects as readable, colored lines (rich)."""
+    """Prints :class:`Event` objects as readable, colored lines (rich). ``redactor`` gives
+    what hides secrets in messages and fields (the plugin's settings may change)."""
 
-    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        verbose: bool = False,
+        redactor: Callable[[], Redactor] | None = None,
+    ) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.verbose = verbose
+        self.redactor = redactor or Redactor
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
@@ -40,7 +50,8 @@ class EventPrinter:
         stamp = datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
         style = _LEVEL_STYLE.get(event.level, "")
         kind_style = _KIND_STYLE.get(event.kind, "")
-        fields = {k: v for k, v in event.fields.items() if k != "source"}
+        redactor = self.redactor()
+        fields = redactor.fields({k: v for k, v in event.fields.items() if k != "source"})
         if event.kind == "log":
             level = event.level.upper()
             head = f"[{kind_style}]log    [/][{style or 'default'}]{level:<5}[/] "
@@ -49,7 +60,7 @@ class EventPrinter:
         extra = "  ".join(
             f"[dim]{escape(str(k))}=[/]{escape(_short(v))}" for k, v in fields.items()
         )
-        message = escape(event.message)
+        message = escape(redactor.text(event.message))
         if style and event.kind != "log":
             message = f"[{style}]{message}[/]"
         line = f"[dim]{stamp}[/] {head}{message}" + (f"  {extra}" if extra else "")

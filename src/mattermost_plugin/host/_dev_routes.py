@@ -8,12 +8,14 @@ import json
 import re
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from mattermost_plugin.host._dev_guard import RequestGuard
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
 from mattermost_plugin.host.fake_server import FakeAppError
 from mattermost_plugin.host.local import DISMISS_POST, CommandError, PostRejectedError
+from mattermost_plugin.logging import REDACTED, Redactor
 
 if TYPE_CHECKING:
     from mattermost_plugin.host.dev_server import DevServer
@@ -59,8 +61,9 @@ class DevRoutes:
         status = exchange.status
         level = "warn" if status >= 400 or outcome else "debug"
         elapsed = (time.monotonic() - started) * 1000
+        target = _shown_target(request.target, self.dev.local.redactor())
         self.dev.emit(
-            "http", f"{request.method} {request.target} → {status or '-'}{outcome}", level, elapsed
+            "http", f"{request.method} {target} → {status or '-'}{outcome}", level, elapsed
         )
 
     def _route(self, exchange: Exchange) -> None:
@@ -174,6 +177,16 @@ class DevRoutes:
         except FakeAppError as exc:
             raise _from_fake(exc) from None
         exchange.respond_json(200, response.model_dump(mode="json"))
+
+
+def _shown_target(target: str, redactor: Redactor) -> str:
+    """The request target for the console, with secret-looking query values hidden."""
+    path, _, query = target.partition("?")
+    if not query:
+        return target
+    pairs = parse_qsl(query, keep_blank_values=True)
+    shown = [(k, REDACTED if redactor.is_secret(k) else v) for k, v in pairs]
+    return f"{path}?{urlencode(shown, safe='[]')}" if shown != pairs else target
 
 
 def _post_json(post: Any) -> dict[str, Any]:

@@ -210,8 +210,9 @@ class LocalCore:
             with contextlib.suppress(Exception):  # a broken printer must not break the server
                 self.on_event(event)
 
-    def _redactor(self) -> Redactor:
-        """Secrets by name, and the current values of the settings marked ``secret``."""
+    def redactor(self) -> Redactor:
+        """What hides secrets in the plugin's logs: fields named like secrets or like the
+        settings marked ``secret``, and those settings' current values."""
         names = self.manifest.secret_settings
         values: list[str] = []
         if names and self.fake is not None:
@@ -225,7 +226,7 @@ class LocalCore:
         return Redactor(names, values)
 
     def _add_log(self, record: LogRecord) -> None:
-        redactor = self._redactor()
+        redactor = self.redactor()
         record = LogRecord(
             record.level,
             cut_text(redactor.text(record.message), self.max_log_line),

@@ -104,6 +104,7 @@ class DevServer:
         except BaseException:
             self.front.stop()
             raise
+        self.printer.redactor = self.local.redactor
         self.routes = DevRoutes(self, RequestGuard(self.port))
         self.reload_enabled = reload
         self.watcher: FileWatcher | None = None
