@@ -564,6 +564,12 @@ class HTTPFront:
         if exchange.close_connection:
             return False
         with conn.lock:
+            try:  # an unread body already received in full (e.g. a GET's empty one) is fine
+                while conn.h11.their_state is h11.SEND_BODY:
+                    if conn.h11.next_event() is h11.NEED_DATA:
+                        break
+            except h11.RemoteProtocolError:
+                return False
             if conn.h11.our_state is not h11.DONE or conn.h11.their_state is not h11.DONE:
                 return False  # the answer or the request body was cut short
             conn.h11.start_next_cycle()
