@@ -229,7 +229,7 @@ class LocalCore:
         redactor = self.redactor()
         record = LogRecord(
             record.level,
-            cut_text(redactor.text(record.message), self.max_log_line),
+            redactor.text(record.message),
             redactor.fields(record.fields),
             record.source,
         )
@@ -250,7 +250,8 @@ class LocalCore:
             self._add_log(LogRecord(record.level, record.message, dict(record.fields), "stderr"))
 
     def _on_api_log(self, entry: LogEntry) -> None:
-        self._add_log(LogRecord(entry.level, entry.message, dict(entry.fields), "api"))
+        message = cut_text(entry.message, self.max_log_line)  # stderr lines come cut already
+        self._add_log(LogRecord(entry.level, message, dict(entry.fields), "api"))
 
     def find_logs(
         self, match: str | Callable[[LogRecord], bool], *, level: str | None = None, since: int = 0
