@@ -34,6 +34,7 @@ __all__ = [
     "is_secret_key",
     "parse_hclog_line",
     "parse_level",
+    "redact_setting_values",
     "secret_setting_keys",
 ]
 
@@ -205,6 +206,17 @@ class Redactor:
             {v for v in secret_values if len(v) >= _MIN_SECRET_VALUE}, key=len, reverse=True
         )
 
+    def with_settings(self, settings: Mapping[str, Any]) -> Redactor:
+        """This redactor, also hiding the string values of the secret names in ``settings``."""
+        values = [v for k, v in settings.items() if isinstance(v, str) and self.is_named(k)]
+        if not values:
+            return self
+        return Redactor(self.secret_names, [*self.secret_values, *values])
+
+    def is_named(self, name: str) -> bool:
+        """Whether ``name`` is one of the secret names (not just secret-looking)."""
+        return name.lower() in self.secret_names
+
     def is_secret(self, name: str) -> bool:
         return name.lower() in self.secret_names or is_secret_key(name)
 
@@ -284,6 +296,18 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+def redact_setting_values(settings: Mapping[str, Any]) -> None:
+    """Hide, in the SDK's log lines from now on, the string values of the ``settings`` whose
+    key is one of the secret names :func:`configure_logging` was given (the plugin's settings
+    marked ``secret``). The clients call it with what ``get_plugin_config`` returns."""
+    for handler in logging.getLogger(SDK_LOGGER).handlers:
+        if handler.get_name() != _HANDLER_NAME:
+            continue
+        for found in handler.filters:
+            if isinstance(found, RedactSecretsFilter):
+                found.redactor = found.redactor.with_settings(settings)
+
+
 def _level_from_env() -> tuple[int, str | None]:
     raw = os.environ.get(LOG_LEVEL_ENV)
     if raw is None or not raw.strip():
@@ -298,7 +322,7 @@ def configure_logging(
     level: str | int | None = None,
     stream: IO[str] | None = None,
     *,
-    secret_names: Iterable[str] = (),
+    secret_names: Iterable[str] | None = None,
 ) -> None:
     """Send the ``mattermost_plugin`` logger tree (SDK and plugin loggers) as hclog JSON to
     ``stream`` (default: the current ``sys.stderr``), not to the root logger.
@@ -306,18 +330,23 @@ def configure_logging(
     ``level`` defaults to ``$MATTERMOST_PLUGIN_LOG_LEVEL``, else info; an invalid variable
     means info and one warning, an invalid ``level`` argument raises ``ValueError``.
     Calling again replaces the handler instead of adding one. Fields named like secrets,
-    or one of ``secret_names`` (the plugin's settings marked ``secret``), are redacted.
+    or one of ``secret_names`` (the plugin's settings marked ``secret``), are redacted;
+    without ``secret_names``, a call keeps what an earlier call was given.
     """
     resolved, warning = _level_from_env() if level is None else (parse_level(level), None)
     logger = logging.getLogger(SDK_LOGGER)
+    redactor = Redactor(secret_names or ())
     for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+        if secret_names is None:
+            kept = [f.redactor for f in old.filters if isinstance(f, RedactSecretsFilter)]
+            redactor = kept[0] if kept else redactor
         # Replaced, not re-pointed: setStream would flush the old stream, which may be closed.
         logger.removeHandler(old)
         old.close()
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(HclogFormatter())
-    handler.addFilter(RedactSecretsFilter(Redactor(secret_names)))
+    handler.addFilter(RedactSecretsFilter(redactor))
     logger.addHandler(handler)
     logger.setLevel(resolved)
     logger.propagate = False

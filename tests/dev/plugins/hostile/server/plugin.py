@@ -1,5 +1,5 @@
 """Misbehaves on demand: ServeHTTP handlers that never answer (and count how often they
-were cancelled), and floods of log lines on stderr."""
+were cancelled), floods of log lines on stderr, and log lines full of secrets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 
 from mattermost_plugin import HookName, HTTPResponse, Plugin, hook
 from mattermost_plugin.http import HTTPRequest
-from mattermost_plugin.models import PluginContext
+from mattermost_plugin.models import KeyValuePair, PluginContext
 
 CANCELLED = {"async": 0, "sync": 0}
 WAITING = {"async": 0, "sync": 0}
@@ -33,6 +33,23 @@ class Hostile(Plugin):
                 WAITING["async"] -= 1
         if path == "/hang-sync":
             return await asyncio.get_running_loop().run_in_executor(None, _block)
+        if path == "/log-secrets":
+            config = await self.async_api.get_plugin_config()  # its secret values: hidden
+            self.logger.info(
+                f"calling the webhook with {config.get('WebhookSecret')}",
+                extra={
+                    "SigningKey": config.get("SigningKey"),
+                    "config": config,
+                    "access_token": "tok-123456",
+                    "kv_key": "token_count",
+                    "author_id": "u1",
+                },
+            )
+            pairs = {"password": "hunter22", "key": "k1", "greeting": "hi"}
+            await self.async_api.log_info(
+                "through the API", [KeyValuePair(key=k, value=v) for k, v in pairs.items()]
+            )
+            return HTTPResponse(200, {}, b"logged")
         if path == "/counts":
             return HTTPResponse.json({"cancelled": CANCELLED, "waiting": WAITING})
         if path == "/release":
