@@ -6,7 +6,8 @@ in auto-mTLS mode), checks health, asks ``Implemented()`` and calls ``OnActivate
 running it pings health in the background and restarts or disables the plugin by the
 server's policy; :meth:`PluginSupervisor.stop` calls ``OnDeactivate``, then
 ``GRPCController.Shutdown``, and kills the process if it is still there 2 s later
-(PROTOCOL §2). Its stderr is read as hclog lines into :attr:`PluginSupervisor.logs`.
+(PROTOCOL §2). Its stderr is read as hclog lines into :attr:`PluginSupervisor.logs`, a
+ring of the latest lines, each cut at 64 KiB (both configurable).
 """
 
 from __future__ import annotations
