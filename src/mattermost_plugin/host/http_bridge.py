@@ -15,10 +15,12 @@ read the answer: status and headers first, then the body as it is streamed.
         for chunk in response:          # streamed, never buffered whole
             out.write(chunk)
 
-:func:`asend_request` is the same over a ``grpc.aio.Channel``. As on the server, a status of
-0 (or no ``init``) means 200, and a status outside 100-999 is answered as 500. Closing the
-response early (or leaving the ``with`` block) cancels the call, which the plugin sees as the
-client going away.
+:func:`start_request` starts the call without waiting: its :class:`PendingRequest` can be
+cancelled before the plugin answered (the HTTP client went away), or waited for with
+``response()``. :func:`asend_request` is the same over a ``grpc.aio.Channel``. As on the
+server, a status of 0 (or no ``init``) means 200, and a status outside 100-999 is answered
+as 500. Closing the response early (or leaving the ``with`` block) cancels the call, which
+the plugin sees as the client going away.
 """
 
 from __future__ import annotations
