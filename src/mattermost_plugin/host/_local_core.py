@@ -191,10 +191,7 @@ class LocalCore:
 
     def _invoke(self, method: str, request: Message) -> Any:
         """Run a fake PluginAPI method in process; raise its FakeAppError."""
-        handler = getattr(type(self.server), method)
-        with self.server.transaction():
-            response = handler.__wrapped__(self.server, request, None)
-        return response
+        return self.server.invoke(method, request)
 
     def _emit(
         self,

@@ -1,0 +1,202 @@
+"""Users: accounts, lookups and searches, activation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mattermost_plugin._pb.pluginapi.v1 import (
+    api_user_team_pb2,
+    user_pb2,
+)
+from mattermost_plugin.host.fake_server._rpc import (
+    Ctx,
+    FakeAppError,
+    bad_request,
+    not_found,
+    status,
+)
+from mattermost_plugin.host.fake_server._state import (
+    EMAIL_RE,
+    FakeState,
+    new_id,
+    paged,
+    validate_username,
+)
+
+
+class UsersAPI(FakeState):
+    def _check_user(self, user: user_pb2.User, *, exclude_id: str = "") -> None:
+        """Validate and normalize (lower-case) a user before it is stored."""
+        user.username = user.username.lower()
+        user.email = user.email.lower()
+        validate_username(user.username)
+        if not EMAIL_RE.match(user.email) or len(user.email) > 128:
+            raise bad_request(
+                "model.user.is_valid.email.app_error", f"invalid email {user.email!r}"
+            )
+        other = self._find_user(username=user.username)
+        if other is not None and other.id != exclude_id:
+            raise FakeAppError(
+                "app.user.save.username_exists.app_error",
+                f"an account with username {user.username!r} already exists",
+                409,
+            )
+        other = self._find_user(email=user.email)
+        if other is not None and other.id != exclude_id:
+            raise FakeAppError(
+                "app.user.save.email_exists.app_error",
+                f"an account with email {user.email!r} already exists",
+                409,
+            )
+
+    def _users_sorted(self, users: Iterable[user_pb2.User]) -> list[user_pb2.User]:
+        return sorted(users, key=lambda u: u.username)
+
+    # ----------------------------------------------------------------------- users (status)
+
+    @status
+    def CreateUser(
+        self, request: api_user_team_pb2.CreateUserRequest, context: Ctx
+    ) -> api_user_team_pb2.CreateUserResponse:
+        user = user_pb2.User()
+        user.CopyFrom(request.user)
+        if user.id:
+            raise bad_request("app.user.save.existing.app_error", "the user already has an id")
+        self._check_user(user)
+        if not user.auth_service:
+            minimum = int(self.config.get("PasswordSettings", {}).get("MinimumLength", 8))
+            if len(user.password) < minimum:
+                raise bad_request(
+                    "model.user.is_valid.pwd_length.app_error",
+                    f"the password must be at least {minimum} characters",
+                )
+        now = self.now_ms()
+        user.id = new_id()
+        user.create_at = user.update_at = now
+        user.last_password_update = now
+        user.password = ""  # the server keeps a hash and never sends it back; the fake drops it
+        user.roles = user.roles or "system_user"
+        user.locale = user.locale or "en"
+        self.users[user.id] = user
+        return api_user_team_pb2.CreateUserResponse(user=user)
+
+    @status
+    def GetUser(
+        self, request: api_user_team_pb2.GetUserRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUserResponse:
+        return api_user_team_pb2.GetUserResponse(user=self._user(request.user_id))
+
+    @status
+    def GetUserByUsername(
+        self, request: api_user_team_pb2.GetUserByUsernameRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUserByUsernameResponse:
+        user = self._find_user(username=request.name.lower())
+        if user is None:
+            raise not_found("app.user.get_by_username.app_error", "user", request.name)
+        return api_user_team_pb2.GetUserByUsernameResponse(user=user)
+
+    @status
+    def GetUserByEmail(
+        self, request: api_user_team_pb2.GetUserByEmailRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUserByEmailResponse:
+        user = self._find_user(email=request.email.lower())
+        if user is None:
+            raise not_found("app.user.missing_account.const", "user", request.email)
+        return api_user_team_pb2.GetUserByEmailResponse(user=user)
+
+    @status
+    def GetUsersByIds(
+        self, request: api_user_team_pb2.GetUsersByIdsRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUsersByIdsResponse:
+        found = [self.users[i] for i in request.user_ids if i in self.users]
+        return api_user_team_pb2.GetUsersByIdsResponse(users=found)
+
+    @status
+    def GetUsersByUsernames(
+        self, request: api_user_team_pb2.GetUsersByUsernamesRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUsersByUsernamesResponse:
+        names = {n.lower() for n in request.usernames}
+        found = [u for u in self.users.values() if u.username in names]
+        return api_user_team_pb2.GetUsersByUsernamesResponse(users=self._users_sorted(found))
+
+    @status
+    def GetUsers(
+        self, request: api_user_team_pb2.GetUsersRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUsersResponse:
+        def keep(user: user_pb2.User) -> bool:
+            r = request
+            in_channel = self.channel_members.get(r.in_channel_id or r.not_in_channel_id, {})
+            roles = set(user.roles.split())
+            wanted_roles = set(r.roles) | ({r.role} if r.role else set())
+            return not (
+                (r.in_team_id and not self._active_member(r.in_team_id, user.id))
+                or (r.not_in_team_id and self._active_member(r.not_in_team_id, user.id))
+                or (r.in_channel_id and user.id not in in_channel)
+                or (r.not_in_channel_id and user.id in in_channel)
+                or (r.without_team and any(self._active_member(t, user.id) for t in self.teams))
+                or (r.active and user.delete_at)
+                or (r.inactive and not user.delete_at)
+                or (wanted_roles and not roles & wanted_roles)
+                or (r.updated_after and user.update_at <= r.updated_after)
+            )
+
+        users = self._users_sorted(filter(keep, self.users.values()))
+        return api_user_team_pb2.GetUsersResponse(
+            users=paged(users, request.page, request.per_page)
+        )
+
+    @status
+    def GetUsersInTeam(
+        self, request: api_user_team_pb2.GetUsersInTeamRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUsersInTeamResponse:
+        self._team(request.team_id)
+        users = [u for u in self.users.values() if self._active_member(request.team_id, u.id)]
+        page = paged(self._users_sorted(users), request.page, request.per_page)
+        return api_user_team_pb2.GetUsersInTeamResponse(users=page)
+
+    @status
+    def GetUsersInChannel(
+        self, request: api_user_team_pb2.GetUsersInChannelRequest, context: Ctx
+    ) -> api_user_team_pb2.GetUsersInChannelResponse:
+        self._channel(request.channel_id)
+        members = self.channel_members.get(request.channel_id, {})
+        users = self._users_sorted(self.users[i] for i in members if i in self.users)
+        return api_user_team_pb2.GetUsersInChannelResponse(
+            users=paged(users, request.page, request.per_page)
+        )
+
+    @status
+    def UpdateUser(
+        self, request: api_user_team_pb2.UpdateUserRequest, context: Ctx
+    ) -> api_user_team_pb2.UpdateUserResponse:
+        old = self._user(request.user.id)
+        user = user_pb2.User()
+        user.CopyFrom(request.user)
+        self._check_user(user, exclude_id=old.id)
+        # Fields a plain update cannot change, as in app.UpdateUser.
+        user.create_at = old.create_at
+        user.delete_at = old.delete_at
+        user.password = ""
+        user.last_password_update = old.last_password_update
+        user.is_bot = old.is_bot
+        user.update_at = self.now_ms()
+        self.users[user.id] = user
+        return api_user_team_pb2.UpdateUserResponse(user=user)
+
+    @status
+    def UpdateUserActive(
+        self, request: api_user_team_pb2.UpdateUserActiveRequest, context: Ctx
+    ) -> api_user_team_pb2.UpdateUserActiveResponse:
+        user = self._user(request.user_id)
+        user.delete_at = 0 if request.active else self.now_ms()
+        user.update_at = self.now_ms()
+        return api_user_team_pb2.UpdateUserActiveResponse()
+
+    @status
+    def DeleteUser(
+        self, request: api_user_team_pb2.DeleteUserRequest, context: Ctx
+    ) -> api_user_team_pb2.DeleteUserResponse:
+        # The plugin API's DeleteUser deactivates: the user stays readable with delete_at set.
+        user = self._user(request.user_id)
+        user.delete_at = user.update_at = self.now_ms()
+        return api_user_team_pb2.DeleteUserResponse()
