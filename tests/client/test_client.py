@@ -54,7 +54,7 @@ def new_team(api: PluginAPIClient, name: str = "engineering") -> Team:
     return api.create_team(Team(name=name, display_name=name.title(), type=TeamType.OPEN))
 
 
-def new_channel(api: PluginAPIClient, team: Team, name: str = "town-square") -> Channel:
+def new_channel(api: PluginAPIClient, team: Team, name: str = "dev") -> Channel:
     return api.create_channel(
         Channel(team_id=team.id, name=name, display_name=name.title(), type=ChannelType.OPEN)
     )
@@ -135,8 +135,8 @@ def test_teams_channels_and_members(api: PluginAPIClient) -> None:
 
     channel = new_channel(api, team)
     assert channel.type is ChannelType.OPEN
-    assert api.get_channel(channel.id).name == "town-square"
-    assert api.get_channel_by_name(team.id, "town-square").id == channel.id
+    assert api.get_channel(channel.id).name == "dev"
+    assert api.get_channel_by_name(team.id, "dev").id == channel.id
 
     channel_member = api.add_channel_member(channel.id, user.id)
     assert channel_member.user_id == user.id

@@ -124,6 +124,7 @@ class LocalMattermost(LocalDirectory, LocalCommands):
 
         if self.fake is None:
             fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db)
+            fake.hooks = self  # API calls run the plugin's hooks as on the server
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved

@@ -52,7 +52,6 @@ from mattermost_plugin.host.fake_server._bots import BotsAPI
 from mattermost_plugin.host.fake_server._channels import ChannelsAPI
 from mattermost_plugin.host.fake_server._commands import CommandsAPI
 from mattermost_plugin.host.fake_server._config import ConfigAPI
-from mattermost_plugin.host.fake_server._files import FilesAPI
 from mattermost_plugin.host.fake_server._kv import KVAPI
 from mattermost_plugin.host.fake_server._posts import PostsAPI, mark_edited
 from mattermost_plugin.host.fake_server._preferences import PreferencesAPI
@@ -61,6 +60,7 @@ from mattermost_plugin.host.fake_server._rpc import (
     MODELLED,
     NOT_IMPLEMENTED_ID,
     FakeAppError,
+    HookRejection,
     Modelled,
     app_error,
     grpc_code_for_http,
@@ -74,6 +74,7 @@ from mattermost_plugin.host.fake_server._state import (
     new_id,
 )
 from mattermost_plugin.host.fake_server._teams import TeamsAPI
+from mattermost_plugin.host.fake_server._uploads import UploadsAPI
 from mattermost_plugin.host.fake_server._users import UsersAPI
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "SERVER_THREADS",
     "FakeAppError",
     "FakeMattermost",
+    "HookRejection",
     "LogEntry",
     "Modelled",
     "PluginHooks",
@@ -114,7 +116,7 @@ class FakeMattermost(
     PostsAPI,
     ReactionsAPI,
     KVAPI,
-    FilesAPI,
+    UploadsAPI,
     BotsAPI,
     ConfigAPI,
     CommandsAPI,

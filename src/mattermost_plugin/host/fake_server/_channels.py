@@ -1,11 +1,16 @@
-"""Channels, channel members and direct messages."""
+"""Channels: open and private ones, direct and group messages, lookups and stats."""
 
 from __future__ import annotations
+
+import hashlib
 
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
     channel_pb2,
+    hooks_user_channel_pb2,
+    user_pb2,
 )
+from mattermost_plugin.host.fake_server._members import MembersAPI
 from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
     FakeAppError,
@@ -16,23 +21,17 @@ from mattermost_plugin.host.fake_server._rpc import (
 from mattermost_plugin.host.fake_server._state import (
     CHANNEL_NAME_RE,
     DIRECT,
+    GROUP,
     OPEN,
     PRIVATE,
-    FakeState,
     new_id,
     paged,
 )
 
-DEFAULT_CHANNEL_NOTIFY_PROPS = {
-    "desktop": "default",
-    "email": "default",
-    "push": "default",
-    "mark_unread": "all",
-    "ignore_channel_mentions": "default",
-}
+GROUP_MIN_USERS, GROUP_MAX_USERS = 3, 8
 
 
-class ChannelsAPI(FakeState):
+class ChannelsAPI(MembersAPI):
     def _check_channel(self, channel: channel_pb2.Channel, *, exclude_id: str = "") -> None:
         if len(channel.name) > 64 or not CHANNEL_NAME_RE.match(channel.name):
             raise bad_request(
@@ -54,42 +53,12 @@ class ChannelsAPI(FakeState):
                     409,
                 )
 
-    def _add_channel_member(
-        self, channel_id: str, user_id: str
-    ) -> api_channel_post_pb2.ChannelMember:
-        channel = self._channel(channel_id)
-        self._user(user_id)
-        if channel.delete_at:
-            raise bad_request(
-                "api.channel.add_user.to.channel.failed.deleted.app_error",
-                "cannot add a user to a deleted channel",
-            )
-        if channel.type in (OPEN, PRIVATE) and not self._active_member(channel.team_id, user_id):
-            raise FakeAppError(
-                "api.channel.add_user.to.channel.failed.app_error",
-                "the user is not a member of the channel's team",
-                403,
-            )
-        members = self.channel_members.setdefault(channel_id, {})
-        if user_id not in members:  # adding an existing member is a no-op, as on the server
-            members[user_id] = api_channel_post_pb2.ChannelMember(
-                channel_id=channel_id,
-                user_id=user_id,
-                roles="channel_user",
-                scheme_user=True,
-                notify_props=DEFAULT_CHANNEL_NOTIFY_PROPS,
-                last_update_at=self.now_ms(),
-            )
-        return members[user_id]
-
-    # ----------------------------------------------------------------------- channels (status)
-
-    @status
-    def CreateChannel(
-        self, request: api_channel_post_pb2.CreateChannelRequest, context: Ctx
-    ) -> api_channel_post_pb2.CreateChannelResponse:
+    def create_channel(self, template: channel_pb2.Channel) -> channel_pb2.Channel:
+        """The server's ``CreateChannel`` (without adding the creator, as the plugin API
+        asks): an open or private channel with a valid, unique name in an existing team;
+        ``ChannelHasBeenCreated`` runs."""
         channel = channel_pb2.Channel()
-        channel.CopyFrom(request.channel)
+        channel.CopyFrom(template)
         if channel.id:
             raise bad_request("store.sql_channel.save.existing.app_error", "channel has an id")
         if channel.type not in (OPEN, PRIVATE):
@@ -103,6 +72,24 @@ class ChannelsAPI(FakeState):
         channel.create_at = channel.update_at = self.now_ms()
         self.channels[channel.id] = channel
         self.channel_members[channel.id] = {}
+        self._channel_created(channel)
+        return channel
+
+    def _channel_created(self, channel: channel_pb2.Channel) -> None:
+        self.fire(
+            "ChannelHasBeenCreated",
+            lambda: hooks_user_channel_pb2.ChannelHasBeenCreatedRequest(
+                plugin_context=self.plugin_context(), channel=channel
+            ),
+        )
+
+    @status(hooks=("ChannelHasBeenCreated",))
+    def CreateChannel(
+        self, request: api_channel_post_pb2.CreateChannelRequest, context: Ctx
+    ) -> api_channel_post_pb2.CreateChannelResponse:
+        """Creates an open or private channel (its creator is not added, as the plugin API
+        asks); ChannelHasBeenCreated runs."""
+        channel = self.create_channel(request.channel)
         return api_channel_post_pb2.CreateChannelResponse(channel=channel)
 
     @status
@@ -166,26 +153,61 @@ class ChannelsAPI(FakeState):
         ]
         return api_channel_post_pb2.GetChannelsForTeamForUserResponse(channels=channels)
 
-    @status
-    def GetDirectChannel(
-        self, request: api_channel_post_pb2.GetDirectChannelRequest, context: Ctx
-    ) -> api_channel_post_pb2.GetDirectChannelResponse:
-        first, second = sorted((request.user_id_1, request.user_id_2))
-        self._user(first)
-        self._user(second)
-        name = f"{first}__{second}"
+    def _conversation(
+        self,
+        kind: channel_pb2.ChannelType.ValueType,
+        name: str,
+        users: list[user_pb2.User],
+        display: str,
+    ) -> channel_pb2.Channel:
+        """The direct or group message of exactly these users, created (with them as its
+        only members, and ``ChannelHasBeenCreated``) when it does not exist yet."""
         for channel in self.channels.values():
-            if channel.type == DIRECT and channel.name == name:
-                return api_channel_post_pb2.GetDirectChannelResponse(channel=channel)
+            if channel.type == kind and channel.name == name:
+                return channel
         now = self.now_ms()
         channel = channel_pb2.Channel(
-            id=new_id(), name=name, type=DIRECT, create_at=now, update_at=now
+            id=new_id(), name=name, display_name=display, type=kind, create_at=now, update_at=now
         )
         self.channels[channel.id] = channel
         self.channel_members[channel.id] = {}
-        for user_id in {first, second}:
-            self._add_channel_member(channel.id, user_id)
+        for user in users:
+            self.new_channel_member(channel, user)
+        self._channel_created(channel)
+        return channel
+
+    def direct_channel(self, user_id_1: str, user_id_2: str) -> channel_pb2.Channel:
+        """The direct message of two users (a user with themself: one member)."""
+        first, second = sorted((user_id_1, user_id_2))
+        users = [self._user(first)] if first == second else [self._user(first), self._user(second)]
+        return self._conversation(DIRECT, f"{first}__{second}", users, "")
+
+    @status(hooks=("ChannelHasBeenCreated",))
+    def GetDirectChannel(
+        self, request: api_channel_post_pb2.GetDirectChannelRequest, context: Ctx
+    ) -> api_channel_post_pb2.GetDirectChannelResponse:
+        """The direct message of two users, created on first use (ChannelHasBeenCreated
+        runs then)."""
+        channel = self.direct_channel(request.user_id_1, request.user_id_2)
         return api_channel_post_pb2.GetDirectChannelResponse(channel=channel)
+
+    @status(hooks=("ChannelHasBeenCreated",))
+    def GetGroupChannel(
+        self, request: api_channel_post_pb2.GetGroupChannelRequest, context: Ctx
+    ) -> api_channel_post_pb2.GetGroupChannelResponse:
+        """The group message of 3 to 8 users, created on first use (ChannelHasBeenCreated
+        runs then; the server may not announce group messages, unverified)."""
+        ids = sorted(set(request.user_ids))
+        if not GROUP_MIN_USERS <= len(ids) <= GROUP_MAX_USERS:
+            raise bad_request(
+                "api.channel.create_group.bad_size.app_error",
+                f"a group message has {GROUP_MIN_USERS} to {GROUP_MAX_USERS} users, not {len(ids)}",
+            )
+        users = [self._user(i) for i in ids]
+        name = hashlib.sha1("".join(ids).encode()).hexdigest()  # the server's group name
+        display = ", ".join(sorted(u.username for u in users))
+        channel = self._conversation(GROUP, name, users, display)
+        return api_channel_post_pb2.GetGroupChannelResponse(channel=channel)
 
     @status
     def UpdateChannel(
@@ -220,58 +242,6 @@ class ChannelsAPI(FakeState):
             )
         channel.delete_at = channel.update_at = self.now_ms()
         return api_channel_post_pb2.DeleteChannelResponse()
-
-    @status
-    def AddChannelMember(
-        self, request: api_channel_post_pb2.AddChannelMemberRequest, context: Ctx
-    ) -> api_channel_post_pb2.AddChannelMemberResponse:
-        member = self._add_channel_member(request.channel_id, request.user_id)
-        return api_channel_post_pb2.AddChannelMemberResponse(channel_member=member)
-
-    @status
-    def AddUserToChannel(
-        self, request: api_channel_post_pb2.AddUserToChannelRequest, context: Ctx
-    ) -> api_channel_post_pb2.AddUserToChannelResponse:
-        member = self._add_channel_member(request.channel_id, request.user_id)
-        return api_channel_post_pb2.AddUserToChannelResponse(channel_member=member)
-
-    @status
-    def GetChannelMember(
-        self, request: api_channel_post_pb2.GetChannelMemberRequest, context: Ctx
-    ) -> api_channel_post_pb2.GetChannelMemberResponse:
-        member = self.channel_members.get(request.channel_id, {}).get(request.user_id)
-        if member is None:
-            key = f"{request.channel_id}/{request.user_id}"
-            raise not_found("app.channel.get_member.missing.app_error", "channel member", key)
-        return api_channel_post_pb2.GetChannelMemberResponse(channel_member=member)
-
-    @status
-    def GetChannelMembers(
-        self, request: api_channel_post_pb2.GetChannelMembersRequest, context: Ctx
-    ) -> api_channel_post_pb2.GetChannelMembersResponse:
-        self._channel(request.channel_id)
-        members = list(self.channel_members.get(request.channel_id, {}).values())
-        return api_channel_post_pb2.GetChannelMembersResponse(
-            channel_members=paged(members, request.page, request.per_page)
-        )
-
-    @status
-    def GetChannelMembersByIds(
-        self, request: api_channel_post_pb2.GetChannelMembersByIdsRequest, context: Ctx
-    ) -> api_channel_post_pb2.GetChannelMembersByIdsResponse:
-        members = self.channel_members.get(request.channel_id, {})
-        found = [members[u] for u in request.user_ids if u in members]
-        return api_channel_post_pb2.GetChannelMembersByIdsResponse(channel_members=found)
-
-    @status
-    def DeleteChannelMember(
-        self, request: api_channel_post_pb2.DeleteChannelMemberRequest, context: Ctx
-    ) -> api_channel_post_pb2.DeleteChannelMemberResponse:
-        self._channel(request.channel_id)
-        if self.channel_members[request.channel_id].pop(request.user_id, None) is None:
-            key = f"{request.channel_id}/{request.user_id}"
-            raise not_found("app.channel.get_member.missing.app_error", "channel member", key)
-        return api_channel_post_pb2.DeleteChannelMemberResponse()
 
     @status
     def GetChannelStats(

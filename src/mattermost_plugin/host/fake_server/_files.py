@@ -1,25 +1,26 @@
-"""Files and upload sessions."""
+"""Files: uploads (through the plugin's ``FileWillBeUploaded``), contents, infos and links."""
 
 from __future__ import annotations
 
 import mimetypes
 import os
+from typing import cast
 
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_file_bot_pb2,
     file_pb2,
+    hooks_common_pb2,
+    hooks_message_pb2,
 )
 from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
     FakeAppError,
-    bad_request,
+    HookRejection,
     embedded,
-    not_found,
 )
 from mattermost_plugin.host.fake_server._state import (
     FakeState,
     StoredFile,
-    Upload,
     new_id,
     paged,
 )
@@ -28,31 +29,86 @@ from mattermost_plugin.host.fake_server._state import (
 class FilesAPI(FakeState):
     # ----------------------------------------------------------------------- files (embedded)
 
-    @embedded
+    def _max_file_size(self) -> int:
+        return int(self.config.get("FileSettings", {}).get("MaxFileSize", 0))
+
+    def new_file_info(
+        self, channel_id: str, creator_id: str, filename: str, data: bytes
+    ) -> file_pb2.FileInfo:
+        """The info of a file about to be stored (not stored)."""
+        now = self.now_ms()
+        return file_pb2.FileInfo(
+            id=new_id(),
+            creator_id=creator_id,
+            channel_id=channel_id,
+            create_at=now,
+            update_at=now,
+            name=filename,
+            extension=os.path.splitext(filename)[1].lstrip(".").lower(),
+            size=len(data),
+            mime_type=mimetypes.guess_type(filename)[0] or "",
+        )
+
+    def store_file(
+        self,
+        info: file_pb2.FileInfo,
+        data: bytes,
+        *,
+        context: hooks_common_pb2.PluginContext | None = None,
+    ) -> file_pb2.FileInfo:
+        """Run ``FileWillBeUploaded`` (not under the lock), then store the file as the
+        plugin left it. A rejection raises :class:`HookRejection` (403, the server's
+        ``api.file.upload_file.rejected_by_plugin.app_error``); a modified info replaces
+        the name, extension and MIME type; modified content replaces the data (and the
+        size). A failed call lets the file through unchanged."""
+        answer = self.run_hook(
+            "FileWillBeUploaded",
+            hooks_message_pb2.FileWillBeUploadedRequest(
+                plugin_context=context or self.plugin_context(), file_info=info, file_content=data
+            ),
+        )
+        if answer is not None:
+            response = cast(hooks_message_pb2.FileWillBeUploadedResponse, answer)
+            if response.rejection_reason:
+                raise HookRejection(
+                    "FileWillBeUploaded",
+                    response.rejection_reason,
+                    info,
+                    "api.file.upload_file.rejected_by_plugin.app_error",
+                    403,
+                )
+            if response.HasField("modified_file_info"):
+                modified = response.modified_file_info
+                # What identifies the file stays the server's.
+                info.name = modified.name or info.name
+                info.extension = modified.extension
+                info.mime_type = modified.mime_type
+            if response.modified_content:
+                data = response.modified_content
+                info.size = len(data)
+        with self.transaction():
+            self._channel(info.channel_id)  # it may have gone meanwhile
+            self.files[info.id] = StoredFile(info, bytes(data))
+        return info
+
+    @embedded(hooks=("FileWillBeUploaded",), locked=False)
     def UploadFile(
         self, request: api_file_bot_pb2.UploadFileRequest, context: Ctx
     ) -> api_file_bot_pb2.UploadFileResponse:
-        self._channel(request.channel_id)
-        limit = int(self.config.get("FileSettings", {}).get("MaxFileSize", 0))
-        if limit and len(request.data) > limit:
-            raise FakeAppError(
-                "api.file.upload_file.too_large_detailed.app_error",
-                f"{request.filename!r} exceeds the maximum file size of {limit} bytes",
-                413,
-            )
-        now = self.now_ms()
-        info = file_pb2.FileInfo(
-            id=new_id(),
-            creator_id="nouser",  # what the server records for plugin uploads
-            channel_id=request.channel_id,
-            create_at=now,
-            update_at=now,
-            name=request.filename,
-            extension=os.path.splitext(request.filename)[1].lstrip(".").lower(),
-            size=len(request.data),
-            mime_type=mimetypes.guess_type(request.filename)[0] or "",
-        )
-        self.files[info.id] = StoredFile(info, bytes(request.data))
+        """Stores a file in a channel (not larger than ``FileSettings.MaxFileSize``) after
+        the plugin's FileWillBeUploaded, which may reject or replace it."""
+        with self.transaction():
+            self._channel(request.channel_id)
+            limit = self._max_file_size()
+            if limit and len(request.data) > limit:
+                raise FakeAppError(
+                    "api.file.upload_file.too_large_detailed.app_error",
+                    f"{request.filename!r} exceeds the maximum file size of {limit} bytes",
+                    413,
+                )
+            # "nouser": what the server records as the creator of a plugin's upload.
+            info = self.new_file_info(request.channel_id, "nouser", request.filename, request.data)
+        info = self.store_file(info, request.data)
         return api_file_bot_pb2.UploadFileResponse(file_info=info)
 
     @embedded
@@ -102,97 +158,3 @@ class FilesAPI(FakeState):
             self.files[info.id] = StoredFile(info, original.data)
             new_ids.append(info.id)
         return api_file_bot_pb2.CopyFileInfosResponse(file_ids=new_ids)
-
-    # ---------------------------------------------------------------- upload sessions (embedded)
-
-    def _max_file_size(self) -> int:
-        return int(self.config.get("FileSettings", {}).get("MaxFileSize", 0))
-
-    def _new_file(
-        self, channel_id: str, creator_id: str, filename: str, data: bytes
-    ) -> file_pb2.FileInfo:
-        now = self.now_ms()
-        info = file_pb2.FileInfo(
-            id=new_id(),
-            creator_id=creator_id,
-            channel_id=channel_id,
-            create_at=now,
-            update_at=now,
-            name=filename,
-            extension=os.path.splitext(filename)[1].lstrip(".").lower(),
-            size=len(data),
-            mime_type=mimetypes.guess_type(filename)[0] or "",
-        )
-        self.files[info.id] = StoredFile(info, bytes(data))
-        return info
-
-    @embedded
-    def CreateUploadSession(
-        self, request: api_file_bot_pb2.CreateUploadSessionRequest, context: Ctx
-    ) -> api_file_bot_pb2.CreateUploadSessionResponse:
-        session = api_file_bot_pb2.UploadSession()
-        session.CopyFrom(request.upload_session)
-        limit = self._max_file_size()
-        if limit and session.file_size > limit:
-            raise FakeAppError(
-                "app.upload.create.upload_too_large.app_error",
-                f"the file is larger than the maximum file size of {limit} bytes",
-                413,
-            )
-        session.type = session.type or "attachment"
-        if session.type not in ("attachment", "import"):
-            raise bad_request("model.upload_session.is_valid.type.app_error", "invalid type")
-        if session.type == "attachment":
-            if self._channel(session.channel_id).delete_at:
-                raise bad_request(
-                    "app.upload.create.cannot_upload_to_deleted_channel.app_error",
-                    "cannot upload to a deleted channel",
-                )
-            self._user(session.user_id)
-        if not session.filename:
-            raise bad_request("model.upload_session.is_valid.filename.app_error", "filename")
-        if session.file_size <= 0:
-            raise bad_request("model.upload_session.is_valid.file_size.app_error", "file_size")
-        session.id = session.id or new_id()
-        if session.id in self.uploads:
-            raise FakeAppError(
-                "app.upload.create.save.app_error", "an upload with this id exists", 409
-            )
-        session.create_at = self.now_ms()
-        session.file_offset = 0
-        session.path = f"data/uploads/{session.id}"
-        self.uploads[session.id] = Upload(session, bytearray())
-        return api_file_bot_pb2.CreateUploadSessionResponse(upload_session=session)
-
-    @embedded
-    def GetUploadSession(
-        self, request: api_file_bot_pb2.GetUploadSessionRequest, context: Ctx
-    ) -> api_file_bot_pb2.GetUploadSessionResponse:
-        upload = self.uploads.get(request.upload_id)
-        if upload is None:
-            raise not_found("app.upload.get.app_error", "upload session", request.upload_id)
-        return api_file_bot_pb2.GetUploadSessionResponse(upload_session=upload.session)
-
-    @embedded
-    def UploadData(
-        self, request: api_file_bot_pb2.UploadDataRequest, context: Ctx
-    ) -> api_file_bot_pb2.UploadDataResponse:
-        upload = self.uploads.get(request.upload_session.id)
-        if upload is None:
-            raise not_found("app.upload.get.app_error", "upload session", request.upload_session.id)
-        session = upload.session
-        if session.file_offset + len(request.data) > session.file_size:
-            raise bad_request(
-                "app.upload.upload_data.large_file.app_error",
-                f"{len(request.data)} more bytes would exceed the upload's size "
-                f"({session.file_offset} of {session.file_size} received)",
-            )
-        upload.data += request.data
-        session.file_offset = len(upload.data)
-        if session.file_offset < session.file_size:
-            return api_file_bot_pb2.UploadDataResponse()
-        del self.uploads[session.id]
-        info = self._new_file(
-            session.channel_id, session.user_id, session.filename, bytes(upload.data)
-        )
-        return api_file_bot_pb2.UploadDataResponse(file_info=info)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
+    hooks_common_pb2,
+    hooks_message_pb2,
     post_pb2,
 )
 from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
+    HookRejection,
     bad_request,
     embedded,
 )
@@ -22,6 +26,16 @@ from mattermost_plugin.host.fake_server._state import (
 )
 
 
+def for_plugin(post: post_pb2.Post) -> post_pb2.Post:
+    """A copy of ``post`` as the server's Python host sends it to a "will be" hook:
+    without ``props`` and ``metadata`` (PROTOCOL §3)."""
+    copy = post_pb2.Post()
+    copy.CopyFrom(post)
+    copy.ClearField("props")
+    copy.ClearField("metadata")
+    return copy
+
+
 def mark_edited(new: post_pb2.Post, old: post_pb2.Post, now: int) -> None:
     """Set ``new.edit_at`` as the server does when an edit changes the message, the files
     or the attachments (and ``edit_at`` was not set for this edit already)."""
@@ -30,6 +44,10 @@ def mark_edited(new: post_pb2.Post, old: post_pb2.Post, now: int) -> None:
     attachments = new.props.fields.get("attachments") != old.props.fields.get("attachments")
     if new.message != old.message or list(new.file_ids) != list(old.file_ids) or attachments:
         new.edit_at = now
+
+
+DISMISS_POST = "plugin.message_will_be_posted.dismiss_post"
+"""The rejection reason that dismisses a post silently."""
 
 
 class PostsAPI(FakeState):
@@ -62,13 +80,59 @@ class PostsAPI(FakeState):
                     "the root post is in another channel",
                 )
 
-    @embedded
+    @embedded(hooks=("MessageWillBePosted", "MessageHasBeenPosted"), locked=False)
     def CreatePost(
         self, request: api_channel_post_pb2.CreatePostRequest, context: Ctx
     ) -> api_channel_post_pb2.CreatePostResponse:
-        post = post_pb2.Post()
-        post.CopyFrom(request.post)
-        self._check_new_post(post)
+        """Stores a post (a reply updates its thread) between the plugin's
+        MessageWillBePosted and MessageHasBeenPosted, as the server does for the plugin's
+        own posts too."""
+        return api_channel_post_pb2.CreatePostResponse(post=self.create_post(request.post))
+
+    def create_post(
+        self, post: post_pb2.Post, *, context: hooks_common_pb2.PluginContext | None = None
+    ) -> post_pb2.Post:
+        """The server's ``CreatePost``: check the post, run ``MessageWillBePosted`` (a
+        rejection raises :class:`HookRejection`, 400, and stores nothing; a modified post
+        is what gets stored; a failed call lets the post through), store it, then fire
+        ``MessageHasBeenPosted`` with the stored post. Returns the stored post."""
+        context = context or self.plugin_context()
+        post_in = post_pb2.Post()
+        post_in.CopyFrom(post)
+        with self.transaction():
+            self._check_new_post(post_in)
+        post_in.create_at = post_in.create_at or self.now_ms()
+        answer = self.run_hook(
+            "MessageWillBePosted",
+            hooks_message_pb2.MessageWillBePostedRequest(
+                plugin_context=context, post=for_plugin(post_in)
+            ),
+        )
+        if answer is not None:
+            reason = cast(hooks_message_pb2.MessageWillBePostedResponse, answer).rejection_reason
+            if reason:
+                # The server's error id is the text itself (so it shows as such).
+                error_id = (
+                    reason if reason == DISMISS_POST else f"Post rejected by plugin. {reason}"
+                )
+                raise HookRejection("MessageWillBePosted", reason, post_in, error_id, 400)
+            if answer.HasField("modified_post"):
+                post_in = cast(hooks_message_pb2.MessageWillBePostedResponse, answer).modified_post
+                post_in.id = ""
+        with self.transaction():
+            self._check_new_post(post_in)  # the modified post, and the world may have moved
+            stored = self._store_post(post_in)
+            self.fire(
+                "MessageHasBeenPosted",
+                lambda: hooks_message_pb2.MessageHasBeenPostedRequest(
+                    plugin_context=context, post=stored
+                ),
+            )
+            result = post_pb2.Post()
+            result.CopyFrom(stored)
+        return result
+
+    def _store_post(self, post: post_pb2.Post) -> post_pb2.Post:
         channel = self._channel(post.channel_id)
         now = self.now_ms()
         if post.root_id:
@@ -84,12 +148,13 @@ class PostsAPI(FakeState):
         channel.last_post_at = now
         channel.total_msg_count += 1
         self.posts[post.id] = post
-        return api_channel_post_pb2.CreatePostResponse(post=post)
+        return post
 
     @embedded
     def GetPost(
         self, request: api_channel_post_pb2.GetPostRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPostResponse:
+        """A post by id; deleted posts are not found."""
         return api_channel_post_pb2.GetPostResponse(post=self._post(request.post_id))
 
     def edited_post(self, old: post_pb2.Post, received: post_pb2.Post) -> post_pb2.Post:
@@ -112,19 +177,71 @@ class PostsAPI(FakeState):
         mark_edited(new, old, self.now_ms())
         return new
 
-    @embedded
+    @embedded(hooks=("MessageWillBeUpdated", "MessageHasBeenUpdated"), locked=False)
     def UpdatePost(
         self, request: api_channel_post_pb2.UpdatePostRequest, context: Ctx
     ) -> api_channel_post_pb2.UpdatePostResponse:
-        post = self.edited_post(self._post(request.post.id), request.post)
-        post.update_at = max(self.now_ms(), post.edit_at)
-        self.posts[post.id] = post
-        return api_channel_post_pb2.UpdatePostResponse(post=post)
+        """Edits a post's message, props, file ids and pinned flag between the plugin's
+        MessageWillBeUpdated and MessageHasBeenUpdated."""
+        return api_channel_post_pb2.UpdatePostResponse(post=self.update_post(request.post))
 
-    @embedded
+    def update_post(
+        self, received: post_pb2.Post, *, context: hooks_common_pb2.PluginContext | None = None
+    ) -> post_pb2.Post:
+        """The server's ``UpdatePost``: the new post is the stored one with the editable
+        fields of ``received`` (:meth:`edited_post`); ``MessageWillBeUpdated`` gets the new
+        and the old post (a rejection raises :class:`HookRejection`, 400; a modified post
+        is what gets stored; a failed call lets the edit through); the store; then
+        ``MessageHasBeenUpdated`` with the stored and the old post."""
+        context = context or self.plugin_context()
+        old = post_pb2.Post()
+        with self.transaction():
+            old.CopyFrom(self._post(received.id))
+            new = self.edited_post(old, received)
+        answer = self.run_hook(
+            "MessageWillBeUpdated",
+            hooks_message_pb2.MessageWillBeUpdatedRequest(
+                plugin_context=context, new_post=for_plugin(new), old_post=for_plugin(old)
+            ),
+        )
+        if answer is not None:
+            response = cast(hooks_message_pb2.MessageWillBeUpdatedResponse, answer)
+            if response.rejection_reason:
+                reason = response.rejection_reason
+                error_id = f"Post rejected by plugin. {reason}"
+                raise HookRejection("MessageWillBeUpdated", reason, new, error_id, 400)
+            if response.HasField("modified_post"):
+                new = response.modified_post
+                new.id = old.id
+                # The server restores the metadata the hook could not see.
+                new.ClearField("metadata")
+                if old.HasField("metadata"):
+                    new.metadata.CopyFrom(old.metadata)
+                mark_edited(new, old, self.now_ms())
+        with self.transaction():
+            current = self._post(old.id)  # 404 if it was deleted meanwhile
+            # What the store keeps up to date on its own is taken from the current row.
+            new.reply_count = current.reply_count
+            new.last_reply_at = current.last_reply_at
+            new.has_reactions = current.has_reactions
+            new.update_at = max(self.now_ms(), new.edit_at)
+            stored = post_pb2.Post()
+            stored.CopyFrom(new)
+            self.posts[old.id] = stored
+            self.fire(
+                "MessageHasBeenUpdated",
+                lambda: hooks_message_pb2.MessageHasBeenUpdatedRequest(
+                    plugin_context=context, new_post=stored, old_post=old
+                ),
+            )
+        return new
+
+    @embedded(hooks=("MessageHasBeenDeleted",))
     def DeletePost(
         self, request: api_channel_post_pb2.DeletePostRequest, context: Ctx
     ) -> api_channel_post_pb2.DeletePostResponse:
+        """Marks a post deleted (a root with its replies), then MessageHasBeenDeleted runs
+        with the deleted post."""
         post = self._post(request.post_id)
         now = self.now_ms()
         post.delete_at = post.update_at = now
@@ -136,6 +253,14 @@ class PostsAPI(FakeState):
                 if reply.root_id == post.id and not reply.delete_at:
                     reply.delete_at = reply.update_at = now
                     self.posts.touch(reply.id)
+        # Only the post itself is announced (the server's app.DeletePost); its replies are
+        # deleted by the store without a hook each.
+        self.fire(
+            "MessageHasBeenDeleted",
+            lambda: hooks_message_pb2.MessageHasBeenDeletedRequest(
+                plugin_context=self.plugin_context(), post=post
+            ),
+        )
         return api_channel_post_pb2.DeletePostResponse()
 
     @embedded

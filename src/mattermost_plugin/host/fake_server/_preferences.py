@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_remaining_pb2,
+    hooks_message_pb2,
 )
 from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
@@ -60,7 +61,16 @@ class PreferencesAPI(FakeState):
             if len(preference.value) > 2000:
                 raise bad_request("model.preference.is_valid.value.app_error", "value too long")
 
-    @status
+    def _preferences_changed(self, preferences: Iterable[api_remaining_pb2.Preference]) -> None:
+        changed = list(preferences)
+        self.fire(
+            "PreferencesHaveChanged",
+            lambda: hooks_message_pb2.PreferencesHaveChangedRequest(
+                plugin_context=self.plugin_context(), preferences=changed
+            ),
+        )
+
+    @status(hooks=("PreferencesHaveChanged",))
     def UpdatePreferencesForUser(
         self, request: api_remaining_pb2.UpdatePreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.UpdatePreferencesForUserResponse:
@@ -69,13 +79,18 @@ class PreferencesAPI(FakeState):
             stored = api_remaining_pb2.Preference()
             stored.CopyFrom(preference)
             self.preferences[(preference.user_id, preference.category, preference.name)] = stored
+        self._preferences_changed(request.preferences)
         return api_remaining_pb2.UpdatePreferencesForUserResponse()
 
-    @status
+    # The lead's reading: deleting preferences runs PreferencesHaveChanged too (with the
+    # deleted ones). Not verified against the server's code, which may announce deletions
+    # only over the WebSocket.
+    @status(hooks=("PreferencesHaveChanged",))
     def DeletePreferencesForUser(
         self, request: api_remaining_pb2.DeletePreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.DeletePreferencesForUserResponse:
         self._check_preferences(request.user_id, request.preferences)
         for p in request.preferences:
             self.preferences.pop((p.user_id, p.category, p.name), None)
+        self._preferences_changed(request.preferences)
         return api_remaining_pb2.DeletePreferencesForUserResponse()

@@ -77,6 +77,20 @@ class FakeAppError(Exception):
         return app_error(where, self.error_id, self.message, self.status_code, self.detailed)
 
 
+class HookRejection(FakeAppError):
+    """A "will be" hook rejected what the call was about to store: ``hook`` is the hook,
+    ``reason`` the plugin's reason and ``rejected`` what it rejected (a post, a file
+    info, a user)."""
+
+    def __init__(
+        self, hook: str, reason: str, rejected: Message, error_id: str, status_code: int
+    ) -> None:
+        super().__init__(error_id, error_id, status_code)
+        self.hook = hook
+        self.reason = reason
+        self.rejected = rejected
+
+
 def not_found(error_id: str, what: str, key: str) -> FakeAppError:
     return FakeAppError(error_id, f"{what} not found: {key!r}", 404)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import re
 import struct
@@ -20,6 +22,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
     api_file_bot_pb2,
     api_remaining_pb2,
+    api_user_team_pb2,
     channel_pb2,
     file_pb2,
     hooks_common_pb2,
@@ -73,6 +76,25 @@ def validate_username(
 ) -> None:
     if not USERNAME_RE.match(username) or username in RESTRICTED_USERNAMES:
         raise bad_request(error_id, f"invalid username {username!r}")
+
+
+_PASSWORD_ROUNDS = 20_000  # a local host: slow enough to be a hash, fast for tests
+
+
+def hash_password(password: str) -> bytes:
+    """A salted PBKDF2 hash (the server keeps a bcrypt hash; the fake needs only to check)."""
+    salt = os.urandom(16)
+    return salt + hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PASSWORD_ROUNDS)
+
+
+def check_password(password: str, stored: bytes) -> bool:
+    salt, digest = stored[:16], stored[16:]
+    attempt = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PASSWORD_ROUNDS)
+    return hmac.compare_digest(attempt, digest)
+
+
+def is_guest(user: user_pb2.User) -> bool:
+    return "system_guest" in user.roles.split()
 
 
 def paged(items: Sequence[Any], page: int, per_page: int) -> list[Any]:
@@ -240,6 +262,10 @@ class FakeState:
         self.preferences: Table[tuple[str, str, str], api_remaining_pb2.Preference] = Table(
             "preference", P(api_remaining_pb2.Preference), tuple_keys=True
         )  # (user, category, name)
+        self.passwords: Table[str, bytes] = Table("password", BYTES_CODEC)  # user id -> hash
+        self.sessions: Table[str, api_user_team_pb2.Session] = Table(
+            "session", P(api_user_team_pb2.Session)
+        )
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
@@ -368,6 +394,11 @@ class FakeState:
     def _active_member(self, team_id: str, user_id: str) -> bool:
         member = self.team_members.get((team_id, user_id))
         return member is not None and member.delete_at == 0
+
+    def sessions_of_user_revoked(self, user_id: str) -> None:
+        """Revoke every session of a user (deactivation, as the server does)."""
+        for session_id in [s.id for s in self.sessions.values() if s.user_id == user_id]:
+            del self.sessions[session_id]
 
     def _members(self, channel_id: str) -> dict[str, api_channel_post_pb2.ChannelMember]:
         return self.channel_members.get(channel_id, {})

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_user_team_pb2,
+    channel_pb2,
+    hooks_user_channel_pb2,
     team_pb2,
+    user_pb2,
 )
+from mattermost_plugin.host.fake_server._channels import ChannelsAPI
 from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
     FakeAppError,
@@ -14,21 +20,35 @@ from mattermost_plugin.host.fake_server._rpc import (
     status,
 )
 from mattermost_plugin.host.fake_server._state import (
+    OPEN,
     RESERVED_TEAM_NAMES,
     TEAM_NAME_RE,
-    FakeState,
+    is_guest,
     new_id,
     paged,
 )
 
+DEFAULT_CHANNELS = {"town-square": "Town Square", "off-topic": "Off-Topic"}
+"""The channels the server creates with a team and puts every new member in."""
 
-class TeamsAPI(FakeState):
+TeamHookRequest = TypeVar(
+    "TeamHookRequest",
+    hooks_user_channel_pb2.UserHasJoinedTeamRequest,
+    hooks_user_channel_pb2.UserHasLeftTeamRequest,
+)
+UserHasJoinedTeam = hooks_user_channel_pb2.UserHasJoinedTeamRequest
+UserHasLeftTeam = hooks_user_channel_pb2.UserHasLeftTeamRequest
+
+
+class TeamsAPI(ChannelsAPI):
     # ----------------------------------------------------------------------- teams (status)
 
-    @status
+    @status(hooks=("ChannelHasBeenCreated",))
     def CreateTeam(
         self, request: api_user_team_pb2.CreateTeamRequest, context: Ctx
     ) -> api_user_team_pb2.CreateTeamResponse:
+        """Creates a team with its default channels, town-square and off-topic (each runs
+        ChannelHasBeenCreated)."""
         team = team_pb2.Team()
         team.CopyFrom(request.team)
         if team.id:
@@ -50,6 +70,12 @@ class TeamsAPI(FakeState):
         team.create_at = team.update_at = self.now_ms()
         team.invite_id = team.invite_id or new_id()
         self.teams[team.id] = team
+        for name, display_name in DEFAULT_CHANNELS.items():  # as the server's CreateTeam
+            self.create_channel(
+                channel_pb2.Channel(
+                    team_id=team.id, name=name, display_name=display_name, type=OPEN
+                )
+            )
         return api_user_team_pb2.CreateTeamResponse(team=team)
 
     @status
@@ -100,26 +126,6 @@ class TeamsAPI(FakeState):
         return api_user_team_pb2.DeleteTeamResponse()
 
     @status
-    def CreateTeamMember(
-        self, request: api_user_team_pb2.CreateTeamMemberRequest, context: Ctx
-    ) -> api_user_team_pb2.CreateTeamMemberResponse:
-        self._team(request.team_id)
-        self._user(request.user_id)
-        key = (request.team_id, request.user_id)
-        member = self.team_members.get(key)
-        if member is None:
-            member = team_pb2.TeamMember(
-                team_id=request.team_id,
-                user_id=request.user_id,
-                roles="team_user",
-                scheme_user=True,
-                create_at=self.now_ms(),
-            )
-            self.team_members[key] = member
-        member.delete_at = 0  # re-joining reactivates the old membership
-        return api_user_team_pb2.CreateTeamMemberResponse(team_member=member)
-
-    @status
     def GetTeamMember(
         self, request: api_user_team_pb2.GetTeamMemberRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMemberResponse:
@@ -159,17 +165,145 @@ class TeamsAPI(FakeState):
         teams = [t for t in self.teams.values() if self._active_member(t.id, request.user_id)]
         return api_user_team_pb2.GetTeamsForUserResponse(teams=teams)
 
-    @status
+    def join_team(self, team_id: str, user_id: str, *, actor_id: str = "") -> team_pb2.TeamMember:
+        """The server's ``JoinUserToTeam``: a new (or re-activated) membership runs
+        ``UserHasJoinedTeam`` with the actor (``None`` when the user joined on their own),
+        and a user who is not a guest joins the team's default channels (the server does
+        that without a hook per channel). A member already is returned as is."""
+        team = self._team(team_id)
+        user = self._user(user_id)
+        actor = self._user(actor_id) if actor_id else None
+        if team.delete_at:
+            raise bad_request("api.team.add_user_to_team.deleted.app_error", "the team is deleted")
+        key = (team_id, user_id)
+        member = self.team_members.get(key)
+        if member is not None and not member.delete_at:
+            return member
+        guest = is_guest(user)
+        if member is None:
+            member = team_pb2.TeamMember(team_id=team_id, user_id=user_id, create_at=self.now_ms())
+            self.team_members[key] = member
+        member.roles = "team_guest" if guest else "team_user"
+        member.scheme_guest, member.scheme_user, member.scheme_admin = guest, not guest, False
+        member.delete_at = 0  # re-joining reactivates the old membership
+        self.fire("UserHasJoinedTeam", lambda: self._team_change(UserHasJoinedTeam, member, actor))
+        if not guest:
+            for channel in self.channels.values():
+                default = channel.team_id == team_id and channel.name in DEFAULT_CHANNELS
+                if default and not channel.delete_at and user_id not in self._members(channel.id):
+                    self.new_channel_member(channel, user)
+                    self.channel_members.touch(channel.id)
+        return member
+
+    def _team_change(
+        self,
+        request_cls: type[TeamHookRequest],
+        member: team_pb2.TeamMember,
+        actor: user_pb2.User | None,
+    ) -> TeamHookRequest:
+        request = request_cls(plugin_context=self.plugin_context(), team_member=member)
+        if actor is not None:
+            request.actor.CopyFrom(actor)
+        return request
+
+    @status(hooks=("UserHasJoinedTeam",))
+    def CreateTeamMember(
+        self, request: api_user_team_pb2.CreateTeamMemberRequest, context: Ctx
+    ) -> api_user_team_pb2.CreateTeamMemberResponse:
+        """Adds a user to a team and its default channels; UserHasJoinedTeam runs without
+        an actor."""
+        member = self.join_team(request.team_id, request.user_id)
+        return api_user_team_pb2.CreateTeamMemberResponse(team_member=member)
+
+    @status(hooks=("UserHasJoinedTeam",))
+    def CreateTeamMembers(
+        self, request: api_user_team_pb2.CreateTeamMembersRequest, context: Ctx
+    ) -> api_user_team_pb2.CreateTeamMembersResponse:
+        """Adds users to a team, stopping at the first failure (those added before stay);
+        UserHasJoinedTeam runs for each with the requestor as the actor."""
+        members = [
+            self.join_team(request.team_id, user_id, actor_id=request.requestor_id)
+            for user_id in request.user_ids
+        ]
+        return api_user_team_pb2.CreateTeamMembersResponse(team_members=members)
+
+    @status(hooks=("UserHasJoinedTeam",))
+    def CreateTeamMembersGracefully(
+        self, request: api_user_team_pb2.CreateTeamMembersGracefullyRequest, context: Ctx
+    ) -> api_user_team_pb2.CreateTeamMembersGracefullyResponse:
+        """As CreateTeamMembers, but a user who cannot join gets an error of their own and
+        the others still join; an unknown team fails the whole call."""
+        self._team(request.team_id)
+        results = []
+        for user_id in request.user_ids:
+            result = api_user_team_pb2.TeamMemberWithError(user_id=user_id)
+            try:
+                result.member.CopyFrom(
+                    self.join_team(request.team_id, user_id, actor_id=request.requestor_id)
+                )
+            except FakeAppError as exc:
+                result.error.CopyFrom(exc.to_proto("CreateTeamMembersGracefully"))
+            results.append(result)
+        return api_user_team_pb2.CreateTeamMembersGracefullyResponse(team_members=results)
+
+    @status(hooks=("UserHasLeftTeam",))
     def DeleteTeamMember(
         self, request: api_user_team_pb2.DeleteTeamMemberRequest, context: Ctx
     ) -> api_user_team_pb2.DeleteTeamMemberResponse:
+        """Removes a user from a team and its channels (the membership stays, with
+        ``delete_at``); UserHasLeftTeam runs with the requestor as the actor."""
         member = self.team_members.get((request.team_id, request.user_id))
         if member is None or member.delete_at:
             key = f"{request.team_id}/{request.user_id}"
             raise not_found("app.team.get_member.missing.app_error", "team member", key)
+        actor = self._user(request.requestor_id) if request.requestor_id else None
         member.delete_at = self.now_ms()
-        # Leaving a team also leaves its channels.
+        # Leaving a team also leaves its channels (in one store call, without hooks).
         for channel in self.channels.values():
             if channel.team_id == request.team_id:
-                self.channel_members.get(channel.id, {}).pop(request.user_id, None)
+                self._members(channel.id).pop(request.user_id, None)
+                self.channel_members.touch(channel.id)
+        self.fire("UserHasLeftTeam", lambda: self._team_change(UserHasLeftTeam, member, actor))
         return api_user_team_pb2.DeleteTeamMemberResponse()
+
+    @status
+    def UpdateTeamMemberRoles(
+        self, request: api_user_team_pb2.UpdateTeamMemberRolesRequest, context: Ctx
+    ) -> api_user_team_pb2.UpdateTeamMemberRolesResponse:
+        """Sets a member's team roles (``team_user``, ``team_admin``; guests keep
+        ``team_guest``); other role names are refused (400)."""
+        member = self.team_members.get((request.team_id, request.user_id))
+        if member is None or member.delete_at:
+            key = f"{request.team_id}/{request.user_id}"
+            raise not_found("app.team.get_member.missing.app_error", "team member", key)
+        wanted = set(request.new_roles.split())
+        allowed = {"team_guest"} if member.scheme_guest else {"team_user", "team_admin"}
+        if not wanted <= allowed:
+            unknown = ", ".join(sorted(wanted - allowed))
+            raise bad_request(
+                "api.team.update_team_member_roles.scheme_role.app_error",
+                f"not a team role for this member: {unknown}",
+            )
+        if not member.scheme_guest:
+            member.scheme_admin = "team_admin" in wanted
+            member.roles = "team_user team_admin" if member.scheme_admin else "team_user"
+        return api_user_team_pb2.UpdateTeamMemberRolesResponse(team_member=member)
+
+    @status
+    def GetTeamStats(
+        self, request: api_user_team_pb2.GetTeamStatsRequest, context: Ctx
+    ) -> api_user_team_pb2.GetTeamStatsResponse:
+        """How many members a team has, and how many of them are active users."""
+        self._team(request.team_id)
+        members = [
+            m for (t, _), m in self.team_members.items() if t == request.team_id and not m.delete_at
+        ]
+        active = [
+            m for m in members if m.user_id in self.users and not self.users[m.user_id].delete_at
+        ]
+        stats = api_user_team_pb2.TeamStats(
+            team_id=request.team_id,
+            total_member_count=len(members),
+            active_member_count=len(active),
+        )
+        return api_user_team_pb2.GetTeamStatsResponse(team_stats=stats)

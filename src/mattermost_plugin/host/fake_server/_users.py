@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_user_team_pb2,
+    hooks_user_channel_pb2,
     user_pb2,
 )
 from mattermost_plugin.host.fake_server._rpc import (
@@ -18,6 +19,7 @@ from mattermost_plugin.host.fake_server._rpc import (
 from mattermost_plugin.host.fake_server._state import (
     EMAIL_RE,
     FakeState,
+    hash_password,
     new_id,
     paged,
     validate_username,
@@ -54,10 +56,12 @@ class UsersAPI(FakeState):
 
     # ----------------------------------------------------------------------- users (status)
 
-    @status
+    @status(hooks=("UserHasBeenCreated",))
     def CreateUser(
         self, request: api_user_team_pb2.CreateUserRequest, context: Ctx
     ) -> api_user_team_pb2.CreateUserResponse:
+        """Creates a user (username and email lower-cased and unique, password long enough;
+        the password is kept as a hash for logins); UserHasBeenCreated runs."""
         user = user_pb2.User()
         user.CopyFrom(request.user)
         if user.id:
@@ -74,10 +78,18 @@ class UsersAPI(FakeState):
         user.id = new_id()
         user.create_at = user.update_at = now
         user.last_password_update = now
-        user.password = ""  # the server keeps a hash and never sends it back; the fake drops it
+        if user.password:
+            self.passwords[user.id] = hash_password(user.password)
+        user.password = ""  # the server keeps a hash and never sends it back
         user.roles = user.roles or "system_user"
         user.locale = user.locale or "en"
         self.users[user.id] = user
+        self.fire(
+            "UserHasBeenCreated",
+            lambda: hooks_user_channel_pb2.UserHasBeenCreatedRequest(
+                plugin_context=self.plugin_context(), user=user
+            ),
+        )
         return api_user_team_pb2.CreateUserResponse(user=user)
 
     @status
@@ -183,20 +195,35 @@ class UsersAPI(FakeState):
         self.users[user.id] = user
         return api_user_team_pb2.UpdateUserResponse(user=user)
 
-    @status
+    def set_active(self, user: user_pb2.User, active: bool) -> None:
+        """The server's ``UpdateActive``: (de)activate, and announce a deactivation with
+        ``UserHasBeenDeactivated`` (also for a user who was inactive already: the server
+        does not compare)."""
+        user.delete_at = 0 if active else self.now_ms()
+        user.update_at = self.now_ms()
+        if not active:
+            self.sessions_of_user_revoked(user.id)
+            self.fire(
+                "UserHasBeenDeactivated",
+                lambda: hooks_user_channel_pb2.UserHasBeenDeactivatedRequest(
+                    plugin_context=self.plugin_context(), user=user
+                ),
+            )
+
+    @status(hooks=("UserHasBeenDeactivated",))
     def UpdateUserActive(
         self, request: api_user_team_pb2.UpdateUserActiveRequest, context: Ctx
     ) -> api_user_team_pb2.UpdateUserActiveResponse:
-        user = self._user(request.user_id)
-        user.delete_at = 0 if request.active else self.now_ms()
-        user.update_at = self.now_ms()
+        """Activates or deactivates a user (``delete_at``); a deactivation revokes the
+        user's sessions and runs UserHasBeenDeactivated."""
+        self.set_active(self._user(request.user_id), request.active)
         return api_user_team_pb2.UpdateUserActiveResponse()
 
-    @status
+    @status(hooks=("UserHasBeenDeactivated",))
     def DeleteUser(
         self, request: api_user_team_pb2.DeleteUserRequest, context: Ctx
     ) -> api_user_team_pb2.DeleteUserResponse:
-        # The plugin API's DeleteUser deactivates: the user stays readable with delete_at set.
-        user = self._user(request.user_id)
-        user.delete_at = user.update_at = self.now_ms()
+        """Deactivates the user, as the plugin API's DeleteUser does: the user stays
+        readable with ``delete_at`` set; UserHasBeenDeactivated runs."""
+        self.set_active(self._user(request.user_id), False)
         return api_user_team_pb2.DeleteUserResponse()
