@@ -1,10 +1,12 @@
-"""Users, teams and channels of the local Mattermost, with the hooks the server runs
-for them."""
+"""Users, teams, channels and logins of the local Mattermost, with the hooks the server
+runs for them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
+from mattermost_plugin._generated.converters import api_user_team as c_user_team
 from mattermost_plugin._generated.converters import channel as c_channel
 from mattermost_plugin._generated.converters import team as c_team
 from mattermost_plugin._generated.converters import user as c_user
@@ -18,18 +20,13 @@ from mattermost_plugin._pb.pluginapi.v1 import (
 from mattermost_plugin.host._local_core import LocalCore
 from mattermost_plugin.host._local_types import (
     ChannelRef,
+    LoginRejectedError,
     TeamRef,
     UserRef,
     _id,
 )
-from mattermost_plugin.host.fake_server import (
-    FakeAppError,
-)
-from mattermost_plugin.models import (
-    Channel,
-    Team,
-    User,
-)
+from mattermost_plugin.host.fake_server import FakeAppError, HookRejection
+from mattermost_plugin.models import Channel, Session, Team, User
 
 
 class LocalDirectory(LocalCore):
@@ -250,6 +247,24 @@ class LocalDirectory(LocalCore):
                 ),
             ).channel
         return c_channel.channel_from_pb(channel)
+
+    def login(self, user: UserRef, password: str, *, device_id: str = "") -> Session:
+        """Log ``user`` (an id, a username, an email, or a user) in with ``password`` the
+        way the server does: the credentials are checked (401: :class:`FakeAppError`),
+        ``UserWillLogIn`` runs (a rejection raises :class:`LoginRejectedError` with the
+        plugin's reason; a failed call lets the login through), a session is created and
+        ``UserHasLoggedIn`` runs (before this returns). Returns the session."""
+        login_id = user if isinstance(user, str) else _id(user)
+        try:
+            with self._hooks_fired(wait=True):
+                session = self.server.login(
+                    login_id, password, device_id=device_id, context=self._context()
+                )
+        except HookRejection as exc:
+            rejected = cast(user_pb2.User, exc.rejected)
+            raise LoginRejectedError(exc.reason, c_user.user_from_pb(rejected)) from None
+        self._emit("server", f"{session.user_id} logged in", level="debug")
+        return c_user_team.session_from_pb(session)
 
     def resolve_channel(self, ref: str) -> str:
         """A channel id from an id or the name of a channel of the default team."""

@@ -66,6 +66,7 @@ from mattermost_plugin.host.fake_server._rpc import (
     grpc_code_for_http,
     install_not_implemented,
 )
+from mattermost_plugin.host.fake_server._sessions import SessionsAPI
 from mattermost_plugin.host.fake_server._state import (
     DEFAULT_SERVER_VERSION,
     LogEntry,
@@ -111,6 +112,7 @@ else:
 
 class FakeMattermost(
     UsersAPI,
+    SessionsAPI,
     TeamsAPI,
     ChannelsAPI,
     PostsAPI,

@@ -266,6 +266,9 @@ class FakeState:
         self.sessions: Table[str, api_user_team_pb2.Session] = Table(
             "session", P(api_user_team_pb2.Session)
         )
+        self.access_tokens: Table[str, api_user_team_pb2.UserAccessToken] = Table(
+            "access_token", P(api_user_team_pb2.UserAccessToken)
+        )
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
