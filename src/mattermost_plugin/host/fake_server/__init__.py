@@ -53,6 +53,7 @@ from mattermost_plugin.host.fake_server._channels import ChannelsAPI
 from mattermost_plugin.host.fake_server._commands import CommandsAPI
 from mattermost_plugin.host.fake_server._config import ConfigAPI
 from mattermost_plugin.host.fake_server._kv import KVAPI
+from mattermost_plugin.host.fake_server._permissions import PermissionsAPI
 from mattermost_plugin.host.fake_server._posts import PostsAPI, mark_edited
 from mattermost_plugin.host.fake_server._preferences import PreferencesAPI
 from mattermost_plugin.host.fake_server._reactions import ReactionsAPI
@@ -123,6 +124,7 @@ class FakeMattermost(
     ConfigAPI,
     CommandsAPI,
     PreferencesAPI,
+    PermissionsAPI,
     _ServicerBase,
 ):
     """The PluginAPI service over in-memory state. Public attributes are for tests to inspect.

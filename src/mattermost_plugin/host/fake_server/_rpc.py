@@ -132,8 +132,11 @@ class Modelled:
     locked: bool
     """Whether the whole call runs under the fake's lock (methods that call the plugin back
     take it themselves, around their reads and their writes only)."""
+    never_fails: bool
+    """The server answers every call (a yes/no, a search): its "error path" is the
+    negative answer (an unknown user has no permission), not an error."""
     summary: str
-    """The first line of the handler's docstring."""
+    """The first paragraph of the handler's docstring."""
 
 
 MODELLED: dict[str, Modelled] = {}
@@ -142,21 +145,29 @@ MODELLED: dict[str, Modelled] = {}
 _Handler = TypeVar("_Handler", bound=Callable[..., Message])
 
 
-def _register(
-    method: Callable[..., Message], style: ErrorStyle, hooks: tuple[str, ...], locked: bool
-) -> None:
+@dataclass(frozen=True)
+class _Options:
+    hooks: tuple[str, ...] = ()
+    locked: bool = True
+    never_fails: bool = False
+
+
+def _register(method: Callable[..., Message], style: ErrorStyle, options: _Options) -> None:
     name = method.__name__
     response_class(name)  # fail at import on a name that is not an RPC
     if name in UNSERVED_METHODS:
         raise TypeError(f"{name} is not served by the real server; the fake must not model it")
     module = method.__module__.rsplit(".", 1)[-1].lstrip("_")
-    summary = (method.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    summary = (method.__doc__ or "").strip().split("\n\n")[0]
     summary = " ".join(summary.split())
-    MODELLED[name] = Modelled(name, module, style, hooks, locked, summary)
+    MODELLED[name] = Modelled(
+        name, module, style, options.hooks, options.locked, options.never_fails, summary
+    )
 
 
-def _wrap(method: _Handler, style: ErrorStyle, hooks: tuple[str, ...], locked: bool) -> _Handler:
-    _register(method, style, hooks, locked)
+def _wrap(method: _Handler, style: ErrorStyle, options: _Options) -> _Handler:
+    _register(method, style, options)
+    locked = options.locked
     name = method.__name__
     response_cls = response_class(name)
 
@@ -192,34 +203,47 @@ def _wrap(method: _Handler, style: ErrorStyle, hooks: tuple[str, ...], locked: b
 def embedded(method: _Handler, /) -> _Handler: ...
 @overload
 def embedded(
-    *, hooks: tuple[str, ...] = (), locked: bool = True
+    *, hooks: tuple[str, ...] = (), locked: bool = True, never_fails: bool = False
 ) -> Callable[[_Handler], _Handler]: ...
 def embedded(
-    method: _Handler | None = None, /, *, hooks: tuple[str, ...] = (), locked: bool = True
+    method: _Handler | None = None,
+    /,
+    *,
+    hooks: tuple[str, ...] = (),
+    locked: bool = True,
+    never_fails: bool = False,
 ) -> _Handler | Callable[[_Handler], _Handler]:
     """Error style 1: failures travel in the response's ``error`` field with gRPC OK.
 
     ``hooks`` names the plugin hooks the method runs; ``locked=False`` for a method that
-    calls the plugin back and so takes the lock itself."""
+    calls the plugin back and so takes the lock itself; ``never_fails`` for a method the
+    server answers whatever it is asked (see :attr:`Modelled.never_fails`)."""
+    options = _Options(hooks, locked, never_fails)
     if method is not None:
-        return _wrap(method, "embedded", hooks, locked)
-    return lambda m: _wrap(m, "embedded", hooks, locked)
+        return _wrap(method, "embedded", options)
+    return lambda m: _wrap(m, "embedded", options)
 
 
 @overload
 def status(method: _Handler, /) -> _Handler: ...
 @overload
 def status(
-    *, hooks: tuple[str, ...] = (), locked: bool = True
+    *, hooks: tuple[str, ...] = (), locked: bool = True, never_fails: bool = False
 ) -> Callable[[_Handler], _Handler]: ...
 def status(
-    method: _Handler | None = None, /, *, hooks: tuple[str, ...] = (), locked: bool = True
+    method: _Handler | None = None,
+    /,
+    *,
+    hooks: tuple[str, ...] = (),
+    locked: bool = True,
+    never_fails: bool = False,
 ) -> _Handler | Callable[[_Handler], _Handler]:
     """Error style 2: failures abort the call with a gRPC status derived from the HTTP one.
     Options as for :func:`embedded`."""
+    options = _Options(hooks, locked, never_fails)
     if method is not None:
-        return _wrap(method, "status", hooks, locked)
-    return lambda m: _wrap(m, "status", hooks, locked)
+        return _wrap(method, "status", options)
+    return lambda m: _wrap(m, "status", options)
 
 
 # --------------------------------------------------------------------------- the rest
