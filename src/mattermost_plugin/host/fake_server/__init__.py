@@ -75,6 +75,7 @@ from mattermost_plugin.host.fake_server._state import (
     default_config,
     new_id,
 )
+from mattermost_plugin.host.fake_server._statuses import StatusesAPI
 from mattermost_plugin.host.fake_server._teams import TeamsAPI
 from mattermost_plugin.host.fake_server._uploads import UploadsAPI
 from mattermost_plugin.host.fake_server._users import UsersAPI
@@ -114,6 +115,7 @@ else:
 class FakeMattermost(
     UsersAPI,
     SessionsAPI,
+    StatusesAPI,
     TeamsAPI,
     ChannelsAPI,
     PostsAPI,
@@ -165,16 +167,21 @@ starve the pool."""
 
 
 def serve(
-    fake: FakeMattermost | None = None, address: str = "127.0.0.1:0"
+    fake: FakeMattermost | None = None,
+    address: str = "127.0.0.1:0",
+    *,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> tuple[grpc.Server, str]:
     """Start a gRPC server for ``fake`` (a new one by default) and return it with its address.
 
     Port 0 picks a free port; the returned address is ``host:port`` ready to dial.
+    ``interceptors`` see every call (the tests record outcomes with one).
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=SERVER_THREADS, thread_name_prefix="fake-mattermost"
         ),
+        interceptors=list(interceptors),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -87,7 +87,7 @@ class BotsAPI(FakeState):
         bot = self._bot(request.bot_user_id, request.include_deleted)
         return api_file_bot_pb2.GetBotResponse(bot=bot)
 
-    @status
+    @status(never_fails=True)
     def GetBots(
         self, request: api_file_bot_pb2.GetBotsRequest, context: Ctx
     ) -> api_file_bot_pb2.GetBotsResponse:

@@ -124,7 +124,7 @@ class ChannelsAPI(MembersAPI):
         channel = self._channel_by_name(team.id, request.channel_name, request.include_deleted)
         return api_channel_post_pb2.GetChannelByNameForTeamNameResponse(channel=channel)
 
-    @status
+    @status(never_fails=True)
     def GetPublicChannelsForTeam(
         self, request: api_channel_post_pb2.GetPublicChannelsForTeamRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPublicChannelsForTeamResponse:
@@ -140,7 +140,7 @@ class ChannelsAPI(MembersAPI):
             channels=paged(channels, request.page, request.per_page)
         )
 
-    @status
+    @status(never_fails=True)
     def GetChannelsForTeamForUser(
         self, request: api_channel_post_pb2.GetChannelsForTeamForUserRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelsForTeamForUserResponse:

@@ -34,7 +34,7 @@ class CommandsAPI(FakeState):
         self.commands[(command.team_id, trigger)] = command
         return api_remaining_pb2.RegisterCommandResponse()
 
-    @status
+    @status(never_fails=True)
     def UnregisterCommand(
         self, request: api_remaining_pb2.UnregisterCommandRequest, context: Ctx
     ) -> api_remaining_pb2.UnregisterCommandResponse:
@@ -51,7 +51,7 @@ class CommandsAPI(FakeState):
                     return self.commands[key]
             return None
 
-    @status
+    @status(never_fails=True)
     def ListPluginCommands(
         self, request: api_remaining_pb2.ListPluginCommandsRequest, context: Ctx
     ) -> api_remaining_pb2.ListPluginCommandsResponse:
@@ -61,7 +61,7 @@ class CommandsAPI(FakeState):
         )
         return api_remaining_pb2.ListPluginCommandsResponse(commands=commands)
 
-    @status
+    @status(never_fails=True)
     def ListCommands(
         self, request: api_remaining_pb2.ListCommandsRequest, context: Ctx
     ) -> api_remaining_pb2.ListCommandsResponse:

@@ -39,13 +39,13 @@ class ConfigAPI(FakeState):
 
     # ----------------------------------------------------------------------- config, plugin, server
 
-    @status
+    @status(never_fails=True)
     def GetConfig(
         self, request: api_kv_config_pb2.GetConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetConfigResponse:
         return api_kv_config_pb2.GetConfigResponse(config_json=json.dumps(self.config).encode())
 
-    @status
+    @status(never_fails=True)
     def GetUnsanitizedConfig(
         self, request: api_kv_config_pb2.GetUnsanitizedConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetUnsanitizedConfigResponse:
@@ -70,7 +70,7 @@ class ConfigAPI(FakeState):
         if self.on_config_saved is not None:
             self.on_config_saved()
 
-    @status
+    @status(never_fails=True)
     def GetPluginConfig(
         self, request: api_kv_config_pb2.GetPluginConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetPluginConfigResponse:
@@ -88,14 +88,14 @@ class ConfigAPI(FakeState):
         self._config_saved()
         return api_kv_config_pb2.SavePluginConfigResponse()
 
-    @status
+    @status(never_fails=True)
     def LoadPluginConfiguration(
         self, request: api_kv_config_pb2.LoadPluginConfigurationRequest, context: Ctx
     ) -> api_kv_config_pb2.LoadPluginConfigurationResponse:
         config_json = json.dumps(self._plugin_settings()).encode()
         return api_kv_config_pb2.LoadPluginConfigurationResponse(config_json=config_json)
 
-    @status
+    @status(never_fails=True)
     def GetServerVersion(
         self, request: api_remaining_pb2.GetServerVersionRequest, context: Ctx
     ) -> api_remaining_pb2.GetServerVersionResponse:
@@ -103,28 +103,28 @@ class ConfigAPI(FakeState):
 
     # ----------------------------------------------------------------------- logs (status)
 
-    @status
+    @status(never_fails=True)
     def LogDebug(
         self, request: api_kv_config_pb2.LogDebugRequest, context: Ctx
     ) -> api_kv_config_pb2.LogDebugResponse:
         self._log("debug", request)
         return api_kv_config_pb2.LogDebugResponse()
 
-    @status
+    @status(never_fails=True)
     def LogInfo(
         self, request: api_kv_config_pb2.LogInfoRequest, context: Ctx
     ) -> api_kv_config_pb2.LogInfoResponse:
         self._log("info", request)
         return api_kv_config_pb2.LogInfoResponse()
 
-    @status
+    @status(never_fails=True)
     def LogWarn(
         self, request: api_kv_config_pb2.LogWarnRequest, context: Ctx
     ) -> api_kv_config_pb2.LogWarnResponse:
         self._log("warn", request)
         return api_kv_config_pb2.LogWarnResponse()
 
-    @status
+    @status(never_fails=True)
     def LogError(
         self, request: api_kv_config_pb2.LogErrorRequest, context: Ctx
     ) -> api_kv_config_pb2.LogErrorResponse:

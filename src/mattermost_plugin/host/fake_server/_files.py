@@ -123,7 +123,7 @@ class FilesAPI(FakeState):
     ) -> api_file_bot_pb2.GetFileInfoResponse:
         return api_file_bot_pb2.GetFileInfoResponse(file_info=self._file(request.file_id).info)
 
-    @embedded
+    @embedded(never_fails=True)
     def GetFileInfos(
         self, request: api_file_bot_pb2.GetFileInfosRequest, context: Ctx
     ) -> api_file_bot_pb2.GetFileInfosResponse:

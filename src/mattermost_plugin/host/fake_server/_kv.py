@@ -112,7 +112,7 @@ class KVAPI(FakeState):
         )
         return api_kv_config_pb2.KVCompareAndSetResponse(success=success)
 
-    @embedded
+    @embedded(never_fails=True)
     def KVCompareAndDelete(
         self, request: api_kv_config_pb2.KVCompareAndDeleteRequest, context: Ctx
     ) -> api_kv_config_pb2.KVCompareAndDeleteResponse:
@@ -122,28 +122,28 @@ class KVAPI(FakeState):
             del self.kv[request.key]
         return api_kv_config_pb2.KVCompareAndDeleteResponse(success=success)
 
-    @embedded
+    @embedded(never_fails=True)
     def KVGet(
         self, request: api_kv_config_pb2.KVGetRequest, context: Ctx
     ) -> api_kv_config_pb2.KVGetResponse:
         entry = self._kv_live(request.key)  # a missing key is empty bytes, not an error
         return api_kv_config_pb2.KVGetResponse(value=entry.value if entry is not None else b"")
 
-    @embedded
+    @embedded(never_fails=True)
     def KVDelete(
         self, request: api_kv_config_pb2.KVDeleteRequest, context: Ctx
     ) -> api_kv_config_pb2.KVDeleteResponse:
         self.kv.pop(request.key, None)
         return api_kv_config_pb2.KVDeleteResponse()
 
-    @embedded
+    @embedded(never_fails=True)
     def KVDeleteAll(
         self, request: api_kv_config_pb2.KVDeleteAllRequest, context: Ctx
     ) -> api_kv_config_pb2.KVDeleteAllResponse:
         self.kv.clear()
         return api_kv_config_pb2.KVDeleteAllResponse()
 
-    @embedded
+    @embedded(never_fails=True)
     def KVList(
         self, request: api_kv_config_pb2.KVListRequest, context: Ctx
     ) -> api_kv_config_pb2.KVListResponse:

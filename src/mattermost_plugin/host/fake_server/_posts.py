@@ -305,7 +305,7 @@ class PostsAPI(FakeState):
         ]
         return api_channel_post_pb2.GetPostsSinceResponse(post_list=self._post_list(posts))
 
-    @embedded
+    @embedded(never_fails=True)
     def SendEphemeralPost(
         self, request: api_channel_post_pb2.SendEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.SendEphemeralPostResponse:
@@ -318,7 +318,7 @@ class PostsAPI(FakeState):
         self.ephemeral_posts[post.id] = EphemeralPost(request.user_id, post)
         return api_channel_post_pb2.SendEphemeralPostResponse(post=post)
 
-    @embedded
+    @embedded(never_fails=True)
     def UpdateEphemeralPost(
         self, request: api_channel_post_pb2.UpdateEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.UpdateEphemeralPostResponse:
@@ -330,7 +330,7 @@ class PostsAPI(FakeState):
         self.ephemeral_posts[post.id] = EphemeralPost(request.user_id, post)
         return api_channel_post_pb2.UpdateEphemeralPostResponse(post=post)
 
-    @embedded
+    @embedded(never_fails=True)
     def DeleteEphemeralPost(
         self, request: api_channel_post_pb2.DeleteEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.DeleteEphemeralPostResponse:

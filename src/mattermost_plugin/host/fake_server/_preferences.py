@@ -33,7 +33,7 @@ class PreferencesAPI(FakeState):
             raise not_found("app.preference.get.app_error", "preference", "/".join(key))
         return api_remaining_pb2.GetPreferenceForUserResponse(preference=preference)
 
-    @status
+    @status(never_fails=True)
     def GetPreferencesForUser(
         self, request: api_remaining_pb2.GetPreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.GetPreferencesForUserResponse:

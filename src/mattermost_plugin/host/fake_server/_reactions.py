@@ -68,7 +68,7 @@ class ReactionsAPI(FakeState):
         )
         return api_channel_post_pb2.AddReactionResponse(reaction=reaction)
 
-    @embedded
+    @embedded(never_fails=True)
     def GetReactions(
         self, request: api_channel_post_pb2.GetReactionsRequest, context: Ctx
     ) -> api_channel_post_pb2.GetReactionsResponse:

@@ -100,6 +100,9 @@ class SessionsAPI(FakeState):
                 raise HookRejection("UserWillLogIn", reason, snapshot, error_id, 400)
         with self.transaction():
             session = self.new_session(snapshot.id, device_id=device_id)
+            self.statuses[snapshot.id] = api_user_team_pb2.Status(
+                user_id=snapshot.id, status="online", last_activity_at=self.now_ms()
+            )
             self.fire(
                 "UserHasLoggedIn",
                 lambda: hooks_user_channel_pb2.UserHasLoggedInRequest(

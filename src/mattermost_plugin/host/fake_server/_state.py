@@ -4,6 +4,7 @@ and the hooks it runs on the plugin through the host that embeds it."""
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -12,6 +13,7 @@ import re
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -91,6 +93,28 @@ def check_password(password: str, stored: bytes) -> bool:
     salt, digest = stored[:16], stored[16:]
     attempt = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PASSWORD_ROUNDS)
     return hmac.compare_digest(attempt, digest)
+
+
+# What the server's image decoder reads (Go's image package with its registered formats).
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def is_image(data: bytes) -> bool:
+    return data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def default_image(seed: str, size: int = 32) -> bytes:
+    """A plain square PNG whose colour comes from ``seed`` (a default picture)."""
+    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
+    row = b"\x00" + bytes((red, green, blue)) * size
+    raw = zlib.compress(row * size)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 def is_guest(user: user_pb2.User) -> bool:
@@ -269,6 +293,15 @@ class FakeState:
         self.access_tokens: Table[str, api_user_team_pb2.UserAccessToken] = Table(
             "access_token", P(api_user_team_pb2.UserAccessToken)
         )
+        self.statuses: Table[str, api_user_team_pb2.Status] = Table(
+            "status", P(api_user_team_pb2.Status)
+        )
+        self.profile_images: Table[str, bytes] = Table("profile_image", BYTES_CODEC)
+        self.team_icons: Table[str, bytes] = Table("team_icon", BYTES_CODEC)
+        self.websocket_events: collections.deque[tuple[str, dict[str, Any], dict[str, Any]]] = (
+            collections.deque(maxlen=1000)
+        )
+        """The latest WebSocket events (event, payload, broadcast) the plugin sent."""
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)

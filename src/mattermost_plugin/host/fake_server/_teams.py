@@ -24,6 +24,7 @@ from mattermost_plugin.host.fake_server._state import (
     RESERVED_TEAM_NAMES,
     TEAM_NAME_RE,
     is_guest,
+    is_image,
     new_id,
     paged,
 )
@@ -93,7 +94,7 @@ class TeamsAPI(ChannelsAPI):
                 return api_user_team_pb2.GetTeamByNameResponse(team=team)
         raise not_found("app.team.get_by_name.missing.app_error", "team", request.name)
 
-    @status
+    @status(never_fails=True)
     def GetTeams(
         self, request: api_user_team_pb2.GetTeamsRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamsResponse:
@@ -135,7 +136,7 @@ class TeamsAPI(ChannelsAPI):
             raise not_found("app.team.get_member.missing.app_error", "team member", key)
         return api_user_team_pb2.GetTeamMemberResponse(team_member=member)
 
-    @status
+    @status(never_fails=True)
     def GetTeamMembers(
         self, request: api_user_team_pb2.GetTeamMembersRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMembersResponse:
@@ -146,7 +147,7 @@ class TeamsAPI(ChannelsAPI):
             team_members=paged(members, request.page, request.per_page)
         )
 
-    @status
+    @status(never_fails=True)
     def GetTeamMembersForUser(
         self, request: api_user_team_pb2.GetTeamMembersForUserRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMembersForUserResponse:
@@ -307,3 +308,79 @@ class TeamsAPI(ChannelsAPI):
             active_member_count=len(active),
         )
         return api_user_team_pb2.GetTeamStatsResponse(team_stats=stats)
+
+    @status(never_fails=True)
+    def SearchTeams(
+        self, request: api_user_team_pb2.SearchTeamsRequest, context: Ctx
+    ) -> api_user_team_pb2.SearchTeamsResponse:
+        """Teams whose name or display name starts with the term (any case), by name."""
+        term = request.term.lower()
+        found = sorted(
+            (
+                t
+                for t in self.teams.values()
+                if not t.delete_at
+                and (t.name.lower().startswith(term) or t.display_name.lower().startswith(term))
+            ),
+            key=lambda t: t.name,
+        )
+        return api_user_team_pb2.SearchTeamsResponse(teams=found)
+
+    @status(never_fails=True)
+    def GetTeamsUnreadForUser(
+        self, request: api_user_team_pb2.GetTeamsUnreadForUserRequest, context: Ctx
+    ) -> api_user_team_pb2.GetTeamsUnreadForUserResponse:
+        """For each team of the user, the messages (and root messages) in its channels the
+        user has not read (the fake keeps no read marks: all of them) and mentions (0)."""
+        unreads = []
+        for team in sorted(self.teams.values(), key=lambda t: t.name):
+            if team.delete_at or not self._active_member(team.id, request.user_id):
+                continue
+            unread = team_pb2.TeamUnread(team_id=team.id)
+            for channel in self.channels.values():
+                member = self._members(channel.id).get(request.user_id)
+                if channel.team_id == team.id and member is not None:
+                    unread.msg_count += max(channel.total_msg_count - member.msg_count, 0)
+                    unread.msg_count_root += max(
+                        channel.total_msg_count_root - member.msg_count_root, 0
+                    )
+            unreads.append(unread)
+        return api_user_team_pb2.GetTeamsUnreadForUserResponse(team_unreads=unreads)
+
+    @status
+    def GetTeamIcon(
+        self, request: api_user_team_pb2.GetTeamIconRequest, context: Ctx
+    ) -> api_user_team_pb2.GetTeamIconResponse:
+        """The team's icon (404 when it has none)."""
+        self._team(request.team_id)
+        icon = self.team_icons.get(request.team_id)
+        if icon is None:
+            raise not_found(
+                "api.team.get_team_icon.read_file.app_error", "team icon", request.team_id
+            )
+        return api_user_team_pb2.GetTeamIconResponse(icon=icon)
+
+    @status
+    def SetTeamIcon(
+        self, request: api_user_team_pb2.SetTeamIconRequest, context: Ctx
+    ) -> api_user_team_pb2.SetTeamIconResponse:
+        """Sets the team's icon (an image, else 400)."""
+        team = self._team(request.team_id)
+        if not is_image(request.data):
+            raise bad_request(
+                "api.team.set_team_icon.decode.app_error", "the image cannot be decoded"
+            )
+        self.team_icons[team.id] = request.data
+        team.last_team_icon_update = team.update_at = self.now_ms()
+        return api_user_team_pb2.SetTeamIconResponse()
+
+    @status
+    def RemoveTeamIcon(
+        self, request: api_user_team_pb2.RemoveTeamIconRequest, context: Ctx
+    ) -> api_user_team_pb2.RemoveTeamIconResponse:
+        """Removes the team's icon."""
+        team = self._team(request.team_id)
+        self.team_icons.pop(team.id, None)
+        team.last_team_icon_update = 0
+        team.update_at = self.now_ms()
+        return api_user_team_pb2.RemoveTeamIconResponse()

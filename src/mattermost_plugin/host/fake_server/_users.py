@@ -19,7 +19,9 @@ from mattermost_plugin.host.fake_server._rpc import (
 from mattermost_plugin.host.fake_server._state import (
     EMAIL_RE,
     FakeState,
+    default_image,
     hash_password,
+    is_image,
     new_id,
     paged,
     validate_username,
@@ -116,14 +118,14 @@ class UsersAPI(FakeState):
             raise not_found("app.user.missing_account.const", "user", request.email)
         return api_user_team_pb2.GetUserByEmailResponse(user=user)
 
-    @status
+    @status(never_fails=True)
     def GetUsersByIds(
         self, request: api_user_team_pb2.GetUsersByIdsRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersByIdsResponse:
         found = [self.users[i] for i in request.user_ids if i in self.users]
         return api_user_team_pb2.GetUsersByIdsResponse(users=found)
 
-    @status
+    @status(never_fails=True)
     def GetUsersByUsernames(
         self, request: api_user_team_pb2.GetUsersByUsernamesRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersByUsernamesResponse:
@@ -131,7 +133,7 @@ class UsersAPI(FakeState):
         found = [u for u in self.users.values() if u.username in names]
         return api_user_team_pb2.GetUsersByUsernamesResponse(users=self._users_sorted(found))
 
-    @status
+    @status(never_fails=True)
     def GetUsers(
         self, request: api_user_team_pb2.GetUsersRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersResponse:
@@ -227,3 +229,82 @@ class UsersAPI(FakeState):
         readable with ``delete_at`` set; UserHasBeenDeactivated runs."""
         self.set_active(self._user(request.user_id), False)
         return api_user_team_pb2.DeleteUserResponse()
+
+    @status(never_fails=True)
+    def SearchUsers(
+        self, request: api_user_team_pb2.SearchUsersRequest, context: Ctx
+    ) -> api_user_team_pb2.SearchUsersResponse:
+        """Users whose username, names, nickname or email start with the term (any case),
+        with the request's team, channel and role filters; active ones unless
+        ``allow_inactive``; at most ``limit`` (100 by default), by username."""
+        r = request
+        term = r.term.lower().lstrip("@")
+        in_channel = self._members(r.in_channel_id) if r.in_channel_id else {}
+        not_in_channel = self._members(r.not_in_channel_id) if r.not_in_channel_id else {}
+        wanted_roles = set(r.roles) | ({r.role} if r.role else set())
+
+        def keep(user: user_pb2.User) -> bool:
+            fields = (user.username, user.first_name, user.last_name, user.nickname, user.email)
+            return not (
+                (term and not any(f.lower().startswith(term) for f in fields))
+                or (user.delete_at and not r.allow_inactive)
+                or (r.team_id and not self._active_member(r.team_id, user.id))
+                or (r.not_in_team_id and self._active_member(r.not_in_team_id, user.id))
+                or (r.in_channel_id and user.id not in in_channel)
+                or (r.not_in_channel_id and user.id in not_in_channel)
+                or (r.without_team and any(self._active_member(t, user.id) for t in self.teams))
+                or (wanted_roles and not wanted_roles & set(user.roles.split()))
+            )
+
+        found = self._users_sorted(filter(keep, self.users.values()))
+        limit = r.limit if r.limit > 0 else 100
+        return api_user_team_pb2.SearchUsersResponse(users=found[:limit])
+
+    @status
+    def GetProfileImage(
+        self, request: api_user_team_pb2.GetProfileImageRequest, context: Ctx
+    ) -> api_user_team_pb2.GetProfileImageResponse:
+        """The user's profile image: the one set, else a generated PNG (the server draws
+        the initials; the fake, a plain square)."""
+        user = self._user(request.user_id)
+        image = self.profile_images.get(user.id) or default_image(user.id)
+        return api_user_team_pb2.GetProfileImageResponse(image=image)
+
+    @status
+    def SetProfileImage(
+        self, request: api_user_team_pb2.SetProfileImageRequest, context: Ctx
+    ) -> api_user_team_pb2.SetProfileImageResponse:
+        """Sets the user's profile image (PNG, JPEG, GIF, BMP or WebP, else 400)."""
+        user = self._user(request.user_id)
+        if not is_image(request.data):
+            raise bad_request(
+                "api.user.upload_profile_user.decode.app_error", "the image cannot be decoded"
+            )
+        if self.profile_images.get(user.id) != request.data:  # as the server: no rewrite
+            self.profile_images[user.id] = request.data
+            user.last_picture_update = self.now_ms()
+        return api_user_team_pb2.SetProfileImageResponse()
+
+    @status
+    def UpdateUserAuth(
+        self, request: api_user_team_pb2.UpdateUserAuthRequest, context: Ctx
+    ) -> api_user_team_pb2.UpdateUserAuthResponse:
+        """Moves a user to another sign-in method (an SSO service and the user's id there;
+        the password is dropped); the auth data must be unused (409)."""
+        user = self._user(request.user_id)
+        auth = request.user_auth
+        data = auth.auth_data if auth.HasField("auth_data") else ""
+        for other in self.users.values():
+            same = other.auth_service == auth.auth_service and other.auth_data == data
+            if data and same and other.id != user.id:
+                raise FakeAppError(
+                    "app.user.update_auth_data.email_exists.app_error",
+                    "another account uses this sign-in already",
+                    409,
+                )
+        user.auth_service = auth.auth_service
+        user.auth_data = data
+        if auth.auth_service:
+            self.passwords.pop(user.id, None)
+        user.update_at = self.now_ms()
+        return api_user_team_pb2.UpdateUserAuthResponse(user_auth=auth)
