@@ -54,7 +54,8 @@ from mattermost_plugin.host.fake_server._commands import CommandsAPI
 from mattermost_plugin.host.fake_server._config import ConfigAPI
 from mattermost_plugin.host.fake_server._kv import KVAPI
 from mattermost_plugin.host.fake_server._permissions import PermissionsAPI
-from mattermost_plugin.host.fake_server._posts import PostsAPI, mark_edited
+from mattermost_plugin.host.fake_server._post_search import PostSearchAPI
+from mattermost_plugin.host.fake_server._posts import mark_edited
 from mattermost_plugin.host.fake_server._preferences import PreferencesAPI
 from mattermost_plugin.host.fake_server._reactions import ReactionsAPI
 from mattermost_plugin.host.fake_server._rpc import (
@@ -68,6 +69,7 @@ from mattermost_plugin.host.fake_server._rpc import (
     install_not_implemented,
 )
 from mattermost_plugin.host.fake_server._sessions import SessionsAPI
+from mattermost_plugin.host.fake_server._sidebar import SidebarAPI
 from mattermost_plugin.host.fake_server._state import (
     DEFAULT_SERVER_VERSION,
     LogEntry,
@@ -118,7 +120,8 @@ class FakeMattermost(
     StatusesAPI,
     TeamsAPI,
     ChannelsAPI,
-    PostsAPI,
+    SidebarAPI,
+    PostSearchAPI,
     ReactionsAPI,
     KVAPI,
     UploadsAPI,

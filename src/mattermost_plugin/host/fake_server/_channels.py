@@ -258,3 +258,28 @@ class ChannelsAPI(MembersAPI):
             ),
         )
         return api_channel_post_pb2.GetChannelStatsResponse(channel_stats=stats)
+
+    @status(never_fails=True)
+    def SearchChannels(
+        self, request: api_channel_post_pb2.SearchChannelsRequest, context: Ctx
+    ) -> api_channel_post_pb2.SearchChannelsResponse:
+        """The team's open channels whose name or display name, or a word of it, starts
+        with the term (any case), by display name."""
+        term = request.term.lower()
+
+        def matches(channel: channel_pb2.Channel) -> bool:
+            words = [channel.name, *channel.name.split("-"), *channel.display_name.lower().split()]
+            return any(word.lower().startswith(term) for word in words)
+
+        found = sorted(
+            (
+                c
+                for c in self.channels.values()
+                if c.team_id == request.team_id
+                and c.type == OPEN
+                and not c.delete_at
+                and matches(c)
+            ),
+            key=lambda c: c.display_name,
+        )
+        return api_channel_post_pb2.SearchChannelsResponse(channels=found)

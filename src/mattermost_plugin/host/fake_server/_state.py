@@ -302,6 +302,11 @@ class FakeState:
             collections.deque(maxlen=1000)
         )
         """The latest WebSocket events (event, payload, broadcast) the plugin sent."""
+        self.sidebar: Table[tuple[str, str], api_channel_post_pb2.OrderedSidebarCategories] = Table(
+            "sidebar",
+            P(api_channel_post_pb2.OrderedSidebarCategories),
+            tuple_keys=True,
+        )  # (user, team)
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
