@@ -56,6 +56,7 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
+from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2
 from mattermost_plugin.host._local_commands import LocalCommands
 from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
@@ -131,6 +132,19 @@ class LocalMattermost(LocalDirectory, LocalCommands):
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved
             self.fake = fake
+            fake.bundle_path = str(self.plugin_dir)
+            manifest = self.manifest
+            with fake.transaction():
+                fake.install_manifest(
+                    api_kv_config_pb2.Manifest(
+                        id=manifest.id,
+                        name=manifest.name or "",
+                        description=manifest.description or "",
+                        version=str(manifest.version or ""),
+                        min_server_version=str(manifest.min_server_version or ""),
+                    ),
+                    running=True,
+                )
             if self.site_url is not None:
                 with fake.transaction():
                     fake.config.setdefault("ServiceSettings", {})["SiteURL"] = self.site_url

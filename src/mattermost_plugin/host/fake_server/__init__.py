@@ -50,10 +50,11 @@ from google.protobuf.message import Message
 from mattermost_plugin._pb.pluginapi.v1 import api_pb2_grpc
 from mattermost_plugin.host.fake_server._bots import BotsAPI
 from mattermost_plugin.host.fake_server._channels import ChannelsAPI
-from mattermost_plugin.host.fake_server._commands import CommandsAPI
 from mattermost_plugin.host.fake_server._config import ConfigAPI
+from mattermost_plugin.host.fake_server._custom_commands import CustomCommandsAPI
 from mattermost_plugin.host.fake_server._kv import KVAPI
 from mattermost_plugin.host.fake_server._permissions import PermissionsAPI
+from mattermost_plugin.host.fake_server._plugins import PluginsAPI
 from mattermost_plugin.host.fake_server._post_search import PostSearchAPI
 from mattermost_plugin.host.fake_server._posts import mark_edited
 from mattermost_plugin.host.fake_server._preferences import PreferencesAPI
@@ -78,6 +79,7 @@ from mattermost_plugin.host.fake_server._state import (
     new_id,
 )
 from mattermost_plugin.host.fake_server._statuses import StatusesAPI
+from mattermost_plugin.host.fake_server._system import Mail, SystemAPI
 from mattermost_plugin.host.fake_server._teams import TeamsAPI
 from mattermost_plugin.host.fake_server._uploads import UploadsAPI
 from mattermost_plugin.host.fake_server._users import UsersAPI
@@ -92,6 +94,7 @@ __all__ = [
     "FakeMattermost",
     "HookRejection",
     "LogEntry",
+    "Mail",
     "Modelled",
     "PluginHooks",
     "app_error",
@@ -127,9 +130,11 @@ class FakeMattermost(
     UploadsAPI,
     BotsAPI,
     ConfigAPI,
-    CommandsAPI,
+    CustomCommandsAPI,
     PreferencesAPI,
     PermissionsAPI,
+    SystemAPI,
+    PluginsAPI,
     _ServicerBase,
 ):
     """The PluginAPI service over in-memory state. Public attributes are for tests to inspect.

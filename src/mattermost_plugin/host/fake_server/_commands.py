@@ -51,26 +51,19 @@ class CommandsAPI(FakeState):
                     return self.commands[key]
             return None
 
+    def _plugin_commands(self, team_id: str) -> list[api_remaining_pb2.Command]:
+        return sorted(
+            (c for (team, _), c in self.commands.items() if team in ("", team_id)),
+            key=lambda c: c.trigger,
+        )
+
     @status(never_fails=True)
     def ListPluginCommands(
         self, request: api_remaining_pb2.ListPluginCommandsRequest, context: Ctx
     ) -> api_remaining_pb2.ListPluginCommandsResponse:
-        commands = sorted(
-            (c for (team, _), c in self.commands.items() if team in ("", request.team_id)),
-            key=lambda c: c.trigger,
-        )
+        """The plugin's commands for a team and for every team, by trigger."""
+        commands = self._plugin_commands(request.team_id)
         return api_remaining_pb2.ListPluginCommandsResponse(commands=commands)
-
-    @status(never_fails=True)
-    def ListCommands(
-        self, request: api_remaining_pb2.ListCommandsRequest, context: Ctx
-    ) -> api_remaining_pb2.ListCommandsResponse:
-        # The fake has no built-in or custom (outgoing webhook) commands: plugin ones only.
-        commands = sorted(
-            (c for (team, _), c in self.commands.items() if team in ("", request.team_id)),
-            key=lambda c: c.trigger,
-        )
-        return api_remaining_pb2.ListCommandsResponse(commands=commands)
 
     @status(hooks=("ExecuteCommand",), locked=False)
     def ExecuteSlashCommand(

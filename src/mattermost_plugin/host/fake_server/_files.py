@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import mimetypes
 import os
+import time
 from typing import cast
 
 from mattermost_plugin._pb.pluginapi.v1 import (
@@ -16,7 +20,9 @@ from mattermost_plugin.host.fake_server._rpc import (
     Ctx,
     FakeAppError,
     HookRejection,
+    bad_request,
     embedded,
+    not_found,
 )
 from mattermost_plugin.host.fake_server._state import (
     FakeState,
@@ -24,6 +30,13 @@ from mattermost_plugin.host.fake_server._state import (
     new_id,
     paged,
 )
+
+
+def file_path(info: file_pb2.FileInfo) -> str:
+    """Where the server's file store keeps a file (relative to its data directory)."""
+    day = time.strftime("%Y%m%d", time.gmtime(info.create_at / 1000))
+    user = info.creator_id or "nouser"
+    return f"{day}/teams/noteam/channels/{info.channel_id}/users/{user}/{info.id}/{info.name}"
 
 
 class FilesAPI(FakeState):
@@ -158,3 +171,44 @@ class FilesAPI(FakeState):
             self.files[info.id] = StoredFile(info, original.data)
             new_ids.append(info.id)
         return api_file_bot_pb2.CopyFileInfosResponse(file_ids=new_ids)
+
+    @embedded
+    def GetFileLink(
+        self, request: api_file_bot_pb2.GetFileLinkRequest, context: Ctx
+    ) -> api_file_bot_pb2.GetFileLinkResponse:
+        """A public link to a file attached to a post, when ``FileSettings.EnablePublicLink``
+        is on (501 otherwise, the server's default; 400 for a file on no post)."""
+        if not self.config.get("FileSettings", {}).get("EnablePublicLink"):
+            raise FakeAppError(
+                "plugin_api.get_file_link.disabled.app_error", "public links are disabled", 501
+            )
+        info = self._file(request.file_id).info
+        if not info.post_id:
+            raise bad_request(
+                "plugin_api.get_file_link.no_post.app_error", "the file is not attached to a post"
+            )
+        salt = str(self.config.get("FileSettings", {}).get("PublicLinkSalt", self.plugin_id))
+        digest = hmac.new(salt.encode(), info.id.encode(), hashlib.sha256).digest()
+        token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        site = str(self.config.get("ServiceSettings", {}).get("SiteURL", "")).rstrip("/")
+        return api_file_bot_pb2.GetFileLinkResponse(link=f"{site}/files/{info.id}/public?h={token}")
+
+    @embedded
+    def ReadFile(
+        self, request: api_file_bot_pb2.ReadFileRequest, context: Ctx
+    ) -> api_file_bot_pb2.ReadFileResponse:
+        """A file by its path in the file store (``file_path`` of its info: the server's
+        layout, ``YYYYMMDD/teams/noteam/channels/<channel>/users/<user>/<id>/<name>``)."""
+        for stored in self.files.values():
+            if file_path(stored.info) == request.path and not stored.info.delete_at:
+                return api_file_bot_pb2.ReadFileResponse(data=stored.data)
+        raise not_found("api.file.read_file.reading_file.app_error", "file", request.path)
+
+    @embedded
+    def SetFileSearchableContent(
+        self, request: api_file_bot_pb2.SetFileSearchableContentRequest, context: Ctx
+    ) -> api_file_bot_pb2.SetFileSearchableContentResponse:
+        """Sets the text a file search finds the file by."""
+        info = self._file(request.file_id).info
+        self.file_contents[info.id] = request.content.encode()
+        return api_file_bot_pb2.SetFileSearchableContentResponse()

@@ -148,6 +148,10 @@ class PostsAPI(FakeState):
         channel.last_post_at = now
         channel.total_msg_count += 1
         self.posts[post.id] = post
+        for file_id in post.file_ids:  # the post's files are attached to it
+            stored = self.files.get(file_id)
+            if stored is not None and not stored.info.post_id:
+                stored.info.post_id = post.id
         return post
 
     @embedded

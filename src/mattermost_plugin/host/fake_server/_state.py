@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
     api_file_bot_pb2,
+    api_kv_config_pb2,
     api_remaining_pb2,
     api_user_team_pb2,
     channel_pb2,
@@ -307,6 +308,30 @@ class FakeState:
             P(api_channel_post_pb2.OrderedSidebarCategories),
             tuple_keys=True,
         )  # (user, team)
+        self.file_contents: Table[str, bytes] = Table("file_content", BYTES_CODEC)
+        self.custom_commands: Table[str, api_remaining_pb2.Command] = Table(
+            "custom_command", P(api_remaining_pb2.Command)
+        )
+        self.system: Table[str, bytes] = Table("system", BYTES_CODEC)  # install date, ids
+        self.license: dict[str, Any] | None = None
+        """The license ``GetLicense`` answers (none, as a server without one)."""
+        self.enterprise_ready = False
+        self.trigger_ids: dict[str, tuple[str, int]] = {}  # id -> (user id, issued at, ms)
+        self.mails: collections.deque[Any] = collections.deque(maxlen=1000)
+        self.push_notifications: collections.deque[tuple[str, Any]] = collections.deque(maxlen=1000)
+        self.dialogs: collections.deque[tuple[str, Any]] = collections.deque(maxlen=1000)
+        self.audit_records: collections.deque[tuple[str, dict[str, Any]]] = collections.deque(
+            maxlen=1000
+        )
+        self.collections: set[tuple[str, str]] = set()
+        self.bundle_path = ""
+        """Where the plugin's files are (``GetBundlePath``)."""
+        self.plugins: Table[str, api_kv_config_pb2.PluginStatus] = Table(
+            "plugin", P(api_kv_config_pb2.PluginStatus)
+        )
+        self.plugin_manifests: Table[str, api_kv_config_pb2.Manifest] = Table(
+            "plugin_manifest", P(api_kv_config_pb2.Manifest)
+        )
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
