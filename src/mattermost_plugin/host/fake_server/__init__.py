@@ -52,7 +52,10 @@ from mattermost_plugin.host.fake_server._bots import BotsAPI
 from mattermost_plugin.host.fake_server._channels import ChannelsAPI
 from mattermost_plugin.host.fake_server._config import ConfigAPI
 from mattermost_plugin.host.fake_server._custom_commands import CustomCommandsAPI
+from mattermost_plugin.host.fake_server._emoji import EmojiAPI
+from mattermost_plugin.host.fake_server._groups import GroupsAPI
 from mattermost_plugin.host.fake_server._kv import KVAPI
+from mattermost_plugin.host.fake_server._oauth import OAuthAPI
 from mattermost_plugin.host.fake_server._permissions import PermissionsAPI
 from mattermost_plugin.host.fake_server._plugins import PluginsAPI
 from mattermost_plugin.host.fake_server._post_search import PostSearchAPI
@@ -135,6 +138,9 @@ class FakeMattermost(
     PermissionsAPI,
     SystemAPI,
     PluginsAPI,
+    EmojiAPI,
+    OAuthAPI,
+    GroupsAPI,
     _ServicerBase,
 ):
     """The PluginAPI service over in-memory state. Public attributes are for tests to inspect.

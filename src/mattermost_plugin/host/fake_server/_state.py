@@ -332,6 +332,22 @@ class FakeState:
         self.plugin_manifests: Table[str, api_kv_config_pb2.Manifest] = Table(
             "plugin_manifest", P(api_kv_config_pb2.Manifest)
         )
+        self.emojis: Table[str, api_channel_post_pb2.Emoji] = Table(
+            "emoji", P(api_channel_post_pb2.Emoji)
+        )
+        self.emoji_images: Table[str, bytes] = Table("emoji_image", BYTES_CODEC)
+        self.oauth_apps: Table[str, api_remaining_pb2.OAuthApp] = Table(
+            "oauth_app", P(api_remaining_pb2.OAuthApp)
+        )
+        self.groups: Table[str, api_remaining_pb2.Group] = Table(
+            "group", P(api_remaining_pb2.Group)
+        )
+        self.group_members: Table[tuple[str, str], api_remaining_pb2.GroupMember] = Table(
+            "group_member", P(api_remaining_pb2.GroupMember), tuple_keys=True
+        )  # (group, user)
+        self.group_syncables: Table[tuple[str, str, str], api_remaining_pb2.GroupSyncable] = Table(
+            "group_syncable", P(api_remaining_pb2.GroupSyncable), tuple_keys=True
+        )  # (group, syncable, type)
         self.store: SQLiteStore | None = None
         if store is not None:
             self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
