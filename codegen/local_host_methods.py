@@ -39,6 +39,7 @@ def scan_tests(folder: Path = TESTS) -> dict[str, Coverage]:
     found: dict[str, Coverage] = defaultdict(Coverage)
     for path in sorted(folder.rglob("test_*.py")):
         tree = ast.parse(path.read_text(), str(path))
+        names = _string_tuples(tree)
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
                 continue
@@ -49,10 +50,36 @@ def scan_tests(folder: Path = TESTS) -> dict[str, Coverage]:
                 if outcome is None:
                     continue
                 test_id = f"{path.relative_to(REPO)}::{node.name}"
-                for arg in decorator.args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        getattr(found[arg.value], outcome).append(test_id)
+                for method in _methods(decorator.args, names):
+                    getattr(found[method], outcome).append(test_id)
     return dict(found)
+
+
+def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
+    """Module-level ``NAME = ("A", "B")`` tuples of strings (marks spread them: ``*NAME``)."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple):
+            items = node.value.elts
+            if all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found[target.id] = [str(i.value) for i in items]  # type: ignore[attr-defined]
+    return found
+
+
+def _methods(args: list[ast.expr], names: dict[str, list[str]]) -> list[str]:
+    methods = []
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            methods.append(arg.value)
+        elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name):
+            if arg.value.id not in names:
+                raise ValueError(f"cannot read the marks' *{arg.value.id}: not a tuple of names")
+            methods.extend(names[arg.value.id])
+        else:
+            raise ValueError(f"a mark's method must be a string or *TUPLE, not {ast.dump(arg)}")
+    return methods
 
 
 def counted(coverage: dict[str, Coverage]) -> list[str]:

@@ -4,6 +4,8 @@ over real gRPC."""
 from __future__ import annotations
 
 import pytest
+from tests.fake.conftest import make_user
+from tests.support.coverage import fails, ok
 
 from mattermost_plugin import (
     AlreadyExistsError,
@@ -21,8 +23,6 @@ from mattermost_plugin.models import (
     Team,
     User,
 )
-from tests.fake.conftest import make_user
-from tests.support.coverage import fails, ok
 
 
 def new_channel(api: PluginAPIClient, team: Team, name: str, private: bool = False) -> Channel:

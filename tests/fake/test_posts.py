@@ -4,6 +4,8 @@ client over real gRPC."""
 from __future__ import annotations
 
 import pytest
+from tests.support.api_client import Clock
+from tests.support.coverage import fails, ok
 
 from mattermost_plugin import NotFoundError, PluginAPIClient, ValidationError
 from mattermost_plugin.host.fake_server import FakeMattermost
@@ -16,8 +18,6 @@ from mattermost_plugin.models import (
     Team,
     User,
 )
-from tests.support.api_client import Clock
-from tests.support.coverage import fails, ok
 
 
 @pytest.fixture

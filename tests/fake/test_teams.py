@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.fake.conftest import make_user
+from tests.support.coverage import fails, ok
 
 from mattermost_plugin import (
     AlreadyExistsError,
@@ -11,8 +13,6 @@ from mattermost_plugin import (
     ValidationError,
 )
 from mattermost_plugin.models import Post, Team, TeamType, User
-from tests.fake.conftest import make_user
-from tests.support.coverage import fails, ok
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 

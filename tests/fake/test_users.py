@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.fake.conftest import make_user
+from tests.support.api_client import Clock
+from tests.support.coverage import fails, ok
 
 from mattermost_plugin import (
     AlreadyExistsError,
@@ -22,9 +25,6 @@ from mattermost_plugin.models import (
     UserAccessToken,
     UserAuth,
 )
-from tests.fake.conftest import make_user
-from tests.support.api_client import Clock
-from tests.support.coverage import fails, ok
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 

@@ -69,12 +69,14 @@ class BotsAPI(FakeState):
     def CreateBot(
         self, request: api_file_bot_pb2.CreateBotRequest, context: Ctx
     ) -> api_file_bot_pb2.CreateBotResponse:
+        """Creates a bot and its user (a free username); the plugin owns it by default."""
         return api_file_bot_pb2.CreateBotResponse(bot=self._create_bot(request.bot))
 
     @status
     def EnsureBotUser(
         self, request: api_file_bot_pb2.EnsureBotUserRequest, context: Ctx
     ) -> api_file_bot_pb2.EnsureBotUserResponse:
+        """The bot with this username, created if there is none."""
         username = request.bot.username.lower()
         existing = next((b for b in self.bots.values() if b.username == username), None)
         bot = existing if existing is not None else self._create_bot(request.bot)
@@ -84,6 +86,7 @@ class BotsAPI(FakeState):
     def GetBot(
         self, request: api_file_bot_pb2.GetBotRequest, context: Ctx
     ) -> api_file_bot_pb2.GetBotResponse:
+        """A bot by its user id (a deactivated one with ``include_deleted``)."""
         bot = self._bot(request.bot_user_id, request.include_deleted)
         return api_file_bot_pb2.GetBotResponse(bot=bot)
 
@@ -91,6 +94,7 @@ class BotsAPI(FakeState):
     def GetBots(
         self, request: api_file_bot_pb2.GetBotsRequest, context: Ctx
     ) -> api_file_bot_pb2.GetBotsResponse:
+        """Bots by owner (deactivated, orphaned ones on request), by username, paged."""
         opts = request.options
         bots = sorted(
             (
@@ -108,6 +112,7 @@ class BotsAPI(FakeState):
     def PatchBot(
         self, request: api_file_bot_pb2.PatchBotRequest, context: Ctx
     ) -> api_file_bot_pb2.PatchBotResponse:
+        """Changes a bot's username, display name or description (and its user)."""
         bot = self._bot(request.bot_user_id)
         patch = request.bot_patch
         if patch.HasField("username"):
@@ -133,6 +138,7 @@ class BotsAPI(FakeState):
     def UpdateBotActive(
         self, request: api_file_bot_pb2.UpdateBotActiveRequest, context: Ctx
     ) -> api_file_bot_pb2.UpdateBotActiveResponse:
+        """Activates or deactivates a bot (and its user)."""
         bot = self._bot(request.bot_user_id, include_deleted=True)
         bot.update_at = self.now_ms()
         bot.delete_at = 0 if request.active else bot.update_at
@@ -143,6 +149,7 @@ class BotsAPI(FakeState):
     def PermanentDeleteBot(
         self, request: api_file_bot_pb2.PermanentDeleteBotRequest, context: Ctx
     ) -> api_file_bot_pb2.PermanentDeleteBotResponse:
+        """Deletes a bot and its user for good."""
         self._bot(request.bot_user_id, include_deleted=True)
         del self.bots[request.bot_user_id]
         del self.users[request.bot_user_id]

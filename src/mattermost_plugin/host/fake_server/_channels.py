@@ -96,6 +96,7 @@ class ChannelsAPI(MembersAPI):
     def GetChannel(
         self, request: api_channel_post_pb2.GetChannelRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelResponse:
+        """A channel by id (archived ones too)."""
         return api_channel_post_pb2.GetChannelResponse(channel=self._channel(request.channel_id))
 
     def _channel_by_name(
@@ -111,6 +112,7 @@ class ChannelsAPI(MembersAPI):
     def GetChannelByName(
         self, request: api_channel_post_pb2.GetChannelByNameRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelByNameResponse:
+        """A team's channel by name (archived ones with ``include_deleted``)."""
         channel = self._channel_by_name(request.team_id, request.name, request.include_deleted)
         return api_channel_post_pb2.GetChannelByNameResponse(channel=channel)
 
@@ -118,6 +120,7 @@ class ChannelsAPI(MembersAPI):
     def GetChannelByNameForTeamName(
         self, request: api_channel_post_pb2.GetChannelByNameForTeamNameRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelByNameForTeamNameResponse:
+        """A channel by its team's name and its own."""
         team = next((t for t in self.teams.values() if t.name == request.team_name), None)
         if team is None:
             raise not_found("app.team.get_by_name.missing.app_error", "team", request.team_name)
@@ -128,6 +131,7 @@ class ChannelsAPI(MembersAPI):
     def GetPublicChannelsForTeam(
         self, request: api_channel_post_pb2.GetPublicChannelsForTeamRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPublicChannelsForTeamResponse:
+        """A team's open channels, by display name, a page at a time."""
         channels = sorted(
             (
                 c
@@ -144,6 +148,7 @@ class ChannelsAPI(MembersAPI):
     def GetChannelsForTeamForUser(
         self, request: api_channel_post_pb2.GetChannelsForTeamForUserRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelsForTeamForUserResponse:
+        """The channels of a team a user is in, with their direct and group messages."""
         channels = [
             c
             for c in self.channels.values()
@@ -213,6 +218,8 @@ class ChannelsAPI(MembersAPI):
     def UpdateChannel(
         self, request: api_channel_post_pb2.UpdateChannelRequest, context: Ctx
     ) -> api_channel_post_pb2.UpdateChannelResponse:
+        """Changes a channel's names, header and purpose (a valid, free name); counters and times
+        stay the server's."""
         old = self._channel(request.channel.id)
         channel = channel_pb2.Channel()
         channel.CopyFrom(request.channel)
@@ -231,6 +238,7 @@ class ChannelsAPI(MembersAPI):
     def DeleteChannel(
         self, request: api_channel_post_pb2.DeleteChannelRequest, context: Ctx
     ) -> api_channel_post_pb2.DeleteChannelResponse:
+        """Archives an open or private channel (``delete_at``); direct and group messages stay."""
         channel = self._channel(request.channel_id)
         if channel.type not in (OPEN, PRIVATE):
             raise bad_request(
@@ -247,6 +255,7 @@ class ChannelsAPI(MembersAPI):
     def GetChannelStats(
         self, request: api_channel_post_pb2.GetChannelStatsRequest, context: Ctx
     ) -> api_channel_post_pb2.GetChannelStatsResponse:
+        """A channel's member and pinned post counts."""
         self._channel(request.channel_id)
         stats = api_channel_post_pb2.ChannelStats(
             channel_id=request.channel_id,

@@ -23,6 +23,8 @@ class CommandsAPI(FakeState):
     def RegisterCommand(
         self, request: api_remaining_pb2.RegisterCommandRequest, context: Ctx
     ) -> api_remaining_pb2.RegisterCommandResponse:
+        """Registers a slash command the plugin handles (``ExecuteCommand``), for a team or every
+        team."""
         trigger = request.command.trigger.strip().lstrip("/").lower()  # as the server does
         if not trigger or " " in trigger:
             raise bad_request("model.command.is_valid.trigger.app_error", "invalid trigger")
@@ -38,6 +40,7 @@ class CommandsAPI(FakeState):
     def UnregisterCommand(
         self, request: api_remaining_pb2.UnregisterCommandRequest, context: Ctx
     ) -> api_remaining_pb2.UnregisterCommandResponse:
+        """Removes a command of the plugin (a missing one too)."""
         self.commands.pop((request.team_id, request.trigger.lstrip("/").lower()), None)
         return api_remaining_pb2.UnregisterCommandResponse()
 

@@ -43,12 +43,14 @@ class ConfigAPI(FakeState):
     def GetConfig(
         self, request: api_kv_config_pb2.GetConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetConfigResponse:
+        """The server configuration."""
         return api_kv_config_pb2.GetConfigResponse(config_json=json.dumps(self.config).encode())
 
     @status(never_fails=True)
     def GetUnsanitizedConfig(
         self, request: api_kv_config_pb2.GetUnsanitizedConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetUnsanitizedConfigResponse:
+        """The server configuration, secrets included."""
         config_json = json.dumps(self.config).encode()
         return api_kv_config_pb2.GetUnsanitizedConfigResponse(config_json=config_json)
 
@@ -56,6 +58,8 @@ class ConfigAPI(FakeState):
     def SaveConfig(
         self, request: api_kv_config_pb2.SaveConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.SaveConfigResponse:
+        """Replaces the server configuration (a JSON object, else 400); the host then runs
+        OnConfigurationChange."""
         try:
             config = json.loads(request.config_json)
         except ValueError as exc:
@@ -74,14 +78,16 @@ class ConfigAPI(FakeState):
     def GetPluginConfig(
         self, request: api_kv_config_pb2.GetPluginConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.GetPluginConfigResponse:
+        """The plugin's settings (``PluginSettings.Plugins[<id>]``)."""
         config = struct_pb2.Struct()
         config.update(self._plugin_settings())
         return api_kv_config_pb2.GetPluginConfigResponse(config=config)
 
-    @status
+    @status(never_fails=True)
     def SavePluginConfig(
         self, request: api_kv_config_pb2.SavePluginConfigRequest, context: Ctx
     ) -> api_kv_config_pb2.SavePluginConfigResponse:
+        """Replaces the plugin's settings; the host then runs OnConfigurationChange."""
         settings = self._plugin_settings()
         settings.clear()
         settings.update(json_format.MessageToDict(request.config))
@@ -92,6 +98,7 @@ class ConfigAPI(FakeState):
     def LoadPluginConfiguration(
         self, request: api_kv_config_pb2.LoadPluginConfigurationRequest, context: Ctx
     ) -> api_kv_config_pb2.LoadPluginConfigurationResponse:
+        """The plugin's settings as JSON."""
         config_json = json.dumps(self._plugin_settings()).encode()
         return api_kv_config_pb2.LoadPluginConfigurationResponse(config_json=config_json)
 
@@ -99,6 +106,7 @@ class ConfigAPI(FakeState):
     def GetServerVersion(
         self, request: api_remaining_pb2.GetServerVersionRequest, context: Ctx
     ) -> api_remaining_pb2.GetServerVersionResponse:
+        """The server's version (``server_version``, 10.5.0 by default)."""
         return api_remaining_pb2.GetServerVersionResponse(version=self.server_version)
 
     # ----------------------------------------------------------------------- logs (status)
@@ -107,6 +115,7 @@ class ConfigAPI(FakeState):
     def LogDebug(
         self, request: api_kv_config_pb2.LogDebugRequest, context: Ctx
     ) -> api_kv_config_pb2.LogDebugResponse:
+        """Logs a line of the plugin at debug level (the host shows it)."""
         self._log("debug", request)
         return api_kv_config_pb2.LogDebugResponse()
 
@@ -114,6 +123,7 @@ class ConfigAPI(FakeState):
     def LogInfo(
         self, request: api_kv_config_pb2.LogInfoRequest, context: Ctx
     ) -> api_kv_config_pb2.LogInfoResponse:
+        """Logs a line of the plugin at info level."""
         self._log("info", request)
         return api_kv_config_pb2.LogInfoResponse()
 
@@ -121,6 +131,7 @@ class ConfigAPI(FakeState):
     def LogWarn(
         self, request: api_kv_config_pb2.LogWarnRequest, context: Ctx
     ) -> api_kv_config_pb2.LogWarnResponse:
+        """Logs a line of the plugin at warn level."""
         self._log("warn", request)
         return api_kv_config_pb2.LogWarnResponse()
 
@@ -128,5 +139,6 @@ class ConfigAPI(FakeState):
     def LogError(
         self, request: api_kv_config_pb2.LogErrorRequest, context: Ctx
     ) -> api_kv_config_pb2.LogErrorResponse:
+        """Logs a line of the plugin at error level."""
         self._log("error", request)
         return api_kv_config_pb2.LogErrorResponse()

@@ -128,18 +128,21 @@ class FilesAPI(FakeState):
     def GetFile(
         self, request: api_file_bot_pb2.GetFileRequest, context: Ctx
     ) -> api_file_bot_pb2.GetFileResponse:
+        """A file's content."""
         return api_file_bot_pb2.GetFileResponse(data=self._file(request.file_id).data)
 
     @embedded
     def GetFileInfo(
         self, request: api_file_bot_pb2.GetFileInfoRequest, context: Ctx
     ) -> api_file_bot_pb2.GetFileInfoResponse:
+        """A file's info."""
         return api_file_bot_pb2.GetFileInfoResponse(file_info=self._file(request.file_id).info)
 
     @embedded(never_fails=True)
     def GetFileInfos(
         self, request: api_file_bot_pb2.GetFileInfosRequest, context: Ctx
     ) -> api_file_bot_pb2.GetFileInfosResponse:
+        """File infos by creator and channel, sorted by time or size, a page at a time."""
         opts = request.options
         infos = [
             f.info
@@ -158,6 +161,7 @@ class FilesAPI(FakeState):
     def CopyFileInfos(
         self, request: api_file_bot_pb2.CopyFileInfosRequest, context: Ctx
     ) -> api_file_bot_pb2.CopyFileInfosResponse:
+        """Copies files' infos for a user (new ids, on no post), all or none."""
         originals = [self._file(i) for i in request.file_ids]  # all or nothing
         now = self.now_ms()
         new_ids = []

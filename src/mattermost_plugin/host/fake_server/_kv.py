@@ -69,6 +69,7 @@ class KVAPI(FakeState):
     def KVSet(
         self, request: api_kv_config_pb2.KVSetRequest, context: Ctx
     ) -> api_kv_config_pb2.KVSetResponse:
+        """Sets a key (an empty value deletes it)."""
         self._kv_set(request.key, request.value, atomic=False, old_value=b"", expire_in_seconds=0)
         return api_kv_config_pb2.KVSetResponse()
 
@@ -76,6 +77,7 @@ class KVAPI(FakeState):
     def KVSetWithExpiry(
         self, request: api_kv_config_pb2.KVSetWithExpiryRequest, context: Ctx
     ) -> api_kv_config_pb2.KVSetWithExpiryResponse:
+        """Sets a key that expires after some seconds."""
         self._kv_set(
             request.key,
             request.value,
@@ -89,6 +91,7 @@ class KVAPI(FakeState):
     def KVSetWithOptions(
         self, request: api_kv_config_pb2.KVSetWithOptionsRequest, context: Ctx
     ) -> api_kv_config_pb2.KVSetWithOptionsResponse:
+        """Sets a key, atomically (compare-and-set) and with an expiry if asked."""
         opts = request.options
         success = self._kv_set(
             request.key,
@@ -103,6 +106,7 @@ class KVAPI(FakeState):
     def KVCompareAndSet(
         self, request: api_kv_config_pb2.KVCompareAndSetRequest, context: Ctx
     ) -> api_kv_config_pb2.KVCompareAndSetResponse:
+        """Sets a key if it holds the given value (empty: if it is not set)."""
         success = self._kv_set(
             request.key,
             request.new_value,
@@ -116,6 +120,7 @@ class KVAPI(FakeState):
     def KVCompareAndDelete(
         self, request: api_kv_config_pb2.KVCompareAndDeleteRequest, context: Ctx
     ) -> api_kv_config_pb2.KVCompareAndDeleteResponse:
+        """Deletes a key if it holds the given value."""
         current = self._kv_live(request.key)
         success = current is not None and current.value == request.old_value
         if success:
@@ -126,6 +131,7 @@ class KVAPI(FakeState):
     def KVGet(
         self, request: api_kv_config_pb2.KVGetRequest, context: Ctx
     ) -> api_kv_config_pb2.KVGetResponse:
+        """A key's value (empty for a missing or expired key)."""
         entry = self._kv_live(request.key)  # a missing key is empty bytes, not an error
         return api_kv_config_pb2.KVGetResponse(value=entry.value if entry is not None else b"")
 
@@ -133,6 +139,7 @@ class KVAPI(FakeState):
     def KVDelete(
         self, request: api_kv_config_pb2.KVDeleteRequest, context: Ctx
     ) -> api_kv_config_pb2.KVDeleteResponse:
+        """Deletes a key (a missing one too)."""
         self.kv.pop(request.key, None)
         return api_kv_config_pb2.KVDeleteResponse()
 
@@ -140,6 +147,7 @@ class KVAPI(FakeState):
     def KVDeleteAll(
         self, request: api_kv_config_pb2.KVDeleteAllRequest, context: Ctx
     ) -> api_kv_config_pb2.KVDeleteAllResponse:
+        """Deletes every key of the plugin."""
         self.kv.clear()
         return api_kv_config_pb2.KVDeleteAllResponse()
 
@@ -147,6 +155,7 @@ class KVAPI(FakeState):
     def KVList(
         self, request: api_kv_config_pb2.KVListRequest, context: Ctx
     ) -> api_kv_config_pb2.KVListResponse:
+        """The plugin's keys, sorted, a page at a time."""
         keys = sorted(k for k in list(self.kv) if self._kv_live(k) is not None)
         # The server's store falls back to 10 keys per page when per_page is not positive.
         per_page = request.per_page if request.per_page > 0 else 10

@@ -271,6 +271,7 @@ class PostsAPI(FakeState):
     def GetPostThread(
         self, request: api_channel_post_pb2.GetPostThreadRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPostThreadResponse:
+        """A post's thread: its root and replies, newest first."""
         post = self._post(request.post_id)
         root_id = post.root_id or post.id
         thread = [
@@ -284,6 +285,7 @@ class PostsAPI(FakeState):
     def GetPostsForChannel(
         self, request: api_channel_post_pb2.GetPostsForChannelRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPostsForChannelResponse:
+        """A channel's posts, newest first, a page at a time."""
         self._channel(request.channel_id)
         posts = sorted(
             (
@@ -301,6 +303,7 @@ class PostsAPI(FakeState):
     def GetPostsSince(
         self, request: api_channel_post_pb2.GetPostsSinceRequest, context: Ctx
     ) -> api_channel_post_pb2.GetPostsSinceResponse:
+        """A channel's posts changed after a time (deleted ones too)."""
         self._channel(request.channel_id)
         posts = [
             p
@@ -313,6 +316,7 @@ class PostsAPI(FakeState):
     def SendEphemeralPost(
         self, request: api_channel_post_pb2.SendEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.SendEphemeralPostResponse:
+        """Shows a post to one user only (recorded, not stored in the channel)."""
         post = post_pb2.Post()
         post.CopyFrom(request.post)
         post.id = post.id or new_id()
@@ -326,6 +330,7 @@ class PostsAPI(FakeState):
     def UpdateEphemeralPost(
         self, request: api_channel_post_pb2.UpdateEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.UpdateEphemeralPostResponse:
+        """Changes an ephemeral post a user sees; the server checks nothing."""
         # The server only pushes the post to the user's clients; it checks no prior existence.
         post = post_pb2.Post()
         post.CopyFrom(request.post)
@@ -338,5 +343,6 @@ class PostsAPI(FakeState):
     def DeleteEphemeralPost(
         self, request: api_channel_post_pb2.DeleteEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.DeleteEphemeralPostResponse:
+        """Takes back an ephemeral post; the server checks nothing."""
         self.ephemeral_posts.pop(request.post_id, None)
         return api_channel_post_pb2.DeleteEphemeralPostResponse()

@@ -27,6 +27,7 @@ class PreferencesAPI(FakeState):
     def GetPreferenceForUser(
         self, request: api_remaining_pb2.GetPreferenceForUserRequest, context: Ctx
     ) -> api_remaining_pb2.GetPreferenceForUserResponse:
+        """One preference of a user."""
         key = (request.user_id, request.category, request.name)
         preference = self.preferences.get(key)
         if preference is None:
@@ -37,6 +38,7 @@ class PreferencesAPI(FakeState):
     def GetPreferencesForUser(
         self, request: api_remaining_pb2.GetPreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.GetPreferencesForUserResponse:
+        """A user's preferences, by category and name."""
         found = sorted(
             (p for (user, _, _), p in self.preferences.items() if user == request.user_id),
             key=lambda p: (p.category, p.name),
@@ -74,6 +76,8 @@ class PreferencesAPI(FakeState):
     def UpdatePreferencesForUser(
         self, request: api_remaining_pb2.UpdatePreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.UpdatePreferencesForUserResponse:
+        """Saves a user's preferences (only the user's own, else 403; all or none);
+        PreferencesHaveChanged runs."""
         self._check_preferences(request.user_id, request.preferences)  # all or nothing
         for preference in request.preferences:
             stored = api_remaining_pb2.Preference()
@@ -89,6 +93,8 @@ class PreferencesAPI(FakeState):
     def DeletePreferencesForUser(
         self, request: api_remaining_pb2.DeletePreferencesForUserRequest, context: Ctx
     ) -> api_remaining_pb2.DeletePreferencesForUserResponse:
+        """Deletes a user's preferences (only the user's own, else 403); PreferencesHaveChanged runs
+        with them."""
         self._check_preferences(request.user_id, request.preferences)
         for p in request.preferences:
             self.preferences.pop((p.user_id, p.category, p.name), None)

@@ -83,12 +83,14 @@ class TeamsAPI(ChannelsAPI):
     def GetTeam(
         self, request: api_user_team_pb2.GetTeamRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamResponse:
+        """A team by id (archived ones too)."""
         return api_user_team_pb2.GetTeamResponse(team=self._team(request.team_id))
 
     @status
     def GetTeamByName(
         self, request: api_user_team_pb2.GetTeamByNameRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamByNameResponse:
+        """A team by name."""
         for team in self.teams.values():
             if team.name == request.name:
                 return api_user_team_pb2.GetTeamByNameResponse(team=team)
@@ -98,6 +100,7 @@ class TeamsAPI(ChannelsAPI):
     def GetTeams(
         self, request: api_user_team_pb2.GetTeamsRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamsResponse:
+        """The teams (not archived ones), by name."""
         teams = sorted((t for t in self.teams.values() if not t.delete_at), key=lambda t: t.name)
         return api_user_team_pb2.GetTeamsResponse(teams=teams)
 
@@ -105,6 +108,8 @@ class TeamsAPI(ChannelsAPI):
     def UpdateTeam(
         self, request: api_user_team_pb2.UpdateTeamRequest, context: Ctx
     ) -> api_user_team_pb2.UpdateTeamResponse:
+        """Changes a team's display name, description, company, domains and invite setting (name and
+        type stay)."""
         team = self._team(request.team.id)
         new = request.team
         if not new.display_name or len(new.display_name) > 64:
@@ -122,6 +127,7 @@ class TeamsAPI(ChannelsAPI):
     def DeleteTeam(
         self, request: api_user_team_pb2.DeleteTeamRequest, context: Ctx
     ) -> api_user_team_pb2.DeleteTeamResponse:
+        """Archives a team (``delete_at``): it stays readable."""
         team = self._team(request.team_id)  # the plugin API soft-deletes
         team.delete_at = team.update_at = self.now_ms()
         return api_user_team_pb2.DeleteTeamResponse()
@@ -130,6 +136,7 @@ class TeamsAPI(ChannelsAPI):
     def GetTeamMember(
         self, request: api_user_team_pb2.GetTeamMemberRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMemberResponse:
+        """A user's membership of a team (a removed one has ``delete_at``)."""
         member = self.team_members.get((request.team_id, request.user_id))
         if member is None:
             key = f"{request.team_id}/{request.user_id}"
@@ -140,6 +147,7 @@ class TeamsAPI(ChannelsAPI):
     def GetTeamMembers(
         self, request: api_user_team_pb2.GetTeamMembersRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMembersResponse:
+        """A team's members, a page at a time."""
         members = [
             m for (t, _), m in self.team_members.items() if t == request.team_id and not m.delete_at
         ]
@@ -151,6 +159,7 @@ class TeamsAPI(ChannelsAPI):
     def GetTeamMembersForUser(
         self, request: api_user_team_pb2.GetTeamMembersForUserRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamMembersForUserResponse:
+        """A user's team memberships, a page at a time."""
         members = [
             m for (_, u), m in self.team_members.items() if u == request.user_id and not m.delete_at
         ]
@@ -162,6 +171,7 @@ class TeamsAPI(ChannelsAPI):
     def GetTeamsForUser(
         self, request: api_user_team_pb2.GetTeamsForUserRequest, context: Ctx
     ) -> api_user_team_pb2.GetTeamsForUserResponse:
+        """The teams a user is in."""
         self._user(request.user_id)
         teams = [t for t in self.teams.values() if self._active_member(t.id, request.user_id)]
         return api_user_team_pb2.GetTeamsForUserResponse(teams=teams)

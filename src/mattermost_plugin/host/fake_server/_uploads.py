@@ -23,6 +23,7 @@ class UploadsAPI(FilesAPI):
     def CreateUploadSession(
         self, request: api_file_bot_pb2.CreateUploadSessionRequest, context: Ctx
     ) -> api_file_bot_pb2.CreateUploadSessionResponse:
+        """Starts an upload of a known size (not over ``FileSettings.MaxFileSize``) to a channel."""
         session = api_file_bot_pb2.UploadSession()
         session.CopyFrom(request.upload_session)
         limit = self._max_file_size()
@@ -61,6 +62,7 @@ class UploadsAPI(FilesAPI):
     def GetUploadSession(
         self, request: api_file_bot_pb2.GetUploadSessionRequest, context: Ctx
     ) -> api_file_bot_pb2.GetUploadSessionResponse:
+        """An upload in progress."""
         upload = self.uploads.get(request.upload_id)
         if upload is None:
             raise not_found("app.upload.get.app_error", "upload session", request.upload_id)

@@ -98,12 +98,14 @@ class UsersAPI(FakeState):
     def GetUser(
         self, request: api_user_team_pb2.GetUserRequest, context: Ctx
     ) -> api_user_team_pb2.GetUserResponse:
+        """A user by id (deactivated ones too)."""
         return api_user_team_pb2.GetUserResponse(user=self._user(request.user_id))
 
     @status
     def GetUserByUsername(
         self, request: api_user_team_pb2.GetUserByUsernameRequest, context: Ctx
     ) -> api_user_team_pb2.GetUserByUsernameResponse:
+        """A user by username (any case)."""
         user = self._find_user(username=request.name.lower())
         if user is None:
             raise not_found("app.user.get_by_username.app_error", "user", request.name)
@@ -113,6 +115,7 @@ class UsersAPI(FakeState):
     def GetUserByEmail(
         self, request: api_user_team_pb2.GetUserByEmailRequest, context: Ctx
     ) -> api_user_team_pb2.GetUserByEmailResponse:
+        """A user by email (any case)."""
         user = self._find_user(email=request.email.lower())
         if user is None:
             raise not_found("app.user.missing_account.const", "user", request.email)
@@ -122,6 +125,7 @@ class UsersAPI(FakeState):
     def GetUsersByIds(
         self, request: api_user_team_pb2.GetUsersByIdsRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersByIdsResponse:
+        """The users with these ids (unknown ids are skipped)."""
         found = [self.users[i] for i in request.user_ids if i in self.users]
         return api_user_team_pb2.GetUsersByIdsResponse(users=found)
 
@@ -129,6 +133,7 @@ class UsersAPI(FakeState):
     def GetUsersByUsernames(
         self, request: api_user_team_pb2.GetUsersByUsernamesRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersByUsernamesResponse:
+        """The users with these usernames (unknown ones are skipped), by username."""
         names = {n.lower() for n in request.usernames}
         found = [u for u in self.users.values() if u.username in names]
         return api_user_team_pb2.GetUsersByUsernamesResponse(users=self._users_sorted(found))
@@ -137,6 +142,8 @@ class UsersAPI(FakeState):
     def GetUsers(
         self, request: api_user_team_pb2.GetUsersRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersResponse:
+        """Users by team, channel, role, activity and update time, by username, a page at a time."""
+
         def keep(user: user_pb2.User) -> bool:
             r = request
             in_channel = self.channel_members.get(r.in_channel_id or r.not_in_channel_id, {})
@@ -163,6 +170,7 @@ class UsersAPI(FakeState):
     def GetUsersInTeam(
         self, request: api_user_team_pb2.GetUsersInTeamRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersInTeamResponse:
+        """A team's members as users, by username, a page at a time."""
         self._team(request.team_id)
         users = [u for u in self.users.values() if self._active_member(request.team_id, u.id)]
         page = paged(self._users_sorted(users), request.page, request.per_page)
@@ -172,6 +180,7 @@ class UsersAPI(FakeState):
     def GetUsersInChannel(
         self, request: api_user_team_pb2.GetUsersInChannelRequest, context: Ctx
     ) -> api_user_team_pb2.GetUsersInChannelResponse:
+        """A channel's members as users, by username, a page at a time."""
         self._channel(request.channel_id)
         members = self.channel_members.get(request.channel_id, {})
         users = self._users_sorted(self.users[i] for i in members if i in self.users)
@@ -183,6 +192,7 @@ class UsersAPI(FakeState):
     def UpdateUser(
         self, request: api_user_team_pb2.UpdateUserRequest, context: Ctx
     ) -> api_user_team_pb2.UpdateUserResponse:
+        """Changes a user (a valid, free username and email); password, times and bot flag stay."""
         old = self._user(request.user.id)
         user = user_pb2.User()
         user.CopyFrom(request.user)
