@@ -34,9 +34,11 @@ The ``...HasBeen...`` hooks run in the background, as the server's goroutines do
 methods wait for them unless given ``wait=False`` (then :meth:`~LocalMattermost.wait_for_hooks`
 waits). A hook runs only when the plugin implements it.
 
-Posts, edits, deletions, reactions and preferences the plugin makes itself through the API
-(``self.api.create_post``, ``update_post``, ...) are stored without running that same
-plugin's hooks: there is only one plugin here, so no hook runs for them.
+The fake runs the same hooks for the plugin's own API calls (``self.api.create_post`` runs
+its ``MessageWillBePosted`` and ``MessageHasBeenPosted``, ...), as the server does: this
+object is the fake's :class:`~mattermost_plugin.host.fake_server.PluginHooks`. The flows
+above go through the same code. :meth:`~LocalMattermost.login` runs ``UserWillLogIn`` and
+``UserHasLoggedIn`` around a new session.
 
 :meth:`~LocalMattermost.reload` starts the plugin folder again as a new process and swaps
 it in only once it has activated; when the new version fails to start, the old one keeps
