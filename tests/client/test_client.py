@@ -362,12 +362,12 @@ def test_config_and_server(api: PluginAPIClient, fake: FakeMattermost) -> None:
 
 def test_method_the_fake_does_not_implement(api: PluginAPIClient) -> None:
     with pytest.raises(PluginAPIError) as info:
-        api.get_diagnostic_id()
+        api.get_ldap_user_attributes("u" * 26, ["cn"])
     error = info.value
     assert type(error) is PluginAPIError
     assert error.status_code == 501
-    assert error.method == "GetDiagnosticId"
-    assert error.message == "the local host does not model GetDiagnosticId"
+    assert error.method == "GetLDAPUserAttributes"
+    assert error.message == "the local host does not model GetLDAPUserAttributes"
 
 
 # --------------------------------------------------------------------------- connecting

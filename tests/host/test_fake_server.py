@@ -133,11 +133,11 @@ def test_every_rpc_has_a_handler_of_its_own() -> None:
 def test_unimplemented_method_answers_501_naming_the_method(
     api: api_pb2_grpc.PluginAPIStub,
 ) -> None:
-    response = api.GetLicense(rem.GetLicenseRequest())
+    response = api.GetLDAPUserAttributes(ut.GetLDAPUserAttributesRequest(user_id="u" * 26))
     assert response.error.status_code == 501
     assert response.error.id == "app.plugin.fake.not_implemented"
-    assert response.error.where == "GetLicense"
-    assert "GetLicense" in response.error.message
+    assert response.error.where == "GetLDAPUserAttributes"
+    assert "GetLDAPUserAttributes" in response.error.message
 
 
 # ------------------------------------------------------------------------------ users
