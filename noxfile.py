@@ -8,7 +8,7 @@ nox.options.sessions = ["ci"]
 nox.options.reuse_existing_virtualenvs = True
 
 DEV = ".[dev]"
-CODE = ["src", "codegen", "tests", "bench", "examples", "docs", "noxfile.py"]
+CODE = ["src", "codegen", "tests", "bench", "examples", "docs/_ext", "noxfile.py"]
 SITE = "site"
 
 
