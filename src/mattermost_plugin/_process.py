@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -50,6 +51,7 @@ __all__ = [
     "HEALTH_SERVICE",
     "MAGIC_COOKIE_KEY",
     "MAGIC_COOKIE_VALUE",
+    "MAX_MESSAGE_ENV",
     "STOP_BUDGET",
     "PluginProcess",
 ]
@@ -59,6 +61,8 @@ MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
 CORE_PROTOCOL_VERSION = 1  # go-plugin's own handshake version
 APP_PROTOCOL_VERSION = 1  # Mattermost's plugin protocol version
 HEALTH_SERVICE = "plugin"  # the service name go-plugin's host checks
+MAX_MESSAGE_ENV = "MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES"
+"""Caps the size of one hook message the plugin accepts; unset: no cap (PROTOCOL §6)."""
 
 STOP_BUDGET = 2.0
 """Seconds from a stop request to process exit: the host kills the plugin 2 s after Shutdown."""
@@ -92,6 +96,7 @@ class _Config:
     socket_dir: str | None
     socket_gid: int | None
     client_cert_pem: bytes | None
+    max_message_bytes: int | None
 
 
 def _read_config(env: Mapping[str, str]) -> _Config:
@@ -134,7 +139,17 @@ def _read_config(env: Mapping[str, str]) -> _Config:
                 raise _ConfigError(f"PLUGIN_UNIX_SOCKET_GROUP: no group named {group!r}") from None
 
     cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
-    return _Config(min_port, max_port, socket_dir, socket_gid, cert.encode() if cert else None)
+    cap = env.get(MAX_MESSAGE_ENV, "").strip()
+    if cap and (not cap.isdigit() or int(cap) == 0):
+        raise _ConfigError(f"{MAX_MESSAGE_ENV}={cap!r} is not a positive number of bytes")
+    return _Config(
+        min_port,
+        max_port,
+        socket_dir,
+        socket_gid,
+        cert.encode() if cert else None,
+        int(cap) if cap else None,
+    )
 
 
 # --- go-plugin services ------------------------------------------------------------------------
@@ -180,6 +195,11 @@ class PluginProcess:
     process is asked to stop, after the server stopped taking new RPCs while in-flight ones
     finish; it gets the seconds left of the 2 s stop budget and is cancelled when they run
     out. ``environ`` replaces ``os.environ`` for reading the go-plugin variables.
+
+    The server accepts hook messages of any size (the host sends whole uploads in one
+    message), unless ``max_message_bytes``, else ``$MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES``,
+    caps them; a larger message is then refused with ``RESOURCE_EXHAUSTED`` before any
+    handler sees it.
     """
 
     def __init__(
@@ -188,10 +208,20 @@ class PluginProcess:
         *,
         on_stop: Callable[[float], Awaitable[None]] | None = None,
         environ: Mapping[str, str] | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
+        if max_message_bytes is not None and (
+            not isinstance(max_message_bytes, int)
+            or isinstance(max_message_bytes, bool)
+            or max_message_bytes <= 0
+        ):
+            raise ValueError(
+                f"max_message_bytes must be a positive int or None, not {max_message_bytes!r}"
+            )
         self._register = register
         self._on_stop = on_stop
         self._environ = os.environ if environ is None else environ
+        self._max_message_bytes = max_message_bytes
 
     def run(self) -> int:
         """Serve until stopped; return the exit code: :data:`EXIT_OK` after Shutdown, SIGTERM
@@ -206,6 +236,8 @@ class PluginProcess:
                 sys.stderr.flush()
             try:
                 config = _read_config(self._environ)
+                if self._max_message_bytes is not None:
+                    config = dataclasses.replace(config, max_message_bytes=self._max_message_bytes)
                 if config.client_cert_pem is not None:
                     check_client_cert(config.client_cert_pem)
             except (_ConfigError, MTLSError, RuntimeError) as exc:
@@ -227,7 +259,15 @@ class PluginProcess:
                 reasons.append(reason)
                 stop_requested.set()
 
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        server = grpc.aio.server(
+            options=[
+                ("grpc.so_reuseport", 0),
+                # -1: no limit. gRPC's default of 4 MiB would refuse every upload above it,
+                # and the host then silently skips the plugin's FileWillBeUploaded.
+                ("grpc.max_receive_message_length", config.max_message_bytes or -1),
+                ("grpc.max_send_message_length", -1),
+            ]
+        )
         health_servicer = health.aio.HealthServicer()
         await health_servicer.set(HEALTH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

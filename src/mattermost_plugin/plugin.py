@@ -64,6 +64,9 @@ class Plugin:
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
         failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+        max_message_bytes: the largest hook message accepted, in bytes (default:
+            MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES, else no cap: FileWillBeUploaded carries
+            whole uploads). The server keeps the original file when a message is refused.
     """
 
     api: PluginAPIClient
@@ -72,6 +75,7 @@ class Plugin:
 
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
+    max_message_bytes: ClassVar[int | None] = None
     fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
     failure_rejection_reason: ClassVar[str] = (
         "Rejected: a plugin could not process this request. Try again later."
