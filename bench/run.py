@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench import api_calls, hooks, http, process, startup
+from bench import api_calls, hooks, http, process, startup, upload
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -114,11 +114,13 @@ def run(args: argparse.Namespace) -> list[Result]:
         finally:
             ctx.close()
             loop.close()
-    extra = [] if args.only else process.run() + startup.run()
+    # Process-level measurements: (module, its entries), each with its own table.
+    reports = [] if args.only else [(m, m.run()) for m in (process, upload, startup)]
+    extra = [entry for _, entries in reports for entry in entries]
     elapsed = time.monotonic() - started
     print(f"\n{table(results)}\n")
-    if extra:
-        print(f"{process.table(extra[:2])}\n\n{startup.table(extra[2:])}\n")
+    for module, entries in reports:
+        print(f"{module.table(entries)}\n")
     print(f"{elapsed:.0f} s, load {_load()}; ok: the median ratio is at most the row's target")
     write_json(results, args.output, extra)
     print(f"wrote {args.output}")
