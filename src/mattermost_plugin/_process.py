@@ -2,8 +2,10 @@
 
 :class:`PluginProcess` starts a ``grpc.aio`` server on loopback TCP or a unix socket (in
 auto-mTLS mode behind the TLS front of ``_mtls``), serves health, ``GRPCController``
-and ``GRPCStdio`` next to the hooks, prints the one handshake line on stdout, and then keeps
-stdout pointing at stderr so nothing a plugin prints can corrupt the protocol. It stops
+and ``GRPCStdio`` next to the hooks, and prints the one handshake line on stdout. Under a
+host, everything else written to stdout or stderr goes through the output relay of
+``_stdio``, so nothing a plugin prints can corrupt the protocol or be misread as a log
+entry; started by hand, stdout leads to stderr as plain text. It stops
 gracefully on ``GRPCController.Shutdown``, SIGTERM and SIGINT, and also when its parent
 process dies, so a plugin never outlives the server that started it.
 """
@@ -14,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import faulthandler
 import logging
 import os
 import secrets
@@ -37,6 +40,7 @@ from mattermost_plugin._pb.go_plugin import (
     grpc_stdio_pb2,
     grpc_stdio_pb2_grpc,
 )
+from mattermost_plugin._stdio import OutputRelay
 from mattermost_plugin.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -168,9 +172,9 @@ class _Controller(grpc_controller_pb2_grpc.GRPCControllerServicer):
 
 
 class _Stdio(grpc_stdio_pb2_grpc.GRPCStdioServicer):
-    """Output is never forwarded here: stdout is redirected to stderr, which the host reads
-    directly. The stream stays open without data until the process stops, so the host sees
-    neither an error nor a premature end."""
+    """Output is never forwarded here: it reaches stderr, which the host reads directly.
+    The stream stays open without data until the process stops, so the host sees neither
+    an error nor a premature end."""
 
     def __init__(self, done: asyncio.Event) -> None:
         self._done = done
@@ -228,10 +232,18 @@ class PluginProcess:
         or SIGINT, :data:`EXIT_PARENT_DIED` when the parent process went away,
         :data:`EXIT_ERROR` when the environment is unusable (the reason is on stderr)."""
         parent = os.getppid()  # early: the parent may die while we start
-        handshake_fd = _take_stdout()
+        under_host = self._environ.get(MAGIC_COOKIE_KEY) == MAGIC_COOKIE_VALUE
+        handshake_fd, relay = _take_stdio(relay=under_host)
+        relayed = relay is not None
         try:
             configure_logging()
-            if self._environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+            if not faulthandler.is_enabled():
+                # A crash's traceback, on the real stderr: the relay thread dies with us.
+                with contextlib.suppress(Exception):  # a sys.stderr without a descriptor
+                    faulthandler.enable(
+                        relay.real_stderr if relay is not None else sys.stderr, all_threads=True
+                    )
+            if not under_host:
                 sys.stderr.write(_NOT_UNDER_HOST_NOTE.format(key=MAGIC_COOKIE_KEY))
                 sys.stderr.flush()
             try:
@@ -241,8 +253,11 @@ class PluginProcess:
                 if config.client_cert_pem is not None:
                     check_client_cert(config.client_cert_pem)
             except (_ConfigError, MTLSError, RuntimeError) as exc:
-                sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
-                sys.stderr.flush()
+                if relayed:
+                    _log.error("%s", exc)
+                else:
+                    sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
+                    sys.stderr.flush()
                 return EXIT_ERROR
             return asyncio.run(self._serve(config, handshake_fd, parent))
         finally:
@@ -347,16 +362,22 @@ class PluginProcess:
         return EXIT_PARENT_DIED if reason == "parent process exited" else EXIT_OK
 
 
-def _take_stdout() -> int:
-    """Point fd 1 and ``sys.stdout`` at stderr and return a private copy of the real stdout,
-    for the handshake line only. Done before anything else runs, so output buffered from
-    import time lands on stderr instead of in front of the handshake."""
+def _take_stdio(*, relay: bool) -> tuple[int, OutputRelay | None]:
+    """Keep a private copy of the real stdout for the handshake line only, and return it.
+
+    With ``relay``, fd 1 and fd 2 then lead to the output relay (``_stdio``), which hands
+    the host every line as hclog, and it is returned too; without it, fd 1 and
+    ``sys.stdout`` lead to stderr, as plain text for a person at a terminal. Done before
+    anything else runs, so text buffered at import time lands there instead of in front of
+    the handshake."""
     handshake_fd = os.dup(1)
+    if relay:
+        return handshake_fd, OutputRelay()
     os.dup2(2, 1)
     with contextlib.suppress(Exception):  # a replaced or closed sys.stdout
         sys.stdout.flush()
     sys.stdout = sys.stderr
-    return handshake_fd
+    return handshake_fd, None
 
 
 def _listen(bind: Callable[[str], int], config: _Config) -> tuple[str, str]:
