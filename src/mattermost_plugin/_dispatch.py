@@ -30,6 +30,15 @@ from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin._hookspec import FieldKind, HookSpec, ResponseKind, WireField
 from mattermost_plugin._pb.pluginapi.v1 import common_pb2, hooks_lifecycle_pb2
 from mattermost_plugin._threads import HookThreads
+from mattermost_plugin.listeners import (
+    HookCall,
+    Listener,
+    Order,
+    current_pins,
+    new_pins,
+    reset_pins,
+    set_pins,
+)
 from mattermost_plugin.plugin import Plugin
 
 T = TypeVar("T")
@@ -37,6 +46,10 @@ T = TypeVar("T")
 SERVICE = "mattermost.pluginapi.v1.PluginHooks"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 16
+DEFAULT_HTTP_WORKERS = 64
+LARGE_REQUEST = 64 * 1024
+"""Hook requests at least this big (bytes on the wire) are parsed and converted to models in
+a thread, so the event loop keeps answering health checks and other hooks meanwhile."""
 # Leave the host a moment to receive our answer before its own deadline fires.
 DEADLINE_MARGIN = 0.05
 
@@ -100,6 +113,7 @@ class _Call:
         "handler",
         "hook_name",
         "loop",
+        "pins",
         "result",
         "started",
     )
@@ -122,6 +136,7 @@ class _Call:
         self.started = self.finished = self.abandoned = False
         self.result: Any = None
         self.error: BaseException | None = None
+        self.pins = current_pins()  # the call's pinned values follow it into the thread
 
     def outcome(self) -> Any:
         if self.error is not None:
@@ -137,12 +152,15 @@ class _Call:
             self.started = True
             dispatcher._busy += 1
         started = time.monotonic()
+        token = set_pins(self.pins)
         try:
             self.result = self.handler(*self.args)
         except EXITS as exc:
             self.error = HandlerExit(exc)
         except BaseException as exc:
             self.error = exc
+        finally:
+            reset_pins(token)
         with dispatcher._lock:
             dispatcher._busy -= 1
             self.finished = True
@@ -196,11 +214,53 @@ async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | N
         raise
 
 
-class HookDispatcher:
-    """Runs a plugin's handlers for the hooks the server calls."""
+class _HookCall:
+    """One hook call, as listeners see it (``mattermost_plugin.listeners.HookCall``)."""
 
-    def __init__(self, plugin: Plugin, logger: logging.Logger | None = None) -> None:
+    __slots__ = ("_deadline", "_dispatcher", "args", "hook", "plugin")
+
+    def __init__(
+        self, dispatcher: HookDispatcher, hook: str, args: list[Any], deadline: float | None
+    ) -> None:
+        self._dispatcher, self.hook, self.args, self._deadline = dispatcher, hook, args, deadline
+        self.plugin = dispatcher.plugin
+
+    def remaining(self) -> float | None:
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - time.monotonic())
+
+    async def run(self, func: Callable[..., Any], *args: Any) -> Any:
+        result = await self._dispatcher.run_handler(
+            self.hook, func, list(args), self.remaining(), is_async=_is_coroutine_function(func)
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def call_hook(self, hook: str) -> Any:
+        return await self._dispatcher.invoke(hook, [], self.remaining())
+
+
+def _is_coroutine_function(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+class HookDispatcher:
+    """Runs a plugin's handlers, and the SDK's listeners around them, for the hooks the
+    server calls."""
+
+    def __init__(
+        self,
+        plugin: Plugin,
+        logger: logging.Logger | None = None,
+        *,
+        plugin_id: str = "plugin",
+    ) -> None:
         self.plugin = plugin
+        self.plugin_id = plugin_id
         self.logger = logger or logging.getLogger("mattermost_plugin.hooks")
         self.timeout = plugin.hook_timeout or _env_number(
             "MATTERMOST_PLUGIN_HOOK_TIMEOUT", DEFAULT_TIMEOUT
@@ -210,12 +270,36 @@ class HookDispatcher:
         )
         self.max_workers = max(1, workers)
         self._pool = HookThreads(self.max_workers)
+        http_workers = plugin.http_workers or int(
+            _env_number("MATTERMOST_PLUGIN_HTTP_WORKERS", DEFAULT_HTTP_WORKERS)
+        )
+        # ServeHTTP's def handlers (and their bodies, WSGI apps) have threads of their own: a
+        # handler blocked on a slow client must never hold a thread a content hook needs.
+        self.http_pool = HookThreads(max(1, http_workers), name="http")
         self._lock = threading.Lock()
         self._busy = 0
         self._stuck: set[_Call] = set()  # calls that passed their timeout
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._async_hooks: dict[str, bool] = {}
+        plugin_class = type(plugin)
+        self.implemented = plugin_class.implemented_hooks()
+        self._handlers: dict[str, Callable[..., Any]] = {
+            name: getattr(plugin, attr) for name, attr in plugin_class.__hook_handlers__.items()
+        }
+        self._chains = self._build_chains(plugin_class.listeners())
+        self._wheres: dict[str, str] = {}
+
+    def _build_chains(self, listeners: list[Listener]) -> dict[str, tuple[Listener, ...]]:
+        if "OnConfigurationChange" in self.implemented:
+            runtime = Listener(
+                "OnActivate", self._configure_before_activation, Order.RUNTIME, "runtime"
+            )
+            listeners = [runtime, *listeners]
+        chains: dict[str, list[Listener]] = {}
+        for listener in sorted(listeners, key=lambda item: item.order):
+            chains.setdefault(listener.hook, []).append(listener)
+        return {hook: tuple(steps) for hook, steps in chains.items()}
 
     # -- registration ---------------------------------------------------------------------
     def register(self, server: grpc.aio.Server) -> None:
@@ -226,16 +310,17 @@ class HookDispatcher:
                 response_serializer=hooks_lifecycle_pb2.ImplementedResponse.SerializeToString,
             )
         }
-        for name in type(self.plugin).implemented_hooks():
+        for name in self.implemented:
             spec = HOOKS[name]
             if spec.kind is ResponseKind.STREAM:
                 from mattermost_plugin.http import serve_http_handler
 
                 handlers[name] = serve_http_handler(self, spec)
                 continue
+            # Raw bytes in: small requests are parsed on the loop, big ones in a thread.
             handlers[name] = grpc.unary_unary_rpc_method_handler(
                 functools.partial(self._unary, spec),
-                request_deserializer=spec.request.FromString,
+                request_deserializer=None,
                 response_serializer=spec.response.SerializeToString,
             )
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
@@ -245,39 +330,67 @@ class HookDispatcher:
         request: hooks_lifecycle_pb2.ImplementedRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> hooks_lifecycle_pb2.ImplementedResponse:
-        return hooks_lifecycle_pb2.ImplementedResponse(hooks=type(self.plugin).implemented_hooks())
+        return hooks_lifecycle_pb2.ImplementedResponse(hooks=self.implemented)
 
-    def handler_for(self, hook_name: str) -> Callable[..., Any]:
-        attr = type(self.plugin).__hook_handlers__[hook_name]
-        handler: Callable[..., Any] = getattr(self.plugin, attr)
-        return handler
+    def handler_for(self, hook_name: str) -> Callable[..., Any] | None:
+        """The plugin's own handler of a hook (``None`` when only SDK listeners take part)."""
+        return self._handlers.get(hook_name)
+
+    def describe(self, hook_name: str) -> str:
+        """Who answers a hook, for logs: the handler's name, or the SDK listeners'."""
+        handler = self._handlers.get(hook_name)
+        if handler is not None:
+            return str(getattr(handler, "__qualname__", handler))
+        names = sorted({listener.name for listener in self._chains.get(hook_name, ())})
+        return f"the SDK's {', '.join(names) or 'default'} listener"
 
     # -- a unary hook call ----------------------------------------------------------------
     async def _unary(
-        self, spec: HookSpec, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+        self, spec: HookSpec, raw: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
         if self._stopping:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the plugin is shutting down")
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        token = set_pins(new_pins())
         try:
-            return await self._answer(spec, request, context)
+            return await self._answer(spec, raw, context)
         finally:
+            reset_pins(token)
             if task is not None:
                 self._in_flight.discard(task)
 
     async def _answer(
-        self, spec: HookSpec, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+        self, spec: HookSpec, raw: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        handler = self.handler_for(spec.name)
+        large = len(raw) >= LARGE_REQUEST
+        request: Message | None = None
+        args: list[Any] = []
         try:
-            args = [f.read(request) for f in spec.args]
-            result = await self.run_handler(spec.name, handler, args, self._timeout(context))
-            return adapt_result(spec, request, args, result)
+            if large:
+                request, args = await asyncio.to_thread(_parse_and_read, spec, raw)
+            else:
+                request = spec.request.FromString(raw)
+                args = [f.read(request) for f in spec.args]
+        except Exception as exc:  # a malformed request: there is nothing to run a handler on
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{spec.name}: {exc}")
+        assert request is not None
+        where = self._where(spec.name)
+        try:
+            result = await self.invoke(spec.name, args, self._timeout(context))
+            if large:
+                return await asyncio.to_thread(adapt_result, spec, request, args, result, where)
+            return adapt_result(spec, request, args, result, where)
         except Exception as exc:
-            self._log_failure(spec.name, handler, exc)
-            return failure_response(spec, request, type(self.plugin), exc)
+            self._log_failure(spec.name, self.describe(spec.name), exc)
+            return failure_response(spec, request, type(self.plugin), exc, where, args)
+
+    def _where(self, hook_name: str) -> str:
+        where = self._wheres.get(hook_name)
+        if where is None:
+            where = self._wheres[hook_name] = f"plugin {self.plugin_id}: {self.describe(hook_name)}"
+        return where
 
     def _timeout(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
         remaining = context.time_remaining()
@@ -285,11 +398,75 @@ class HookDispatcher:
             return self.timeout
         return max(0.0, min(self.timeout, remaining - DEADLINE_MARGIN))
 
+    async def invoke(
+        self,
+        hook_name: str,
+        args: list[Any],
+        timeout: float | None,
+        innermost: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Run a hook's chain: the SDK's listeners, outermost first, around the plugin's
+        handler (``innermost`` replaces how the handler is called; ServeHTTP's does)."""
+        steps = self._chains.get(hook_name)
+        handler = self._handlers.get(hook_name)
+
+        async def run_handler() -> Any:
+            if innermost is not None:
+                return await innermost()
+            if handler is None:
+                return None  # only listeners take part: "nothing to change"
+            return await self.run_handler(hook_name, handler, args, call.remaining())
+
+        if not steps:
+            if innermost is None and handler is not None:  # the hot path: no listeners
+                return await self.run_handler(hook_name, handler, args, timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            call = _HookCall(self, hook_name, args, deadline)
+            return await run_handler()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        call = _HookCall(self, hook_name, args, deadline)
+
+        async def step(index: int) -> Any:
+            if index == len(steps):
+                return await run_handler()
+            return await steps[index].func(call, lambda: step(index + 1))
+
+        return await step(0)
+
+    async def _configure_before_activation(
+        self, call: HookCall, call_next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """The plugin contract: ``OnConfigurationChange`` once before ``OnActivate``. The
+        server's gRPC host does not make that call (PROTOCOL.md §6), so the runtime does; a
+        failure is logged and activation goes on, as in Go's plugin runtime."""
+        spec = HOOKS["OnConfigurationChange"]
+        try:
+            result = await call.call_hook("OnConfigurationChange")
+            message = _is_error_value(spec, result)
+            if message is not None:
+                raise HookFailure(message)
+        except Exception as exc:
+            self.logger.error(
+                "OnConfigurationChange before OnActivate failed; activating anyway: %s",
+                exc if str(exc) else type(exc).__name__,
+                exc_info=exc if not isinstance(exc, HookFailure) else None,
+                extra={"hook": "OnConfigurationChange"},
+            )
+        return await call_next()
+
     async def run_handler(
-        self, hook_name: str, handler: Callable[..., Any], args: list[Any], timeout: float | None
+        self,
+        hook_name: str,
+        handler: Callable[..., Any],
+        args: list[Any],
+        timeout: float | None,
+        *,
+        is_async: bool | None = None,
     ) -> Any:
         """Run one handler: coroutines on the loop, plain functions in the pool."""
-        if self._is_async(hook_name, handler):
+        if is_async is None:
+            is_async = self._is_async(hook_name, handler)
+        if is_async:
             return await _run_coroutine(handler(*args), timeout)
         call = _Call(self, hook_name, handler, args)
         with self._lock:
@@ -344,15 +521,14 @@ class HookDispatcher:
             found = self._async_hooks[hook_name] = inspect.iscoroutinefunction(handler)
         return found
 
-    def _log_failure(self, hook_name: str, handler: Callable[..., Any], exc: BaseException) -> None:
-        name = getattr(handler, "__qualname__", repr(handler))
+    def _log_failure(self, hook_name: str, who: str, exc: BaseException) -> None:
         self.logger.error(
             "hook %s: handler %s failed: %s",
             hook_name,
-            name,
+            who,
             exc if str(exc) else type(exc).__name__,
             exc_info=exc if not isinstance(exc, HookFailure) else None,
-            extra={"hook": hook_name, "handler": name},
+            extra={"hook": hook_name, "handler": who},
         )
 
     # -- stopping -------------------------------------------------------------------------
@@ -365,6 +541,13 @@ class HookDispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.http_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _parse_and_read(spec: HookSpec, raw: bytes) -> tuple[Message, list[Any]]:
+    """A large request, parsed and converted to the handler's arguments (in a thread)."""
+    request = spec.request.FromString(raw)
+    return request, [f.read(request) for f in spec.args]
 
 
 # -- return adaptation ----------------------------------------------------------------------
@@ -404,9 +587,15 @@ def _original_for(spec: HookSpec, out: WireField) -> WireField | None:
     return None
 
 
-def _error(message: str) -> common_pb2.AppError:
+def _error(message: str, where: str) -> common_pb2.AppError:
+    # The server rebuilds the error from where, id, detailed_error and status_code and
+    # ignores message (PROTOCOL.md §6): the readable text must be in detailed_error.
     return common_pb2.AppError(
-        id="plugin.hook.error", message=message, status_code=500, where="python plugin"
+        id="plugin.hook.error",
+        message=message,
+        detailed_error=message,
+        status_code=500,
+        where=where,
     )
 
 
@@ -423,18 +612,23 @@ def _is_error_value(spec: HookSpec, result: Any) -> str | None:
     return None
 
 
-def adapt_result(spec: HookSpec, request: Message, args: list[Any], result: Any) -> Message:
-    """Turn a handler's return value into the hook's response message."""
+def adapt_result(
+    spec: HookSpec, request: Message, args: list[Any], result: Any, where: str = "python plugin"
+) -> Message:
+    """Turn a handler's return value into the hook's response message; ``where`` names the
+    plugin and the handler in an error it reports."""
     response = spec.response()
     has_error_field = "error" in spec.response.DESCRIPTOR.fields_by_name
     if spec.kind is ResponseKind.VOID:
         return response
+    if spec.name == "ExecuteCommand":
+        return _adapt_command(spec, result)
     if spec.kind is ResponseKind.ERROR or (has_error_field and result is not None):
         message = _is_error_value(spec, result)
         if message is not None:
             if not has_error_field:
                 raise TypeError(f"returned {result!r}, but {spec.name} cannot report an error")
-            return spec.response(error=_error(message))
+            return spec.response(error=_error(message, where))
         if spec.kind is ResponseKind.ERROR:
             if result is not None and result != "":
                 raise TypeError(f"returned {type(result).__name__}; return None, or an error")
@@ -489,11 +683,32 @@ def _adapt_will_be(spec: HookSpec, request: Message, args: list[Any], result: An
     return spec.response(**fields)
 
 
+def _adapt_command(spec: HookSpec, result: Any) -> Message:
+    """ExecuteCommand always answers with a response: the server shows "command not found"
+    when a handled command answers none (PROTOCOL.md §6). None is an empty ephemeral
+    answer, a str an ephemeral text; a dict or a CommandResponse is sent as it is."""
+    if isinstance(result, BaseException):
+        raise result
+    if result is None:
+        result = {"response_type": "ephemeral", "text": ""}
+    elif isinstance(result, str):
+        result = {"response_type": "ephemeral", "text": result}
+    (out,) = spec.outputs
+    return spec.response(**{out.name: out.to_wire(result)})
+
+
+def command_failure_text(args: list[Any]) -> str:
+    """What the user sees when a command's handler failed (the error itself is logged)."""
+    command = getattr(args[-1], "command", "") if args else ""
+    trigger = command.split()[0] if command.split() else "the command"
+    return f"{trigger} failed: an error occurred in the plugin. It has been logged."
+
+
 def _adapt_value(spec: HookSpec, request: Message, args: list[Any], result: Any) -> Message:
     (out,) = spec.outputs  # every value hook has exactly one result field
+    if out.kind is FieldKind.MESSAGES and out.name in request.DESCRIPTOR.fields_by_name:
+        return _adapt_consumed(spec, request, out, result)
     if result is None:
-        if out.kind is FieldKind.MESSAGES and out.name in request.DESCRIPTOR.fields_by_name:
-            return spec.response(**{out.name: getattr(request, out.name)})  # keep them all
         if out.kind is FieldKind.SCALAR and _expected_scalar(spec, out.name) == (bool,):
             return spec.response(**{out.name: True})  # "no objection"
         return spec.response()
@@ -508,8 +723,30 @@ def _adapt_value(spec: HookSpec, request: Message, args: list[Any], result: Any)
     return spec.response(**{out.name: _wire(spec, out, result)})
 
 
+def _adapt_consumed(spec: HookSpec, request: Message, out: WireField, result: Any) -> Message:
+    """MessagesWillBeConsumed: a non-empty answer replaces every post the server hands out,
+    and posts reach the plugin without props, metadata and participants (PROTOCOL.md §6).
+    So answer nothing (the server keeps its originals) unless the handler changed a post."""
+    if result is None:
+        return spec.response()
+    posts = _wire(spec, out, result)
+    if list(posts) == list(getattr(request, out.name)):
+        return spec.response()
+    if not posts:
+        logging.getLogger("mattermost_plugin.hooks").warning(
+            "MessagesWillBeConsumed: the handler returned no posts, but the server keeps "
+            "all of them when the answer is empty; filter some posts out instead"
+        )
+    return spec.response(**{out.name: posts})
+
+
 def failure_response(
-    spec: HookSpec, request: Message, plugin_class: type[Plugin], exc: BaseException
+    spec: HookSpec,
+    request: Message,
+    plugin_class: type[Plugin],
+    exc: BaseException,
+    where: str = "python plugin",
+    args: list[Any] | None = None,
 ) -> Message:
     """The answer when a handler failed, by the hook's policy (see ``Plugin``)."""
     fields = spec.response.DESCRIPTOR.fields_by_name
@@ -517,10 +754,14 @@ def failure_response(
         return spec.response(rejection_reason=plugin_class.failure_rejection_reason)
     if spec.kind is ResponseKind.WILL_BE:
         return spec.response()  # fail open: the original goes through unchanged
-    if "posts" in fields and "posts" in request.DESCRIPTOR.fields_by_name:
-        return spec.response(posts=getattr(request, "posts"))  # noqa: B009
+    if spec.name == "MessagesWillBeConsumed":
+        return spec.response()  # the server keeps its own posts, unchanged
     if spec.name == "ConfigurationWillBeSaved":
         return spec.response()  # fail open: the configuration is saved as it is
+    if spec.name == "ExecuteCommand":
+        # An error would reach the user as a bare error id: answer them in words instead.
+        text = command_failure_text(args or [])
+        return _adapt_command(spec, text)
     if "error" in fields:
-        return spec.response(error=_error(str(exc) or type(exc).__name__))
+        return spec.response(error=_error(str(exc) or type(exc).__name__, where))
     return spec.response()

@@ -56,8 +56,9 @@ The app sees the request path below ``/plugins/<plugin id>``, with that prefix a
 ``root_path`` (``SCRIPT_NAME`` for WSGI) so the URLs it builds are right. Without an explicit
 ``startup()``, an ASGI app's lifespan starts before its first request.
 
-Handlers run like other hooks — ``def`` ones in the hook thread pool (so are ``def``
-generators and WSGI apps), ``async def`` ones on the event loop — but ServeHTTP has no time
+Handlers run like other hooks — ``def`` ones in a thread pool (so are ``def`` generators and
+WSGI apps; a pool of their own, ``Plugin.http_workers``, so that slow HTTP clients never hold
+a thread a hook needs), ``async def`` ones on the event loop — but ServeHTTP has no time
 limit: it ends when the answer is complete or the HTTP client goes away. When the client goes
 away, ``request.cancelled`` is set, reading the body raises :class:`ClientDisconnected`, an
 ``async def`` handler (or async body generator) gets ``asyncio.CancelledError``, body
@@ -104,6 +105,7 @@ import grpc.aio
 from mattermost_plugin._dispatch import EXITS, HandlerExit, contain_exits
 from mattermost_plugin._generated.converters.hooks_common import plugin_context_from_pb
 from mattermost_plugin._pb.pluginapi.v1 import hooks_http_pb2
+from mattermost_plugin.listeners import new_pins, reset_pins, set_pins
 from mattermost_plugin.models.hooks_common import PluginContext
 
 if TYPE_CHECKING:
@@ -716,7 +718,7 @@ class _ServeHTTP:
 
     @property
     def pool(self) -> concurrent.futures.Executor:
-        return self.dispatcher._pool
+        return self.dispatcher.http_pool
 
     async def serve(
         self,
@@ -724,9 +726,9 @@ class _ServeHTTP:
         context: ServeContext,
     ) -> None:
         """One ServeHTTP call (a coroutine function: grpc.aio checks for one)."""
-        if getattr(self.dispatcher, "_stopping", False):
+        if self.dispatcher._stopping:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the plugin is shutting down")
-        in_flight: set[asyncio.Task[Any]] = getattr(self.dispatcher, "_in_flight", set())
+        in_flight = self.dispatcher._in_flight
         task = asyncio.current_task()
         if task is not None:
             in_flight.add(task)
@@ -764,24 +766,33 @@ class _ServeHTTP:
         else:
             reader = asyncio.ensure_future(self._read_rest(messages, request))
         handler = self.dispatcher.handler_for(self.hook_name)
+        token = set_pins(new_pins())
         # One context for every step this request runs in the pool (the handler, each next()
         # of its body, close()): steps may land on different threads, and code such as
         # Flask's stream_with_context sets a context variable in one step, resets it in another.
         steps = contextvars.copy_context()
+
+        async def innermost() -> Any:
+            if handler is None:  # only SDK listeners serve HTTP here, and none took this path
+                return {"status_code": 404, "body": "Not found"}
+            return await self._call(handler, request, steps)
+
         try:
             try:
-                result = await self._call(handler, request, steps)
+                result = await self.dispatcher.invoke(
+                    self.hook_name, [request.plugin_context, request], None, innermost
+                )
                 prepared = _prepare(result)
             except (asyncio.CancelledError, ClientDisconnected):
                 raise
             except Exception as exc:
-                self._log_failure(handler, exc)
+                self._log_failure(exc)
                 prepared = _error_response()
             try:
                 await self._send(context, prepared, steps)
             except _BodyFailedAfterStart as failed:
                 cause = failed.__cause__ or failed
-                self._log_failure(handler, cause, "the response body failed after it started")
+                self._log_failure(cause, "the response body failed after it started")
                 await context.abort(
                     grpc.StatusCode.INTERNAL,
                     "the plugin failed while sending the response body",
@@ -799,21 +810,19 @@ class _ServeHTTP:
             request._client_gone("the HTTP client went away")
             await context.abort(grpc.StatusCode.CANCELLED, f"ServeHTTP: {exc}")
         finally:
+            reset_pins(token)
             if reader is not None:
                 reader.cancel()
             source.fail(ClientDisconnected("the ServeHTTP call has ended"))
 
-    def _log_failure(self, handler: Callable[..., Any], exc: BaseException, what: str = "") -> None:
-        log = getattr(self.dispatcher, "_log_failure", None)
+    def _log_failure(self, exc: BaseException, what: str = "") -> None:
         if what:
             exc_to_log: BaseException = _ContextError(f"{what}: {exc}")
             exc_to_log.__cause__ = exc
         else:
             exc_to_log = exc
-        if log is not None:
-            log(self.hook_name, handler, exc_to_log)
-        else:  # pragma: no cover - every dispatcher has it
-            _log.error("hook %s failed: %s", self.hook_name, exc_to_log, exc_info=exc)
+        dispatcher = self.dispatcher
+        dispatcher._log_failure(self.hook_name, dispatcher.describe(self.hook_name), exc_to_log)
 
     @staticmethod
     async def _read_rest(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin.hooks import hook_name_of
+from mattermost_plugin.listeners import Listener, listeners_of
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
@@ -60,6 +61,9 @@ class Plugin:
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
         max_workers: threads for ``def`` handlers (default: MATTERMOST_PLUGIN_HOOK_WORKERS or 16).
+        http_workers: threads for ``def`` ServeHTTP handlers, their bodies and WSGI apps, apart
+            from the hook threads so that slow HTTP clients never delay a hook (default:
+            MATTERMOST_PLUGIN_HTTP_WORKERS or 64).
         fail_closed_hooks: hooks that reject when their handler fails, instead of letting the
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
@@ -75,6 +79,7 @@ class Plugin:
 
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
+    http_workers: ClassVar[int | None] = None
     max_message_bytes: ClassVar[int | None] = None
     fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
     failure_rejection_reason: ClassVar[str] = (
@@ -83,6 +88,8 @@ class Plugin:
 
     # hook name → method name, for this class and its bases
     __hook_handlers__: ClassVar[dict[str, str]] = {}
+    # attribute name → the SDK listeners it contributes (see mattermost_plugin.listeners)
+    __listener_sources__: ClassVar[dict[str, tuple[Listener, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -102,11 +109,29 @@ class Plugin:
             own[hook_name] = attr
         handlers.update(own)
         cls.__hook_handlers__ = handlers
+        sources = dict(cls.__listener_sources__)  # an attribute redefined here replaces its own
+        for attr, value in vars(cls).items():
+            if attr in sources or hasattr(value, "__mattermost_listeners__"):
+                sources[attr] = tuple(listeners_of(value, cls))
+        cls.__listener_sources__ = {attr: found for attr, found in sources.items() if found}
+
+    @classmethod
+    def listeners(cls) -> list[Listener]:
+        """The SDK listeners this class's features contribute, in chain order per hook
+        (see :mod:`mattermost_plugin.listeners`); the runtime adds its own when it runs."""
+        found = [listener for group in cls.__listener_sources__.values() for listener in group]
+        return sorted(found, key=lambda listener: listener.order)
 
     @classmethod
     def implemented_hooks(cls) -> list[str]:
-        """The Go names of the hooks this plugin handles, as ``Implemented()`` reports them."""
-        return [name for name in HOOKS if name in cls.__hook_handlers__]
+        """The Go names of the hooks this plugin takes part in, as ``Implemented()`` reports
+        them: those with a handler or an SDK listener, and ``OnActivate`` whenever
+        ``OnConfigurationChange`` is one of them (the runtime calls it before activation)."""
+        wanted = set(cls.__hook_handlers__)
+        wanted.update(listener.hook for listener in cls.listeners())
+        if "OnConfigurationChange" in wanted:
+            wanted.add("OnActivate")
+        return [name for name in HOOKS if name in wanted]
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when the attribute was never set: explain instead of a bare error.

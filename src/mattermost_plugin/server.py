@@ -51,16 +51,17 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     env = os.environ if environ is None else environ
     configure_logging()
     plugin = plugin_class()
-    plugin.logger = get_plugin_logger(plugin_id(env))
+    identifier = plugin_id(env)
+    plugin.logger = get_plugin_logger(identifier)
     # The clients are built on first use of self.api / self.async_api (gRPC channels connect
     # lazily anyway), so a plugin that never calls the API does not load their code.
     target = next((env[v] for v in TARGET_VARIABLES if env.get(v)), None)
     if target is not None:
         plugin.__dict__["_api_target"] = target
-    dispatcher = HookDispatcher(plugin)
+    dispatcher = HookDispatcher(plugin, plugin_id=identifier)
 
     async def on_stop(budget: float) -> None:
-        if "ServeHTTP" in plugin_class.__hook_handlers__:
+        if "ServeHTTP" in dispatcher.implemented:
             from mattermost_plugin.http import asgi_mounts
 
             for mount in asgi_mounts(plugin):  # lifespan shutdown (safe if already done)

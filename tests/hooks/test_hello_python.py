@@ -108,8 +108,10 @@ def test_hello_command_logs_with_fields(plugin: RunningPlugin) -> None:
 def test_hello_from_an_unknown_user_is_an_error(plugin: RunningPlugin) -> None:
     mark = plugin.mark()
     response = execute(plugin, "/hello Bob", user_id="nobody")
-    assert not response.HasField("response")
-    assert "user not found" in response.error.message
+    assert not response.HasField("error")
+    assert response.response.text == (
+        "/hello failed: an error occurred in the plugin. It has been logged."
+    )
     line = plugin.wait_log(lambda line: line.level == "error", since=mark)
     assert line.message.startswith(
         "hook ExecuteCommand: handler HelloPythonPlugin.execute_command failed: "

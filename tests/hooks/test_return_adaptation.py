@@ -211,7 +211,9 @@ def test_user_will_log_in(plugin: RunningPlugin, username: str, reason: str) -> 
             {"response": {"response_type": "in_channel", "text": "from a dict", "props": {"n": 1}}},
         ),
         ("/model", {"response": {"response_type": "ephemeral", "text": "from a model"}}),
-        ("/none", {}),
+        # A handled command always answers (the server says "command not found" otherwise).
+        ("/none", {"response": {"response_type": "ephemeral"}}),
+        ("/str", {"response": {"response_type": "ephemeral", "text": "unknown subcommand"}}),
     ],
 )
 def test_execute_command(plugin: RunningPlugin, command: str, expected: dict[str, Any]) -> None:
@@ -221,16 +223,18 @@ def test_execute_command(plugin: RunningPlugin, command: str, expected: dict[str
     assert as_dict(response) == expected
 
 
-@pytest.mark.parametrize(
-    ("command", "message"),
-    [("/exception", "only admins may do that"), ("/str", "unknown subcommand")],
-)
-def test_execute_command_error(plugin: RunningPlugin, command: str, message: str) -> None:
-    args = api_remaining_pb2.CommandArgs(user_id="u1", channel_id="c1", command=command)
+def test_execute_command_returning_an_exception_answers_the_user(plugin: RunningPlugin) -> None:
+    mark = plugin.mark()
+    args = api_remaining_pb2.CommandArgs(user_id="u1", channel_id="c1", command="/exception x")
     request = command_pb.ExecuteCommandRequest(plugin_context=CONTEXT, args=args)
     response = plugin.call(request, command_pb.ExecuteCommandResponse)
-    assert response.error.message == message
-    assert not response.HasField("response")
+    assert not response.HasField("error")
+    assert response.response.response_type == "ephemeral"
+    assert response.response.text == (
+        "/exception failed: an error occurred in the plugin. It has been logged."
+    )
+    line = plugin.wait_log(lambda line: line.level == "error", since=mark)
+    assert line.message.endswith("failed: only admins may do that")
 
 
 @pytest.mark.parametrize(
@@ -282,8 +286,13 @@ def test_configuration_will_be_saved_error(plugin: RunningPlugin) -> None:
 @pytest.mark.parametrize(
     ("messages", "expected"),
     [
-        (["none", "b"], ["none", "b"]),  # None → the originals, untouched
+        # Unchanged (None, or the same posts): an empty answer, so the server keeps its own
+        # posts with the props, metadata and participants the plugin never saw.
+        (["none", "b"], []),
+        (["same", "b"], []),
         (["filter", "x", "y"], ["seen: x", "seen: y"]),
+        (["drop-first", "x", "y"], ["x", "y"]),
+        # An empty answer cannot drop everything: the server keeps all posts.
         (["all-gone", "x"], []),
     ],
 )
@@ -294,8 +303,6 @@ def test_messages_will_be_consumed(
     request = message_pb.MessagesWillBeConsumedRequest(posts=posts)
     response = plugin.call(request, message_pb.MessagesWillBeConsumedResponse)
     assert [p.message for p in response.posts] == expected
-    if messages[0] == "none":
-        assert list(response.posts) == posts
 
 
 @pytest.mark.parametrize(("name", "healthy"), [("yes", True), ("no", False), ("none", True)])
@@ -362,8 +369,11 @@ def _check_error(response: Any, message: str) -> None:
     if not message:
         assert not response.HasField("error"), response
         return
+    # The server keeps only where, id, detailed_error and status_code (PROTOCOL.md §6).
     assert response.error.message == message
+    assert response.error.detailed_error == message
     assert response.error.id and response.error.status_code == 500
+    assert response.error.where.startswith("plugin com.example.returns: ReturnsPlugin.")
 
 
 @pytest.mark.parametrize("hook_name", ["OnActivate", "OnDeactivate", "OnConfigurationChange"])
@@ -420,3 +430,8 @@ def test_failing_on_activate_fails_the_start() -> None:
     ):
         pass
     assert info.value.app_error.message == "the handler returned a message"
+    # The host shows the error as the server does: from where, id and detailed_error.
+    assert str(info.value) == (
+        "OnActivate failed: plugin com.example.returns: ReturnsPlugin.on_activate: "
+        "plugin.hook.error, the handler returned a message"
+    )

@@ -111,6 +111,13 @@ def test_http_and_settings(mattermost: LocalMattermost) -> None:
     assert mattermost.wait_for_log("configuration", since=mark).fields["config"] == {
         "mode": "strict"
     }
+    # A failure reads as the server shows it: where, error id, detailed error.
+    with pytest.raises(RuntimeError) as failed:
+        mattermost.set_plugin_config({"mode": "invalid"})
+    assert str(failed.value) == (
+        f"OnConfigurationChange failed: plugin {mattermost.plugin_id}: "
+        "Workbench.on_configuration_change: plugin.hook.error, mode 'invalid' is not a mode"
+    )
 
 
 def test_crash_fails_open_and_the_plugin_comes_back(mattermost: LocalMattermost) -> None:

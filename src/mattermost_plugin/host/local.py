@@ -92,7 +92,12 @@ from mattermost_plugin.host.fake_server import (
     new_id,
 )
 from mattermost_plugin.host.http_bridge import BridgeResponse, send_request
-from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor, RestartPolicy
+from mattermost_plugin.host.supervisor import (
+    PluginStartError,
+    PluginSupervisor,
+    RestartPolicy,
+    hook_error_text,
+)
 from mattermost_plugin.http import Headers, HeadersLike
 from mattermost_plugin.logging import HclogRecord
 from mattermost_plugin.manifest import ManifestError, load_manifest
@@ -1338,9 +1343,12 @@ class LocalMattermost:
             )
             if answer.HasField("error"):
                 self._hook_event(
-                    "OnConfigurationChange", f"failed: {answer.error.message}", started, "error"
+                    "OnConfigurationChange",
+                    f"failed: {hook_error_text(answer.error)}",
+                    started,
+                    "error",
                 )
-                raise RuntimeError(f"OnConfigurationChange failed: {answer.error.message}")
+                raise RuntimeError(f"OnConfigurationChange failed: {hook_error_text(answer.error)}")
             self._hook_event("OnConfigurationChange", "done", started)
 
     # --- commands ------------------------------------------------------------------------
@@ -1426,12 +1434,18 @@ class LocalMattermost:
                 500,
             ) from None
         if answer.HasField("error"):
+            # What the server keeps of the error: where, id, detailed_error, status_code.
             error = answer.error
-            self._hook_event("ExecuteCommand", f"error: {error.message}", started, "warn")
+            self._hook_event("ExecuteCommand", f"error: {hook_error_text(error)}", started, "warn")
+            error_id = error.id or "api.command.execute_command.failed.app_error"
+            raise FakeAppError(error_id, error_id, error.status_code or 500, error.detailed_error)
+        if not answer.HasField("response"):
+            # The server takes a command answered with neither as not handled.
+            self._hook_event("ExecuteCommand", f"/{trigger} answered nothing", started, "warn")
             raise FakeAppError(
-                error.id or "api.command.execute_command.failed.app_error",
-                error.message or f"Command with a trigger of '/{trigger}' failed.",
-                error.status_code or 500,
+                "api.command.execute_command.not_found.app_error",
+                f"Command with a trigger of '/{trigger}' not found.",
+                404,
             )
         response: api_remaining_pb2.CommandResponse = answer.response
         self._hook_event(

@@ -63,6 +63,7 @@ __all__ = [
     "ProtocolVersionError",
     "RestartPolicy",
     "find_interpreter",
+    "hook_error_text",
     "parse_handshake",
 ]
 
@@ -127,12 +128,23 @@ class ProtocolVersionError(PluginStartError):
     """The handshake names a protocol version or transport this host does not speak."""
 
 
+def hook_error_text(error: common_pb2.AppError) -> str:
+    """A hook's ``AppError`` as the server shows it: rebuilt from ``where``, ``id`` and
+    ``detailed_error`` (the server ignores ``message`` and shows the translation of ``id``,
+    which for an id it does not know is the id itself; PROTOCOL.md §6)."""
+    text = error.id or "unknown error"
+    if error.detailed_error:
+        text = f"{text}, {error.detailed_error}"
+    return f"{error.where}: {text}" if error.where else text
+
+
 class PluginActivationError(PluginStartError):
-    """``OnActivate`` (or ``Implemented``) answered an ``AppError``."""
+    """``OnActivate`` (or ``Implemented``) answered an ``AppError``; the message is what the
+    server would show."""
 
     def __init__(self, hook: str, error: common_pb2.AppError) -> None:
         self.app_error = error
-        super().__init__(f"{hook} failed: {error.message or error.id or 'unknown error'}")
+        super().__init__(f"{hook} failed: {hook_error_text(error)}")
 
 
 def _format_tail(tail: list[str]) -> str:
@@ -631,7 +643,7 @@ class PluginSupervisor:
                     hooks_lifecycle_pb2.OnDeactivateRequest(), timeout=deactivate_timeout
                 )
                 if response.HasField("error"):
-                    _log.warning("OnDeactivate failed: %s", response.error.message)
+                    _log.warning("OnDeactivate failed: %s", hook_error_text(response.error))
             except grpc.RpcError as exc:
                 _log.warning("OnDeactivate failed: %s", _rpc_text(exc))
         # The 2 s grace starts with the Shutdown call: a hung process gets no extra time.

@@ -155,7 +155,7 @@ class ReturnsPlugin(Plugin):
 
     @hook(HookName.ExecuteCommand)
     def execute_command(self, context: PluginContext, args: CommandArgs) -> object:
-        mode = args.command.removeprefix("/")
+        mode = args.command.removeprefix("/").split()[0]
         results: dict[str, object] = {
             "dict": {"response_type": "in_channel", "text": "from a dict", "props": {"n": 1}},
             "model": CommandResponse(response_type="ephemeral", text="from a model"),
@@ -196,6 +196,10 @@ class ReturnsPlugin(Plugin):
             return None
         if mode == "all-gone":
             return []
+        if mode == "same":
+            return posts
+        if mode == "drop-first":
+            return posts[1:]
         return [p.model_copy(update={"message": "seen: " + p.message}) for p in posts[1:]]
 
     @hook(HookName.OnSharedChannelsPing)

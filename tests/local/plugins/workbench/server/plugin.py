@@ -37,7 +37,10 @@ class Workbench(Plugin):
 
     @hook(HookName.OnConfigurationChange)
     def on_configuration_change(self) -> None:
-        self.logger.info("configuration", extra={"config": self.api.get_plugin_config()})
+        config = self.api.get_plugin_config()
+        if config.get("mode") == "invalid":
+            raise ValueError("mode 'invalid' is not a mode")
+        self.logger.info("configuration", extra={"config": config})
 
     @hook(HookName.MessageWillBePosted)
     def message_will_be_posted(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
