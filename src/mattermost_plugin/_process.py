@@ -234,7 +234,6 @@ class PluginProcess:
         parent = os.getppid()  # early: the parent may die while we start
         under_host = self._environ.get(MAGIC_COOKIE_KEY) == MAGIC_COOKIE_VALUE
         handshake_fd, relay = _take_stdio(relay=under_host)
-        relayed = relay is not None
         try:
             configure_logging()
             if not faulthandler.is_enabled():
@@ -253,7 +252,7 @@ class PluginProcess:
                 if config.client_cert_pem is not None:
                     check_client_cert(config.client_cert_pem)
             except (_ConfigError, MTLSError, RuntimeError) as exc:
-                if relayed:
+                if relay is not None:  # an error line in the server's log
                     _log.error("%s", exc)
                 else:
                     sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
