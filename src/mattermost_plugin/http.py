@@ -1163,8 +1163,10 @@ class AsgiMount(_Mount):
     without lifespan support; ``"on"`` requires it; ``"off"`` never runs it. The lifespan
     ``state`` is copied into each request's scope (``request.state`` in Starlette).
 
-    The scope carries ``scope["mattermost.plugin_context"]`` (a ``PluginContext``) and
-    ``scope["mattermost.request"]`` (the :class:`HTTPRequest`).
+    The scope carries ``scope["mattermost.plugin_context"]`` (a ``PluginContext``),
+    ``scope["mattermost.request"]`` (the :class:`HTTPRequest`) and
+    ``scope["mattermost.plugin"]`` (the plugin object, when the mount serves a plugin; the
+    dependencies of :mod:`mattermost_plugin.integrations.fastapi` read it).
     """
 
     def __init__(
@@ -1190,8 +1192,8 @@ class AsgiMount(_Mount):
 
         mount = self
 
-        async def serve_http(plugin: object, context: PluginContext, request: HTTPRequest) -> Any:
-            return await mount(context, request)
+        async def serve_http(plugin: Plugin, context: PluginContext, request: HTTPRequest) -> Any:
+            return await mount(context, request, plugin)
 
         serve_http.__mattermost_hook__ = "ServeHTTP"  # type: ignore[attr-defined]
         self._func = serve_http
@@ -1291,8 +1293,8 @@ class AsgiMount(_Mount):
             raise RuntimeError(f"ASGI lifespan shutdown failed: {reply.get('message', '')}")
 
     # -- requests ----------------------------------------------------------------------------
-    def scope_for(self, request: HTTPRequest) -> AsgiScope:
-        """The ASGI HTTP scope of ``request``."""
+    def scope_for(self, request: HTTPRequest, plugin: Plugin | None = None) -> AsgiScope:
+        """The ASGI HTTP scope of ``request`` (served for ``plugin``)."""
         root_path = self.root_path if self.root_path is not None else request.root_path
         raw_root = root_path.encode()  # a plain prefix such as /plugins/com.example.x
         headers = [
@@ -1320,16 +1322,20 @@ class AsgiMount(_Mount):
             "mattermost.plugin_context": request.plugin_context,
             "mattermost.request": request,
         }
+        if plugin is not None:
+            scope["mattermost.plugin"] = plugin
         if self._lifespan_state == "started":
             scope["state"] = dict(self.state)
         return scope
 
-    async def __call__(self, context: PluginContext, request: HTTPRequest) -> HTTPResponse:
+    async def __call__(
+        self, context: PluginContext, request: HTTPRequest, plugin: Plugin | None = None
+    ) -> HTTPResponse:
         """Run the app for one request; return once it has started its response."""
         if self.lifespan == "auto" and self._lifespan_state == "idle":
             await self.startup()
         exchange = _AsgiExchange(self, request)
-        return await exchange.start(self.scope_for(request))
+        return await exchange.start(self.scope_for(request, plugin))
 
     def _keep(self, task: asyncio.Task[None]) -> None:
         self._background.add(task)
