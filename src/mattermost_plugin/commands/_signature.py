@@ -214,8 +214,8 @@ def _choice(annotation: Any) -> _Choice | None:
         shown = [str(v) for v in values]
         types = {type(v) for v in values}
         value_type: type = types.pop() if len(types) == 1 else object
-        choices = {word.lower(): value for word, value in zip(shown, values, strict=True)}
-        return _Choice(choices, shown, value_type)
+        words = {word.lower(): value for word, value in zip(shown, values, strict=True)}
+        return _Choice(words, shown, value_type)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         members = list(annotation)
         if not members:
