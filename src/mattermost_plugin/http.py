@@ -1195,11 +1195,21 @@ class AsgiMount(_Mount):
         async def serve_http(plugin: Plugin, context: PluginContext, request: HTTPRequest) -> Any:
             return await mount(context, request, plugin)
 
+        # The method this mount stands for (for the class's checks); a plugin object's
+        # ``serve_http`` attribute is the mount bound to it (``__get__``).
+
         serve_http.__mattermost_hook__ = "ServeHTTP"  # type: ignore[attr-defined]
         self._func = serve_http
 
     def __repr__(self) -> str:
         return f"<AsgiMount {self.app!r}>"
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        # Read off a plugin object (``self.serve_http``, the dispatcher's handler), the mount
+        # serves that plugin: its requests carry it in the scope.
+        if instance is None:
+            return self
+        return _PluginAsgiMount(self, instance)
 
     # -- lifespan ----------------------------------------------------------------------------
     @property
@@ -1340,6 +1350,26 @@ class AsgiMount(_Mount):
     def _keep(self, task: asyncio.Task[None]) -> None:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+class _PluginAsgiMount:
+    """An :class:`AsgiMount` as a plugin object's attribute: calling it serves a request with
+    ``scope["mattermost.plugin"]`` set; anything else (``startup()``, ``state``, …) is the
+    mount's own."""
+
+    __slots__ = ("_mount", "_plugin")
+
+    def __init__(self, mount: AsgiMount, plugin: Any) -> None:
+        self._mount, self._plugin = mount, plugin
+
+    async def __call__(self, context: PluginContext, request: HTTPRequest) -> HTTPResponse:
+        return await self._mount(context, request, self._plugin)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mount, name)
+
+    def __repr__(self) -> str:
+        return f"<AsgiMount {self._mount.app!r} of {type(self._plugin).__name__}>"
 
 
 class _AsgiExchange:

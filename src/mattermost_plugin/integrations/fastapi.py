@@ -188,17 +188,21 @@ AsyncAPI = Annotated[AsyncPluginAPIClient, Depends(async_api)]
 """The plugin's async API client."""
 
 
+def _detail(exc: Exception) -> str:
+    return getattr(exc, "message", "") or str(exc)
+
+
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=404)
+    return JSONResponse({"detail": _detail(exc)}, status_code=404)
 
 
 async def _forbidden(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=403)
+    return JSONResponse({"detail": _detail(exc)}, status_code=403)
 
 
 def handle_api_errors(app: Starlette) -> None:
     """Answer the SDK's :class:`~mattermost_plugin.NotFoundError` raised in a route with
-    404, and :class:`~mattermost_plugin.PermissionDeniedError` with 403 (``{"detail": …}``,
-    as ``HTTPException`` does), instead of 500."""
+    404, and :class:`~mattermost_plugin.PermissionDeniedError` with 403, instead of 500. The
+    body is ``{"detail": <the error's message>}``, as for ``HTTPException``."""
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(PermissionDeniedError, _forbidden)
