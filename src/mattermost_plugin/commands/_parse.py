@@ -95,9 +95,8 @@ class Scanner:
             if char == closing:
                 after = index + 1
                 if after < len(line) and not line[after].isspace():
-                    raise UsageError(
-                        f"Put a space after the closing quote in {_quoted(line[start : after + 20])}."
-                    )
+                    shown = _quoted(line[start : after + 20])
+                    raise UsageError(f"Put a space after the closing quote in {shown}.")
                 self.position = after
                 return Token("".join(parts), quoted=True)
             parts.append(char)
