@@ -10,8 +10,8 @@ raises :class:`UsageError` naming the problem; it never raises anything else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 from mattermost_plugin.commands._declare import UsageError
 from mattermost_plugin.commands._signature import (
@@ -23,10 +23,11 @@ from mattermost_plugin.commands._signature import (
 __all__ = ["Scanner", "Token", "parse_arguments"]
 
 _CLOSING = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}
+_SPACE = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str
     quoted: bool
 
@@ -35,26 +36,25 @@ class Scanner:
     """Reads words off a command line, left to right, on demand: text a greedy parameter
     takes is never tokenized (a stray quote there is just a character)."""
 
+    __slots__ = ("line", "position")
+
     def __init__(self, line: str, position: int = 0) -> None:
         self.line = line
         self.position = position
 
-    def _skip_space(self) -> None:
-        line, position = self.line, self.position
-        while position < len(line) and line[position].isspace():
-            position += 1
-        self.position = position
-
     def at_end(self) -> bool:
-        self._skip_space()
+        self.position = _SPACE.match(self.line, self.position).end()  # type: ignore[union-attr]
         return self.position >= len(self.line)
 
     def rest(self) -> str:
         """The rest of the line as typed, without surrounding whitespace."""
-        self._skip_space()
-        rest = self.line[self.position :].rstrip()
+        rest = self.line[self.position :].strip()
         self.position = len(self.line)
         return rest
+
+    def upcoming_option(self) -> bool:
+        """Whether the next word starts with ``--`` (after :meth:`at_end`)."""
+        return self.line.startswith("--", self.position)
 
     def peek(self) -> Token | None:
         position = self.position
@@ -65,25 +65,21 @@ class Scanner:
 
     def word(self) -> str:
         """The next whitespace-separated word, quotes not interpreted (subcommand names)."""
-        self._skip_space()
-        line, start = self.line, self.position
-        end = start
-        while end < len(line) and not line[end].isspace():
-            end += 1
+        line = self.line
+        start = _SPACE.match(line, self.position).end()  # type: ignore[union-attr]
+        end = _WORD.match(line, start).end()  # type: ignore[union-attr]
         self.position = end
         return line[start:end]
 
     def next(self) -> Token:
         """The next word; raises :class:`UsageError` for an unclosed quote."""
-        self._skip_space()
-        line, start = self.line, self.position
+        line = self.line
+        start = _SPACE.match(line, self.position).end()  # type: ignore[union-attr]
         closing = _CLOSING.get(line[start]) if start < len(line) else None
         if closing is None:
-            end = start
-            while end < len(line) and not line[end].isspace():
-                end += 1
+            end = _WORD.match(line, start).end()  # type: ignore[union-attr]
             self.position = end
-            return Token(line[start:end], quoted=False)
+            return Token(line[start:end], False)
         parts: list[str] = []
         index = start + 1
         while index < len(line):
@@ -98,7 +94,7 @@ class Scanner:
                     shown = _quoted(line[start : after + 20])
                     raise UsageError(f"Put a space after the closing quote in {shown}.")
                 self.position = after
-                return Token("".join(parts), quoted=True)
+                return Token("".join(parts), True)
             parts.append(char)
             index += 1
         raise UsageError(
@@ -129,7 +125,7 @@ def parse_arguments(signature: CommandSignature, scanner: Scanner) -> dict[str, 
             next_positional += 1  # already given as --name
         pending = positionals[next_positional] if next_positional < len(positionals) else None
         if pending is not None and pending.kind == "greedy":
-            upcoming = scanner.peek() if options_allowed else None
+            upcoming = scanner.peek() if options_allowed and scanner.upcoming_option() else None
             if upcoming is None or not _known_option(upcoming, options):
                 values[pending.name] = scanner.rest()
                 break

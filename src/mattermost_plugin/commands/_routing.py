@@ -181,11 +181,19 @@ def _declared(owner: type) -> list[tuple[str, CommandInfo]]:
 _TABLES: weakref.WeakKeyDictionary[type, CommandTable] = weakref.WeakKeyDictionary()
 
 
+_last: tuple[type, CommandTable] | None = None  # a plugin process asks for one class
+
+
 def table_for(owner: type) -> CommandTable:
     """The command table of a plugin class, built once."""
+    global _last
+    last = _last
+    if last is not None and last[0] is owner:
+        return last[1]
     table = _TABLES.get(owner)
     if table is None:
         table = _TABLES[owner] = CommandTable(owner)
+    _last = (owner, table)
     return table
 
 
@@ -216,7 +224,7 @@ async def _route_command(call: HookCall, call_next: CallNext) -> Any:
     args = call.args[-1]
     scanner = Scanner(args.command)
     first = scanner.word()
-    table = _TABLES.get(type(call.plugin)) or table_for(type(call.plugin))
+    table = table_for(type(call.plugin))
     node = table.roots.get(first[1:].lower()) if first.startswith("/") else None
     if node is None:
         return await call_next()
@@ -239,25 +247,29 @@ async def _route_command(call: HookCall, call_next: CallNext) -> Any:
 async def _run(leaf: Leaf, scanner: Scanner, call: HookCall, args: CommandArgs) -> Any:
     signature = leaf.signature or leaf.analyze()
     values = parse_arguments(signature, scanner)
-    for name, value in values.items():
-        if isinstance(value, Mention):
-            values[name] = await _resolve(value, name, call, args)
-    positional: list[Any] = []
-    keywords: dict[str, Any] = {}
-    for param in signature.params:
-        if param.name in values:
-            value = values[param.name]
-        elif param.inject:
-            value = args if param.inject == "args" else call.args[0]
-        else:
-            value = param.default
-        if param.keyword:
-            keywords[param.name] = value
-        else:
-            positional.append(value)
+    if signature.mentions:
+        for name, value in values.items():
+            if isinstance(value, Mention):
+                values[name] = await _resolve(value, name, call, args)
     method = getattr(call.plugin, leaf.attr)
-    if keywords:
-        method = functools.partial(method, **keywords)
+    if signature.plain is not None:
+        positional = [values.get(name, default) for name, default in signature.plain]
+    else:
+        positional = []
+        keywords: dict[str, Any] = {}
+        for param in signature.params:
+            if param.name in values:
+                value = values[param.name]
+            elif param.inject:
+                value = args if param.inject == "args" else call.args[0]
+            else:
+                value = param.default
+            if param.keyword:
+                keywords[param.name] = value
+            else:
+                positional.append(value)
+        if keywords:
+            method = functools.partial(method, **keywords)
     try:
         return await call.run(method, *positional)
     except UsageError:

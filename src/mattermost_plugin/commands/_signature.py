@@ -170,6 +170,11 @@ class CommandSignature:
     default, and keyword-only ones."""
     by_keyword: bool = field(init=False)
     """Some parameter is keyword-only: the handler is called with keywords."""
+    mentions: bool = field(init=False)
+    """Some parameter is a user or a channel, resolved with the API before the call."""
+    plain: tuple[tuple[str, Any], ...] | None = field(init=False)
+    """``(name, default)`` of every parameter when all are filled from the line and passed
+    by position (the quick way to call the handler); else ``None``."""
 
     def __post_init__(self) -> None:
         positionals = tuple(p for p in self.params if p.kind in ("positional", "greedy"))
@@ -181,6 +186,11 @@ class CommandSignature:
         object.__setattr__(self, "positionals", positionals)
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "by_keyword", any(p.keyword for p in self.params))
+        mentions = any(p.converter.value_type is Mention for p in self.params)
+        object.__setattr__(self, "mentions", mentions)
+        plain = not any(p.keyword or p.inject for p in self.params)
+        fast = tuple((p.name, p.default) for p in self.params) if plain else None
+        object.__setattr__(self, "plain", fast)
 
 
 def _model_name(annotation: object) -> str | None:
