@@ -7,7 +7,6 @@ routing are imported when a plugin class with commands is defined, not with this
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
@@ -42,14 +41,22 @@ class UsageError(Exception):
         """The parameter the problem is about, when there is one."""
 
 
-@dataclass(frozen=True)
 class CommandInfo:
-    """What ``@command`` records on a handler."""
+    """What ``@command`` records on a handler (a plain class: no dataclass machinery at
+    import time)."""
 
-    path: tuple[str, ...]
-    """The trigger and the subcommand words, lowercase: ``("todo", "add")``."""
-    description: str | None
-    func: Callable[..., Any]
+    __slots__ = ("description", "func", "path")
+
+    def __init__(
+        self, path: tuple[str, ...], description: str | None, func: Callable[..., Any]
+    ) -> None:
+        self.path = path
+        """The trigger and the subcommand words, lowercase: ``("todo", "add")``."""
+        self.description = description
+        self.func = func
+
+    def __repr__(self) -> str:
+        return f"<command /{self.name} {self.func.__qualname__}>"
 
     @property
     def name(self) -> str:

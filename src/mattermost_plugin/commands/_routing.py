@@ -14,7 +14,6 @@ import functools
 import re
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mattermost_plugin.commands._declare import CommandInfo, UsageError, command_of
@@ -44,16 +43,15 @@ class CommandFailed(Exception):
     dispatcher logs it with the traceback and answers the user in words)."""
 
 
-@dataclass
 class Leaf:
-    """One ``@command`` handler."""
+    """One ``@command`` handler. ``signature`` is ``None`` until its annotations resolve (a
+    type defined later in the module)."""
 
-    info: CommandInfo
-    attr: str
-    owner: str
-    description: str
-    signature: CommandSignature | None = None
-    """``None`` until its annotations resolve (a type defined later in the module)."""
+    __slots__ = ("attr", "description", "info", "owner", "signature")
+
+    def __init__(self, info: CommandInfo, attr: str, owner: str, description: str) -> None:
+        self.info, self.attr, self.owner, self.description = info, attr, owner, description
+        self.signature: CommandSignature | None = None
 
     @property
     def name(self) -> str:
@@ -74,12 +72,14 @@ class Leaf:
         return f"/{self.name} {arguments}".rstrip()
 
 
-@dataclass
 class Group:
     """A trigger or subcommand word with subcommands under it."""
 
-    path: tuple[str, ...]
-    children: dict[str, Leaf | Group] = field(default_factory=dict)
+    __slots__ = ("children", "path")
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        self.path = path
+        self.children: dict[str, Leaf | Group] = {}
 
     @property
     def name(self) -> str:

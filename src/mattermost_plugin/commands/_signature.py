@@ -12,7 +12,6 @@ import inspect
 import math
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -103,13 +102,23 @@ class _Choice(Converter):
             ) from None
 
 
-@dataclass(frozen=True)
 class Mention:
     """A user or channel named on the command line, resolved with the API before the
     handler runs (``@alice``, ``~town-square``, a bare name or an id)."""
 
-    kind: Literal["user", "channel"]
-    name: str
+    __slots__ = ("kind", "name")
+
+    def __init__(self, kind: Literal["user", "channel"], name: str) -> None:
+        self.kind, self.name = kind, name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mention) and (self.kind, self.name) == (other.kind, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name))
+
+    def __repr__(self) -> str:
+        return f"Mention({self.kind!r}, {self.name!r})"
 
 
 class _Mention(Converter):
@@ -135,22 +144,39 @@ def _shown(raw: str, limit: int = 40) -> str:
 ParamKind = Literal["positional", "greedy", "option", "inject"]
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses here: building a dataclass costs about a
+# millisecond at import, and plugin start-up matters.
 class Param:
-    """One parameter of a command handler."""
+    """One parameter of a command handler.
 
-    name: str
-    kind: ParamKind
-    """``positional`` (a word, or ``--name value`` when it has a default), ``greedy`` (the
-    rest of the line), ``option`` (keyword-only: ``--name value`` only), ``inject``."""
-    converter: Converter
-    required: bool
-    default: Any
-    keyword: bool
-    """Passed to the handler by keyword (keyword-only parameters)."""
-    inject: str = ""
-    """For injected parameters: ``"args"`` (CommandArgs) or ``"context"`` (PluginContext)."""
-    doc: str = ""
+    Attributes:
+        kind: ``positional`` (a word, or ``--name value`` when it has a default),
+            ``greedy`` (the rest of the line), ``option`` (keyword-only: ``--name value``
+            only), ``inject``.
+        keyword: passed to the handler by keyword (keyword-only parameters).
+        inject: for injected parameters, ``"args"`` (CommandArgs) or ``"context"``
+            (PluginContext).
+    """
+
+    __slots__ = ("converter", "default", "doc", "inject", "keyword", "kind", "name", "required")
+
+    def __init__(
+        self,
+        name: str,
+        kind: ParamKind,
+        converter: Converter,
+        required: bool,
+        default: Any,
+        keyword: bool,
+        inject: str = "",
+        doc: str = "",
+    ) -> None:
+        self.name, self.kind, self.converter = name, kind, converter
+        self.required, self.default, self.keyword = required, default, keyword
+        self.inject, self.doc = inject, doc
+
+    def __repr__(self) -> str:
+        return f"<Param {self.name} {self.kind}>"
 
     @property
     def flag(self) -> bool:
@@ -158,39 +184,32 @@ class Param:
         return isinstance(self.converter, _Bool) and self.kind == "option"
 
 
-@dataclass(frozen=True)
 class CommandSignature:
-    """The parsed signature of one handler."""
+    """The parsed signature of one handler.
 
-    params: tuple[Param, ...]
-    positionals: tuple[Param, ...] = field(init=False)
-    """The parameters the words fill, in order (the greedy one last)."""
-    options: dict[str, Param] = field(init=False)
-    """``--name`` (and ``--the-name`` for ``the_name``) → parameter: every parameter with a
-    default, and keyword-only ones."""
-    by_keyword: bool = field(init=False)
-    """Some parameter is keyword-only: the handler is called with keywords."""
-    mentions: bool = field(init=False)
-    """Some parameter is a user or a channel, resolved with the API before the call."""
-    plain: tuple[tuple[str, Any], ...] | None = field(init=False)
-    """``(name, default)`` of every parameter when all are filled from the line and passed
-    by position (the quick way to call the handler); else ``None``."""
+    Attributes:
+        params: every parameter after ``self``.
+        positionals: the parameters the words fill, in order (the greedy one last).
+        options: ``--name`` (and ``--the-name`` for ``the_name``) → parameter: every
+            parameter with a default, and keyword-only ones.
+        mentions: some parameter is a user or a channel, resolved with the API first.
+        plain: ``(name, default)`` of every parameter when all are filled from the line
+            and passed by position (the quick way to call the handler); else ``None``.
+    """
 
-    def __post_init__(self) -> None:
-        positionals = tuple(p for p in self.params if p.kind in ("positional", "greedy"))
-        options: dict[str, Param] = {}
-        for param in self.params:
+    __slots__ = ("mentions", "options", "params", "plain", "positionals")
+
+    def __init__(self, params: tuple[Param, ...]) -> None:
+        self.params = params
+        self.positionals = tuple(p for p in params if p.kind in ("positional", "greedy"))
+        self.options: dict[str, Param] = {}
+        for param in params:
             if param.kind == "option" or (param.kind == "positional" and not param.required):
-                options[param.name.lower()] = param
-                options[param.name.lower().replace("_", "-")] = param
-        object.__setattr__(self, "positionals", positionals)
-        object.__setattr__(self, "options", options)
-        object.__setattr__(self, "by_keyword", any(p.keyword for p in self.params))
-        mentions = any(p.converter.value_type is Mention for p in self.params)
-        object.__setattr__(self, "mentions", mentions)
-        plain = not any(p.keyword or p.inject for p in self.params)
-        fast = tuple((p.name, p.default) for p in self.params) if plain else None
-        object.__setattr__(self, "plain", fast)
+                self.options[param.name.lower()] = param
+                self.options[param.name.lower().replace("_", "-")] = param
+        self.mentions = any(p.converter.value_type is Mention for p in params)
+        plain = not any(p.keyword or p.inject for p in params)
+        self.plain = tuple((p.name, p.default) for p in params) if plain else None
 
 
 def _model_name(annotation: object) -> str | None:
