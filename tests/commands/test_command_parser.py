@@ -201,6 +201,14 @@ def test_keyword_only_parameters_are_options() -> None:
     assert parse(handler, '--tag t "--all" quoted') == {"tag": "t", "text": '"--all" quoted'}
 
 
+def test_bool_parameters_are_flags_by_name() -> None:
+    def handler(self: object, word: str, loud: bool = False) -> None: ...
+
+    assert parse(handler, "hi yes") == {"word": "hi", "loud": True}
+    assert parse(handler, "--loud hi") == {"loud": True, "word": "hi"}
+    assert parse(handler, "hi --loud=off") == {"word": "hi", "loud": False}
+
+
 def test_options_and_words_outside_greedy_text() -> None:
     def handler(self: object, word: str, *, verbose: bool = False) -> None: ...
 

@@ -62,7 +62,7 @@ def _word(param: Param) -> str:
     if param.kind == "greedy":
         return f"<{param.name}...>" if param.required else f"[{param.name}...]"
     if param.kind == "option":
-        if param.flag:
+        if param.flag:  # a yes/no option: --name alone
             return f"[--{param.name}]"
         shown = f"--{param.name} <{param.name}>"
         return shown if param.required else f"[{shown}]"
@@ -85,7 +85,8 @@ def parameter_lines(signature: CommandSignature) -> list[str]:
         what = param.converter.description
         if param.kind == "greedy":
             what += ", the rest of the line"
-        if not param.required and not param.flag and param.default is not None:
+        flag_option = param.flag and param.kind == "option"  # its usage says it all
+        if not param.required and not flag_option and param.default is not None:
             default = getattr(param.default, "value", param.default)
             if isinstance(param.default, bool):
                 default = "yes" if param.default else "no"

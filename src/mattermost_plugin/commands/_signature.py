@@ -180,8 +180,8 @@ class Param:
 
     @property
     def flag(self) -> bool:
-        """A ``bool`` option: ``--name`` alone means true."""
-        return isinstance(self.converter, _Bool) and self.kind == "option"
+        """A ``bool``: as an option, ``--name`` alone means true."""
+        return isinstance(self.converter, _Bool)
 
 
 class CommandSignature:
