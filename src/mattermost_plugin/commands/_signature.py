@@ -104,7 +104,7 @@ class _Choice(Converter):
 
 class Mention:
     """A user or channel named on the command line, resolved with the API before the
-    handler runs (``@alice``, ``~town-square``, a bare name or an id)."""
+    handler runs: ``@alice``, ``alice`` or a user id; ``~town-square`` or ``town-square``."""
 
     __slots__ = ("kind", "name")
 
