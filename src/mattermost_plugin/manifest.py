@@ -29,6 +29,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from mattermost_plugin._plugin_id import MANIFEST_FILE_NAMES  # the server's search order
+from mattermost_plugin.logging import secret_setting_keys
+
 __all__ = [
     "DEPENDENCY_MODES",
     "MANIFEST_FILE_NAMES",
@@ -43,8 +46,6 @@ __all__ = [
     "parse_manifest",
 ]
 
-# The server's search order: the first file found wins.
-MANIFEST_FILE_NAMES = ("plugin.json", "plugin.yaml", "plugin.yml")
 DEPENDENCY_MODES = ("system", "venv", "bundled")
 
 # The folders the server looks in for an interpreter (PROTOCOL §2.1), in its order.
@@ -290,6 +291,11 @@ class Manifest(BaseModel):
     webapp: WebappManifest | None = None
     settings_schema: dict[str, Any] | None = None
     props: dict[str, Any] | None = None
+
+    @property
+    def secret_settings(self) -> list[str]:
+        """The keys of the settings marked ``secret`` (see :func:`secret_setting_keys`)."""
+        return secret_setting_keys(self.settings_schema)
 
     @property
     def is_python(self) -> bool:

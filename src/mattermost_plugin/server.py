@@ -9,17 +9,16 @@ The entry point of every plugin's ``server/plugin.py``::
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import NoReturn
 
 from mattermost_plugin._dispatch import HookDispatcher
+from mattermost_plugin._plugin_id import find_manifest, find_plugin_id
 from mattermost_plugin._process import PluginProcess
 from mattermost_plugin._transport import TARGET_VARIABLES
-from mattermost_plugin.logging import configure_logging, get_plugin_logger
+from mattermost_plugin.logging import configure_logging, get_plugin_logger, secret_setting_keys
 from mattermost_plugin.plugin import Plugin
 
 __all__ = ["run_plugin"]
@@ -27,18 +26,7 @@ __all__ = ["run_plugin"]
 
 def plugin_id(environ: Mapping[str, str]) -> str:
     """MATTERMOST_PLUGIN_ID, else the id in the plugin folder's manifest, else "plugin"."""
-    if environ.get("MATTERMOST_PLUGIN_ID"):
-        return environ["MATTERMOST_PLUGIN_ID"]
-    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
-    manifest = folder / "plugin.json"
-    if manifest.is_file():
-        try:
-            found = json.loads(manifest.read_text()).get("id")
-        except (OSError, ValueError, AttributeError):
-            found = None
-        if isinstance(found, str) and found:
-            return found
-    return "plugin"
+    return find_plugin_id(environ)[0] or "plugin"
 
 
 def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None = None) -> NoReturn:
@@ -49,7 +37,9 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     status 0 when the server shuts the plugin down.
     """
     env = os.environ if environ is None else environ
-    configure_logging()
+    # Fields named like the settings marked secret are redacted in the plugin's logs.
+    manifest, _ = find_manifest(env)
+    configure_logging(secret_names=secret_setting_keys(manifest.get("settings_schema")))
     plugin = plugin_class()
     identifier = plugin_id(env)
     plugin.logger = get_plugin_logger(identifier)
