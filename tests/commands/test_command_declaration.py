@@ -105,6 +105,10 @@ def test_a_raw_handler_and_commands_together() -> None:
             "Literal choices must be strings or integers",
         ),
         ("@command('x')\ndef a() -> None: ...", "a command handler is a method"),
+        (
+            "@command('activate')\ndef on_activate(self) -> None: ...",
+            "on_activate is the name of the OnActivate hook's handler",
+        ),
     ],
 )
 def test_signatures_that_cannot_be_commands(body: str, message: str) -> None:

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from mattermost_plugin._generated.hook_methods import HOOK_METHODS
 from mattermost_plugin.commands._declare import CommandInfo, UsageError, command_of
 from mattermost_plugin.commands._help import (
     arguments_usage,
@@ -100,6 +101,12 @@ class CommandTable:
         self.roots: dict[str, Leaf | Group] = {}
         self.leaves: list[Leaf] = []
         for attr, info in _declared(owner):
+            hook = HOOK_METHODS.get(attr)
+            if hook is not None:
+                raise TypeError(
+                    f"{owner.__name__}.{attr} handles /{info.name}, but {attr} is the name of "
+                    f"the {hook} hook's handler; give the command's method another name"
+                )
             leaf = Leaf(info, attr, owner.__name__, describe(info.func, info.description))
             self._insert(leaf)
             self.leaves.append(leaf)
