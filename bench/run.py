@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench import api_calls, hooks, http, process, startup, upload
+from bench import api_calls, commands, hooks, http, process, startup, upload
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -36,6 +36,7 @@ SUITES: list[Suite] = [
     api_calls.sync_suite,
     api_calls.async_suite,
     hooks.suite,
+    commands.suite,
     http.suite,
 ]
 
