@@ -78,17 +78,22 @@ def decode_kv_value(raw: bytes | None, type_: type[T]) -> T | None:
     return TypeAdapter(type_).validate_json(raw)
 
 
+def expiry_seconds(expires_in: Expiry, what: str = "kv_set()") -> int:
+    """Whole seconds for the server (at least 1) from seconds or a ``timedelta``."""
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    if seconds <= 0:
+        raise ValueError(f"{what}: expires_in must be positive, got {expires_in!r}")
+    return max(1, round(seconds))
+
+
 def _kv_set_request(
     key: str, value: object, expires_in: Expiry | None
 ) -> api_kv_config_pb2.KVSetRequest | api_kv_config_pb2.KVSetWithExpiryRequest:
     data = encode_kv_value(value)
     if expires_in is None:
         return api_kv_config_pb2.KVSetRequest(key=key, value=data)
-    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
-    if seconds <= 0:
-        raise ValueError(f"kv_set(): expires_in must be positive, got {expires_in!r}")
     return api_kv_config_pb2.KVSetWithExpiryRequest(
-        key=key, value=data, expire_in_seconds=max(1, round(seconds))
+        key=key, value=data, expire_in_seconds=expiry_seconds(expires_in)
     )
 
 
