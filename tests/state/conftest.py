@@ -7,17 +7,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from tests.support.api_client import Clock
+from tests.support.api_client import Clock, RunAsync
 
 from mattermost_plugin import AsyncPluginAPIClient, PluginAPIClient
 from mattermost_plugin.host.fake_server import FakeMattermost, serve
 
 T = TypeVar("T")
-RunAsync = Callable[[Callable[[AsyncPluginAPIClient], Awaitable[Any]]], Any]
 
 
 @pytest.fixture
@@ -47,7 +46,7 @@ def api(address: str) -> Iterator[PluginAPIClient]:
 def aio(address: str) -> RunAsync:
     """``aio(lambda api: coroutine)``: run it with a fresh async client; its result."""
 
-    def run(body: Callable[[AsyncPluginAPIClient], Awaitable[T]]) -> T:
+    def run(body: Callable[[AsyncPluginAPIClient], Coroutine[Any, Any, T]]) -> T:
         async def main() -> T:
             async with AsyncPluginAPIClient(target=address, retries=0) as client:
                 return await body(client)

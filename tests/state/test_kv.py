@@ -15,14 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
-from tests.state.conftest import RunAsync
-from tests.support.api_client import Clock
+from tests.support.api_client import Clock, RunAsync
 
 from mattermost_plugin import AsyncPluginAPIClient, PluginAPIClient
 from mattermost_plugin.host.fake_server import FakeMattermost, serve
 from mattermost_plugin.kv import (
-    MAX_KEY_LENGTH,
     KV,
+    MAX_KEY_LENGTH,
     AsyncCollection,
     AsyncKV,
     Collection,
@@ -177,8 +176,10 @@ def test_every_key_is_stored_or_refused_before_the_server(
 @given(st.text(max_size=12))
 def test_collection_names_are_checked(name: str) -> None:
     api = PluginAPIClient(target="127.0.0.1:1")  # never called: names are checked up front
-    valid = name[:1].isascii() and name[:1].isalnum() and all(
-        c.isascii() and (c.isalnum() or c in "_.-") for c in name
+    valid = (
+        name[:1].isascii()
+        and name[:1].isalnum()
+        and all(c.isascii() and (c.isalnum() or c in "_.-") for c in name)
     )
     if valid:
         assert KV(api).collection(name, int).name == name
