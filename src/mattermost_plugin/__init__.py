@@ -22,6 +22,7 @@ from mattermost_plugin.plugin import Plugin
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.cluster import on_cluster_event
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
 
 __version__ = "0.1.0"
@@ -43,11 +44,12 @@ __all__ = [
     "hook",
     "mount_asgi",
     "mount_wsgi",
+    "on_cluster_event",
 ]
 
 
-# Loaded on first use, not with every import: the clients (233 generated methods each) and
-# the HTTP layer are not needed by every plugin.
+# Loaded on first use, not with every import: the clients (233 generated methods each), the
+# HTTP layer and cluster events are not needed by every plugin.
 _LAZY = {
     "PluginAPIClient": "client",
     "AsyncPluginAPIClient": "client",
@@ -55,6 +57,7 @@ _LAZY = {
     "HTTPResponse": "http",
     "mount_asgi": "http",
     "mount_wsgi": "http",
+    "on_cluster_event": "cluster",
 }
 
 

@@ -22,15 +22,21 @@ from mattermost_plugin._transport import TARGET_VARIABLES
 from mattermost_plugin.logging import configure_logging, get_plugin_logger
 from mattermost_plugin.plugin import Plugin
 
-__all__ = ["run_plugin"]
+__all__ = ["plugin_folder", "run_plugin"]
+
+
+def plugin_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The plugin's folder: MATTERMOST_PLUGIN_PATH, else the working directory (the server
+    starts a plugin in its folder)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
 
 
 def plugin_id(environ: Mapping[str, str]) -> str:
     """MATTERMOST_PLUGIN_ID, else the id in the plugin folder's manifest, else "plugin"."""
     if environ.get("MATTERMOST_PLUGIN_ID"):
         return environ["MATTERMOST_PLUGIN_ID"]
-    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
-    manifest = folder / "plugin.json"
+    manifest = plugin_folder(environ) / "plugin.json"
     if manifest.is_file():
         try:
             found = json.loads(manifest.read_text()).get("id")
