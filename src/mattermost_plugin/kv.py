@@ -311,7 +311,8 @@ class Collection(CollectionBase[T]):
         """Change the value under ``key`` safely against concurrent writers, and return it.
 
         ``fn`` gets the current value (``None`` when missing) and returns the new one; it
-        may run several times, so it must not have side effects. The write is a
+        may run several times, so it must not have side effects. Each run gets a value
+        freshly read, which ``fn`` may change in place and return. The write is a
         compare-and-set: when another writer changed the value in between, ``update``
         waits a little and starts over, up to ``max_attempts`` times (default: the
         collection's), then raises :class:`UpdateConflictError`. ``expires_in`` applies to
