@@ -348,9 +348,11 @@ class FakeMattermost(_ServicerBase):
             everything in memory. The plugin's log lines are never stored.
 
     Change state from outside an RPC inside ``with fake.transaction():`` so that it is
-    written to the store. ``execute_command`` and ``on_log`` are hooks for the host that
-    embeds the fake (:class:`mattermost_plugin.host.local.LocalMattermost`): the first runs
-    a plugin's slash command for ``ExecuteSlashCommand``, the second sees every log call.
+    written to the store. ``execute_command``, ``on_log`` and ``on_config_saved`` are hooks
+    for the host that embeds the fake (:class:`mattermost_plugin.host.local.LocalMattermost`):
+    the first runs a plugin's slash command for ``ExecuteSlashCommand``, the second sees every
+    log call, the third runs after ``SaveConfig``/``SavePluginConfig`` (the server then calls
+    ``OnConfigurationChange``); it must not call back into the fake synchronously.
     """
 
     def __init__(
@@ -370,6 +372,7 @@ class FakeMattermost(_ServicerBase):
         self.execute_command: (
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
         ) = None
+        self.on_config_saved: Callable[[], None] | None = None
         P = proto_codec
         self.users: Table[str, user_pb2.User] = Table("user", P(user_pb2.User))
         self.teams: Table[str, team_pb2.Team] = Table("team", P(team_pb2.Team))
@@ -1755,7 +1758,12 @@ class FakeMattermost(_ServicerBase):
         if not isinstance(config, dict):
             raise _bad_request("api.config.update_config.invalid_json", "not a JSON object")
         self.config = config
+        self._config_saved()
         return api_kv_config_pb2.SaveConfigResponse()
+
+    def _config_saved(self) -> None:
+        if self.on_config_saved is not None:
+            self.on_config_saved()
 
     @_status
     def GetPluginConfig(
@@ -1772,6 +1780,7 @@ class FakeMattermost(_ServicerBase):
         settings = self._plugin_settings()
         settings.clear()
         settings.update(json_format.MessageToDict(request.config))
+        self._config_saved()
         return api_kv_config_pb2.SavePluginConfigResponse()
 
     @_status
