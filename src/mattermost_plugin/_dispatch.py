@@ -217,13 +217,13 @@ async def _run_coroutine(coroutine: Coroutine[Any, Any, Any], timeout: float | N
 class _HookCall:
     """One hook call, as listeners see it (``mattermost_plugin.listeners.HookCall``)."""
 
-    __slots__ = ("_deadline", "_dispatcher", "args", "hook", "plugin")
+    __slots__ = ("_deadline", "_dispatcher", "args", "hook", "plugin", "plugin_id")
 
     def __init__(
         self, dispatcher: HookDispatcher, hook: str, args: list[Any], deadline: float | None
     ) -> None:
         self._dispatcher, self.hook, self.args, self._deadline = dispatcher, hook, args, deadline
-        self.plugin = dispatcher.plugin
+        self.plugin, self.plugin_id = dispatcher.plugin, dispatcher.plugin_id
 
     def remaining(self) -> float | None:
         if self._deadline is None:

@@ -72,8 +72,12 @@ class HookCall(Protocol):
         """The Go name of the hook, e.g. ``"OnActivate"``."""
 
     @property
-    def plugin(self) -> Plugin:
+    def plugin(self) -> Plugin[Any]:
         """The plugin object."""
+
+    @property
+    def plugin_id(self) -> str:
+        """The plugin's id (its manifest's)."""
 
     @property
     def args(self) -> list[Any]:
@@ -109,7 +113,7 @@ class Listener:
     """What the step is, for logs: ``"settings"``, ``"commands"``, …"""
 
 
-def listeners_of(value: object, owner: type[Plugin]) -> Iterable[Listener]:
+def listeners_of(value: object, owner: type[Plugin[Any]]) -> Iterable[Listener]:
     """The listeners a class attribute contributes (none for ordinary attributes)."""
     provider = getattr(value, "__mattermost_listeners__", None)
     if provider is None or not callable(provider):

@@ -14,16 +14,22 @@ import logging
 import os
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
 
 from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin.hooks import hook_name_of
 from mattermost_plugin.listeners import Listener, listeners_of
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
     from mattermost_plugin.cluster import AsyncCluster, Cluster
     from mattermost_plugin.kv import KV, AsyncKV
+
+SettingsT = TypeVar("SettingsT", bound="BaseModel", default="BaseModel")
 
 __all__ = ["Plugin"]
 
@@ -54,8 +60,11 @@ def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_na
         ) from None
 
 
-class Plugin:
+class Plugin(Generic[SettingsT]):
     """Base class of a Mattermost plugin written in Python.
+
+    ``class MyPlugin(Plugin[MySettings])`` declares the plugin's settings model (a Pydantic
+    model; see :mod:`mattermost_plugin.settings`): ``self.settings`` is then a ``MySettings``.
 
     Attributes set for you before ``OnActivate``:
         api: the Plugin API, blocking (``PluginAPIClient``).
@@ -76,6 +85,10 @@ class Plugin:
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
         failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+        settings_required: fail activation while the settings do not validate (default: the
+            plugin activates, and reading ``self.settings`` raises ``SettingsError``).
+        reject_invalid_settings: refuse an admin's save of settings that do not validate
+            (``ConfigurationWillBeSaved``).
     """
 
     api: PluginAPIClient
@@ -89,6 +102,10 @@ class Plugin:
     failure_rejection_reason: ClassVar[str] = (
         "Rejected: a plugin could not process this request. Try again later."
     )
+
+    settings_required: ClassVar[bool] = False
+    reject_invalid_settings: ClassVar[bool] = False
+    __settings_model__: ClassVar[type[BaseModel] | None] = None
 
     # hook name → method name, for this class and its bases
     __hook_handlers__: ClassVar[dict[str, str]] = {}
@@ -117,6 +134,8 @@ class Plugin:
         for attr, value in vars(cls).items():
             if attr in sources or hasattr(value, "__mattermost_listeners__"):
                 sources[attr] = tuple(listeners_of(value, cls))
+        if "__orig_bases__" in vars(cls) or "<settings>" in sources:
+            _declare_settings(cls, sources)
         cls.__listener_sources__ = {attr: found for attr, found in sources.items() if found}
 
     @classmethod
@@ -136,6 +155,27 @@ class Plugin:
         if "OnConfigurationChange" in wanted:
             wanted.add("OnActivate")
         return [name for name in HOOKS if name in wanted]
+
+    @property
+    def settings(self) -> SettingsT:
+        """The plugin's settings, as its settings model: the same object for the whole hook
+        call. Raises ``SettingsError`` while there are no valid settings."""
+        from mattermost_plugin.settings import state_of
+
+        value: SettingsT = state_of(self).snapshot()
+        return value
+
+    @settings.setter
+    def settings(self, value: SettingsT) -> None:
+        # For unit tests of a plugin built without a server.
+        from mattermost_plugin.settings import state_of
+
+        state = state_of(self)
+        if not isinstance(value, state.model):
+            raise TypeError(
+                f"settings must be a {state.model.__name__}, not {type(value).__name__}"
+            )
+        state.current, state.error = value, None
 
     # -- state and cluster helpers (docs/state.md); built on first use, so a plugin that
     # never uses them does not load their modules
@@ -230,3 +270,15 @@ class Plugin:
                 f"OnActivate; in a unit test, assign plugin.{name} yourself"
             )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _declare_settings(cls: type[Plugin[Any]], sources: dict[str, tuple[Listener, ...]]) -> None:
+    """``class P(Plugin[Model])``: remember the model and add the settings listeners (which
+    depend on class settings, so a subclass recomputes them)."""
+    from mattermost_plugin import settings
+
+    model = settings.settings_model_of(cls) or cls.__settings_model__
+    if model is None:
+        return
+    cls.__settings_model__ = model
+    sources["<settings>"] = tuple(settings.listeners_for(cls))

@@ -204,11 +204,20 @@ def describe_class(cls: Any, root: str, hooks: Any, problems: list[dict[str, str
         )
     except ValueError:
         pass
-    return {
+    described = {
         "name": cls.__qualname__,
         "implemented": list(cls.implemented_hooks()),
         "handlers": handlers,
     }
+    model = getattr(cls, "__settings_model__", None)
+    if model is not None:
+        from mattermost_plugin.settings import SettingsError, settings_schema
+
+        try:
+            described["settings_schema"] = settings_schema(model)
+        except SettingsError as exc:
+            problems.append(_problem("error", _location(model, root), f"{model.__name__}: {exc}"))
+    return described
 
 
 def _defined_in(cls: Any, root: str) -> bool:

@@ -51,7 +51,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import click
-import yaml
 from rich.markup import escape
 
 from mattermost_plugin import __version__
@@ -64,10 +63,12 @@ from mattermost_plugin.cli._common import (
     human_size,
     print_problems,
 )
+from mattermost_plugin.cli.manifest import read_manifest_data, write_manifest_data
 from mattermost_plugin.cli.validate import (
     Report,
     check_manifest,
     check_python_version,
+    check_settings_schema,
     check_source,
     default_interpreter,
     executables_of,
@@ -418,9 +419,7 @@ def _rewrite_manifest(stage: Path, manifest_name: str, mode: str, entries: dict[
     """Point the executables at their entry scripts and record the dependency mode, in the
     manifest's own format (YAML comments are not kept)."""
     path = stage / manifest_name
-    text = path.read_text("utf-8")
-    is_json = manifest_name.endswith(".json")
-    data: dict[str, Any] = json.loads(text) if is_json else yaml.safe_load(text)
+    data = read_manifest_data(path)
     server = data["server"]
     if server.get("executable") in entries:
         server["executable"] = entries[server["executable"]]
@@ -429,10 +428,24 @@ def _rewrite_manifest(stage: Path, manifest_name: str, mode: str, entries: dict[
             server["executables"][key] = entries[value]
     python = server.setdefault("python", {})
     python["dependency_mode"] = mode
-    if is_json:
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    else:
-        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+    write_manifest_data(path, data)
+
+
+def _write_settings_schema(stage: Path, report: Report) -> None:
+    """The settings model's schema into the archive's manifest; the plugin's own manifest
+    is left alone, and its stale schema becomes a warning (``manifest`` updates it)."""
+    if report.settings_schema is None:
+        return
+    path = stage / report.manifest_file
+    data = read_manifest_data(path)
+    data["settings_schema"] = report.settings_schema
+    write_manifest_data(path, data)
+    report.problems = [
+        Problem("warning", p.where, f"{p.message}; the bundle has the model's schema")
+        if p.severity == "error" and p.where.endswith(": settings_schema")
+        else p
+        for p in report.problems
+    ]
 
 
 def _entry_source(config: dict[str, Any]) -> str:
@@ -615,6 +628,7 @@ def build_bundle(
                     mode,
                     entries if mode == "bundled" else {},
                 )
+                _write_settings_schema(stage, report)
             if errors(report.problems):
                 print_problems(report.problems)
                 raise CommandError(
@@ -727,6 +741,7 @@ def _check_bundle(
             )
         else:
             check_source(stage, executable, default_interpreter(plugin_dir, manifest), report)
+    check_settings_schema(report)
     if mode == "system":
         if report.python_version is not None:
             check_python_version(report, report.python_version, f"{report.interpreter}")

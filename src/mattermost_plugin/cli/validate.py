@@ -63,6 +63,8 @@ class Report:
     served: str | None = None
     implemented: list[str] = field(default_factory=list)
     plugins: list[dict[str, Any]] = field(default_factory=list)
+    settings_schema: dict[str, Any] | None = None
+    """The ``settings_schema`` the served class's settings model makes (None: no model)."""
 
     @property
     def ok(self) -> bool:
@@ -248,6 +250,21 @@ def check_source(
     for plugin in report.plugins:
         if plugin["name"] == report.served:
             report.implemented = plugin["implemented"]
+            report.settings_schema = plugin.get("settings_schema")
+
+
+def check_settings_schema(report: Report) -> None:
+    """An error for each way the manifest's ``settings_schema`` differs from the one the
+    plugin's settings model makes (``mattermost-plugin manifest`` fixes them)."""
+    if report.settings_schema is None or report.manifest is None:
+        return
+    from mattermost_plugin._settings_schema import schema_differences
+
+    where = f"{report.manifest_file}: settings_schema"
+    for difference in schema_differences(report.manifest.settings_schema, report.settings_schema):
+        report.problems.append(
+            Problem("error", where, f"{difference} (run `mattermost-plugin manifest` to update)")
+        )
 
 
 def check_python_version(report: Report, version: tuple[int, ...], who: str) -> None:
@@ -284,6 +301,7 @@ def check_plugin(
     interpreter = python or default_interpreter(plugin_dir, manifest)
     for executable in [e for e in executables_of(manifest) if (plugin_dir / e).is_file()]:
         check_source(plugin_dir, executable, interpreter, report, timeout=timeout)
+    check_settings_schema(report)
     if report.python_version is not None:
         check_python_version(report, report.python_version, f"{report.interpreter}")
     return report

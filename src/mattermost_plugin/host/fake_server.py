@@ -368,12 +368,14 @@ class FakeMattermost(_ServicerBase):
             everything in memory. The plugin's log lines are never stored.
 
     Change state from outside an RPC inside ``with fake.transaction():`` so that it is
-    written to the store. ``execute_command``, ``on_log`` and ``deliver_cluster_event`` are
-    hooks for the host that embeds the fake (:class:`mattermost_plugin.host.local.LocalMattermost`):
-    the first runs a plugin's slash command for ``ExecuteSlashCommand``, the second sees
-    every log call, the third gets every published cluster event with the publishing call's
-    context (a server with one node delivers them nowhere; it runs under the fake's lock, so
-    it must hand the delivery to another thread).
+    written to the store. ``execute_command``, ``on_log``, ``on_config_saved`` and
+    ``deliver_cluster_event`` are hooks for the host that embeds the fake
+    (:class:`mattermost_plugin.host.local.LocalMattermost`): the first runs a plugin's slash
+    command for ``ExecuteSlashCommand``, the second sees every log call, the third runs after
+    ``SaveConfig``/``SavePluginConfig`` (the server then calls ``OnConfigurationChange``), the
+    fourth gets every published cluster event with the publishing call's context (a server
+    with one node delivers them nowhere). The last two must not call back into the fake
+    synchronously.
     """
 
     def __init__(
@@ -393,6 +395,7 @@ class FakeMattermost(_ServicerBase):
         self.execute_command: (
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
         ) = None
+        self.on_config_saved: Callable[[], None] | None = None
         self.cluster_events: collections.deque[ClusterEvent] = collections.deque(maxlen=1000)
         """The latest cluster events the plugin published (``PublishPluginClusterEvent``)."""
         self.deliver_cluster_event: Callable[[ClusterEvent, grpc.ServicerContext], None] | None = (
@@ -1799,7 +1802,12 @@ class FakeMattermost(_ServicerBase):
         if not isinstance(config, dict):
             raise _bad_request("api.config.update_config.invalid_json", "not a JSON object")
         self.config = config
+        self._config_saved()
         return api_kv_config_pb2.SaveConfigResponse()
+
+    def _config_saved(self) -> None:
+        if self.on_config_saved is not None:
+            self.on_config_saved()
 
     @_status
     def GetPluginConfig(
@@ -1816,6 +1824,7 @@ class FakeMattermost(_ServicerBase):
         settings = self._plugin_settings()
         settings.clear()
         settings.update(json_format.MessageToDict(request.config))
+        self._config_saved()
         return api_kv_config_pb2.SavePluginConfigResponse()
 
     @_status

@@ -346,12 +346,15 @@ class LocalMattermost:
             fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db)
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
+            fake.on_config_saved = self._config_saved
             self.fake = fake
             if self.site_url is not None:
                 with fake.transaction():
                     fake.config.setdefault("ServiceSettings", {})["SiteURL"] = self.site_url
             if self.plugin_config is not None:
                 self._write_plugin_config(self.plugin_config)
+            else:
+                self._apply_schema_defaults()
             if self.defaults:
                 self._create_defaults()
             self._server, self.api_target = serve(fake)
@@ -1330,6 +1333,36 @@ class LocalMattermost:
             plugin_settings = fake._plugin_settings()
             plugin_settings.clear()
             plugin_settings.update(json.loads(json.dumps(dict(settings))))
+        self._apply_schema_defaults()
+
+    def _config_saved(self) -> None:
+        """The plugin saved the config through the API: the server then calls
+        ``OnConfigurationChange`` (in the background: the saving call is still running)."""
+        self._fire(
+            "OnConfigurationChange", hooks_lifecycle_pb2.OnConfigurationChangeRequest(), wait=False
+        )
+
+    def _apply_schema_defaults(self) -> None:
+        """As the server does: a setting of the manifest's ``settings_schema`` that the
+        config does not have takes the schema's ``default``."""
+        schema = self.manifest.settings_schema or {}
+        groups = [schema.get("settings") or []]
+        groups += [section.get("settings") or [] for section in schema.get("sections") or []]
+        defaults = {
+            item["key"]: item["default"]
+            for group in groups
+            for item in group
+            if isinstance(item, dict) and isinstance(item.get("key"), str) and "default" in item
+        }
+        if not defaults:
+            return
+        fake = self.server
+        with fake.transaction():
+            plugin_settings = fake._plugin_settings()
+            present = {str(key).lower() for key in plugin_settings}
+            for key, value in defaults.items():
+                if key.lower() not in present:
+                    plugin_settings[key] = value
 
     def set_plugin_config(self, settings: Mapping[str, Any]) -> None:
         """Replace the plugin's settings and call ``OnConfigurationChange`` (as saving the

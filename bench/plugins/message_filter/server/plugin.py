@@ -1,13 +1,20 @@
-"""The SDK side of the hook benchmark: the guide's message filter."""
+"""The SDK side of the hook benchmark: the guide's message filter, reading its
+word from typed settings (a settings read must cost nothing measurable)."""
+
+from pydantic import BaseModel
 
 from mattermost_plugin import HookName, Plugin, hook
 from mattermost_plugin.models import PluginContext, Post
 
 
-class FilterPlugin(Plugin):
+class FilterSettings(BaseModel):
+    blocked_word: str = "badword"
+
+
+class FilterPlugin(Plugin[FilterSettings]):
     @hook(HookName.MessageWillBePosted)
     def filter_message(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
-        if "badword" in post.message.lower():
+        if self.settings.blocked_word in post.message.lower():
             return None, "Message blocked"
         return post, ""
 

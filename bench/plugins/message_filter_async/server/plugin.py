@@ -1,13 +1,20 @@
-"""The SDK side of the hook benchmark, with an ``async def`` handler (run on the event loop)."""
+"""The SDK side of the hook benchmark, with an ``async def`` handler (run on the event loop),
+reading its word from typed settings."""
+
+from pydantic import BaseModel
 
 from mattermost_plugin import HookName, Plugin, hook
 from mattermost_plugin.models import PluginContext, Post
 
 
-class AsyncFilterPlugin(Plugin):
+class FilterSettings(BaseModel):
+    blocked_word: str = "badword"
+
+
+class AsyncFilterPlugin(Plugin[FilterSettings]):
     @hook(HookName.MessageWillBePosted)
     async def filter_message(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
-        if "badword" in post.message.lower():
+        if self.settings.blocked_word in post.message.lower():
             return None, "Message blocked"
         return post, ""
 
