@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from mattermost_plugin.cluster import AsyncCluster, Cluster
     from mattermost_plugin.kv import KV, AsyncKV
 
-SettingsT = TypeVar("SettingsT", bound="BaseModel", default="BaseModel")
+# Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
+SettingsT = TypeVar("SettingsT", bound="BaseModel", default=Any)
 
 __all__ = ["Plugin"]
 

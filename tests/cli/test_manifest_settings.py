@@ -82,7 +82,7 @@ def test_manifest_keeps_yaml(tmp_path: Path) -> None:
     assert run_cli("manifest", plugin).exit_code == 0
     written = yaml.safe_load((plugin / "plugin.yaml").read_text())
     assert written["id"] == data["id"]
-    assert [s["key"] for s in written["settings_schema"]["settings"]][0] == "enabled"
+    assert next(s["key"] for s in written["settings_schema"]["settings"]) == "enabled"
 
 
 def test_a_model_the_console_cannot_show_is_an_error(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ EXPECTED = {
     "pyproject.toml",
     "server/plugin.py",
     "server/requirements.txt",
+    "requirements-dev.txt",
     "tests/test_plugin.py",
 }
 
@@ -45,6 +46,10 @@ def test_new_writes_a_valid_plugin(tmp_path: Path) -> None:
     )
     assert "class TeamGreeterPlugin(Plugin):" in (folder / "server/plugin.py").read_text()
     assert "Next:" in result.stderr
+    assert (
+        f"mattermost-plugin-sdk[cli,test]>={__version__}"
+        in (folder / "requirements-dev.txt").read_text()
+    )
 
 
 def test_new_options(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mattermost_plugin.models import CommandArgs
+from mattermost_plugin.host.supervisor import PluginStartError
 from mattermost_plugin.testing import LocalMattermost, local_mattermost
 
 PLUGIN = Path(__file__).parent / "plugins" / "typed"
@@ -95,14 +95,16 @@ def test_no_valid_settings_yet_still_activates(tmp_path: Path) -> None:
 
 
 def test_settings_required_fails_activation() -> None:
-    with pytest.raises(Exception, match="max_links: Input should be a valid integer"):
-        with local_mattermost(
+    with (
+        pytest.raises(PluginStartError, match="max_links: Input should be a valid integer"),
+        local_mattermost(
             PLUGIN,
             plugin_config={"max_links": "x"},
             env={"SETTINGS_REQUIRED": "1"},
             hook_timeout=10,
-        ):
-            pass
+        ),
+    ):
+        pass
 
 
 def test_an_invalid_admin_save_is_rejected(mattermost: LocalMattermost) -> None:

@@ -117,6 +117,9 @@ def new(
 ) -> None:
     """Create a plugin called NAME: manifest, server/plugin.py, requirements, tests, README.
 
+    server/requirements.txt is what the plugin needs at run time (bundles ship it);
+    requirements-dev.txt adds the CLI and the test tools for working on it.
+
     The new plugin registers a slash command and answers it; its tests run the handler
     directly and start the whole plugin under the SDK's supervisor against a fake
     Mattermost server. Next steps are printed at the end.
@@ -167,7 +170,7 @@ def new(
     console.print(
         "\nNext:\n"
         f"  cd {escape(str(target))}\n"
-        "  python3 -m venv .venv && .venv/bin/pip install -r server/requirements.txt pytest\n"
+        "  python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt\n"
         "  .venv/bin/pytest\n"
         "  .venv/bin/mattermost-plugin validate .\n"
         "  .venv/bin/mattermost-plugin bundle .",

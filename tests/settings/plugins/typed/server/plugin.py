@@ -1,4 +1,5 @@
-"""A plugin with a settings model and no OnConfigurationChange handler (tests/settings). Its handlers report what they read from ``self.settings``."""
+"""A plugin with a settings model and no OnConfigurationChange handler (tests/settings).
+Its handlers report what they read from ``self.settings``."""
 
 from __future__ import annotations
 
