@@ -10,13 +10,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import clients, converters, hooks, ir, models
+from codegen import clients, converters, hook_methods, hooks, ir, models
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
 # Folders that codegen owns entirely: they are replaced as a whole, so nothing stale survives.
 MODELS_DIR = "mattermost_plugin/models"
 GENERATED_DIRS = ("mattermost_plugin/_pb", MODELS_DIR, "mattermost_plugin/_generated")
+# Generated documents: where codegen writes them (under its output folder) → where they live.
+GENERATED_DOCS = {clients.LISTING: REPO / "docs" / "api-signatures.md"}
 
 
 def generate(out: Path) -> None:
@@ -25,6 +27,7 @@ def generate(out: Path) -> None:
     converters.generate(proto, out)
     clients.generate(proto, out)
     hooks.generate(proto, out)
+    hook_methods.generate(proto, out)
     _format(out)
 
 
@@ -54,14 +57,18 @@ def _tree(root: Path) -> set[str]:
 
 
 def stale_files(fresh: Path) -> list[str]:
-    """Paths (relative to ``src/``) whose committed content differs from a fresh generation."""
+    """Paths (relative to the repository) whose committed content differs from a fresh
+    generation."""
     stale: list[str] = []
     for d in GENERATED_DIRS:
         committed, generated = SRC / d, fresh / d
         for rel in sorted(_tree(committed) | _tree(generated)):
             a, b = committed / rel, generated / rel
             if not (a.exists() and b.exists() and filecmp.cmp(a, b, shallow=False)):
-                stale.append(f"{d}/{rel}")
+                stale.append(f"src/{d}/{rel}")
+    for source, doc in GENERATED_DOCS.items():
+        if not (doc.exists() and filecmp.cmp(doc, fresh / source, shallow=False)):
+            stale.append(str(doc.relative_to(REPO)))
     return stale
 
 
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale = stale_files(fresh)
             if stale:
-                listing = "\n".join(f"  src/{p}" for p in stale)
+                listing = "\n".join(f"  {p}" for p in stale)
                 print(
                     f"codegen: {len(stale)} generated file(s) are stale or missing:\n{listing}\n"
                     "Run `nox -s codegen` and commit the result.",
@@ -87,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         for d in GENERATED_DIRS:
             shutil.rmtree(SRC / d, ignore_errors=True)
             shutil.copytree(fresh / d, SRC / d)
-        print(f"codegen: wrote {', '.join('src/' + d for d in GENERATED_DIRS)}")
+        for source, doc in GENERATED_DOCS.items():
+            shutil.copyfile(fresh / source, doc)
+        written = [f"src/{d}" for d in GENERATED_DIRS]
+        written += [str(doc.relative_to(REPO)) for doc in GENERATED_DOCS.values()]
+        print(f"codegen: wrote {', '.join(written)}")
     return 0
 
 

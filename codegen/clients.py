@@ -1,10 +1,13 @@
 """Typed Plugin API client mixins, sync and async, rendered from ONE method template.
 
 Every PluginAPI RPC becomes a method named by ``naming.snake`` of its Go name, grouped into a
-mixin per entity. Parameters are the request fields (identifiers positional; paging, filters
-and option messages keyword-only with defaults); the return value is the single result field
-as a model, a NamedTuple when there are several, ``None`` when there is none. ``*_json``
-bytes travel as parsed JSON.
+mixin per entity. Parameters are the request fields, placed by the rule of
+``codegen.signatures`` (what the call acts on positional, in Go's order; paging, filters and
+options keyword-only with defaults) and checked before the request is built (one
+``isinstance`` per argument; a thorough diagnosis only when something is wrong). The return
+value is the single result field as a model, a NamedTuple when there are several, ``None``
+when there is none. ``*_json`` bytes travel as parsed JSON. Methods the server does not serve
+(``signatures.UNSERVED``) raise without a call.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from codegen import converters
 from codegen.ir import FieldIR, Kind, MethodIR, ProtoIR
 from codegen.models import wrap
 from codegen.naming import snake
+from codegen.signatures import DEFAULTS, UNSERVED, Param, Role, is_json_blob, params_of
 
 PACKAGE = "mattermost_plugin._generated.client"
 
 # Owned by the hand-written layer (mattermost_plugin.client), which gives them the friendlier
-# forms the user guide promises; generating them too would mean two incompatible signatures.
-HAND_WRITTEN = {"CreatePost", "KVSet", "KVGet"}
+# forms the user guide promises (and answers GetPluginID locally); generating them too would
+# mean two incompatible signatures.
+HAND_WRITTEN = {"CreatePost", "KVSet", "KVGet", "GetPluginID"}
 
 # Retried (with backoff) on UNAVAILABLE: reads only, where a retry cannot repeat a side effect.
 READ_PREFIXES = ("Get", "List", "Search", "Has", "Is", "Count", "Read")
@@ -53,24 +58,6 @@ GROUPS: list[tuple[str, str]] = [
     ("Misc", r""),
 ]
 
-KEYWORD_ONLY = {
-    "page",
-    "per_page",
-    "limit",
-    "sort",
-    "sort_by",
-    "include_deleted",
-    "allow_inactive",
-    "inactive",
-    "without_team",
-    "group_constrained",
-    "updated_after",
-    "options",
-    "opts",
-    "view_restrictions",
-}
-KEYWORD_PREFIXES = ("in_", "not_in_")
-
 
 def group_of(method: str) -> str:
     return next(name for name, pattern in GROUPS if re.search(pattern, method))
@@ -80,17 +67,13 @@ def is_read(method: str) -> bool:
     return method in READ_EXTRA or method.startswith(READ_PREFIXES)
 
 
-def is_json_blob(f: FieldIR) -> bool:
-    return f.kind is Kind.SCALAR and f.py_type == "bytes" and f.name.endswith("_json")
-
-
 @dataclass
 class _Module:
-    """Imports of one client module: models for annotations, everything else on first use.
+    """Imports of one client module, all of them on first use.
 
-    Models appear only in annotations (``TYPE_CHECKING``); wire stubs and converters load when
-    a method first needs them, so a client costs little until it is used, and then only
-    for the groups of calls a plugin makes.
+    Models, wire stubs and converters load when a method first needs them (to check an
+    argument, build a request or read a response), so a client costs little until it is
+    used, and then only for the groups of calls a plugin makes.
     """
 
     ir: ProtoIR
@@ -106,9 +89,7 @@ class _Module:
 
     def model(self, full_name: str) -> str:
         msg = self.ir.messages[full_name]
-        self.typing_imports.add(
-            f"from mattermost_plugin.models import {msg.module} as m_{msg.module}"
-        )
+        self.lazy[f"m_{msg.module}"] = f"mattermost_plugin.models.{msg.module}"
         return f"m_{msg.module}.{msg.class_name}"
 
     def converter(self, full_name: str, direction: str) -> str:
@@ -180,26 +161,10 @@ class _Module:
         return expr
 
 
-def _param_name(f: FieldIR) -> str:
-    return f.name.removesuffix("_json") if is_json_blob(f) else f.name
-
-
-def _is_keyword(f: FieldIR, ir: ProtoIR) -> bool:
-    """Paging, filters, option messages and proto3-optional scalars are keyword-only."""
-    scalar_optional = f.optional and f.kind is not Kind.MESSAGE
-    named = f.name in KEYWORD_ONLY or f.name.startswith(KEYWORD_PREFIXES)
-    return named or scalar_optional or _is_options(f, ir)
-
-
-def _is_options(f: FieldIR, ir: ProtoIR) -> bool:
-    return f.kind is Kind.MESSAGE and ir.messages[f.ref].class_name.endswith(
-        ("Options", "Opts", "Restrictions")
-    )
-
-
 ZERO = {"str": '""', "bytes": 'b""', "bool": "False", "int": "0", "float": "0.0"}
-# Defaults that differ from the zero value: an empty page is never what a caller wants.
-DEFAULTS = {"per_page": "60"}
+# Python types of the protobuf scalars, as a fast isinstance check takes them (an int is a
+# float to a type checker; a bool is an int, which protobuf refuses and the slow path names).
+CHECKED_SCALARS = {"str": "str", "bytes": "bytes", "bool": "bool", "int": "int"}
 
 
 @dataclass
@@ -209,6 +174,62 @@ class RenderedMethod:
     lines_sync: list[str]
     lines_async: list[str]
     result_types: list[str]
+    signature: str  # for the listing in the docs: parameters and return type
+
+
+def _fast_check(module: _Module, p: Param) -> str | None:
+    """One cheap test that the argument has its annotated type (None: no cheap test)."""
+    f, name = p.field, p.name
+    if p.role is Role.VARIADIC or f.kind in (Kind.VALUE, Kind.ENUM) or is_json_blob(f):
+        return None  # any JSON value: checked while the request is built
+    if f.repeated:
+        test = f"isinstance({name}, list)"
+    elif f.kind in (Kind.MAP, Kind.STRUCT):
+        test = f"isinstance({name}, dict)"
+    elif f.kind is Kind.MESSAGE:
+        test = f"isinstance({name}, {module.model(f.ref)})"
+    elif f.py_type == "float":
+        test = f"isinstance({name}, (int, float))"
+    else:
+        test = f"isinstance({name}, {CHECKED_SCALARS[f.py_type]})"
+    if p.required:
+        return f"{test} and {name}"
+    if p.role is Role.KEYWORD and _defaults_to_none(f):
+        return f"({name} is None or {test})"
+    return test
+
+
+def _defaults_to_none(f: FieldIR) -> bool:
+    return f.repeated or f.optional or f.kind in (Kind.MESSAGE, Kind.MAP, Kind.STRUCT)
+
+
+def _wire_arg(module: _Module, p: Param) -> str:
+    """The request constructor's keyword argument for one parameter."""
+    f, name = p.field, p.name
+    if p.role is Role.VARIADIC:
+        pair = module.pb(f.ref)
+        return (
+            f"{f.name}=[{pair}(key=k, value=_convert.python_to_value(v)) "
+            f"for k, v in {name}.items()],"
+        )
+    if p.role is Role.KEYWORD and _defaults_to_none(f):
+        if f.repeated or f.kind is Kind.MAP:
+            empty = "{}" if f.kind is Kind.MAP else "[]"
+            return f"{f.name}={module.to_wire(f, f'({name} or {empty})')},"
+        return f"{f.name}=None if {name} is None else {module.to_wire(f, name)},"
+    return f"{f.name}={module.to_wire(f, name)},"
+
+
+def _declaration(module: _Module, p: Param) -> str:
+    f, name = p.field, p.name
+    annotation = module.py_type(f)
+    if p.role is Role.VARIADIC:
+        return f"**{name}: JsonValue"
+    if p.role is Role.POSITIONAL:
+        return f"{name}: {annotation}"
+    if _defaults_to_none(f):
+        return f"{name}: {annotation} | None = None"
+    return f"{name}: {annotation} = {DEFAULTS.get(f.name, ZERO[f.py_type])}"
 
 
 def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
@@ -216,27 +237,17 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
     ir = module.ir
     request = ir.messages[method.input]
     response = ir.messages[method.output]
-    positional: list[str] = []
-    keyword: list[str] = []
-    ctor_args: list[str] = []
-    for f in request.fields:
-        name = _param_name(f)
-        annotation = module.py_type(f)
-        if not _is_keyword(f, ir):
-            positional.append(f"{name}: {annotation}")
-            ctor_args.append(f"{f.name}={module.to_wire(f, name)},")
-        elif f.repeated:
-            keyword.append(f"{name}: {annotation} | None = None")
-            ctor_args.append(f"{f.name}={module.to_wire(f, f'({name} or [])')},")
-        elif f.kind is Kind.MESSAGE or f.optional:
-            keyword.append(f"{name}: {annotation} | None = None")
-            value = module.to_wire(f, name)
-            ctor_args.append(f"{f.name}=None if {name} is None else {value},")
-        else:
-            default = DEFAULTS.get(f.name, ZERO[f.py_type])
-            keyword.append(f"{name}: {annotation} = {default}")
-            ctor_args.append(f"{f.name}={module.to_wire(f, name)},")
-    keyword.append("timeout: float | None = None")
+    params = params_of(method.name, request.fields, ir)
+    positional = [p for p in params if p.role is Role.POSITIONAL]
+    keyword = [p for p in params if p.role is Role.KEYWORD]
+    variadic = [p for p in params if p.role is Role.VARIADIC]
+    declared = [_declaration(module, p) for p in positional]
+    declared += ["*", *[_declaration(module, p) for p in keyword]]
+    declared += ["timeout: float | None = None", *[_declaration(module, p) for p in variadic]]
+    checks = [c for p in params if (c := _fast_check(module, p)) is not None]
+    checks.append("(timeout is None or isinstance(timeout, (int, float)))")
+    ctor_args = [_wire_arg(module, p) for p in params]
+    required = tuple(p.name for p in params if p.required)
     results = [f for f in response.fields if f.name != "error"]
     result_types: list[str] = []
     if not results:
@@ -249,18 +260,35 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
         result_types = [f"    {f.name}: {module.py_type(f)}" for f in results]
         values = ", ".join(module.from_wire(f, f"response.{f.name}") for f in results)
         body_return = f"{returns}({values})"
-    params = ", ".join(["self", *positional, "*", *keyword])
+    signature = ", ".join(["self", *declared])
+    name = snake(method.name)
+    served = method.name not in UNSERVED
     doc = method.comment or f"Calls ``PluginAPI.{method.name}``."
     doc_lines = doc.splitlines()
+    if not served:
+        doc_lines[-1] += (
+            f"\n\nNot served: this Mattermost server answers ``{method.name}`` with"
+            " UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call."
+        )
     doc_lines[-1] += f"\n\nGo: ``plugin.API.{method.name}``."
+    reject = f'reject("{method.name}", self.{name}, locals(), {required!r}'
 
     def lines(is_async: bool) -> list[str]:
         prefix, wait = ("async ", "await ") if is_async else ("", "")
-        out = [f"    {prefix}def {snake(method.name)}({params}) -> {returns}:"]
+        out = [f"    {prefix}def {name}({signature}) -> {returns}:"]
         out += _docstring(doc_lines)
-        out.append(f"        request = {module.pb(method.input)}(")
-        out += [f"            {arg}" for arg in ctor_args]
-        out.append("        )")
+        if not served:
+            module.imports.add("from mattermost_plugin.errors import not_served")
+            out.append(f'        raise not_served("{method.name}")')
+            return out
+        out.append(f"        if not ({' and '.join(checks)}):")
+        out.append(f"            {reject})")
+        out.append("        try:")
+        out.append(f"            request = {module.pb(method.input)}(")
+        out += [f"                {arg}" for arg in ctor_args]
+        out.append("            )")
+        out.append("        except CONVERSION_ERRORS as error:")
+        out.append(f"            {reject}, error)")
         call = (
             f'{wait}self._unary("{method.name}", request, {module.pb(method.output)}, '
             "timeout=timeout)"
@@ -272,8 +300,18 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
             out.append(f"        return {body_return}")
         return out
 
+    shown = [_declaration(module, p) for p in positional]
+    shown += ["*", *[_declaration(module, p) for p in keyword]] if keyword else []
+    shown += [_declaration(module, p) for p in variadic]
+    listed = re.sub(r"\bm_\w+\.", "", ", ".join(shown))
+    shown_returns = re.sub(r"\bm_\w+\.", "", returns)
     return RenderedMethod(
-        group_of(method.name), snake(method.name), lines(False), lines(True), result_types
+        group_of(method.name),
+        name,
+        lines(False),
+        lines(True),
+        result_types,
+        f"{name}({listed}) -> {shown_returns}",
     )
 
 
@@ -306,6 +344,70 @@ def generate(ir: ProtoIR, out: Path) -> None:
     for group, (module, methods) in sorted(modules.items()):
         (package / f"{snake(group)}.py").write_text(_render_group(group, module, methods))
     (package / "__init__.py").write_text(_render_package(sorted(modules), service.methods))
+    (package.parent / "unserved.py").write_text(_render_unserved())
+    listing = {group: methods for group, (_, methods) in modules.items()}
+    (out / LISTING).parent.mkdir(parents=True, exist_ok=True)
+    (out / LISTING).write_text(_render_listing(listing))
+
+
+def _render_unserved() -> str:
+    return (
+        "\n".join(
+            [
+                HEADER.format(what="Plugin API methods the Mattermost server does not serve"),
+                "# PROTOCOL.md §6: the server's API service answers these with UNIMPLEMENTED.",
+                "# The client raises PluginAPIError (501) for them without a call (GetPluginID",
+                "# it answers from the manifest); the fake Mattermost answers them UNIMPLEMENTED.",
+                "UNSERVED_METHODS = frozenset(",
+                "    {",
+                *[f'        "{name}",' for name in UNSERVED],
+                "    }",
+                ")",
+            ]
+        )
+        + "\n"
+    )
+
+
+# Written by codegen next to the package, copied to docs/ (see codegen.__main__).
+LISTING = Path("_docs") / "api-signatures.md"
+HAND_WRITTEN_LISTING = [
+    "create_post(post: Post | None = None, *, channel_id: str | None = None,"
+    " user_id: str | None = None, message: str | None = None, root_id: str = '') -> Post",
+    "get_plugin_id() -> str  # from MATTERMOST_PLUGIN_ID or the manifest, no call",
+    "kv_get(key: str) -> bytes | None",
+    "kv_get_as(key: str, type_: type[T]) -> T | None",
+    "kv_set(key: str, value: object, *, expires_in: int | float | timedelta | None = None) -> None",
+]
+
+
+def _render_listing(groups: dict[str, list[RenderedMethod]]) -> str:
+    """Every method's signature, grouped as the mixins are: the rule's outcome, readable."""
+    out = [
+        "# Plugin API signatures",
+        "",
+        "Generated by `python -m codegen` from the protocol and the rule in",
+        "`codegen/signatures.py` (see [the guide](guide.md#the-plugin-api)): do not",
+        "edit. Positional parameters say what a call acts on or writes, in Go's order; the",
+        "rest are keyword-only with defaults. Every method also takes `timeout=` (seconds).",
+        "`PluginAPIClient` and `AsyncPluginAPIClient` have the same signatures. Methods marked",
+        "*not served* raise `PluginAPIError` (501) without a call: the server does not answer",
+        "them.",
+        "",
+        "## Hand-written",
+        "",
+        "```python",
+        *HAND_WRITTEN_LISTING,
+        "```",
+    ]
+    for group in sorted(groups):
+        out += ["", f"## {group}", "", "```python"]
+        for m in sorted(groups[group], key=lambda m: m.name):
+            line = m.signature
+            served = not any("raise not_served(" in text for text in m.lines_sync)
+            out.append(line if served else f"{line}  # not served")
+        out.append("```")
+    return "\n".join(out) + "\n"
 
 
 def _render_group(group: str, module: _Module, methods: list[RenderedMethod]) -> str:
@@ -317,6 +419,8 @@ def _render_group(group: str, module: _Module, methods: list[RenderedMethod]) ->
     if "_json." in uses:
         imports.add("import json as _json")
     imports.add("from mattermost_plugin._transport import AsyncTransport, SyncTransport")
+    if "reject(" in uses:
+        imports.add("from mattermost_plugin._arguments import CONVERSION_ERRORS, reject")
     if "JsonValue" in uses:
         imports.add("from pydantic import JsonValue")
     if any(m.result_types for m in methods):

@@ -7,9 +7,10 @@ has one), the response kind, and the response fields the handler's return value 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from codegen.ir import FieldIR, Kind, MessageIR, ProtoIR
+from codegen.ir import FieldIR, Kind, MessageIR, MethodIR, ProtoIR
 from codegen.models import wrap
 from codegen.naming import snake
 
@@ -29,6 +30,23 @@ def response_kind(name: str, response: MessageIR) -> str:
     return "VALUE"
 
 
+def hook_rpcs(ir: ProtoIR) -> Iterator[tuple[MethodIR, MessageIR, MessageIR]]:
+    """Every hook RPC (``Implemented`` is a query, not a hook) with its request and response."""
+    for method in ir.service("PluginHooks").methods:
+        if method.name != "Implemented":
+            yield method, ir.messages[method.input], ir.messages[method.output]
+
+
+def json_wrapper(ir: ProtoIR, f: FieldIR) -> FieldIR | None:
+    """The bytes field of a message that only wraps a JSON document (ConfigJson …)."""
+    if f.kind is not Kind.MESSAGE:
+        return None
+    inner = ir.messages[f.ref].fields
+    if len(inner) == 1 and inner[0].py_type == "bytes" and inner[0].name.endswith("_json"):
+        return inner[0]
+    return None
+
+
 class _Table:
     def __init__(self, ir: ProtoIR) -> None:
         self.ir = ir
@@ -37,17 +55,8 @@ class _Table:
         """A message class by reference, imported only when a hook needs it."""
         return f'"{msg.pb_module}:{msg.pb_path}"'
 
-    def json_wrapper(self, f: FieldIR) -> FieldIR | None:
-        """The bytes field of a message that only wraps a JSON document (ConfigJson …)."""
-        if f.kind is not Kind.MESSAGE:
-            return None
-        inner = self.ir.messages[f.ref].fields
-        if len(inner) == 1 and inner[0].py_type == "bytes" and inner[0].name.endswith("_json"):
-            return inner[0]
-        return None
-
     def wire_field(self, f: FieldIR) -> str:
-        inner = self.json_wrapper(f)
+        inner = json_wrapper(self.ir, f)
         if inner is not None:
             wrapper = self.pb(self.ir.messages[f.ref])
             return (
@@ -66,13 +75,9 @@ class _Table:
 
 def generate(ir: ProtoIR, out: Path) -> None:
     table = _Table(ir)
-    service = ir.service("PluginHooks")
     rows: list[str] = []
     names: list[tuple[str, str]] = []
-    for method in service.methods:
-        if method.name == "Implemented":
-            continue
-        request, response = ir.messages[method.input], ir.messages[method.output]
+    for method, request, response in hook_rpcs(ir):
         args = [f for f in request.fields if f.name != "context"]
         outputs = [f for f in response.fields if f.name != "error"]
         has_context = bool(args) and args[0].name == "plugin_context"

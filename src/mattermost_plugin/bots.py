@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
+from mattermost_plugin._plugin_id import plugin_folder
 from mattermost_plugin._steps import Steps, call, run_async, run_sync
 from mattermost_plugin.errors import AlreadyExistsError, NotFoundError, ValidationError
 from mattermost_plugin.kv import CollectionBase
@@ -67,8 +68,6 @@ _RECORDS = _BotRecords("_bots", _BotRecord)
 
 
 def _read_icon(icon: IconPath) -> bytes:
-    from mattermost_plugin.server import plugin_folder
-
     path = Path(icon)
     if not path.is_absolute():
         path = plugin_folder() / path

@@ -6,24 +6,33 @@ forms the user guide promises, written here once for both:
 
 * ``create_post(post)`` or ``create_post(channel_id=…, user_id=…, message=…)``;
 * ``kv_set(key, value, expires_in=…)`` for bytes, str, JSON-able values and Pydantic models;
-* ``kv_get(key)`` → bytes, or ``None`` for a missing key, and ``kv_get_as(key, type)``.
+* ``kv_get(key)`` → bytes, or ``None`` for a missing key, and ``kv_get_as(key, type)``;
+* ``get_plugin_id()``, answered from the environment or the manifest (the server does not).
+
+They check their arguments as the generated methods do (see ``mattermost_plugin._arguments``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, empty, invalid, wrong_type
 from mattermost_plugin._generated.client import GeneratedAsyncAPI, GeneratedSyncAPI
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, api_kv_config_pb2, post_pb2
+from mattermost_plugin._plugin_id import find_plugin_id
+from mattermost_plugin.errors import PluginAPIError
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import post as c_post
+    from mattermost_plugin.models import post as m_post
     from mattermost_plugin.models.post import Post
 else:  # the post models load with the first create_post
     c_post = lazy_module(__name__, "c_post", "mattermost_plugin._generated.converters.post")
+    m_post = lazy_module(__name__, "m_post", "mattermost_plugin.models.post")
 
 __all__ = ["AsyncPluginAPIClient", "PluginAPIClient"]
 
@@ -37,19 +46,82 @@ def _post_request(
     user_id: str | None,
     message: str | None,
     root_id: str,
+    timeout: float | None,
 ) -> api_channel_post_pb2.CreatePostRequest:
+    if not (
+        (timeout is None or isinstance(timeout, (int, float)))
+        and (user_id is None or isinstance(user_id, str))
+        and (message is None or isinstance(message, str))
+        and isinstance(root_id, str)
+    ):
+        _reject_create_post(timeout=timeout, user_id=user_id, message=message, root_id=root_id)
     if post is None:
-        if not channel_id:
-            raise TypeError("create_post() needs a Post, or channel_id= and message=")
+        if not (isinstance(channel_id, str) and channel_id):
+            if channel_id is None:
+                raise TypeError("create_post() needs a Post, or channel_id= and message=")
+            _reject_create_post(channel_id=channel_id)
         # The same message c_post.post_to_pb(Post(...)) gives, without building and validating
         # a Post model first (the most common call; the model costs ~30 µs per post).
-        fields = post_pb2.Post(
-            channel_id=channel_id, user_id=user_id or "", message=message or "", root_id=root_id
-        )
+        try:
+            fields = post_pb2.Post(
+                channel_id=channel_id,
+                user_id=user_id or "",
+                message=message or "",
+                root_id=root_id,
+            )
+        except CONVERSION_ERRORS as error:
+            raise invalid(
+                "create_post", "CreatePost", f"a field is not valid text: {error}"
+            ) from error
         return api_channel_post_pb2.CreatePostRequest(post=fields)
+    if not isinstance(post, m_post.Post):
+        raise wrong_type("create_post", "post", "Post or None", post)
     if channel_id or user_id or message or root_id:
         raise TypeError("create_post(): pass a Post or keyword fields, not both")
-    return api_channel_post_pb2.CreatePostRequest(post=c_post.post_to_pb(post))
+    if not post.channel_id:
+        raise empty("create_post", "CreatePost", "post.channel_id")
+    try:
+        return api_channel_post_pb2.CreatePostRequest(post=c_post.post_to_pb(post))
+    except CONVERSION_ERRORS as error:
+        raise invalid(
+            "create_post", "CreatePost", f"post does not fit the request: {error}"
+        ) from error
+
+
+def _reject_create_post(**values: object) -> NoReturn:
+    expected = {"timeout": ("float or None", (int, float, type(None)))}
+    for name, value in values.items():
+        if name == "channel_id" and value == "":
+            raise empty("create_post", "CreatePost", "channel_id")
+        description, types = expected.get(name, ("str or None", (str, type(None))))
+        if not isinstance(value, types):
+            raise wrong_type("create_post", name, description, value)
+    raise AssertionError("create_post(): no bad argument found")
+
+
+def _check_key(method: str, go_method: str, key: object) -> None:
+    """A KV key is a non-empty str (the server refuses an empty one)."""
+    if not isinstance(key, str):
+        raise wrong_type(method, "key", "str", key)
+    if not key:
+        raise empty(method, go_method, "key")
+
+
+def _check_timeout(method: str, timeout: object) -> None:
+    if not (timeout is None or isinstance(timeout, (int, float))):
+        raise wrong_type(method, "timeout", "float or None", timeout)
+
+
+def local_plugin_id() -> str:
+    """``get_plugin_id()``: the id from MATTERMOST_PLUGIN_ID or the plugin's manifest."""
+    found, where = find_plugin_id(os.environ)
+    if found is None:
+        raise PluginAPIError(
+            f"no plugin id in {where}: the server does not answer GetPluginID, so set "
+            "MATTERMOST_PLUGIN_ID or run the plugin in its folder (next to plugin.json)",
+            method="GetPluginID",
+        )
+    return found
 
 
 def encode_kv_value(value: object) -> bytes:
@@ -65,6 +137,15 @@ def encode_kv_value(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
+def _kv_value(value: object) -> bytes:
+    try:
+        return encode_kv_value(value)
+    except TypeError:
+        raise wrong_type("kv_set", "value", "bytes, str, a model or a JSON value", value) from None
+    except ValueError as error:  # a circular reference, text that is not UTF-8
+        raise invalid("kv_set", "KVSet", f"value cannot be stored: {error}") from None
+
+
 def decode_kv_value(raw: bytes | None, type_: type[T]) -> T | None:
     """The inverse of ``encode_kv_value`` for one expected type."""
     if raw is None:
@@ -78,18 +159,23 @@ def decode_kv_value(raw: bytes | None, type_: type[T]) -> T | None:
     return TypeAdapter(type_).validate_json(raw)
 
 
-def expiry_seconds(expires_in: Expiry, what: str = "kv_set()") -> int:
+def expiry_seconds(expires_in: Expiry, method: str = "kv_set") -> int:
     """Whole seconds for the server (at least 1) from seconds or a ``timedelta``."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | timedelta):
+        raise wrong_type(method, "expires_in", "int, float, timedelta or None", expires_in)
     seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
     if seconds <= 0:
-        raise ValueError(f"{what}: expires_in must be positive, got {expires_in!r}")
+        raise ValueError(f"{method}(): expires_in must be positive, got {expires_in!r}")
     return max(1, round(seconds))
 
 
 def _kv_set_request(
-    key: str, value: object, expires_in: Expiry | None
+    key: str, value: object, expires_in: Expiry | None, timeout: float | None
 ) -> api_kv_config_pb2.KVSetRequest | api_kv_config_pb2.KVSetWithExpiryRequest:
-    data = encode_kv_value(value)
+    if not (isinstance(key, str) and key):
+        _check_key("kv_set", "KVSet", key)
+    _check_timeout("kv_set", timeout)
+    data = _kv_value(value)
     if expires_in is None:
         return api_kv_config_pb2.KVSetRequest(key=key, value=data)
     return api_kv_config_pb2.KVSetWithExpiryRequest(
@@ -121,7 +207,7 @@ class PluginAPIClient(GeneratedSyncAPI):
 
         Go: ``plugin.API.CreatePost``.
         """
-        request = _post_request(post, channel_id, user_id, message, root_id)
+        request = _post_request(post, channel_id, user_id, message, root_id, timeout)
         response = self._unary(
             "CreatePost", request, api_channel_post_pb2.CreatePostResponse, timeout=timeout
         )
@@ -140,7 +226,7 @@ class PluginAPIClient(GeneratedSyncAPI):
         ``expires_in`` (seconds or a ``timedelta``) makes the key disappear after that time.
         Go: ``plugin.API.KVSet`` / ``KVSetWithExpiry``.
         """
-        request = _kv_set_request(key, value, expires_in)
+        request = _kv_set_request(key, value, expires_in, timeout)
         if isinstance(request, api_kv_config_pb2.KVSetRequest):
             self._unary("KVSet", request, api_kv_config_pb2.KVSetResponse, timeout=timeout)
         else:
@@ -153,6 +239,9 @@ class PluginAPIClient(GeneratedSyncAPI):
         The server answers a missing key with empty bytes, so an empty value reads as
         ``None`` too. Go: ``plugin.API.KVGet``.
         """
+        if not (isinstance(key, str) and key):
+            _check_key("kv_get", "KVGet", key)
+        _check_timeout("kv_get", timeout)
         request = api_kv_config_pb2.KVGetRequest(key=key)
         response = self._unary("KVGet", request, api_kv_config_pb2.KVGetResponse, timeout=timeout)
         return response.value or None
@@ -164,6 +253,15 @@ class PluginAPIClient(GeneratedSyncAPI):
         and validated by Pydantic. ``None`` when the key is missing.
         """
         return decode_kv_value(self.kv_get(key, timeout=timeout), type_)
+
+    def get_plugin_id(self, *, timeout: float | None = None) -> str:
+        """This plugin's id, from ``MATTERMOST_PLUGIN_ID`` or the plugin folder's manifest.
+
+        Answered without a call: the server does not serve ``GetPluginID`` (a plugin knows
+        its id). Raises ``PluginAPIError`` when neither is there. ``timeout`` is accepted
+        for symmetry with the other methods. Go: ``plugin.API.GetPluginID``.
+        """
+        return local_plugin_id()
 
 
 class AsyncPluginAPIClient(GeneratedAsyncAPI):
@@ -183,7 +281,7 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
         timeout: float | None = None,
     ) -> Post:
         """Create a post, from a ``Post`` or from its main fields; returns the stored post."""
-        request = _post_request(post, channel_id, user_id, message, root_id)
+        request = _post_request(post, channel_id, user_id, message, root_id, timeout)
         response = await self._unary(
             "CreatePost", request, api_channel_post_pb2.CreatePostResponse, timeout=timeout
         )
@@ -198,7 +296,7 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
         timeout: float | None = None,
     ) -> None:
         """Store ``value`` under ``key``: bytes as is, str as UTF-8, anything else as JSON."""
-        request = _kv_set_request(key, value, expires_in)
+        request = _kv_set_request(key, value, expires_in, timeout)
         if isinstance(request, api_kv_config_pb2.KVSetRequest):
             await self._unary("KVSet", request, api_kv_config_pb2.KVSetResponse, timeout=timeout)
         else:
@@ -207,6 +305,9 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
 
     async def kv_get(self, key: str, *, timeout: float | None = None) -> bytes | None:
         """The bytes stored under ``key``, or ``None`` when there are none (see the sync one)."""
+        if not (isinstance(key, str) and key):
+            _check_key("kv_get", "KVGet", key)
+        _check_timeout("kv_get", timeout)
         request = api_kv_config_pb2.KVGetRequest(key=key)
         response = await self._unary(
             "KVGet", request, api_kv_config_pb2.KVGetResponse, timeout=timeout
@@ -218,3 +319,7 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
     ) -> T | None:
         """The value under ``key`` decoded as ``type_``; ``None`` when missing."""
         return decode_kv_value(await self.kv_get(key, timeout=timeout), type_)
+
+    async def get_plugin_id(self, *, timeout: float | None = None) -> str:
+        """This plugin's id, without a call (see ``PluginAPIClient.get_plugin_id``)."""
+        return local_plugin_id()

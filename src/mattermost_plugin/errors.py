@@ -184,6 +184,21 @@ def from_rpc_error(method: str, error: grpc.RpcError, *, target: str = "") -> Pl
     return exc
 
 
+def not_served(method: str) -> PluginAPIError:
+    """The error of a method this Mattermost server does not answer (PROTOCOL.md §6).
+
+    The server's Plugin API has no handler for it and would answer UNIMPLEMENTED; the client
+    raises this instead of making the call (``_generated/unserved.py`` lists the methods).
+    """
+    return PluginAPIError(
+        f"this Mattermost server does not serve {method} to plugins (its Plugin API answers "
+        "UNIMPLEMENTED)",
+        method=method,
+        status_code=501,
+        grpc_code=grpc.StatusCode.UNIMPLEMENTED,
+    )
+
+
 def _split_details(details: str) -> tuple[str, str]:
     """Status messages read ``"<error id>: <message>"``; ids are dotted words, no spaces."""
     head, sep, tail = details.partition(": ")

@@ -240,7 +240,7 @@ class CollectionBase(Generic[T]):
         attempts = self.max_attempts if max_attempts is None else max_attempts
         if attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {attempts}")
-        seconds = 0 if expires_in is None else expiry_seconds(expires_in, "update()")
+        seconds = 0 if expires_in is None else expiry_seconds(expires_in, "update")
         for attempt in range(attempts):
             raw: bytes | None = yield call("kv_get", stored_key)
             current = None if raw is None else self.decode(key, raw)

@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from mattermost_plugin._plugin_id import MANIFEST_FILE_NAMES  # the server's search order
+
 __all__ = [
     "DEPENDENCY_MODES",
     "MANIFEST_FILE_NAMES",
@@ -43,8 +45,6 @@ __all__ = [
     "parse_manifest",
 ]
 
-# The server's search order: the first file found wins.
-MANIFEST_FILE_NAMES = ("plugin.json", "plugin.yaml", "plugin.yml")
 DEPENDENCY_MODES = ("system", "venv", "bundled")
 
 # The folders the server looks in for an interpreter (PROTOCOL §2.1), in its order.

@@ -1,14 +1,16 @@
 """``Plugin``: the base class of every Python plugin.
 
-A subclass marks handlers with ``@hook``; the class checks them when it is defined (unknown
-hooks, two handlers for one hook, wrong arity). At run time ``run_plugin`` builds the object,
-connects ``self.api`` and ``self.async_api``, and dispatches hooks to the handlers. A plugin
-can also be built with no server at all, for unit tests: ``MyPlugin()``, then assign ``api``
-and ``logger`` as the test needs.
+A subclass handles a hook with a method named after it (``message_will_be_posted``: typed,
+see ``HookMethods``) or with any method marked ``@hook``; the class checks them when it is
+defined (unknown hooks, two handlers for one hook, wrong arity). At run time ``run_plugin``
+builds the object, connects ``self.api`` and ``self.async_api``, and dispatches hooks to the
+handlers. A plugin can also be built with no server at all, for unit tests: ``MyPlugin()``,
+then assign ``api`` and ``logger`` as the test needs.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import os
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
+from mattermost_plugin._generated.hook_methods import HOOK_METHODS, HookMethods
 from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin.hooks import hook_name_of
 from mattermost_plugin.listeners import Listener, listeners_of
@@ -61,7 +64,35 @@ def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_na
         ) from None
 
 
-class Plugin(Generic[SettingsT]):
+def _handled_hook(cls: type, attr: str, value: object) -> str | None:
+    """The hook ``attr`` handles: by its ``@hook`` mark, or by its name (``on_activate``)."""
+    marked = hook_name_of(value)
+    named = HOOK_METHODS.get(attr)
+    if named is not None and marked is not None and marked != named:
+        raise TypeError(
+            f"{cls.__name__}.{attr} is named after the {named} hook but marked "
+            f"@hook({marked}); rename it, or mark it @hook({named})"
+        )
+    if marked is None and named is not None and not callable(value):
+        raise TypeError(
+            f"{cls.__name__}.{attr} is named after the {named} hook but is not a method "
+            f"({type(value).__name__}); hook names are reserved for handlers"
+        )
+    if marked is None and named is None and getattr(value, "__override__", False):
+        _check_override(cls, attr)
+    return marked or named
+
+
+def _check_override(cls: type, attr: str) -> None:
+    """``@override`` on a method that overrides nothing: a misspelt hook, most likely."""
+    if any(attr in vars(base) for base in cls.__mro__[1:]):
+        return
+    close = difflib.get_close_matches(attr, list(HOOK_METHODS), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise TypeError(f"{cls.__name__}.{attr} is marked @override but overrides nothing{hint}")
+
+
+class Plugin(HookMethods, Generic[SettingsT]):
     """Base class of a Mattermost plugin written in Python.
 
     ``class MyPlugin(Plugin[MySettings])`` declares the plugin's settings model (a Pydantic
@@ -118,7 +149,7 @@ class Plugin(Generic[SettingsT]):
         handlers = dict(cls.__hook_handlers__)  # inherited ones; a subclass may replace them
         own: dict[str, str] = {}
         for attr, value in vars(cls).items():
-            hook_name = hook_name_of(value)
+            hook_name = _handled_hook(cls, attr, value)
             if hook_name is None:
                 continue
             if hook_name in own:

@@ -9,42 +9,24 @@ The entry point of every plugin's ``server/plugin.py``::
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import NoReturn
 
 from mattermost_plugin._dispatch import HookDispatcher
+from mattermost_plugin._plugin_id import find_plugin_id
 from mattermost_plugin._process import PluginProcess
 from mattermost_plugin._transport import TARGET_VARIABLES
 from mattermost_plugin.logging import configure_logging, get_plugin_logger
 from mattermost_plugin.plugin import Plugin
 
-__all__ = ["plugin_folder", "run_plugin"]
-
-
-def plugin_folder(environ: Mapping[str, str] | None = None) -> Path:
-    """The plugin's folder: MATTERMOST_PLUGIN_PATH, else the working directory (the server
-    starts a plugin in its folder)."""
-    env = os.environ if environ is None else environ
-    return Path(env.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
+__all__ = ["run_plugin"]
 
 
 def plugin_id(environ: Mapping[str, str]) -> str:
     """MATTERMOST_PLUGIN_ID, else the id in the plugin folder's manifest, else "plugin"."""
-    if environ.get("MATTERMOST_PLUGIN_ID"):
-        return environ["MATTERMOST_PLUGIN_ID"]
-    manifest = plugin_folder(environ) / "plugin.json"
-    if manifest.is_file():
-        try:
-            found = json.loads(manifest.read_text()).get("id")
-        except (OSError, ValueError, AttributeError):
-            found = None
-        if isinstance(found, str) and found:
-            return found
-    return "plugin"
+    return find_plugin_id(environ)[0] or "plugin"
 
 
 def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None = None) -> NoReturn:

@@ -151,7 +151,7 @@ def test_unregistered_lookalike_is_a_warning(tmp_path: Path) -> None:
     source = GOOD_PLUGIN.replace(
         '        self.logger.info("activated")\n',
         '        self.logger.info("activated")\n\n'
-        "    def message_has_been_posted(self, context, post) -> None:\n"
+        "    def MessageHasBeenPosted(self, context, post) -> None:\n"
         "        pass\n",
     )
     plugin = write_plugin(tmp_path / "p", source)
@@ -159,10 +159,23 @@ def test_unregistered_lookalike_is_a_warning(tmp_path: Path) -> None:
     assert code == 0
     (warning,) = _messages(report, "warning")
     assert warning.startswith(
-        "server/plugin.py:9: MyPlugin.message_has_been_posted looks like a MessageHasBeenPosted "
+        "server/plugin.py:9: MyPlugin.MessageHasBeenPosted looks like a MessageHasBeenPosted "
         "handler but has no @hook(HookName.MessageHasBeenPosted)"
     ), warning
     assert run_cli("validate", plugin, "--strict").exit_code == 1
+
+
+def test_method_named_after_a_hook_is_its_handler(tmp_path: Path) -> None:
+    source = GOOD_PLUGIN.replace(
+        '        self.logger.info("activated")\n',
+        '        self.logger.info("activated")\n\n'
+        "    def message_has_been_posted(self, context, post) -> None:\n"
+        "        pass\n",
+    )
+    code, report = _json(write_plugin(tmp_path / "p", source))
+    assert code == 0
+    assert not _messages(report, "warning")
+    assert report["implemented"] == ["OnActivate", "MessageHasBeenPosted"]
 
 
 def test_generator_handler(tmp_path: Path) -> None:

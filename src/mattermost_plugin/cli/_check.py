@@ -20,7 +20,6 @@ import io
 import json
 import os
 import platform
-import re
 import runpy
 import site
 import sys
@@ -46,10 +45,6 @@ def _rel(path: str, root: str) -> str:
 
 def _problem(severity: str, where: str, message: str) -> dict[str, str]:
     return {"severity": severity, "where": where, "message": message}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def check_syntax(root: str, folder: str, problems: list[dict[str, str]]) -> set[str]:
@@ -169,9 +164,9 @@ def describe_class(cls: Any, root: str, hooks: Any, problems: list[dict[str, str
                     f"{type(raw).__name__}: handlers are plain methods taking self",
                 )
             )
-    # Methods that look like handlers but are not registered: the server never calls them.
-    names = {_snake(name): name for name in hooks}
-    names.update({name: name for name in hooks})
+    # Methods named like a hook in Go (a method named in snake_case, message_has_been_posted,
+    # is the hook's handler): not registered, so the server never calls them.
+    names = {name: name for name in hooks}
     for klass in cls.__mro__:
         if klass.__module__.startswith("mattermost_plugin"):
             continue

@@ -10,7 +10,10 @@ the way the real server does (PROTOCOL.md §5):
 * KV, post, reaction and file methods answer gRPC OK with the response's ``error`` set;
 * user, team, channel, config, plugin and bot methods abort with a gRPC status derived from
   the HTTP status, whose message is ``"<error id>: <message>"``;
-* every other PluginAPI method answers an ``AppError`` with status 501 naming the method.
+* the methods the real server does not serve (PROTOCOL.md §6, ``UNSERVED_METHODS``) abort
+  with UNIMPLEMENTED, as it does ("method GetPluginID not implemented");
+* every other PluginAPI method answers an ``AppError`` with status 501: "the local host does
+  not model X".
 
 Error ids follow the real server's where they are known; the rest are in the same style.
 One re-entrant lock, taken around every RPC, makes each call atomic (compare-and-set
@@ -52,6 +55,7 @@ import grpc
 from google.protobuf import json_format, message_factory, struct_pb2
 from google.protobuf.message import Message
 
+from mattermost_plugin._generated.unserved import UNSERVED_METHODS
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
     api_file_bot_pb2,
@@ -362,7 +366,7 @@ class FakeMattermost(_ServicerBase):
 
     Args:
         clock: seconds since the epoch (default ``time.time``); drives timestamps and KV expiry.
-        plugin_id: the id of the plugin the fake serves (``GetPluginID``, plugin config, bots).
+        plugin_id: the id of the plugin the fake serves (plugin config, bots, commands).
         store: a SQLite file (path or :class:`SQLiteStore`) the state is loaded from and
             written through to after every call, so it survives restarts; ``None`` keeps
             everything in memory. The plugin's log lines are never stored.
@@ -1835,12 +1839,6 @@ class FakeMattermost(_ServicerBase):
         return api_kv_config_pb2.LoadPluginConfigurationResponse(config_json=config_json)
 
     @_status
-    def GetPluginID(
-        self, request: api_kv_config_pb2.GetPluginIDRequest, context: _Ctx
-    ) -> api_kv_config_pb2.GetPluginIDResponse:
-        return api_kv_config_pb2.GetPluginIDResponse(plugin_id=self.plugin_id)
-
-    @_status
     def GetServerVersion(
         self, request: api_remaining_pb2.GetServerVersionRequest, context: _Ctx
     ) -> api_remaining_pb2.GetServerVersionResponse:
@@ -2024,10 +2022,11 @@ class FakeMattermost(_ServicerBase):
 # --------------------------------------------------------------------------- not implemented
 
 
-def _not_implemented(name: str) -> Callable[[Any, Message, _Ctx], Message]:
+def _not_modelled(name: str) -> Callable[[Any, Message, _Ctx], Message]:
+    """A method the real server serves but this fake does not model: an AppError, 501."""
     response_cls = _response_class(name)
     has_error = "error" in response_cls.DESCRIPTOR.fields_by_name
-    message = f"{name} is not implemented by the fake Mattermost server"
+    message = f"the local host does not model {name}"
 
     def handler(self: Any, request: Message, context: _Ctx) -> Message:
         if not has_error:  # every PluginAPI response has one today; this is for future ones
@@ -2038,12 +2037,28 @@ def _not_implemented(name: str) -> Callable[[Any, Message, _Ctx], Message]:
     return handler
 
 
+def _unserved(name: str) -> Callable[[Any, Message, _Ctx], Message]:
+    """A method the real server does not serve: UNIMPLEMENTED, in the words of Go's gRPC."""
+
+    def handler(self: Any, request: Message, context: _Ctx) -> Message:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"method {name} not implemented")
+        raise AssertionError("abort() raises")
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
 def _install_not_implemented(cls: type) -> None:
-    """Answer 501 for every RPC the class leaves to the generated base (which raises)."""
+    """Answer what the real server does not serve with UNIMPLEMENTED, and every other RPC the
+    class leaves to the generated base (which raises) with a 501 AppError."""
     base = api_pb2_grpc.PluginAPIServicer
     for method in _SERVICE.methods:
-        if getattr(cls, method.name) is getattr(base, method.name):
-            setattr(cls, method.name, _not_implemented(method.name))
+        if method.name in UNSERVED_METHODS:
+            if getattr(cls, method.name) is not getattr(base, method.name):
+                raise TypeError(f"{cls.__name__} models {method.name}, which no server serves")
+            setattr(cls, method.name, _unserved(method.name))
+        elif getattr(cls, method.name) is getattr(base, method.name):
+            setattr(cls, method.name, _not_modelled(method.name))
 
 
 _install_not_implemented(FakeMattermost)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+from mattermost_plugin.errors import not_served
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -28,12 +33,12 @@ class AuditMixin(SyncTransport):
     ) -> None:
         """Writes a record to the audit log.
 
+        Not served: this Mattermost server answers ``LogAuditRec`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.LogAuditRec``.
         """
-        request = pb_api_remaining.LogAuditRecRequest(
-            record=c_api_remaining.audit_record_to_pb(record),
-        )
-        self._unary("LogAuditRec", request, pb_api_remaining.LogAuditRecResponse, timeout=timeout)
+        raise not_served("LogAuditRec")
 
     def log_audit_rec_with_level(
         self, record: m_api_remaining.AuditRecord, level: str, *, timeout: float | None = None
@@ -42,10 +47,19 @@ class AuditMixin(SyncTransport):
 
         Go: ``plugin.API.LogAuditRecWithLevel``.
         """
-        request = pb_api_remaining.LogAuditRecWithLevelRequest(
-            record=c_api_remaining.audit_record_to_pb(record),
-            level=level,
-        )
+        if not (
+            isinstance(record, m_api_remaining.AuditRecord)
+            and isinstance(level, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("LogAuditRecWithLevel", self.log_audit_rec_with_level, locals(), ())
+        try:
+            request = pb_api_remaining.LogAuditRecWithLevelRequest(
+                record=c_api_remaining.audit_record_to_pb(record),
+                level=level,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogAuditRecWithLevel", self.log_audit_rec_with_level, locals(), (), error)
         self._unary(
             "LogAuditRecWithLevel",
             request,
@@ -62,14 +76,12 @@ class AsyncAuditMixin(AsyncTransport):
     ) -> None:
         """Writes a record to the audit log.
 
+        Not served: this Mattermost server answers ``LogAuditRec`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.LogAuditRec``.
         """
-        request = pb_api_remaining.LogAuditRecRequest(
-            record=c_api_remaining.audit_record_to_pb(record),
-        )
-        await self._unary(
-            "LogAuditRec", request, pb_api_remaining.LogAuditRecResponse, timeout=timeout
-        )
+        raise not_served("LogAuditRec")
 
     async def log_audit_rec_with_level(
         self, record: m_api_remaining.AuditRecord, level: str, *, timeout: float | None = None
@@ -78,10 +90,19 @@ class AsyncAuditMixin(AsyncTransport):
 
         Go: ``plugin.API.LogAuditRecWithLevel``.
         """
-        request = pb_api_remaining.LogAuditRecWithLevelRequest(
-            record=c_api_remaining.audit_record_to_pb(record),
-            level=level,
-        )
+        if not (
+            isinstance(record, m_api_remaining.AuditRecord)
+            and isinstance(level, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("LogAuditRecWithLevel", self.log_audit_rec_with_level, locals(), ())
+        try:
+            request = pb_api_remaining.LogAuditRecWithLevelRequest(
+                record=c_api_remaining.audit_record_to_pb(record),
+                level=level,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogAuditRecWithLevel", self.log_audit_rec_with_level, locals(), (), error)
         await self._unary(
             "LogAuditRecWithLevel",
             request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_file_bot = lazy_module(
         __name__, "c_api_file_bot", "mattermost_plugin._generated.converters.api_file_bot"
+    )
+    m_api_file_bot = lazy_module(
+        __name__, "m_api_file_bot", "mattermost_plugin.models.api_file_bot"
     )
     pb_api_file_bot = lazy_module(
         __name__, "pb_api_file_bot", "mattermost_plugin._pb.pluginapi.v1.api_file_bot_pb2"
@@ -30,9 +34,17 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateBot``.
         """
-        request = pb_api_file_bot.CreateBotRequest(
-            bot=c_api_file_bot.bot_to_pb(bot),
-        )
+        if not (
+            isinstance(bot, m_api_file_bot.Bot)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateBot", self.create_bot, locals(), ())
+        try:
+            request = pb_api_file_bot.CreateBotRequest(
+                bot=c_api_file_bot.bot_to_pb(bot),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateBot", self.create_bot, locals(), (), error)
         response = self._unary(
             "CreateBot", request, pb_api_file_bot.CreateBotResponse, timeout=timeout
         )
@@ -43,9 +55,17 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.EnsureBotUser``.
         """
-        request = pb_api_file_bot.EnsureBotUserRequest(
-            bot=c_api_file_bot.bot_to_pb(bot),
-        )
+        if not (
+            isinstance(bot, m_api_file_bot.Bot)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("EnsureBotUser", self.ensure_bot_user, locals(), ())
+        try:
+            request = pb_api_file_bot.EnsureBotUserRequest(
+                bot=c_api_file_bot.bot_to_pb(bot),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("EnsureBotUser", self.ensure_bot_user, locals(), (), error)
         response = self._unary(
             "EnsureBotUser", request, pb_api_file_bot.EnsureBotUserResponse, timeout=timeout
         )
@@ -58,10 +78,20 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.GetBot``.
         """
-        request = pb_api_file_bot.GetBotRequest(
-            bot_user_id=bot_user_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetBot", self.get_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.GetBotRequest(
+                bot_user_id=bot_user_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetBot", self.get_bot, locals(), ("bot_user_id",), error)
         response = self._unary("GetBot", request, pb_api_file_bot.GetBotResponse, timeout=timeout)
         return c_api_file_bot.bot_from_pb(response.bot)
 
@@ -72,9 +102,17 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.GetBots``.
         """
-        request = pb_api_file_bot.GetBotsRequest(
-            options=None if options is None else c_api_file_bot.bot_get_options_to_pb(options),
-        )
+        if not (
+            (options is None or isinstance(options, m_api_file_bot.BotGetOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetBots", self.get_bots, locals(), ())
+        try:
+            request = pb_api_file_bot.GetBotsRequest(
+                options=None if options is None else c_api_file_bot.bot_get_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetBots", self.get_bots, locals(), (), error)
         response = self._unary("GetBots", request, pb_api_file_bot.GetBotsResponse, timeout=timeout)
         return [c_api_file_bot.bot_from_pb(v) for v in response.bots]
 
@@ -85,10 +123,20 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.PatchBot``.
         """
-        request = pb_api_file_bot.PatchBotRequest(
-            bot_user_id=bot_user_id,
-            bot_patch=c_api_file_bot.bot_patch_to_pb(bot_patch),
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(bot_patch, m_api_file_bot.BotPatch)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PatchBot", self.patch_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.PatchBotRequest(
+                bot_user_id=bot_user_id,
+                bot_patch=c_api_file_bot.bot_patch_to_pb(bot_patch),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PatchBot", self.patch_bot, locals(), ("bot_user_id",), error)
         response = self._unary(
             "PatchBot", request, pb_api_file_bot.PatchBotResponse, timeout=timeout
         )
@@ -99,9 +147,20 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.PermanentDeleteBot``.
         """
-        request = pb_api_file_bot.PermanentDeleteBotRequest(
-            bot_user_id=bot_user_id,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PermanentDeleteBot", self.permanent_delete_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.PermanentDeleteBotRequest(
+                bot_user_id=bot_user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PermanentDeleteBot", self.permanent_delete_bot, locals(), ("bot_user_id",), error
+            )
         self._unary(
             "PermanentDeleteBot",
             request,
@@ -116,10 +175,20 @@ class BotsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateBotActive``.
         """
-        request = pb_api_file_bot.UpdateBotActiveRequest(
-            bot_user_id=bot_user_id,
-            active=active,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(active, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateBotActive", self.update_bot_active, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.UpdateBotActiveRequest(
+                bot_user_id=bot_user_id,
+                active=active,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateBotActive", self.update_bot_active, locals(), ("bot_user_id",), error)
         response = self._unary(
             "UpdateBotActive", request, pb_api_file_bot.UpdateBotActiveResponse, timeout=timeout
         )
@@ -136,9 +205,17 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateBot``.
         """
-        request = pb_api_file_bot.CreateBotRequest(
-            bot=c_api_file_bot.bot_to_pb(bot),
-        )
+        if not (
+            isinstance(bot, m_api_file_bot.Bot)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateBot", self.create_bot, locals(), ())
+        try:
+            request = pb_api_file_bot.CreateBotRequest(
+                bot=c_api_file_bot.bot_to_pb(bot),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateBot", self.create_bot, locals(), (), error)
         response = await self._unary(
             "CreateBot", request, pb_api_file_bot.CreateBotResponse, timeout=timeout
         )
@@ -151,9 +228,17 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.EnsureBotUser``.
         """
-        request = pb_api_file_bot.EnsureBotUserRequest(
-            bot=c_api_file_bot.bot_to_pb(bot),
-        )
+        if not (
+            isinstance(bot, m_api_file_bot.Bot)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("EnsureBotUser", self.ensure_bot_user, locals(), ())
+        try:
+            request = pb_api_file_bot.EnsureBotUserRequest(
+                bot=c_api_file_bot.bot_to_pb(bot),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("EnsureBotUser", self.ensure_bot_user, locals(), (), error)
         response = await self._unary(
             "EnsureBotUser", request, pb_api_file_bot.EnsureBotUserResponse, timeout=timeout
         )
@@ -166,10 +251,20 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetBot``.
         """
-        request = pb_api_file_bot.GetBotRequest(
-            bot_user_id=bot_user_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetBot", self.get_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.GetBotRequest(
+                bot_user_id=bot_user_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetBot", self.get_bot, locals(), ("bot_user_id",), error)
         response = await self._unary(
             "GetBot", request, pb_api_file_bot.GetBotResponse, timeout=timeout
         )
@@ -182,9 +277,17 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetBots``.
         """
-        request = pb_api_file_bot.GetBotsRequest(
-            options=None if options is None else c_api_file_bot.bot_get_options_to_pb(options),
-        )
+        if not (
+            (options is None or isinstance(options, m_api_file_bot.BotGetOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetBots", self.get_bots, locals(), ())
+        try:
+            request = pb_api_file_bot.GetBotsRequest(
+                options=None if options is None else c_api_file_bot.bot_get_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetBots", self.get_bots, locals(), (), error)
         response = await self._unary(
             "GetBots", request, pb_api_file_bot.GetBotsResponse, timeout=timeout
         )
@@ -197,10 +300,20 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.PatchBot``.
         """
-        request = pb_api_file_bot.PatchBotRequest(
-            bot_user_id=bot_user_id,
-            bot_patch=c_api_file_bot.bot_patch_to_pb(bot_patch),
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(bot_patch, m_api_file_bot.BotPatch)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PatchBot", self.patch_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.PatchBotRequest(
+                bot_user_id=bot_user_id,
+                bot_patch=c_api_file_bot.bot_patch_to_pb(bot_patch),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PatchBot", self.patch_bot, locals(), ("bot_user_id",), error)
         response = await self._unary(
             "PatchBot", request, pb_api_file_bot.PatchBotResponse, timeout=timeout
         )
@@ -211,9 +324,20 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.PermanentDeleteBot``.
         """
-        request = pb_api_file_bot.PermanentDeleteBotRequest(
-            bot_user_id=bot_user_id,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PermanentDeleteBot", self.permanent_delete_bot, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.PermanentDeleteBotRequest(
+                bot_user_id=bot_user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PermanentDeleteBot", self.permanent_delete_bot, locals(), ("bot_user_id",), error
+            )
         await self._unary(
             "PermanentDeleteBot",
             request,
@@ -228,10 +352,20 @@ class AsyncBotsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateBotActive``.
         """
-        request = pb_api_file_bot.UpdateBotActiveRequest(
-            bot_user_id=bot_user_id,
-            active=active,
-        )
+        if not (
+            isinstance(bot_user_id, str)
+            and bot_user_id
+            and isinstance(active, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateBotActive", self.update_bot_active, locals(), ("bot_user_id",))
+        try:
+            request = pb_api_file_bot.UpdateBotActiveRequest(
+                bot_user_id=bot_user_id,
+                active=active,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateBotActive", self.update_bot_active, locals(), ("bot_user_id",), error)
         response = await self._unary(
             "UpdateBotActive", request, pb_api_file_bot.UpdateBotActiveResponse, timeout=timeout
         )

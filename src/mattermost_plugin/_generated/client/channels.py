@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -25,6 +26,11 @@ else:
         __name__, "c_channel", "mattermost_plugin._generated.converters.channel"
     )
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    m_api_channel_post = lazy_module(
+        __name__, "m_api_channel_post", "mattermost_plugin.models.api_channel_post"
+    )
+    m_channel = lazy_module(__name__, "m_channel", "mattermost_plugin.models.channel")
+    m_user = lazy_module(__name__, "m_user", "mattermost_plugin.models.user")
     pb_api_channel_post = lazy_module(
         __name__, "pb_api_channel_post", "mattermost_plugin._pb.pluginapi.v1.api_channel_post_pb2"
     )
@@ -46,10 +52,27 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.AddChannelMember``.
         """
-        request = pb_api_channel_post.AddChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("AddChannelMember", self.add_channel_member, locals(), ("channel_id", "user_id"))
+        try:
+            request = pb_api_channel_post.AddChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "AddChannelMember",
+                self.add_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "AddChannelMember",
             request,
@@ -65,11 +88,31 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.AddUserToChannel``.
         """
-        request = pb_api_channel_post.AddUserToChannelRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            as_user_id=as_user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(as_user_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "AddUserToChannel", self.add_user_to_channel, locals(), ("channel_id", "user_id")
+            )
+        try:
+            request = pb_api_channel_post.AddUserToChannelRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                as_user_id=as_user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "AddUserToChannel",
+                self.add_user_to_channel,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "AddUserToChannel",
             request,
@@ -85,9 +128,17 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateChannel``.
         """
-        request = pb_api_channel_post.CreateChannelRequest(
-            channel=c_channel.channel_to_pb(channel),
-        )
+        if not (
+            isinstance(channel, m_channel.Channel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateChannel", self.create_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.CreateChannelRequest(
+                channel=c_channel.channel_to_pb(channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateChannel", self.create_channel, locals(), (), error)
         response = self._unary(
             "CreateChannel", request, pb_api_channel_post.CreateChannelResponse, timeout=timeout
         )
@@ -105,11 +156,34 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateChannelSidebarCategory``.
         """
-        request = pb_api_channel_post.CreateChannelSidebarCategoryRequest(
-            user_id=user_id,
-            team_id=team_id,
-            new_category=c_api_channel_post.sidebar_category_with_channels_to_pb(new_category),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(new_category, m_api_channel_post.SidebarCategoryWithChannels)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateChannelSidebarCategory",
+                self.create_channel_sidebar_category,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.CreateChannelSidebarCategoryRequest(
+                user_id=user_id,
+                team_id=team_id,
+                new_category=c_api_channel_post.sidebar_category_with_channels_to_pb(new_category),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateChannelSidebarCategory",
+                self.create_channel_sidebar_category,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = self._unary(
             "CreateChannelSidebarCategory",
             request,
@@ -123,9 +197,18 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteChannel``.
         """
-        request = pb_api_channel_post.DeleteChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteChannel", self.delete_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.DeleteChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteChannel", self.delete_channel, locals(), ("channel_id",), error)
         self._unary(
             "DeleteChannel", request, pb_api_channel_post.DeleteChannelResponse, timeout=timeout
         )
@@ -137,10 +220,32 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteChannelMember``.
         """
-        request = pb_api_channel_post.DeleteChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteChannelMember",
+                self.delete_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.DeleteChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteChannelMember",
+                self.delete_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         self._unary(
             "DeleteChannelMember",
             request,
@@ -153,9 +258,18 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannel``.
         """
-        request = pb_api_channel_post.GetChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannel", self.get_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannel", self.get_channel, locals(), ("channel_id",), error)
         response = self._unary(
             "GetChannel", request, pb_api_channel_post.GetChannelResponse, timeout=timeout
         )
@@ -173,11 +287,22 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelByName``.
         """
-        request = pb_api_channel_post.GetChannelByNameRequest(
-            team_id=team_id,
-            name=name,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(name, str)
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelByName", self.get_channel_by_name, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.GetChannelByNameRequest(
+                team_id=team_id,
+                name=name,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelByName", self.get_channel_by_name, locals(), ("team_id",), error)
         response = self._unary(
             "GetChannelByName",
             request,
@@ -198,11 +323,29 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelByNameForTeamName``.
         """
-        request = pb_api_channel_post.GetChannelByNameForTeamNameRequest(
-            team_name=team_name,
-            channel_name=channel_name,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_name, str)
+            and isinstance(channel_name, str)
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelByNameForTeamName", self.get_channel_by_name_for_team_name, locals(), ()
+            )
+        try:
+            request = pb_api_channel_post.GetChannelByNameForTeamNameRequest(
+                team_name=team_name,
+                channel_name=channel_name,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelByNameForTeamName",
+                self.get_channel_by_name_for_team_name,
+                locals(),
+                (),
+                error,
+            )
         response = self._unary(
             "GetChannelByNameForTeamName",
             request,
@@ -218,10 +361,27 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelMember``.
         """
-        request = pb_api_channel_post.GetChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelMember", self.get_channel_member, locals(), ("channel_id", "user_id"))
+        try:
+            request = pb_api_channel_post.GetChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMember",
+                self.get_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "GetChannelMember",
             request,
@@ -237,11 +397,22 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelMembers``.
         """
-        request = pb_api_channel_post.GetChannelMembersRequest(
-            channel_id=channel_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelMembers", self.get_channel_members, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelMembersRequest(
+                channel_id=channel_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelMembers", self.get_channel_members, locals(), ("channel_id",), error)
         response = self._unary(
             "GetChannelMembers",
             request,
@@ -257,10 +428,28 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelMembersByIds``.
         """
-        request = pb_api_channel_post.GetChannelMembersByIdsRequest(
-            channel_id=channel_id,
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelMembersByIds", self.get_channel_members_by_ids, locals(), ("channel_id",)
+            )
+        try:
+            request = pb_api_channel_post.GetChannelMembersByIdsRequest(
+                channel_id=channel_id,
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMembersByIds",
+                self.get_channel_members_by_ids,
+                locals(),
+                ("channel_id",),
+                error,
+            )
         response = self._unary(
             "GetChannelMembersByIds",
             request,
@@ -282,12 +471,36 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelMembersForUser``.
         """
-        request = pb_api_channel_post.GetChannelMembersForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelMembersForUser",
+                self.get_channel_members_for_user,
+                locals(),
+                ("team_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelMembersForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMembersForUser",
+                self.get_channel_members_for_user,
+                locals(),
+                ("team_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "GetChannelMembersForUser",
             request,
@@ -303,10 +516,32 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelSidebarCategories``.
         """
-        request = pb_api_channel_post.GetChannelSidebarCategoriesRequest(
-            user_id=user_id,
-            team_id=team_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelSidebarCategories",
+                self.get_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelSidebarCategoriesRequest(
+                user_id=user_id,
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelSidebarCategories",
+                self.get_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = self._unary(
             "GetChannelSidebarCategories",
             request,
@@ -322,9 +557,18 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelStats``.
         """
-        request = pb_api_channel_post.GetChannelStatsRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelStats", self.get_channel_stats, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelStatsRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelStats", self.get_channel_stats, locals(), ("channel_id",), error)
         response = self._unary(
             "GetChannelStats", request, pb_api_channel_post.GetChannelStatsResponse, timeout=timeout
         )
@@ -342,11 +586,33 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetChannelsForTeamForUser``.
         """
-        request = pb_api_channel_post.GetChannelsForTeamForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelsForTeamForUser",
+                self.get_channels_for_team_for_user,
+                locals(),
+                ("user_id",),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelsForTeamForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelsForTeamForUser",
+                self.get_channels_for_team_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "GetChannelsForTeamForUser",
             request,
@@ -362,10 +628,29 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetDirectChannel``.
         """
-        request = pb_api_channel_post.GetDirectChannelRequest(
-            user_id_1=user_id_1,
-            user_id_2=user_id_2,
-        )
+        if not (
+            isinstance(user_id_1, str)
+            and user_id_1
+            and isinstance(user_id_2, str)
+            and user_id_2
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetDirectChannel", self.get_direct_channel, locals(), ("user_id_1", "user_id_2")
+            )
+        try:
+            request = pb_api_channel_post.GetDirectChannelRequest(
+                user_id_1=user_id_1,
+                user_id_2=user_id_2,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetDirectChannel",
+                self.get_direct_channel,
+                locals(),
+                ("user_id_1", "user_id_2"),
+                error,
+            )
         response = self._unary(
             "GetDirectChannel",
             request,
@@ -381,9 +666,16 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupChannel``.
         """
-        request = pb_api_channel_post.GetGroupChannelRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupChannel", self.get_group_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.GetGroupChannelRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupChannel", self.get_group_channel, locals(), (), error)
         response = self._unary(
             "GetGroupChannel", request, pb_api_channel_post.GetGroupChannelResponse, timeout=timeout
         )
@@ -396,11 +688,33 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPublicChannelsForTeam``.
         """
-        request = pb_api_channel_post.GetPublicChannelsForTeamRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetPublicChannelsForTeam",
+                self.get_public_channels_for_team,
+                locals(),
+                ("team_id",),
+            )
+        try:
+            request = pb_api_channel_post.GetPublicChannelsForTeamRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPublicChannelsForTeam",
+                self.get_public_channels_for_team,
+                locals(),
+                ("team_id",),
+                error,
+            )
         response = self._unary(
             "GetPublicChannelsForTeam",
             request,
@@ -422,12 +736,24 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.GetUsersInChannel``.
         """
-        request = pb_api_user_team.GetUsersInChannelRequest(
-            channel_id=channel_id,
-            sort_by=sort_by,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(sort_by, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersInChannel", self.get_users_in_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_user_team.GetUsersInChannelRequest(
+                channel_id=channel_id,
+                sort_by=sort_by,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersInChannel", self.get_users_in_channel, locals(), ("channel_id",), error)
         response = self._unary(
             "GetUsersInChannel",
             request,
@@ -443,11 +769,35 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.HasPermissionToChannel``.
         """
-        request = pb_api_user_team.HasPermissionToChannelRequest(
-            user_id=user_id,
-            channel_id=channel_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionToChannel",
+                self.has_permission_to_channel,
+                locals(),
+                ("user_id", "channel_id", "permission_id"),
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToChannelRequest(
+                user_id=user_id,
+                channel_id=channel_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionToChannel",
+                self.has_permission_to_channel,
+                locals(),
+                ("user_id", "channel_id", "permission_id"),
+                error,
+            )
         response = self._unary(
             "HasPermissionToChannel",
             request,
@@ -467,10 +817,30 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.PatchChannelMembersNotifications``.
         """
-        request = pb_api_channel_post.PatchChannelMembersNotificationsRequest(
-            members=[c_api_channel_post.channel_member_identifier_to_pb(v) for v in members],
-            notify_props=notify_props,
-        )
+        if not (
+            isinstance(members, list)
+            and isinstance(notify_props, dict)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "PatchChannelMembersNotifications",
+                self.patch_channel_members_notifications,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_channel_post.PatchChannelMembersNotificationsRequest(
+                members=[c_api_channel_post.channel_member_identifier_to_pb(v) for v in members],
+                notify_props=notify_props,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PatchChannelMembersNotifications",
+                self.patch_channel_members_notifications,
+                locals(),
+                (),
+                error,
+            )
         self._unary(
             "PatchChannelMembersNotifications",
             request,
@@ -485,10 +855,20 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.SearchChannels``.
         """
-        request = pb_api_channel_post.SearchChannelsRequest(
-            team_id=team_id,
-            term=term,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(term, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchChannels", self.search_channels, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.SearchChannelsRequest(
+                team_id=team_id,
+                term=term,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchChannels", self.search_channels, locals(), ("team_id",), error)
         response = self._unary(
             "SearchChannels", request, pb_api_channel_post.SearchChannelsResponse, timeout=timeout
         )
@@ -499,9 +879,18 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UnshareChannel``.
         """
-        request = pb_api_remaining.UnshareChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UnshareChannel", self.unshare_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_remaining.UnshareChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UnshareChannel", self.unshare_channel, locals(), ("channel_id",), error)
         response = self._unary(
             "UnshareChannel", request, pb_api_remaining.UnshareChannelResponse, timeout=timeout
         )
@@ -514,9 +903,17 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateChannel``.
         """
-        request = pb_api_channel_post.UpdateChannelRequest(
-            channel=c_channel.channel_to_pb(channel),
-        )
+        if not (
+            isinstance(channel, m_channel.Channel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateChannel", self.update_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.UpdateChannelRequest(
+                channel=c_channel.channel_to_pb(channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateChannel", self.update_channel, locals(), (), error)
         response = self._unary(
             "UpdateChannel", request, pb_api_channel_post.UpdateChannelResponse, timeout=timeout
         )
@@ -534,11 +931,34 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateChannelMemberNotifications``.
         """
-        request = pb_api_channel_post.UpdateChannelMemberNotificationsRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            notifications=notifications,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(notifications, dict)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelMemberNotifications",
+                self.update_channel_member_notifications,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelMemberNotificationsRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                notifications=notifications,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelMemberNotifications",
+                self.update_channel_member_notifications,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "UpdateChannelMemberNotifications",
             request,
@@ -554,11 +974,34 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateChannelMemberRoles``.
         """
-        request = pb_api_channel_post.UpdateChannelMemberRolesRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelMemberRoles",
+                self.update_channel_member_roles,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelMemberRolesRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelMemberRoles",
+                self.update_channel_member_roles,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "UpdateChannelMemberRoles",
             request,
@@ -579,13 +1022,36 @@ class ChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateChannelSidebarCategories``.
         """
-        request = pb_api_channel_post.UpdateChannelSidebarCategoriesRequest(
-            user_id=user_id,
-            team_id=team_id,
-            categories=[
-                c_api_channel_post.sidebar_category_with_channels_to_pb(v) for v in categories
-            ],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(categories, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelSidebarCategories",
+                self.update_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelSidebarCategoriesRequest(
+                user_id=user_id,
+                team_id=team_id,
+                categories=[
+                    c_api_channel_post.sidebar_category_with_channels_to_pb(v) for v in categories
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelSidebarCategories",
+                self.update_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = self._unary(
             "UpdateChannelSidebarCategories",
             request,
@@ -608,10 +1074,27 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.AddChannelMember``.
         """
-        request = pb_api_channel_post.AddChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("AddChannelMember", self.add_channel_member, locals(), ("channel_id", "user_id"))
+        try:
+            request = pb_api_channel_post.AddChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "AddChannelMember",
+                self.add_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "AddChannelMember",
             request,
@@ -627,11 +1110,31 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.AddUserToChannel``.
         """
-        request = pb_api_channel_post.AddUserToChannelRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            as_user_id=as_user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(as_user_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "AddUserToChannel", self.add_user_to_channel, locals(), ("channel_id", "user_id")
+            )
+        try:
+            request = pb_api_channel_post.AddUserToChannelRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                as_user_id=as_user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "AddUserToChannel",
+                self.add_user_to_channel,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "AddUserToChannel",
             request,
@@ -647,9 +1150,17 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateChannel``.
         """
-        request = pb_api_channel_post.CreateChannelRequest(
-            channel=c_channel.channel_to_pb(channel),
-        )
+        if not (
+            isinstance(channel, m_channel.Channel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateChannel", self.create_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.CreateChannelRequest(
+                channel=c_channel.channel_to_pb(channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateChannel", self.create_channel, locals(), (), error)
         response = await self._unary(
             "CreateChannel", request, pb_api_channel_post.CreateChannelResponse, timeout=timeout
         )
@@ -667,11 +1178,34 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateChannelSidebarCategory``.
         """
-        request = pb_api_channel_post.CreateChannelSidebarCategoryRequest(
-            user_id=user_id,
-            team_id=team_id,
-            new_category=c_api_channel_post.sidebar_category_with_channels_to_pb(new_category),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(new_category, m_api_channel_post.SidebarCategoryWithChannels)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateChannelSidebarCategory",
+                self.create_channel_sidebar_category,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.CreateChannelSidebarCategoryRequest(
+                user_id=user_id,
+                team_id=team_id,
+                new_category=c_api_channel_post.sidebar_category_with_channels_to_pb(new_category),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateChannelSidebarCategory",
+                self.create_channel_sidebar_category,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = await self._unary(
             "CreateChannelSidebarCategory",
             request,
@@ -685,9 +1219,18 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteChannel``.
         """
-        request = pb_api_channel_post.DeleteChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteChannel", self.delete_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.DeleteChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteChannel", self.delete_channel, locals(), ("channel_id",), error)
         await self._unary(
             "DeleteChannel", request, pb_api_channel_post.DeleteChannelResponse, timeout=timeout
         )
@@ -699,10 +1242,32 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteChannelMember``.
         """
-        request = pb_api_channel_post.DeleteChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteChannelMember",
+                self.delete_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.DeleteChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteChannelMember",
+                self.delete_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         await self._unary(
             "DeleteChannelMember",
             request,
@@ -717,9 +1282,18 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannel``.
         """
-        request = pb_api_channel_post.GetChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannel", self.get_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannel", self.get_channel, locals(), ("channel_id",), error)
         response = await self._unary(
             "GetChannel", request, pb_api_channel_post.GetChannelResponse, timeout=timeout
         )
@@ -737,11 +1311,22 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelByName``.
         """
-        request = pb_api_channel_post.GetChannelByNameRequest(
-            team_id=team_id,
-            name=name,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(name, str)
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelByName", self.get_channel_by_name, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.GetChannelByNameRequest(
+                team_id=team_id,
+                name=name,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelByName", self.get_channel_by_name, locals(), ("team_id",), error)
         response = await self._unary(
             "GetChannelByName",
             request,
@@ -762,11 +1347,29 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelByNameForTeamName``.
         """
-        request = pb_api_channel_post.GetChannelByNameForTeamNameRequest(
-            team_name=team_name,
-            channel_name=channel_name,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_name, str)
+            and isinstance(channel_name, str)
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelByNameForTeamName", self.get_channel_by_name_for_team_name, locals(), ()
+            )
+        try:
+            request = pb_api_channel_post.GetChannelByNameForTeamNameRequest(
+                team_name=team_name,
+                channel_name=channel_name,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelByNameForTeamName",
+                self.get_channel_by_name_for_team_name,
+                locals(),
+                (),
+                error,
+            )
         response = await self._unary(
             "GetChannelByNameForTeamName",
             request,
@@ -782,10 +1385,27 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelMember``.
         """
-        request = pb_api_channel_post.GetChannelMemberRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelMember", self.get_channel_member, locals(), ("channel_id", "user_id"))
+        try:
+            request = pb_api_channel_post.GetChannelMemberRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMember",
+                self.get_channel_member,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "GetChannelMember",
             request,
@@ -801,11 +1421,22 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelMembers``.
         """
-        request = pb_api_channel_post.GetChannelMembersRequest(
-            channel_id=channel_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelMembers", self.get_channel_members, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelMembersRequest(
+                channel_id=channel_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelMembers", self.get_channel_members, locals(), ("channel_id",), error)
         response = await self._unary(
             "GetChannelMembers",
             request,
@@ -821,10 +1452,28 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelMembersByIds``.
         """
-        request = pb_api_channel_post.GetChannelMembersByIdsRequest(
-            channel_id=channel_id,
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelMembersByIds", self.get_channel_members_by_ids, locals(), ("channel_id",)
+            )
+        try:
+            request = pb_api_channel_post.GetChannelMembersByIdsRequest(
+                channel_id=channel_id,
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMembersByIds",
+                self.get_channel_members_by_ids,
+                locals(),
+                ("channel_id",),
+                error,
+            )
         response = await self._unary(
             "GetChannelMembersByIds",
             request,
@@ -846,12 +1495,36 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelMembersForUser``.
         """
-        request = pb_api_channel_post.GetChannelMembersForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelMembersForUser",
+                self.get_channel_members_for_user,
+                locals(),
+                ("team_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelMembersForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelMembersForUser",
+                self.get_channel_members_for_user,
+                locals(),
+                ("team_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "GetChannelMembersForUser",
             request,
@@ -867,10 +1540,32 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelSidebarCategories``.
         """
-        request = pb_api_channel_post.GetChannelSidebarCategoriesRequest(
-            user_id=user_id,
-            team_id=team_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelSidebarCategories",
+                self.get_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelSidebarCategoriesRequest(
+                user_id=user_id,
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelSidebarCategories",
+                self.get_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = await self._unary(
             "GetChannelSidebarCategories",
             request,
@@ -886,9 +1581,18 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelStats``.
         """
-        request = pb_api_channel_post.GetChannelStatsRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetChannelStats", self.get_channel_stats, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetChannelStatsRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetChannelStats", self.get_channel_stats, locals(), ("channel_id",), error)
         response = await self._unary(
             "GetChannelStats", request, pb_api_channel_post.GetChannelStatsResponse, timeout=timeout
         )
@@ -906,11 +1610,33 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetChannelsForTeamForUser``.
         """
-        request = pb_api_channel_post.GetChannelsForTeamForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetChannelsForTeamForUser",
+                self.get_channels_for_team_for_user,
+                locals(),
+                ("user_id",),
+            )
+        try:
+            request = pb_api_channel_post.GetChannelsForTeamForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetChannelsForTeamForUser",
+                self.get_channels_for_team_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "GetChannelsForTeamForUser",
             request,
@@ -926,10 +1652,29 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetDirectChannel``.
         """
-        request = pb_api_channel_post.GetDirectChannelRequest(
-            user_id_1=user_id_1,
-            user_id_2=user_id_2,
-        )
+        if not (
+            isinstance(user_id_1, str)
+            and user_id_1
+            and isinstance(user_id_2, str)
+            and user_id_2
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetDirectChannel", self.get_direct_channel, locals(), ("user_id_1", "user_id_2")
+            )
+        try:
+            request = pb_api_channel_post.GetDirectChannelRequest(
+                user_id_1=user_id_1,
+                user_id_2=user_id_2,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetDirectChannel",
+                self.get_direct_channel,
+                locals(),
+                ("user_id_1", "user_id_2"),
+                error,
+            )
         response = await self._unary(
             "GetDirectChannel",
             request,
@@ -945,9 +1690,16 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupChannel``.
         """
-        request = pb_api_channel_post.GetGroupChannelRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupChannel", self.get_group_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.GetGroupChannelRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupChannel", self.get_group_channel, locals(), (), error)
         response = await self._unary(
             "GetGroupChannel", request, pb_api_channel_post.GetGroupChannelResponse, timeout=timeout
         )
@@ -960,11 +1712,33 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPublicChannelsForTeam``.
         """
-        request = pb_api_channel_post.GetPublicChannelsForTeamRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetPublicChannelsForTeam",
+                self.get_public_channels_for_team,
+                locals(),
+                ("team_id",),
+            )
+        try:
+            request = pb_api_channel_post.GetPublicChannelsForTeamRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPublicChannelsForTeam",
+                self.get_public_channels_for_team,
+                locals(),
+                ("team_id",),
+                error,
+            )
         response = await self._unary(
             "GetPublicChannelsForTeam",
             request,
@@ -986,12 +1760,24 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUsersInChannel``.
         """
-        request = pb_api_user_team.GetUsersInChannelRequest(
-            channel_id=channel_id,
-            sort_by=sort_by,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(sort_by, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersInChannel", self.get_users_in_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_user_team.GetUsersInChannelRequest(
+                channel_id=channel_id,
+                sort_by=sort_by,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersInChannel", self.get_users_in_channel, locals(), ("channel_id",), error)
         response = await self._unary(
             "GetUsersInChannel",
             request,
@@ -1007,11 +1793,35 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.HasPermissionToChannel``.
         """
-        request = pb_api_user_team.HasPermissionToChannelRequest(
-            user_id=user_id,
-            channel_id=channel_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionToChannel",
+                self.has_permission_to_channel,
+                locals(),
+                ("user_id", "channel_id", "permission_id"),
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToChannelRequest(
+                user_id=user_id,
+                channel_id=channel_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionToChannel",
+                self.has_permission_to_channel,
+                locals(),
+                ("user_id", "channel_id", "permission_id"),
+                error,
+            )
         response = await self._unary(
             "HasPermissionToChannel",
             request,
@@ -1031,10 +1841,30 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.PatchChannelMembersNotifications``.
         """
-        request = pb_api_channel_post.PatchChannelMembersNotificationsRequest(
-            members=[c_api_channel_post.channel_member_identifier_to_pb(v) for v in members],
-            notify_props=notify_props,
-        )
+        if not (
+            isinstance(members, list)
+            and isinstance(notify_props, dict)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "PatchChannelMembersNotifications",
+                self.patch_channel_members_notifications,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_channel_post.PatchChannelMembersNotificationsRequest(
+                members=[c_api_channel_post.channel_member_identifier_to_pb(v) for v in members],
+                notify_props=notify_props,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PatchChannelMembersNotifications",
+                self.patch_channel_members_notifications,
+                locals(),
+                (),
+                error,
+            )
         await self._unary(
             "PatchChannelMembersNotifications",
             request,
@@ -1049,10 +1879,20 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchChannels``.
         """
-        request = pb_api_channel_post.SearchChannelsRequest(
-            team_id=team_id,
-            term=term,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(term, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchChannels", self.search_channels, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.SearchChannelsRequest(
+                team_id=team_id,
+                term=term,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchChannels", self.search_channels, locals(), ("team_id",), error)
         response = await self._unary(
             "SearchChannels", request, pb_api_channel_post.SearchChannelsResponse, timeout=timeout
         )
@@ -1063,9 +1903,18 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UnshareChannel``.
         """
-        request = pb_api_remaining.UnshareChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UnshareChannel", self.unshare_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_remaining.UnshareChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UnshareChannel", self.unshare_channel, locals(), ("channel_id",), error)
         response = await self._unary(
             "UnshareChannel", request, pb_api_remaining.UnshareChannelResponse, timeout=timeout
         )
@@ -1078,9 +1927,17 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateChannel``.
         """
-        request = pb_api_channel_post.UpdateChannelRequest(
-            channel=c_channel.channel_to_pb(channel),
-        )
+        if not (
+            isinstance(channel, m_channel.Channel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateChannel", self.update_channel, locals(), ())
+        try:
+            request = pb_api_channel_post.UpdateChannelRequest(
+                channel=c_channel.channel_to_pb(channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateChannel", self.update_channel, locals(), (), error)
         response = await self._unary(
             "UpdateChannel", request, pb_api_channel_post.UpdateChannelResponse, timeout=timeout
         )
@@ -1098,11 +1955,34 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateChannelMemberNotifications``.
         """
-        request = pb_api_channel_post.UpdateChannelMemberNotificationsRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            notifications=notifications,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(notifications, dict)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelMemberNotifications",
+                self.update_channel_member_notifications,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelMemberNotificationsRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                notifications=notifications,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelMemberNotifications",
+                self.update_channel_member_notifications,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "UpdateChannelMemberNotifications",
             request,
@@ -1118,11 +1998,34 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateChannelMemberRoles``.
         """
-        request = pb_api_channel_post.UpdateChannelMemberRolesRequest(
-            channel_id=channel_id,
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelMemberRoles",
+                self.update_channel_member_roles,
+                locals(),
+                ("channel_id", "user_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelMemberRolesRequest(
+                channel_id=channel_id,
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelMemberRoles",
+                self.update_channel_member_roles,
+                locals(),
+                ("channel_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "UpdateChannelMemberRoles",
             request,
@@ -1143,13 +2046,36 @@ class AsyncChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateChannelSidebarCategories``.
         """
-        request = pb_api_channel_post.UpdateChannelSidebarCategoriesRequest(
-            user_id=user_id,
-            team_id=team_id,
-            categories=[
-                c_api_channel_post.sidebar_category_with_channels_to_pb(v) for v in categories
-            ],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(categories, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateChannelSidebarCategories",
+                self.update_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+            )
+        try:
+            request = pb_api_channel_post.UpdateChannelSidebarCategoriesRequest(
+                user_id=user_id,
+                team_id=team_id,
+                categories=[
+                    c_api_channel_post.sidebar_category_with_channels_to_pb(v) for v in categories
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateChannelSidebarCategories",
+                self.update_channel_sidebar_categories,
+                locals(),
+                ("user_id", "team_id"),
+                error,
+            )
         response = await self._unary(
             "UpdateChannelSidebarCategories",
             request,

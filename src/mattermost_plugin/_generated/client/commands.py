@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -30,9 +34,17 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateCommand``.
         """
-        request = pb_api_remaining.CreateCommandRequest(
-            cmd=c_api_remaining.command_to_pb(cmd),
-        )
+        if not (
+            isinstance(cmd, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateCommand", self.create_command, locals(), ())
+        try:
+            request = pb_api_remaining.CreateCommandRequest(
+                cmd=c_api_remaining.command_to_pb(cmd),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateCommand", self.create_command, locals(), (), error)
         response = self._unary(
             "CreateCommand", request, pb_api_remaining.CreateCommandResponse, timeout=timeout
         )
@@ -43,9 +55,18 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteCommand``.
         """
-        request = pb_api_remaining.DeleteCommandRequest(
-            command_id=command_id,
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteCommand", self.delete_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.DeleteCommandRequest(
+                command_id=command_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteCommand", self.delete_command, locals(), ("command_id",), error)
         self._unary(
             "DeleteCommand", request, pb_api_remaining.DeleteCommandResponse, timeout=timeout
         )
@@ -57,9 +78,17 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.ExecuteSlashCommand``.
         """
-        request = pb_api_remaining.ExecuteSlashCommandRequest(
-            command_args=c_api_remaining.command_args_to_pb(command_args),
-        )
+        if not (
+            isinstance(command_args, m_api_remaining.CommandArgs)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ExecuteSlashCommand", self.execute_slash_command, locals(), ())
+        try:
+            request = pb_api_remaining.ExecuteSlashCommandRequest(
+                command_args=c_api_remaining.command_args_to_pb(command_args),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ExecuteSlashCommand", self.execute_slash_command, locals(), (), error)
         response = self._unary(
             "ExecuteSlashCommand",
             request,
@@ -75,9 +104,18 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.GetCommand``.
         """
-        request = pb_api_remaining.GetCommandRequest(
-            command_id=command_id,
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetCommand", self.get_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.GetCommandRequest(
+                command_id=command_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetCommand", self.get_command, locals(), ("command_id",), error)
         response = self._unary(
             "GetCommand", request, pb_api_remaining.GetCommandResponse, timeout=timeout
         )
@@ -90,7 +128,12 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.ListBuiltInCommands``.
         """
-        request = pb_api_remaining.ListBuiltInCommandsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("ListBuiltInCommands", self.list_built_in_commands, locals(), ())
+        try:
+            request = pb_api_remaining.ListBuiltInCommandsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("ListBuiltInCommands", self.list_built_in_commands, locals(), (), error)
         response = self._unary(
             "ListBuiltInCommands",
             request,
@@ -106,9 +149,18 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.ListCommands``.
         """
-        request = pb_api_remaining.ListCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListCommands", self.list_commands, locals(), ("team_id",))
+        try:
+            request = pb_api_remaining.ListCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListCommands", self.list_commands, locals(), ("team_id",), error)
         response = self._unary(
             "ListCommands", request, pb_api_remaining.ListCommandsResponse, timeout=timeout
         )
@@ -121,9 +173,18 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.ListCustomCommands``.
         """
-        request = pb_api_remaining.ListCustomCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListCustomCommands", self.list_custom_commands, locals(), ("team_id",))
+        try:
+            request = pb_api_remaining.ListCustomCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListCustomCommands", self.list_custom_commands, locals(), ("team_id",), error)
         response = self._unary(
             "ListCustomCommands",
             request,
@@ -139,9 +200,16 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.ListPluginCommands``.
         """
-        request = pb_api_remaining.ListPluginCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListPluginCommands", self.list_plugin_commands, locals(), ())
+        try:
+            request = pb_api_remaining.ListPluginCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListPluginCommands", self.list_plugin_commands, locals(), (), error)
         response = self._unary(
             "ListPluginCommands",
             request,
@@ -157,9 +225,17 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.RegisterCommand``.
         """
-        request = pb_api_remaining.RegisterCommandRequest(
-            command=c_api_remaining.command_to_pb(command),
-        )
+        if not (
+            isinstance(command, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RegisterCommand", self.register_command, locals(), ())
+        try:
+            request = pb_api_remaining.RegisterCommandRequest(
+                command=c_api_remaining.command_to_pb(command),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RegisterCommand", self.register_command, locals(), (), error)
         self._unary(
             "RegisterCommand", request, pb_api_remaining.RegisterCommandResponse, timeout=timeout
         )
@@ -171,10 +247,19 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.UnregisterCommand``.
         """
-        request = pb_api_remaining.UnregisterCommandRequest(
-            team_id=team_id,
-            trigger=trigger,
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(trigger, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UnregisterCommand", self.unregister_command, locals(), ())
+        try:
+            request = pb_api_remaining.UnregisterCommandRequest(
+                team_id=team_id,
+                trigger=trigger,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UnregisterCommand", self.unregister_command, locals(), (), error)
         self._unary(
             "UnregisterCommand",
             request,
@@ -189,10 +274,20 @@ class CommandsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateCommand``.
         """
-        request = pb_api_remaining.UpdateCommandRequest(
-            command_id=command_id,
-            updated_cmd=c_api_remaining.command_to_pb(updated_cmd),
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and isinstance(updated_cmd, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateCommand", self.update_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.UpdateCommandRequest(
+                command_id=command_id,
+                updated_cmd=c_api_remaining.command_to_pb(updated_cmd),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateCommand", self.update_command, locals(), ("command_id",), error)
         response = self._unary(
             "UpdateCommand", request, pb_api_remaining.UpdateCommandResponse, timeout=timeout
         )
@@ -209,9 +304,17 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateCommand``.
         """
-        request = pb_api_remaining.CreateCommandRequest(
-            cmd=c_api_remaining.command_to_pb(cmd),
-        )
+        if not (
+            isinstance(cmd, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateCommand", self.create_command, locals(), ())
+        try:
+            request = pb_api_remaining.CreateCommandRequest(
+                cmd=c_api_remaining.command_to_pb(cmd),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateCommand", self.create_command, locals(), (), error)
         response = await self._unary(
             "CreateCommand", request, pb_api_remaining.CreateCommandResponse, timeout=timeout
         )
@@ -222,9 +325,18 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteCommand``.
         """
-        request = pb_api_remaining.DeleteCommandRequest(
-            command_id=command_id,
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteCommand", self.delete_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.DeleteCommandRequest(
+                command_id=command_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteCommand", self.delete_command, locals(), ("command_id",), error)
         await self._unary(
             "DeleteCommand", request, pb_api_remaining.DeleteCommandResponse, timeout=timeout
         )
@@ -236,9 +348,17 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.ExecuteSlashCommand``.
         """
-        request = pb_api_remaining.ExecuteSlashCommandRequest(
-            command_args=c_api_remaining.command_args_to_pb(command_args),
-        )
+        if not (
+            isinstance(command_args, m_api_remaining.CommandArgs)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ExecuteSlashCommand", self.execute_slash_command, locals(), ())
+        try:
+            request = pb_api_remaining.ExecuteSlashCommandRequest(
+                command_args=c_api_remaining.command_args_to_pb(command_args),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ExecuteSlashCommand", self.execute_slash_command, locals(), (), error)
         response = await self._unary(
             "ExecuteSlashCommand",
             request,
@@ -254,9 +374,18 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetCommand``.
         """
-        request = pb_api_remaining.GetCommandRequest(
-            command_id=command_id,
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetCommand", self.get_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.GetCommandRequest(
+                command_id=command_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetCommand", self.get_command, locals(), ("command_id",), error)
         response = await self._unary(
             "GetCommand", request, pb_api_remaining.GetCommandResponse, timeout=timeout
         )
@@ -269,7 +398,12 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.ListBuiltInCommands``.
         """
-        request = pb_api_remaining.ListBuiltInCommandsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("ListBuiltInCommands", self.list_built_in_commands, locals(), ())
+        try:
+            request = pb_api_remaining.ListBuiltInCommandsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("ListBuiltInCommands", self.list_built_in_commands, locals(), (), error)
         response = await self._unary(
             "ListBuiltInCommands",
             request,
@@ -285,9 +419,18 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.ListCommands``.
         """
-        request = pb_api_remaining.ListCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListCommands", self.list_commands, locals(), ("team_id",))
+        try:
+            request = pb_api_remaining.ListCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListCommands", self.list_commands, locals(), ("team_id",), error)
         response = await self._unary(
             "ListCommands", request, pb_api_remaining.ListCommandsResponse, timeout=timeout
         )
@@ -300,9 +443,18 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.ListCustomCommands``.
         """
-        request = pb_api_remaining.ListCustomCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListCustomCommands", self.list_custom_commands, locals(), ("team_id",))
+        try:
+            request = pb_api_remaining.ListCustomCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListCustomCommands", self.list_custom_commands, locals(), ("team_id",), error)
         response = await self._unary(
             "ListCustomCommands",
             request,
@@ -318,9 +470,16 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.ListPluginCommands``.
         """
-        request = pb_api_remaining.ListPluginCommandsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ListPluginCommands", self.list_plugin_commands, locals(), ())
+        try:
+            request = pb_api_remaining.ListPluginCommandsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ListPluginCommands", self.list_plugin_commands, locals(), (), error)
         response = await self._unary(
             "ListPluginCommands",
             request,
@@ -336,9 +495,17 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.RegisterCommand``.
         """
-        request = pb_api_remaining.RegisterCommandRequest(
-            command=c_api_remaining.command_to_pb(command),
-        )
+        if not (
+            isinstance(command, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RegisterCommand", self.register_command, locals(), ())
+        try:
+            request = pb_api_remaining.RegisterCommandRequest(
+                command=c_api_remaining.command_to_pb(command),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RegisterCommand", self.register_command, locals(), (), error)
         await self._unary(
             "RegisterCommand", request, pb_api_remaining.RegisterCommandResponse, timeout=timeout
         )
@@ -350,10 +517,19 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.UnregisterCommand``.
         """
-        request = pb_api_remaining.UnregisterCommandRequest(
-            team_id=team_id,
-            trigger=trigger,
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(trigger, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UnregisterCommand", self.unregister_command, locals(), ())
+        try:
+            request = pb_api_remaining.UnregisterCommandRequest(
+                team_id=team_id,
+                trigger=trigger,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UnregisterCommand", self.unregister_command, locals(), (), error)
         await self._unary(
             "UnregisterCommand",
             request,
@@ -368,10 +544,20 @@ class AsyncCommandsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateCommand``.
         """
-        request = pb_api_remaining.UpdateCommandRequest(
-            command_id=command_id,
-            updated_cmd=c_api_remaining.command_to_pb(updated_cmd),
-        )
+        if not (
+            isinstance(command_id, str)
+            and command_id
+            and isinstance(updated_cmd, m_api_remaining.Command)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateCommand", self.update_command, locals(), ("command_id",))
+        try:
+            request = pb_api_remaining.UpdateCommandRequest(
+                command_id=command_id,
+                updated_cmd=c_api_remaining.command_to_pb(updated_cmd),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateCommand", self.update_command, locals(), ("command_id",), error)
         response = await self._unary(
             "UpdateCommand", request, pb_api_remaining.UpdateCommandResponse, timeout=timeout
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue
 
 from mattermost_plugin import _convert
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -27,7 +28,12 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.GetConfig``.
         """
-        request = pb_api_kv_config.GetConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetConfig", self.get_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetConfig", self.get_config, locals(), (), error)
         response = self._unary(
             "GetConfig", request, pb_api_kv_config.GetConfigResponse, timeout=timeout
         )
@@ -38,7 +44,12 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.GetPluginConfig``.
         """
-        request = pb_api_kv_config.GetPluginConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetPluginConfig", self.get_plugin_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetPluginConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetPluginConfig", self.get_plugin_config, locals(), (), error)
         response = self._unary(
             "GetPluginConfig", request, pb_api_kv_config.GetPluginConfigResponse, timeout=timeout
         )
@@ -49,7 +60,12 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.GetUnsanitizedConfig``.
         """
-        request = pb_api_kv_config.GetUnsanitizedConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetUnsanitizedConfig", self.get_unsanitized_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetUnsanitizedConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetUnsanitizedConfig", self.get_unsanitized_config, locals(), (), error)
         response = self._unary(
             "GetUnsanitizedConfig",
             request,
@@ -63,7 +79,12 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.LoadPluginConfiguration``.
         """
-        request = pb_api_kv_config.LoadPluginConfigurationRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("LoadPluginConfiguration", self.load_plugin_configuration, locals(), ())
+        try:
+            request = pb_api_kv_config.LoadPluginConfigurationRequest()
+        except CONVERSION_ERRORS as error:
+            reject("LoadPluginConfiguration", self.load_plugin_configuration, locals(), (), error)
         response = self._unary(
             "LoadPluginConfiguration",
             request,
@@ -77,9 +98,14 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.SaveConfig``.
         """
-        request = pb_api_kv_config.SaveConfigRequest(
-            config_json=_json.dumps(config).encode(),
-        )
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("SaveConfig", self.save_config, locals(), ())
+        try:
+            request = pb_api_kv_config.SaveConfigRequest(
+                config_json=_json.dumps(config).encode(),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SaveConfig", self.save_config, locals(), (), error)
         self._unary("SaveConfig", request, pb_api_kv_config.SaveConfigResponse, timeout=timeout)
 
     def save_plugin_config(
@@ -89,9 +115,16 @@ class ConfigMixin(SyncTransport):
 
         Go: ``plugin.API.SavePluginConfig``.
         """
-        request = pb_api_kv_config.SavePluginConfigRequest(
-            config=_convert.dict_to_struct(config),
-        )
+        if not (
+            isinstance(config, dict) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SavePluginConfig", self.save_plugin_config, locals(), ())
+        try:
+            request = pb_api_kv_config.SavePluginConfigRequest(
+                config=_convert.dict_to_struct(config),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SavePluginConfig", self.save_plugin_config, locals(), (), error)
         self._unary(
             "SavePluginConfig", request, pb_api_kv_config.SavePluginConfigResponse, timeout=timeout
         )
@@ -105,7 +138,12 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.GetConfig``.
         """
-        request = pb_api_kv_config.GetConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetConfig", self.get_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetConfig", self.get_config, locals(), (), error)
         response = await self._unary(
             "GetConfig", request, pb_api_kv_config.GetConfigResponse, timeout=timeout
         )
@@ -116,7 +154,12 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPluginConfig``.
         """
-        request = pb_api_kv_config.GetPluginConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetPluginConfig", self.get_plugin_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetPluginConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetPluginConfig", self.get_plugin_config, locals(), (), error)
         response = await self._unary(
             "GetPluginConfig", request, pb_api_kv_config.GetPluginConfigResponse, timeout=timeout
         )
@@ -127,7 +170,12 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUnsanitizedConfig``.
         """
-        request = pb_api_kv_config.GetUnsanitizedConfigRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetUnsanitizedConfig", self.get_unsanitized_config, locals(), ())
+        try:
+            request = pb_api_kv_config.GetUnsanitizedConfigRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetUnsanitizedConfig", self.get_unsanitized_config, locals(), (), error)
         response = await self._unary(
             "GetUnsanitizedConfig",
             request,
@@ -141,7 +189,12 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.LoadPluginConfiguration``.
         """
-        request = pb_api_kv_config.LoadPluginConfigurationRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("LoadPluginConfiguration", self.load_plugin_configuration, locals(), ())
+        try:
+            request = pb_api_kv_config.LoadPluginConfigurationRequest()
+        except CONVERSION_ERRORS as error:
+            reject("LoadPluginConfiguration", self.load_plugin_configuration, locals(), (), error)
         response = await self._unary(
             "LoadPluginConfiguration",
             request,
@@ -155,9 +208,14 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.SaveConfig``.
         """
-        request = pb_api_kv_config.SaveConfigRequest(
-            config_json=_json.dumps(config).encode(),
-        )
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("SaveConfig", self.save_config, locals(), ())
+        try:
+            request = pb_api_kv_config.SaveConfigRequest(
+                config_json=_json.dumps(config).encode(),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SaveConfig", self.save_config, locals(), (), error)
         await self._unary(
             "SaveConfig", request, pb_api_kv_config.SaveConfigResponse, timeout=timeout
         )
@@ -169,9 +227,16 @@ class AsyncConfigMixin(AsyncTransport):
 
         Go: ``plugin.API.SavePluginConfig``.
         """
-        request = pb_api_kv_config.SavePluginConfigRequest(
-            config=_convert.dict_to_struct(config),
-        )
+        if not (
+            isinstance(config, dict) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SavePluginConfig", self.save_plugin_config, locals(), ())
+        try:
+            request = pb_api_kv_config.SavePluginConfigRequest(
+                config=_convert.dict_to_struct(config),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SavePluginConfig", self.save_plugin_config, locals(), (), error)
         await self._unary(
             "SavePluginConfig", request, pb_api_kv_config.SavePluginConfigResponse, timeout=timeout
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_channel_post = lazy_module(
         __name__, "c_api_channel_post", "mattermost_plugin._generated.converters.api_channel_post"
+    )
+    m_api_channel_post = lazy_module(
+        __name__, "m_api_channel_post", "mattermost_plugin.models.api_channel_post"
     )
     pb_api_channel_post = lazy_module(
         __name__, "pb_api_channel_post", "mattermost_plugin._pb.pluginapi.v1.api_channel_post_pb2"
@@ -33,9 +37,18 @@ class EmojiMixin(SyncTransport):
 
         Go: ``plugin.API.GetEmoji``.
         """
-        request = pb_api_channel_post.GetEmojiRequest(
-            emoji_id=emoji_id,
-        )
+        if not (
+            isinstance(emoji_id, str)
+            and emoji_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmoji", self.get_emoji, locals(), ("emoji_id",))
+        try:
+            request = pb_api_channel_post.GetEmojiRequest(
+                emoji_id=emoji_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmoji", self.get_emoji, locals(), ("emoji_id",), error)
         response = self._unary(
             "GetEmoji", request, pb_api_channel_post.GetEmojiResponse, timeout=timeout
         )
@@ -48,9 +61,14 @@ class EmojiMixin(SyncTransport):
 
         Go: ``plugin.API.GetEmojiByName``.
         """
-        request = pb_api_channel_post.GetEmojiByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetEmojiByName", self.get_emoji_by_name, locals(), ())
+        try:
+            request = pb_api_channel_post.GetEmojiByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiByName", self.get_emoji_by_name, locals(), (), error)
         response = self._unary(
             "GetEmojiByName", request, pb_api_channel_post.GetEmojiByNameResponse, timeout=timeout
         )
@@ -63,9 +81,18 @@ class EmojiMixin(SyncTransport):
 
         Go: ``plugin.API.GetEmojiImage``.
         """
-        request = pb_api_channel_post.GetEmojiImageRequest(
-            emoji_id=emoji_id,
-        )
+        if not (
+            isinstance(emoji_id, str)
+            and emoji_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmojiImage", self.get_emoji_image, locals(), ("emoji_id",))
+        try:
+            request = pb_api_channel_post.GetEmojiImageRequest(
+                emoji_id=emoji_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiImage", self.get_emoji_image, locals(), ("emoji_id",), error)
         response = self._unary(
             "GetEmojiImage", request, pb_api_channel_post.GetEmojiImageResponse, timeout=timeout
         )
@@ -78,11 +105,21 @@ class EmojiMixin(SyncTransport):
 
         Go: ``plugin.API.GetEmojiList``.
         """
-        request = pb_api_channel_post.GetEmojiListRequest(
-            sort_by=sort_by,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(sort_by, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmojiList", self.get_emoji_list, locals(), ())
+        try:
+            request = pb_api_channel_post.GetEmojiListRequest(
+                sort_by=sort_by,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiList", self.get_emoji_list, locals(), (), error)
         response = self._unary(
             "GetEmojiList", request, pb_api_channel_post.GetEmojiListResponse, timeout=timeout
         )
@@ -99,9 +136,18 @@ class AsyncEmojiMixin(AsyncTransport):
 
         Go: ``plugin.API.GetEmoji``.
         """
-        request = pb_api_channel_post.GetEmojiRequest(
-            emoji_id=emoji_id,
-        )
+        if not (
+            isinstance(emoji_id, str)
+            and emoji_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmoji", self.get_emoji, locals(), ("emoji_id",))
+        try:
+            request = pb_api_channel_post.GetEmojiRequest(
+                emoji_id=emoji_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmoji", self.get_emoji, locals(), ("emoji_id",), error)
         response = await self._unary(
             "GetEmoji", request, pb_api_channel_post.GetEmojiResponse, timeout=timeout
         )
@@ -114,9 +160,14 @@ class AsyncEmojiMixin(AsyncTransport):
 
         Go: ``plugin.API.GetEmojiByName``.
         """
-        request = pb_api_channel_post.GetEmojiByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetEmojiByName", self.get_emoji_by_name, locals(), ())
+        try:
+            request = pb_api_channel_post.GetEmojiByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiByName", self.get_emoji_by_name, locals(), (), error)
         response = await self._unary(
             "GetEmojiByName", request, pb_api_channel_post.GetEmojiByNameResponse, timeout=timeout
         )
@@ -129,9 +180,18 @@ class AsyncEmojiMixin(AsyncTransport):
 
         Go: ``plugin.API.GetEmojiImage``.
         """
-        request = pb_api_channel_post.GetEmojiImageRequest(
-            emoji_id=emoji_id,
-        )
+        if not (
+            isinstance(emoji_id, str)
+            and emoji_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmojiImage", self.get_emoji_image, locals(), ("emoji_id",))
+        try:
+            request = pb_api_channel_post.GetEmojiImageRequest(
+                emoji_id=emoji_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiImage", self.get_emoji_image, locals(), ("emoji_id",), error)
         response = await self._unary(
             "GetEmojiImage", request, pb_api_channel_post.GetEmojiImageResponse, timeout=timeout
         )
@@ -144,11 +204,21 @@ class AsyncEmojiMixin(AsyncTransport):
 
         Go: ``plugin.API.GetEmojiList``.
         """
-        request = pb_api_channel_post.GetEmojiListRequest(
-            sort_by=sort_by,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(sort_by, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetEmojiList", self.get_emoji_list, locals(), ())
+        try:
+            request = pb_api_channel_post.GetEmojiListRequest(
+                sort_by=sort_by,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetEmojiList", self.get_emoji_list, locals(), (), error)
         response = await self._unary(
             "GetEmojiList", request, pb_api_channel_post.GetEmojiListResponse, timeout=timeout
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -18,6 +19,10 @@ else:
         __name__, "c_api_file_bot", "mattermost_plugin._generated.converters.api_file_bot"
     )
     c_file = lazy_module(__name__, "c_file", "mattermost_plugin._generated.converters.file")
+    m_api_file_bot = lazy_module(
+        __name__, "m_api_file_bot", "mattermost_plugin.models.api_file_bot"
+    )
+    m_file = lazy_module(__name__, "m_file", "mattermost_plugin.models.file")
     pb_api_file_bot = lazy_module(
         __name__, "pb_api_file_bot", "mattermost_plugin._pb.pluginapi.v1.api_file_bot_pb2"
     )
@@ -33,10 +38,20 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.CopyFileInfos``.
         """
-        request = pb_api_file_bot.CopyFileInfosRequest(
-            user_id=user_id,
-            file_ids=file_ids,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(file_ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CopyFileInfos", self.copy_file_infos, locals(), ("user_id",))
+        try:
+            request = pb_api_file_bot.CopyFileInfosRequest(
+                user_id=user_id,
+                file_ids=file_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CopyFileInfos", self.copy_file_infos, locals(), ("user_id",), error)
         response = self._unary(
             "CopyFileInfos", request, pb_api_file_bot.CopyFileInfosResponse, timeout=timeout
         )
@@ -49,9 +64,17 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.CreateUploadSession``.
         """
-        request = pb_api_file_bot.CreateUploadSessionRequest(
-            upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
-        )
+        if not (
+            isinstance(upload_session, m_api_file_bot.UploadSession)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUploadSession", self.create_upload_session, locals(), ())
+        try:
+            request = pb_api_file_bot.CreateUploadSessionRequest(
+                upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUploadSession", self.create_upload_session, locals(), (), error)
         response = self._unary(
             "CreateUploadSession",
             request,
@@ -65,9 +88,18 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.GetFile``.
         """
-        request = pb_api_file_bot.GetFileRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFile", self.get_file, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFile", self.get_file, locals(), ("file_id",), error)
         response = self._unary("GetFile", request, pb_api_file_bot.GetFileResponse, timeout=timeout)
         return response.data
 
@@ -76,9 +108,18 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.GetFileInfo``.
         """
-        request = pb_api_file_bot.GetFileInfoRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileInfo", self.get_file_info, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileInfoRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileInfo", self.get_file_info, locals(), ("file_id",), error)
         response = self._unary(
             "GetFileInfo", request, pb_api_file_bot.GetFileInfoResponse, timeout=timeout
         )
@@ -96,13 +137,23 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.GetFileInfos``.
         """
-        request = pb_api_file_bot.GetFileInfosRequest(
-            page=page,
-            per_page=per_page,
-            options=None
-            if options is None
-            else c_api_file_bot.get_file_infos_options_to_pb(options),
-        )
+        if not (
+            isinstance(page, int)
+            and isinstance(per_page, int)
+            and (options is None or isinstance(options, m_api_file_bot.GetFileInfosOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileInfos", self.get_file_infos, locals(), ())
+        try:
+            request = pb_api_file_bot.GetFileInfosRequest(
+                page=page,
+                per_page=per_page,
+                options=None
+                if options is None
+                else c_api_file_bot.get_file_infos_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileInfos", self.get_file_infos, locals(), (), error)
         response = self._unary(
             "GetFileInfos", request, pb_api_file_bot.GetFileInfosResponse, timeout=timeout
         )
@@ -113,9 +164,18 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.GetFileLink``.
         """
-        request = pb_api_file_bot.GetFileLinkRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileLink", self.get_file_link, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileLinkRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileLink", self.get_file_link, locals(), ("file_id",), error)
         response = self._unary(
             "GetFileLink", request, pb_api_file_bot.GetFileLinkResponse, timeout=timeout
         )
@@ -128,9 +188,18 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.GetUploadSession``.
         """
-        request = pb_api_file_bot.GetUploadSessionRequest(
-            upload_id=upload_id,
-        )
+        if not (
+            isinstance(upload_id, str)
+            and upload_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUploadSession", self.get_upload_session, locals(), ("upload_id",))
+        try:
+            request = pb_api_file_bot.GetUploadSessionRequest(
+                upload_id=upload_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUploadSession", self.get_upload_session, locals(), ("upload_id",), error)
         response = self._unary(
             "GetUploadSession", request, pb_api_file_bot.GetUploadSessionResponse, timeout=timeout
         )
@@ -141,9 +210,14 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.ReadFile``.
         """
-        request = pb_api_file_bot.ReadFileRequest(
-            path=path,
-        )
+        if not (isinstance(path, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("ReadFile", self.read_file, locals(), ())
+        try:
+            request = pb_api_file_bot.ReadFileRequest(
+                path=path,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ReadFile", self.read_file, locals(), (), error)
         response = self._unary(
             "ReadFile", request, pb_api_file_bot.ReadFileResponse, timeout=timeout
         )
@@ -156,10 +230,28 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.SetFileSearchableContent``.
         """
-        request = pb_api_file_bot.SetFileSearchableContentRequest(
-            file_id=file_id,
-            content=content,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and isinstance(content, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "SetFileSearchableContent", self.set_file_searchable_content, locals(), ("file_id",)
+            )
+        try:
+            request = pb_api_file_bot.SetFileSearchableContentRequest(
+                file_id=file_id,
+                content=content,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SetFileSearchableContent",
+                self.set_file_searchable_content,
+                locals(),
+                ("file_id",),
+                error,
+            )
         self._unary(
             "SetFileSearchableContent",
             request,
@@ -178,10 +270,19 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.UploadData``.
         """
-        request = pb_api_file_bot.UploadDataRequest(
-            upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
-            data=data,
-        )
+        if not (
+            isinstance(upload_session, m_api_file_bot.UploadSession)
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UploadData", self.upload_data, locals(), ())
+        try:
+            request = pb_api_file_bot.UploadDataRequest(
+                upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UploadData", self.upload_data, locals(), (), error)
         response = self._unary(
             "UploadData", request, pb_api_file_bot.UploadDataResponse, timeout=timeout
         )
@@ -194,11 +295,22 @@ class FilesMixin(SyncTransport):
 
         Go: ``plugin.API.UploadFile``.
         """
-        request = pb_api_file_bot.UploadFileRequest(
-            data=data,
-            channel_id=channel_id,
-            filename=filename,
-        )
+        if not (
+            isinstance(data, bytes)
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(filename, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UploadFile", self.upload_file, locals(), ("channel_id",))
+        try:
+            request = pb_api_file_bot.UploadFileRequest(
+                data=data,
+                channel_id=channel_id,
+                filename=filename,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UploadFile", self.upload_file, locals(), ("channel_id",), error)
         response = self._unary(
             "UploadFile", request, pb_api_file_bot.UploadFileResponse, timeout=timeout
         )
@@ -215,10 +327,20 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.CopyFileInfos``.
         """
-        request = pb_api_file_bot.CopyFileInfosRequest(
-            user_id=user_id,
-            file_ids=file_ids,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(file_ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CopyFileInfos", self.copy_file_infos, locals(), ("user_id",))
+        try:
+            request = pb_api_file_bot.CopyFileInfosRequest(
+                user_id=user_id,
+                file_ids=file_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CopyFileInfos", self.copy_file_infos, locals(), ("user_id",), error)
         response = await self._unary(
             "CopyFileInfos", request, pb_api_file_bot.CopyFileInfosResponse, timeout=timeout
         )
@@ -231,9 +353,17 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateUploadSession``.
         """
-        request = pb_api_file_bot.CreateUploadSessionRequest(
-            upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
-        )
+        if not (
+            isinstance(upload_session, m_api_file_bot.UploadSession)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUploadSession", self.create_upload_session, locals(), ())
+        try:
+            request = pb_api_file_bot.CreateUploadSessionRequest(
+                upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUploadSession", self.create_upload_session, locals(), (), error)
         response = await self._unary(
             "CreateUploadSession",
             request,
@@ -247,9 +377,18 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetFile``.
         """
-        request = pb_api_file_bot.GetFileRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFile", self.get_file, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFile", self.get_file, locals(), ("file_id",), error)
         response = await self._unary(
             "GetFile", request, pb_api_file_bot.GetFileResponse, timeout=timeout
         )
@@ -260,9 +399,18 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetFileInfo``.
         """
-        request = pb_api_file_bot.GetFileInfoRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileInfo", self.get_file_info, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileInfoRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileInfo", self.get_file_info, locals(), ("file_id",), error)
         response = await self._unary(
             "GetFileInfo", request, pb_api_file_bot.GetFileInfoResponse, timeout=timeout
         )
@@ -280,13 +428,23 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetFileInfos``.
         """
-        request = pb_api_file_bot.GetFileInfosRequest(
-            page=page,
-            per_page=per_page,
-            options=None
-            if options is None
-            else c_api_file_bot.get_file_infos_options_to_pb(options),
-        )
+        if not (
+            isinstance(page, int)
+            and isinstance(per_page, int)
+            and (options is None or isinstance(options, m_api_file_bot.GetFileInfosOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileInfos", self.get_file_infos, locals(), ())
+        try:
+            request = pb_api_file_bot.GetFileInfosRequest(
+                page=page,
+                per_page=per_page,
+                options=None
+                if options is None
+                else c_api_file_bot.get_file_infos_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileInfos", self.get_file_infos, locals(), (), error)
         response = await self._unary(
             "GetFileInfos", request, pb_api_file_bot.GetFileInfosResponse, timeout=timeout
         )
@@ -297,9 +455,18 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetFileLink``.
         """
-        request = pb_api_file_bot.GetFileLinkRequest(
-            file_id=file_id,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetFileLink", self.get_file_link, locals(), ("file_id",))
+        try:
+            request = pb_api_file_bot.GetFileLinkRequest(
+                file_id=file_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetFileLink", self.get_file_link, locals(), ("file_id",), error)
         response = await self._unary(
             "GetFileLink", request, pb_api_file_bot.GetFileLinkResponse, timeout=timeout
         )
@@ -312,9 +479,18 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUploadSession``.
         """
-        request = pb_api_file_bot.GetUploadSessionRequest(
-            upload_id=upload_id,
-        )
+        if not (
+            isinstance(upload_id, str)
+            and upload_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUploadSession", self.get_upload_session, locals(), ("upload_id",))
+        try:
+            request = pb_api_file_bot.GetUploadSessionRequest(
+                upload_id=upload_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUploadSession", self.get_upload_session, locals(), ("upload_id",), error)
         response = await self._unary(
             "GetUploadSession", request, pb_api_file_bot.GetUploadSessionResponse, timeout=timeout
         )
@@ -325,9 +501,14 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.ReadFile``.
         """
-        request = pb_api_file_bot.ReadFileRequest(
-            path=path,
-        )
+        if not (isinstance(path, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("ReadFile", self.read_file, locals(), ())
+        try:
+            request = pb_api_file_bot.ReadFileRequest(
+                path=path,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ReadFile", self.read_file, locals(), (), error)
         response = await self._unary(
             "ReadFile", request, pb_api_file_bot.ReadFileResponse, timeout=timeout
         )
@@ -340,10 +521,28 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.SetFileSearchableContent``.
         """
-        request = pb_api_file_bot.SetFileSearchableContentRequest(
-            file_id=file_id,
-            content=content,
-        )
+        if not (
+            isinstance(file_id, str)
+            and file_id
+            and isinstance(content, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "SetFileSearchableContent", self.set_file_searchable_content, locals(), ("file_id",)
+            )
+        try:
+            request = pb_api_file_bot.SetFileSearchableContentRequest(
+                file_id=file_id,
+                content=content,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SetFileSearchableContent",
+                self.set_file_searchable_content,
+                locals(),
+                ("file_id",),
+                error,
+            )
         await self._unary(
             "SetFileSearchableContent",
             request,
@@ -362,10 +561,19 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.UploadData``.
         """
-        request = pb_api_file_bot.UploadDataRequest(
-            upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
-            data=data,
-        )
+        if not (
+            isinstance(upload_session, m_api_file_bot.UploadSession)
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UploadData", self.upload_data, locals(), ())
+        try:
+            request = pb_api_file_bot.UploadDataRequest(
+                upload_session=c_api_file_bot.upload_session_to_pb(upload_session),
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UploadData", self.upload_data, locals(), (), error)
         response = await self._unary(
             "UploadData", request, pb_api_file_bot.UploadDataResponse, timeout=timeout
         )
@@ -378,11 +586,22 @@ class AsyncFilesMixin(AsyncTransport):
 
         Go: ``plugin.API.UploadFile``.
         """
-        request = pb_api_file_bot.UploadFileRequest(
-            data=data,
-            channel_id=channel_id,
-            filename=filename,
-        )
+        if not (
+            isinstance(data, bytes)
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(filename, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UploadFile", self.upload_file, locals(), ("channel_id",))
+        try:
+            request = pb_api_file_bot.UploadFileRequest(
+                data=data,
+                channel_id=channel_id,
+                filename=filename,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UploadFile", self.upload_file, locals(), ("channel_id",), error)
         response = await self._unary(
             "UploadFile", request, pb_api_file_bot.UploadFileResponse, timeout=timeout
         )

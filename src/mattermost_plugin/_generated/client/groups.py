@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+from mattermost_plugin.errors import not_served
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
@@ -21,6 +23,11 @@ else:
     )
     c_common = lazy_module(__name__, "c_common", "mattermost_plugin._generated.converters.common")
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
+    )
+    m_common = lazy_module(__name__, "m_common", "mattermost_plugin.models.common")
+    m_user = lazy_module(__name__, "m_user", "mattermost_plugin.models.user")
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
     )
@@ -36,9 +43,17 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateGroup``.
         """
-        request = pb_api_remaining.CreateGroupRequest(
-            group=c_api_remaining.group_to_pb(group),
-        )
+        if not (
+            isinstance(group, m_api_remaining.Group)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateGroup", self.create_group, locals(), ())
+        try:
+            request = pb_api_remaining.CreateGroupRequest(
+                group=c_api_remaining.group_to_pb(group),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateGroup", self.create_group, locals(), (), error)
         response = self._unary(
             "CreateGroup", request, pb_api_remaining.CreateGroupResponse, timeout=timeout
         )
@@ -49,9 +64,18 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteGroup``.
         """
-        request = pb_api_remaining.DeleteGroupRequest(
-            group_id=group_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteGroup", self.delete_group, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.DeleteGroupRequest(
+                group_id=group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteGroup", self.delete_group, locals(), ("group_id",), error)
         response = self._unary(
             "DeleteGroup", request, pb_api_remaining.DeleteGroupResponse, timeout=timeout
         )
@@ -63,7 +87,23 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteGroupConstrainedMemberships``.
         """
-        request = pb_api_remaining.DeleteGroupConstrainedMembershipsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject(
+                "DeleteGroupConstrainedMemberships",
+                self.delete_group_constrained_memberships,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.DeleteGroupConstrainedMembershipsRequest()
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupConstrainedMemberships",
+                self.delete_group_constrained_memberships,
+                locals(),
+                (),
+                error,
+            )
         self._unary(
             "DeleteGroupConstrainedMemberships",
             request,
@@ -78,10 +118,27 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteGroupMember``.
         """
-        request = pb_api_remaining.DeleteGroupMemberRequest(
-            group_id=group_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteGroupMember", self.delete_group_member, locals(), ("group_id", "user_id"))
+        try:
+            request = pb_api_remaining.DeleteGroupMemberRequest(
+                group_id=group_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupMember",
+                self.delete_group_member,
+                locals(),
+                ("group_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "DeleteGroupMember",
             request,
@@ -97,11 +154,34 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteGroupSyncable``.
         """
-        request = pb_api_remaining.DeleteGroupSyncableRequest(
-            group_id=group_id,
-            syncable_id=syncable_id,
-            syncable_type=syncable_type,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(syncable_id, str)
+            and syncable_id
+            and isinstance(syncable_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteGroupSyncable",
+                self.delete_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+            )
+        try:
+            request = pb_api_remaining.DeleteGroupSyncableRequest(
+                group_id=group_id,
+                syncable_id=syncable_id,
+                syncable_type=syncable_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupSyncable",
+                self.delete_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+                error,
+            )
         response = self._unary(
             "DeleteGroupSyncable",
             request,
@@ -115,9 +195,18 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroup``.
         """
-        request = pb_api_remaining.GetGroupRequest(
-            group_id=group_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroup", self.get_group, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetGroupRequest(
+                group_id=group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroup", self.get_group, locals(), ("group_id",), error)
         response = self._unary(
             "GetGroup", request, pb_api_remaining.GetGroupResponse, timeout=timeout
         )
@@ -130,9 +219,14 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupByName``.
         """
-        request = pb_api_remaining.GetGroupByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetGroupByName", self.get_group_by_name, locals(), ())
+        try:
+            request = pb_api_remaining.GetGroupByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupByName", self.get_group_by_name, locals(), (), error)
         response = self._unary(
             "GetGroupByName", request, pb_api_remaining.GetGroupByNameResponse, timeout=timeout
         )
@@ -143,19 +237,12 @@ class GroupsMixin(SyncTransport):
     ) -> m_api_remaining.Group:
         """Fetches a group by its id in the external source.
 
+        Not served: this Mattermost server answers ``GetGroupByRemoteID`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroupByRemoteID``.
         """
-        request = pb_api_remaining.GetGroupByRemoteIDRequest(
-            remote_id=remote_id,
-            group_source=group_source,
-        )
-        response = self._unary(
-            "GetGroupByRemoteID",
-            request,
-            pb_api_remaining.GetGroupByRemoteIDResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("GetGroupByRemoteID")
 
     def get_group_member_users(
         self, group_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
@@ -164,11 +251,24 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupMemberUsers``.
         """
-        request = pb_api_remaining.GetGroupMemberUsersRequest(
-            group_id=group_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupMemberUsers", self.get_group_member_users, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetGroupMemberUsersRequest(
+                group_id=group_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetGroupMemberUsers", self.get_group_member_users, locals(), ("group_id",), error
+            )
         response = self._unary(
             "GetGroupMemberUsers",
             request,
@@ -184,11 +284,31 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupSyncable``.
         """
-        request = pb_api_remaining.GetGroupSyncableRequest(
-            group_id=group_id,
-            syncable_id=syncable_id,
-            syncable_type=syncable_type,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(syncable_id, str)
+            and syncable_id
+            and isinstance(syncable_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetGroupSyncable", self.get_group_syncable, locals(), ("group_id", "syncable_id")
+            )
+        try:
+            request = pb_api_remaining.GetGroupSyncableRequest(
+                group_id=group_id,
+                syncable_id=syncable_id,
+                syncable_type=syncable_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetGroupSyncable",
+                self.get_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+                error,
+            )
         response = self._unary(
             "GetGroupSyncable", request, pb_api_remaining.GetGroupSyncableResponse, timeout=timeout
         )
@@ -199,19 +319,12 @@ class GroupsMixin(SyncTransport):
     ) -> list[m_api_remaining.GroupSyncable]:
         """Lists a group's links to teams or channels.
 
+        Not served: this Mattermost server answers ``GetGroupSyncables`` with UNIMPLEMENTED,
+        so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroupSyncables``.
         """
-        request = pb_api_remaining.GetGroupSyncablesRequest(
-            group_id=group_id,
-            syncable_type=syncable_type,
-        )
-        response = self._unary(
-            "GetGroupSyncables",
-            request,
-            pb_api_remaining.GetGroupSyncablesResponse,
-            timeout=timeout,
-        )
-        return [c_api_remaining.group_syncable_from_pb(v) for v in response.group_syncables]
+        raise not_served("GetGroupSyncables")
 
     def get_groups(
         self,
@@ -224,20 +337,12 @@ class GroupsMixin(SyncTransport):
     ) -> list[m_api_remaining.Group]:
         """Lists groups matching search options, one page at a time.
 
+        Not served: this Mattermost server answers ``GetGroups`` with UNIMPLEMENTED, so the
+        method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroups``.
         """
-        request = pb_api_remaining.GetGroupsRequest(
-            page=page,
-            per_page=per_page,
-            opts=None if opts is None else c_api_remaining.group_search_opts_to_pb(opts),
-            view_restrictions=None
-            if view_restrictions is None
-            else c_common.view_users_restrictions_to_pb(view_restrictions),
-        )
-        response = self._unary(
-            "GetGroups", request, pb_api_remaining.GetGroupsResponse, timeout=timeout
-        )
-        return [c_api_remaining.group_from_pb(v) for v in response.groups]
+        raise not_served("GetGroups")
 
     def get_groups_by_source(
         self, group_source: str, *, timeout: float | None = None
@@ -246,9 +351,16 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupsBySource``.
         """
-        request = pb_api_remaining.GetGroupsBySourceRequest(
-            group_source=group_source,
-        )
+        if not (
+            isinstance(group_source, str) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupsBySource", self.get_groups_by_source, locals(), ())
+        try:
+            request = pb_api_remaining.GetGroupsBySourceRequest(
+                group_source=group_source,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupsBySource", self.get_groups_by_source, locals(), (), error)
         response = self._unary(
             "GetGroupsBySource",
             request,
@@ -264,9 +376,18 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetGroupsForUser``.
         """
-        request = pb_api_remaining.GetGroupsForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupsForUser", self.get_groups_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetGroupsForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupsForUser", self.get_groups_for_user, locals(), ("user_id",), error)
         response = self._unary(
             "GetGroupsForUser", request, pb_api_remaining.GetGroupsForUserResponse, timeout=timeout
         )
@@ -279,9 +400,14 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyGroup``.
         """
-        request = pb_api_remaining.GetPropertyGroupRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetPropertyGroup", self.get_property_group, locals(), ())
+        try:
+            request = pb_api_remaining.GetPropertyGroupRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyGroup", self.get_property_group, locals(), (), error)
         response = self._unary(
             "GetPropertyGroup", request, pb_api_remaining.GetPropertyGroupResponse, timeout=timeout
         )
@@ -292,48 +418,36 @@ class GroupsMixin(SyncTransport):
     ) -> m_api_remaining.PropertyGroup:
         """Registers a property group by name, or returns the existing one.
 
+        Not served: this Mattermost server answers ``RegisterPropertyGroup`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.RegisterPropertyGroup``.
         """
-        request = pb_api_remaining.RegisterPropertyGroupRequest(
-            name=name,
-        )
-        response = self._unary(
-            "RegisterPropertyGroup",
-            request,
-            pb_api_remaining.RegisterPropertyGroupResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.property_group_from_pb(response.group)
+        raise not_served("RegisterPropertyGroup")
 
     def restore_group(
         self, group_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.Group:
         """Restores a deleted user group.
 
+        Not served: this Mattermost server answers ``RestoreGroup`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.RestoreGroup``.
         """
-        request = pb_api_remaining.RestoreGroupRequest(
-            group_id=group_id,
-        )
-        response = self._unary(
-            "RestoreGroup", request, pb_api_remaining.RestoreGroupResponse, timeout=timeout
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("RestoreGroup")
 
     def update_group(
         self, group: m_api_remaining.Group, *, timeout: float | None = None
     ) -> m_api_remaining.Group:
         """Saves changes to a user group.
 
+        Not served: this Mattermost server answers ``UpdateGroup`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.UpdateGroup``.
         """
-        request = pb_api_remaining.UpdateGroupRequest(
-            group=c_api_remaining.group_to_pb(group),
-        )
-        response = self._unary(
-            "UpdateGroup", request, pb_api_remaining.UpdateGroupResponse, timeout=timeout
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("UpdateGroup")
 
     def update_group_syncable(
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
@@ -342,9 +456,17 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateGroupSyncable``.
         """
-        request = pb_api_remaining.UpdateGroupSyncableRequest(
-            group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
-        )
+        if not (
+            isinstance(group_syncable, m_api_remaining.GroupSyncable)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateGroupSyncable", self.update_group_syncable, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateGroupSyncableRequest(
+                group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateGroupSyncable", self.update_group_syncable, locals(), (), error)
         response = self._unary(
             "UpdateGroupSyncable",
             request,
@@ -360,10 +482,27 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.UpsertGroupMember``.
         """
-        request = pb_api_remaining.UpsertGroupMemberRequest(
-            group_id=group_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertGroupMember", self.upsert_group_member, locals(), ("group_id", "user_id"))
+        try:
+            request = pb_api_remaining.UpsertGroupMemberRequest(
+                group_id=group_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpsertGroupMember",
+                self.upsert_group_member,
+                locals(),
+                ("group_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "UpsertGroupMember",
             request,
@@ -377,19 +516,12 @@ class GroupsMixin(SyncTransport):
     ) -> list[m_api_remaining.GroupMember]:
         """Adds several users to a group, or restores their memberships.
 
+        Not served: this Mattermost server answers ``UpsertGroupMembers`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.UpsertGroupMembers``.
         """
-        request = pb_api_remaining.UpsertGroupMembersRequest(
-            group_id=group_id,
-            user_ids=user_ids,
-        )
-        response = self._unary(
-            "UpsertGroupMembers",
-            request,
-            pb_api_remaining.UpsertGroupMembersResponse,
-            timeout=timeout,
-        )
-        return [c_api_remaining.group_member_from_pb(v) for v in response.group_members]
+        raise not_served("UpsertGroupMembers")
 
     def upsert_group_syncable(
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
@@ -398,9 +530,17 @@ class GroupsMixin(SyncTransport):
 
         Go: ``plugin.API.UpsertGroupSyncable``.
         """
-        request = pb_api_remaining.UpsertGroupSyncableRequest(
-            group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
-        )
+        if not (
+            isinstance(group_syncable, m_api_remaining.GroupSyncable)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertGroupSyncable", self.upsert_group_syncable, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertGroupSyncableRequest(
+                group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertGroupSyncable", self.upsert_group_syncable, locals(), (), error)
         response = self._unary(
             "UpsertGroupSyncable",
             request,
@@ -420,9 +560,17 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateGroup``.
         """
-        request = pb_api_remaining.CreateGroupRequest(
-            group=c_api_remaining.group_to_pb(group),
-        )
+        if not (
+            isinstance(group, m_api_remaining.Group)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateGroup", self.create_group, locals(), ())
+        try:
+            request = pb_api_remaining.CreateGroupRequest(
+                group=c_api_remaining.group_to_pb(group),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateGroup", self.create_group, locals(), (), error)
         response = await self._unary(
             "CreateGroup", request, pb_api_remaining.CreateGroupResponse, timeout=timeout
         )
@@ -435,9 +583,18 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteGroup``.
         """
-        request = pb_api_remaining.DeleteGroupRequest(
-            group_id=group_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteGroup", self.delete_group, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.DeleteGroupRequest(
+                group_id=group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteGroup", self.delete_group, locals(), ("group_id",), error)
         response = await self._unary(
             "DeleteGroup", request, pb_api_remaining.DeleteGroupResponse, timeout=timeout
         )
@@ -449,7 +606,23 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteGroupConstrainedMemberships``.
         """
-        request = pb_api_remaining.DeleteGroupConstrainedMembershipsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject(
+                "DeleteGroupConstrainedMemberships",
+                self.delete_group_constrained_memberships,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.DeleteGroupConstrainedMembershipsRequest()
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupConstrainedMemberships",
+                self.delete_group_constrained_memberships,
+                locals(),
+                (),
+                error,
+            )
         await self._unary(
             "DeleteGroupConstrainedMemberships",
             request,
@@ -464,10 +637,27 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteGroupMember``.
         """
-        request = pb_api_remaining.DeleteGroupMemberRequest(
-            group_id=group_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteGroupMember", self.delete_group_member, locals(), ("group_id", "user_id"))
+        try:
+            request = pb_api_remaining.DeleteGroupMemberRequest(
+                group_id=group_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupMember",
+                self.delete_group_member,
+                locals(),
+                ("group_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "DeleteGroupMember",
             request,
@@ -483,11 +673,34 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteGroupSyncable``.
         """
-        request = pb_api_remaining.DeleteGroupSyncableRequest(
-            group_id=group_id,
-            syncable_id=syncable_id,
-            syncable_type=syncable_type,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(syncable_id, str)
+            and syncable_id
+            and isinstance(syncable_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteGroupSyncable",
+                self.delete_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+            )
+        try:
+            request = pb_api_remaining.DeleteGroupSyncableRequest(
+                group_id=group_id,
+                syncable_id=syncable_id,
+                syncable_type=syncable_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteGroupSyncable",
+                self.delete_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+                error,
+            )
         response = await self._unary(
             "DeleteGroupSyncable",
             request,
@@ -503,9 +716,18 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroup``.
         """
-        request = pb_api_remaining.GetGroupRequest(
-            group_id=group_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroup", self.get_group, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetGroupRequest(
+                group_id=group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroup", self.get_group, locals(), ("group_id",), error)
         response = await self._unary(
             "GetGroup", request, pb_api_remaining.GetGroupResponse, timeout=timeout
         )
@@ -518,9 +740,14 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupByName``.
         """
-        request = pb_api_remaining.GetGroupByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetGroupByName", self.get_group_by_name, locals(), ())
+        try:
+            request = pb_api_remaining.GetGroupByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupByName", self.get_group_by_name, locals(), (), error)
         response = await self._unary(
             "GetGroupByName", request, pb_api_remaining.GetGroupByNameResponse, timeout=timeout
         )
@@ -531,19 +758,12 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.Group:
         """Fetches a group by its id in the external source.
 
+        Not served: this Mattermost server answers ``GetGroupByRemoteID`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroupByRemoteID``.
         """
-        request = pb_api_remaining.GetGroupByRemoteIDRequest(
-            remote_id=remote_id,
-            group_source=group_source,
-        )
-        response = await self._unary(
-            "GetGroupByRemoteID",
-            request,
-            pb_api_remaining.GetGroupByRemoteIDResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("GetGroupByRemoteID")
 
     async def get_group_member_users(
         self, group_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
@@ -552,11 +772,24 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupMemberUsers``.
         """
-        request = pb_api_remaining.GetGroupMemberUsersRequest(
-            group_id=group_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupMemberUsers", self.get_group_member_users, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetGroupMemberUsersRequest(
+                group_id=group_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetGroupMemberUsers", self.get_group_member_users, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "GetGroupMemberUsers",
             request,
@@ -572,11 +805,31 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupSyncable``.
         """
-        request = pb_api_remaining.GetGroupSyncableRequest(
-            group_id=group_id,
-            syncable_id=syncable_id,
-            syncable_type=syncable_type,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(syncable_id, str)
+            and syncable_id
+            and isinstance(syncable_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetGroupSyncable", self.get_group_syncable, locals(), ("group_id", "syncable_id")
+            )
+        try:
+            request = pb_api_remaining.GetGroupSyncableRequest(
+                group_id=group_id,
+                syncable_id=syncable_id,
+                syncable_type=syncable_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetGroupSyncable",
+                self.get_group_syncable,
+                locals(),
+                ("group_id", "syncable_id"),
+                error,
+            )
         response = await self._unary(
             "GetGroupSyncable", request, pb_api_remaining.GetGroupSyncableResponse, timeout=timeout
         )
@@ -587,19 +840,12 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> list[m_api_remaining.GroupSyncable]:
         """Lists a group's links to teams or channels.
 
+        Not served: this Mattermost server answers ``GetGroupSyncables`` with UNIMPLEMENTED,
+        so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroupSyncables``.
         """
-        request = pb_api_remaining.GetGroupSyncablesRequest(
-            group_id=group_id,
-            syncable_type=syncable_type,
-        )
-        response = await self._unary(
-            "GetGroupSyncables",
-            request,
-            pb_api_remaining.GetGroupSyncablesResponse,
-            timeout=timeout,
-        )
-        return [c_api_remaining.group_syncable_from_pb(v) for v in response.group_syncables]
+        raise not_served("GetGroupSyncables")
 
     async def get_groups(
         self,
@@ -612,20 +858,12 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> list[m_api_remaining.Group]:
         """Lists groups matching search options, one page at a time.
 
+        Not served: this Mattermost server answers ``GetGroups`` with UNIMPLEMENTED, so the
+        method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.GetGroups``.
         """
-        request = pb_api_remaining.GetGroupsRequest(
-            page=page,
-            per_page=per_page,
-            opts=None if opts is None else c_api_remaining.group_search_opts_to_pb(opts),
-            view_restrictions=None
-            if view_restrictions is None
-            else c_common.view_users_restrictions_to_pb(view_restrictions),
-        )
-        response = await self._unary(
-            "GetGroups", request, pb_api_remaining.GetGroupsResponse, timeout=timeout
-        )
-        return [c_api_remaining.group_from_pb(v) for v in response.groups]
+        raise not_served("GetGroups")
 
     async def get_groups_by_source(
         self, group_source: str, *, timeout: float | None = None
@@ -634,9 +872,16 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupsBySource``.
         """
-        request = pb_api_remaining.GetGroupsBySourceRequest(
-            group_source=group_source,
-        )
+        if not (
+            isinstance(group_source, str) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupsBySource", self.get_groups_by_source, locals(), ())
+        try:
+            request = pb_api_remaining.GetGroupsBySourceRequest(
+                group_source=group_source,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupsBySource", self.get_groups_by_source, locals(), (), error)
         response = await self._unary(
             "GetGroupsBySource",
             request,
@@ -652,9 +897,18 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetGroupsForUser``.
         """
-        request = pb_api_remaining.GetGroupsForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetGroupsForUser", self.get_groups_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetGroupsForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetGroupsForUser", self.get_groups_for_user, locals(), ("user_id",), error)
         response = await self._unary(
             "GetGroupsForUser", request, pb_api_remaining.GetGroupsForUserResponse, timeout=timeout
         )
@@ -667,9 +921,14 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyGroup``.
         """
-        request = pb_api_remaining.GetPropertyGroupRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetPropertyGroup", self.get_property_group, locals(), ())
+        try:
+            request = pb_api_remaining.GetPropertyGroupRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyGroup", self.get_property_group, locals(), (), error)
         response = await self._unary(
             "GetPropertyGroup", request, pb_api_remaining.GetPropertyGroupResponse, timeout=timeout
         )
@@ -680,48 +939,36 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.PropertyGroup:
         """Registers a property group by name, or returns the existing one.
 
+        Not served: this Mattermost server answers ``RegisterPropertyGroup`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.RegisterPropertyGroup``.
         """
-        request = pb_api_remaining.RegisterPropertyGroupRequest(
-            name=name,
-        )
-        response = await self._unary(
-            "RegisterPropertyGroup",
-            request,
-            pb_api_remaining.RegisterPropertyGroupResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.property_group_from_pb(response.group)
+        raise not_served("RegisterPropertyGroup")
 
     async def restore_group(
         self, group_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.Group:
         """Restores a deleted user group.
 
+        Not served: this Mattermost server answers ``RestoreGroup`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.RestoreGroup``.
         """
-        request = pb_api_remaining.RestoreGroupRequest(
-            group_id=group_id,
-        )
-        response = await self._unary(
-            "RestoreGroup", request, pb_api_remaining.RestoreGroupResponse, timeout=timeout
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("RestoreGroup")
 
     async def update_group(
         self, group: m_api_remaining.Group, *, timeout: float | None = None
     ) -> m_api_remaining.Group:
         """Saves changes to a user group.
 
+        Not served: this Mattermost server answers ``UpdateGroup`` with UNIMPLEMENTED, so
+        the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.UpdateGroup``.
         """
-        request = pb_api_remaining.UpdateGroupRequest(
-            group=c_api_remaining.group_to_pb(group),
-        )
-        response = await self._unary(
-            "UpdateGroup", request, pb_api_remaining.UpdateGroupResponse, timeout=timeout
-        )
-        return c_api_remaining.group_from_pb(response.group)
+        raise not_served("UpdateGroup")
 
     async def update_group_syncable(
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
@@ -730,9 +977,17 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateGroupSyncable``.
         """
-        request = pb_api_remaining.UpdateGroupSyncableRequest(
-            group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
-        )
+        if not (
+            isinstance(group_syncable, m_api_remaining.GroupSyncable)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateGroupSyncable", self.update_group_syncable, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateGroupSyncableRequest(
+                group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateGroupSyncable", self.update_group_syncable, locals(), (), error)
         response = await self._unary(
             "UpdateGroupSyncable",
             request,
@@ -748,10 +1003,27 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpsertGroupMember``.
         """
-        request = pb_api_remaining.UpsertGroupMemberRequest(
-            group_id=group_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertGroupMember", self.upsert_group_member, locals(), ("group_id", "user_id"))
+        try:
+            request = pb_api_remaining.UpsertGroupMemberRequest(
+                group_id=group_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpsertGroupMember",
+                self.upsert_group_member,
+                locals(),
+                ("group_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "UpsertGroupMember",
             request,
@@ -765,19 +1037,12 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> list[m_api_remaining.GroupMember]:
         """Adds several users to a group, or restores their memberships.
 
+        Not served: this Mattermost server answers ``UpsertGroupMembers`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.UpsertGroupMembers``.
         """
-        request = pb_api_remaining.UpsertGroupMembersRequest(
-            group_id=group_id,
-            user_ids=user_ids,
-        )
-        response = await self._unary(
-            "UpsertGroupMembers",
-            request,
-            pb_api_remaining.UpsertGroupMembersResponse,
-            timeout=timeout,
-        )
-        return [c_api_remaining.group_member_from_pb(v) for v in response.group_members]
+        raise not_served("UpsertGroupMembers")
 
     async def upsert_group_syncable(
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
@@ -786,9 +1051,17 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpsertGroupSyncable``.
         """
-        request = pb_api_remaining.UpsertGroupSyncableRequest(
-            group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
-        )
+        if not (
+            isinstance(group_syncable, m_api_remaining.GroupSyncable)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertGroupSyncable", self.upsert_group_syncable, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertGroupSyncableRequest(
+                group_syncable=c_api_remaining.group_syncable_to_pb(group_syncable),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertGroupSyncable", self.upsert_group_syncable, locals(), (), error)
         response = await self._unary(
             "UpsertGroupSyncable",
             request,

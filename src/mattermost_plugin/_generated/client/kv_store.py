@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_kv_config = lazy_module(
         __name__, "c_api_kv_config", "mattermost_plugin._generated.converters.api_kv_config"
+    )
+    m_api_kv_config = lazy_module(
+        __name__, "m_api_kv_config", "mattermost_plugin.models.api_kv_config"
     )
     pb_api_kv_config = lazy_module(
         __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
@@ -30,10 +34,20 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVCompareAndDelete``.
         """
-        request = pb_api_kv_config.KVCompareAndDeleteRequest(
-            key=key,
-            old_value=old_value,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(old_value, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVCompareAndDelete", self.kv_compare_and_delete, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVCompareAndDeleteRequest(
+                key=key,
+                old_value=old_value,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVCompareAndDelete", self.kv_compare_and_delete, locals(), ("key",), error)
         response = self._unary(
             "KVCompareAndDelete",
             request,
@@ -50,11 +64,22 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVCompareAndSet``.
         """
-        request = pb_api_kv_config.KVCompareAndSetRequest(
-            key=key,
-            old_value=old_value,
-            new_value=new_value,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(old_value, bytes)
+            and isinstance(new_value, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVCompareAndSet", self.kv_compare_and_set, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVCompareAndSetRequest(
+                key=key,
+                old_value=old_value,
+                new_value=new_value,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVCompareAndSet", self.kv_compare_and_set, locals(), ("key",), error)
         response = self._unary(
             "KVCompareAndSet", request, pb_api_kv_config.KVCompareAndSetResponse, timeout=timeout
         )
@@ -65,9 +90,16 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVDelete``.
         """
-        request = pb_api_kv_config.KVDeleteRequest(
-            key=key,
-        )
+        if not (
+            isinstance(key, str) and key and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVDelete", self.kv_delete, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVDeleteRequest(
+                key=key,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVDelete", self.kv_delete, locals(), ("key",), error)
         self._unary("KVDelete", request, pb_api_kv_config.KVDeleteResponse, timeout=timeout)
 
     def kv_delete_all(self, *, timeout: float | None = None) -> None:
@@ -75,7 +107,12 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVDeleteAll``.
         """
-        request = pb_api_kv_config.KVDeleteAllRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("KVDeleteAll", self.kv_delete_all, locals(), ())
+        try:
+            request = pb_api_kv_config.KVDeleteAllRequest()
+        except CONVERSION_ERRORS as error:
+            reject("KVDeleteAll", self.kv_delete_all, locals(), (), error)
         self._unary("KVDeleteAll", request, pb_api_kv_config.KVDeleteAllResponse, timeout=timeout)
 
     def kv_list(
@@ -85,10 +122,19 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVList``.
         """
-        request = pb_api_kv_config.KVListRequest(
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVList", self.kv_list, locals(), ())
+        try:
+            request = pb_api_kv_config.KVListRequest(
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVList", self.kv_list, locals(), (), error)
         response = self._unary("KVList", request, pb_api_kv_config.KVListResponse, timeout=timeout)
         return list(response.keys)
 
@@ -99,11 +145,22 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVSetWithExpiry``.
         """
-        request = pb_api_kv_config.KVSetWithExpiryRequest(
-            key=key,
-            value=value,
-            expire_in_seconds=expire_in_seconds,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(value, bytes)
+            and isinstance(expire_in_seconds, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVSetWithExpiry", self.kv_set_with_expiry, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVSetWithExpiryRequest(
+                key=key,
+                value=value,
+                expire_in_seconds=expire_in_seconds,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVSetWithExpiry", self.kv_set_with_expiry, locals(), ("key",), error)
         self._unary(
             "KVSetWithExpiry", request, pb_api_kv_config.KVSetWithExpiryResponse, timeout=timeout
         )
@@ -120,13 +177,24 @@ class KVStoreMixin(SyncTransport):
 
         Go: ``plugin.API.KVSetWithOptions``.
         """
-        request = pb_api_kv_config.KVSetWithOptionsRequest(
-            key=key,
-            value=value,
-            options=None
-            if options is None
-            else c_api_kv_config.plugin_kv_set_options_to_pb(options),
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(value, bytes)
+            and (options is None or isinstance(options, m_api_kv_config.PluginKVSetOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVSetWithOptions", self.kv_set_with_options, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVSetWithOptionsRequest(
+                key=key,
+                value=value,
+                options=None
+                if options is None
+                else c_api_kv_config.plugin_kv_set_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVSetWithOptions", self.kv_set_with_options, locals(), ("key",), error)
         response = self._unary(
             "KVSetWithOptions", request, pb_api_kv_config.KVSetWithOptionsResponse, timeout=timeout
         )
@@ -143,10 +211,20 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVCompareAndDelete``.
         """
-        request = pb_api_kv_config.KVCompareAndDeleteRequest(
-            key=key,
-            old_value=old_value,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(old_value, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVCompareAndDelete", self.kv_compare_and_delete, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVCompareAndDeleteRequest(
+                key=key,
+                old_value=old_value,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVCompareAndDelete", self.kv_compare_and_delete, locals(), ("key",), error)
         response = await self._unary(
             "KVCompareAndDelete",
             request,
@@ -163,11 +241,22 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVCompareAndSet``.
         """
-        request = pb_api_kv_config.KVCompareAndSetRequest(
-            key=key,
-            old_value=old_value,
-            new_value=new_value,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(old_value, bytes)
+            and isinstance(new_value, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVCompareAndSet", self.kv_compare_and_set, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVCompareAndSetRequest(
+                key=key,
+                old_value=old_value,
+                new_value=new_value,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVCompareAndSet", self.kv_compare_and_set, locals(), ("key",), error)
         response = await self._unary(
             "KVCompareAndSet", request, pb_api_kv_config.KVCompareAndSetResponse, timeout=timeout
         )
@@ -178,9 +267,16 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVDelete``.
         """
-        request = pb_api_kv_config.KVDeleteRequest(
-            key=key,
-        )
+        if not (
+            isinstance(key, str) and key and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVDelete", self.kv_delete, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVDeleteRequest(
+                key=key,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVDelete", self.kv_delete, locals(), ("key",), error)
         await self._unary("KVDelete", request, pb_api_kv_config.KVDeleteResponse, timeout=timeout)
 
     async def kv_delete_all(self, *, timeout: float | None = None) -> None:
@@ -188,7 +284,12 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVDeleteAll``.
         """
-        request = pb_api_kv_config.KVDeleteAllRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("KVDeleteAll", self.kv_delete_all, locals(), ())
+        try:
+            request = pb_api_kv_config.KVDeleteAllRequest()
+        except CONVERSION_ERRORS as error:
+            reject("KVDeleteAll", self.kv_delete_all, locals(), (), error)
         await self._unary(
             "KVDeleteAll", request, pb_api_kv_config.KVDeleteAllResponse, timeout=timeout
         )
@@ -200,10 +301,19 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVList``.
         """
-        request = pb_api_kv_config.KVListRequest(
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVList", self.kv_list, locals(), ())
+        try:
+            request = pb_api_kv_config.KVListRequest(
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVList", self.kv_list, locals(), (), error)
         response = await self._unary(
             "KVList", request, pb_api_kv_config.KVListResponse, timeout=timeout
         )
@@ -216,11 +326,22 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVSetWithExpiry``.
         """
-        request = pb_api_kv_config.KVSetWithExpiryRequest(
-            key=key,
-            value=value,
-            expire_in_seconds=expire_in_seconds,
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(value, bytes)
+            and isinstance(expire_in_seconds, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVSetWithExpiry", self.kv_set_with_expiry, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVSetWithExpiryRequest(
+                key=key,
+                value=value,
+                expire_in_seconds=expire_in_seconds,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVSetWithExpiry", self.kv_set_with_expiry, locals(), ("key",), error)
         await self._unary(
             "KVSetWithExpiry", request, pb_api_kv_config.KVSetWithExpiryResponse, timeout=timeout
         )
@@ -237,13 +358,24 @@ class AsyncKVStoreMixin(AsyncTransport):
 
         Go: ``plugin.API.KVSetWithOptions``.
         """
-        request = pb_api_kv_config.KVSetWithOptionsRequest(
-            key=key,
-            value=value,
-            options=None
-            if options is None
-            else c_api_kv_config.plugin_kv_set_options_to_pb(options),
-        )
+        if not (
+            isinstance(key, str)
+            and key
+            and isinstance(value, bytes)
+            and (options is None or isinstance(options, m_api_kv_config.PluginKVSetOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("KVSetWithOptions", self.kv_set_with_options, locals(), ("key",))
+        try:
+            request = pb_api_kv_config.KVSetWithOptionsRequest(
+                key=key,
+                value=value,
+                options=None
+                if options is None
+                else c_api_kv_config.plugin_kv_set_options_to_pb(options),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("KVSetWithOptions", self.kv_set_with_options, locals(), ("key",), error)
         response = await self._unary(
             "KVSetWithOptions", request, pb_api_kv_config.KVSetWithOptionsResponse, timeout=timeout
         )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import JsonValue
+
+from mattermost_plugin import _convert
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
-    from mattermost_plugin._generated.converters import api_kv_config as c_api_kv_config
     from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2 as pb_api_kv_config
     from mattermost_plugin.models import api_kv_config as m_api_kv_config
 else:
-    c_api_kv_config = lazy_module(
-        __name__, "c_api_kv_config", "mattermost_plugin._generated.converters.api_kv_config"
+    m_api_kv_config = lazy_module(
+        __name__, "m_api_kv_config", "mattermost_plugin.models.api_kv_config"
     )
     pb_api_kv_config = lazy_module(
         __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
@@ -23,72 +26,80 @@ else:
 class LogsMixin(SyncTransport):
     """Logs methods of the Plugin API."""
 
-    def log_debug(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
-    ) -> None:
+    def log_debug(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes a DEBUG line to the server log.
 
         Go: ``plugin.API.LogDebug``.
         """
-        request = pb_api_kv_config.LogDebugRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogDebug", self.log_debug, locals(), ())
+        try:
+            request = pb_api_kv_config.LogDebugRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogDebug", self.log_debug, locals(), (), error)
         self._unary("LogDebug", request, pb_api_kv_config.LogDebugResponse, timeout=timeout)
 
-    def log_error(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
-    ) -> None:
+    def log_error(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes an ERROR line to the server log.
 
         Go: ``plugin.API.LogError``.
         """
-        request = pb_api_kv_config.LogErrorRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogError", self.log_error, locals(), ())
+        try:
+            request = pb_api_kv_config.LogErrorRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogError", self.log_error, locals(), (), error)
         self._unary("LogError", request, pb_api_kv_config.LogErrorResponse, timeout=timeout)
 
-    def log_info(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
-    ) -> None:
+    def log_info(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes an INFO line to the server log.
 
         Go: ``plugin.API.LogInfo``.
         """
-        request = pb_api_kv_config.LogInfoRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogInfo", self.log_info, locals(), ())
+        try:
+            request = pb_api_kv_config.LogInfoRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogInfo", self.log_info, locals(), (), error)
         self._unary("LogInfo", request, pb_api_kv_config.LogInfoResponse, timeout=timeout)
 
-    def log_warn(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
-    ) -> None:
+    def log_warn(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes a WARN line to the server log.
 
         Go: ``plugin.API.LogWarn``.
         """
-        request = pb_api_kv_config.LogWarnRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogWarn", self.log_warn, locals(), ())
+        try:
+            request = pb_api_kv_config.LogWarnRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogWarn", self.log_warn, locals(), (), error)
         self._unary("LogWarn", request, pb_api_kv_config.LogWarnResponse, timeout=timeout)
 
 
@@ -96,69 +107,85 @@ class AsyncLogsMixin(AsyncTransport):
     """Logs methods of the Plugin API."""
 
     async def log_debug(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
+        self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes a DEBUG line to the server log.
 
         Go: ``plugin.API.LogDebug``.
         """
-        request = pb_api_kv_config.LogDebugRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogDebug", self.log_debug, locals(), ())
+        try:
+            request = pb_api_kv_config.LogDebugRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogDebug", self.log_debug, locals(), (), error)
         await self._unary("LogDebug", request, pb_api_kv_config.LogDebugResponse, timeout=timeout)
 
     async def log_error(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
+        self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes an ERROR line to the server log.
 
         Go: ``plugin.API.LogError``.
         """
-        request = pb_api_kv_config.LogErrorRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogError", self.log_error, locals(), ())
+        try:
+            request = pb_api_kv_config.LogErrorRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogError", self.log_error, locals(), (), error)
         await self._unary("LogError", request, pb_api_kv_config.LogErrorResponse, timeout=timeout)
 
     async def log_info(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
+        self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes an INFO line to the server log.
 
         Go: ``plugin.API.LogInfo``.
         """
-        request = pb_api_kv_config.LogInfoRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogInfo", self.log_info, locals(), ())
+        try:
+            request = pb_api_kv_config.LogInfoRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogInfo", self.log_info, locals(), (), error)
         await self._unary("LogInfo", request, pb_api_kv_config.LogInfoResponse, timeout=timeout)
 
     async def log_warn(
-        self,
-        msg: str,
-        key_value_pairs: list[m_api_kv_config.KeyValuePair],
-        *,
-        timeout: float | None = None,
+        self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes a WARN line to the server log.
 
         Go: ``plugin.API.LogWarn``.
         """
-        request = pb_api_kv_config.LogWarnRequest(
-            msg=msg,
-            key_value_pairs=[c_api_kv_config.key_value_pair_to_pb(v) for v in key_value_pairs],
-        )
+        if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("LogWarn", self.log_warn, locals(), ())
+        try:
+            request = pb_api_kv_config.LogWarnRequest(
+                msg=msg,
+                key_value_pairs=[
+                    pb_api_kv_config.KeyValuePair(key=k, value=_convert.python_to_value(v))
+                    for k, v in fields.items()
+                ],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("LogWarn", self.log_warn, locals(), (), error)
         await self._unary("LogWarn", request, pb_api_kv_config.LogWarnResponse, timeout=timeout)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue
 
 from mattermost_plugin import _convert
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -23,6 +24,12 @@ else:
     )
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_kv_config = lazy_module(
+        __name__, "m_api_kv_config", "mattermost_plugin.models.api_kv_config"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_kv_config = lazy_module(
         __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
@@ -42,9 +49,28 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.CreateDefaultSyncableMemberships``.
         """
-        request = pb_api_remaining.CreateDefaultSyncableMembershipsRequest(
-            params=c_api_remaining.create_default_membership_params_to_pb(params),
-        )
+        if not (
+            isinstance(params, m_api_remaining.CreateDefaultMembershipParams)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateDefaultSyncableMemberships",
+                self.create_default_syncable_memberships,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.CreateDefaultSyncableMembershipsRequest(
+                params=c_api_remaining.create_default_membership_params_to_pb(params),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateDefaultSyncableMemberships",
+                self.create_default_syncable_memberships,
+                locals(),
+                (),
+                error,
+            )
         self._unary(
             "CreateDefaultSyncableMemberships",
             request,
@@ -59,9 +85,17 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.OpenInteractiveDialog``.
         """
-        request = pb_api_remaining.OpenInteractiveDialogRequest(
-            dialog=c_api_remaining.open_dialog_request_to_pb(dialog),
-        )
+        if not (
+            isinstance(dialog, m_api_remaining.OpenDialogRequest)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("OpenInteractiveDialog", self.open_interactive_dialog, locals(), ())
+        try:
+            request = pb_api_remaining.OpenInteractiveDialogRequest(
+                dialog=c_api_remaining.open_dialog_request_to_pb(dialog),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("OpenInteractiveDialog", self.open_interactive_dialog, locals(), (), error)
         self._unary(
             "OpenInteractiveDialog",
             request,
@@ -82,11 +116,21 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.PublishWebSocketEvent``.
         """
-        request = pb_api_kv_config.PublishWebSocketEventRequest(
-            event=event,
-            payload=_convert.dict_to_struct(payload),
-            broadcast=c_api_kv_config.websocket_broadcast_to_pb(broadcast),
-        )
+        if not (
+            isinstance(event, str)
+            and isinstance(payload, dict)
+            and isinstance(broadcast, m_api_kv_config.WebsocketBroadcast)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PublishWebSocketEvent", self.publish_websocket_event, locals(), ())
+        try:
+            request = pb_api_kv_config.PublishWebSocketEventRequest(
+                event=event,
+                payload=_convert.dict_to_struct(payload),
+                broadcast=c_api_kv_config.websocket_broadcast_to_pb(broadcast),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PublishWebSocketEvent", self.publish_websocket_event, locals(), (), error)
         self._unary(
             "PublishWebSocketEvent",
             request,
@@ -101,10 +145,25 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.RegisterCollectionAndTopic``.
         """
-        request = pb_api_remaining.RegisterCollectionAndTopicRequest(
-            collection_type=collection_type,
-            topic_type=topic_type,
-        )
+        if not (
+            isinstance(collection_type, str)
+            and isinstance(topic_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RegisterCollectionAndTopic", self.register_collection_and_topic, locals(), ())
+        try:
+            request = pb_api_remaining.RegisterCollectionAndTopicRequest(
+                collection_type=collection_type,
+                topic_type=topic_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RegisterCollectionAndTopic",
+                self.register_collection_and_topic,
+                locals(),
+                (),
+                error,
+            )
         self._unary(
             "RegisterCollectionAndTopic",
             request,
@@ -119,11 +178,21 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.SendMail``.
         """
-        request = pb_api_remaining.SendMailRequest(
-            to=to,
-            subject=subject,
-            html_body=html_body,
-        )
+        if not (
+            isinstance(to, str)
+            and isinstance(subject, str)
+            and isinstance(html_body, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendMail", self.send_mail, locals(), ())
+        try:
+            request = pb_api_remaining.SendMailRequest(
+                to=to,
+                subject=subject,
+                html_body=html_body,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SendMail", self.send_mail, locals(), (), error)
         self._unary("SendMail", request, pb_api_remaining.SendMailResponse, timeout=timeout)
 
     def send_push_notification(
@@ -137,10 +206,22 @@ class MiscMixin(SyncTransport):
 
         Go: ``plugin.API.SendPushNotification``.
         """
-        request = pb_api_remaining.SendPushNotificationRequest(
-            notification=c_api_remaining.push_notification_to_pb(notification),
-            user_id=user_id,
-        )
+        if not (
+            isinstance(notification, m_api_remaining.PushNotification)
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendPushNotification", self.send_push_notification, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.SendPushNotificationRequest(
+                notification=c_api_remaining.push_notification_to_pb(notification),
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SendPushNotification", self.send_push_notification, locals(), ("user_id",), error
+            )
         self._unary(
             "SendPushNotification",
             request,
@@ -159,9 +240,28 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateDefaultSyncableMemberships``.
         """
-        request = pb_api_remaining.CreateDefaultSyncableMembershipsRequest(
-            params=c_api_remaining.create_default_membership_params_to_pb(params),
-        )
+        if not (
+            isinstance(params, m_api_remaining.CreateDefaultMembershipParams)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateDefaultSyncableMemberships",
+                self.create_default_syncable_memberships,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.CreateDefaultSyncableMembershipsRequest(
+                params=c_api_remaining.create_default_membership_params_to_pb(params),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateDefaultSyncableMemberships",
+                self.create_default_syncable_memberships,
+                locals(),
+                (),
+                error,
+            )
         await self._unary(
             "CreateDefaultSyncableMemberships",
             request,
@@ -176,9 +276,17 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.OpenInteractiveDialog``.
         """
-        request = pb_api_remaining.OpenInteractiveDialogRequest(
-            dialog=c_api_remaining.open_dialog_request_to_pb(dialog),
-        )
+        if not (
+            isinstance(dialog, m_api_remaining.OpenDialogRequest)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("OpenInteractiveDialog", self.open_interactive_dialog, locals(), ())
+        try:
+            request = pb_api_remaining.OpenInteractiveDialogRequest(
+                dialog=c_api_remaining.open_dialog_request_to_pb(dialog),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("OpenInteractiveDialog", self.open_interactive_dialog, locals(), (), error)
         await self._unary(
             "OpenInteractiveDialog",
             request,
@@ -199,11 +307,21 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.PublishWebSocketEvent``.
         """
-        request = pb_api_kv_config.PublishWebSocketEventRequest(
-            event=event,
-            payload=_convert.dict_to_struct(payload),
-            broadcast=c_api_kv_config.websocket_broadcast_to_pb(broadcast),
-        )
+        if not (
+            isinstance(event, str)
+            and isinstance(payload, dict)
+            and isinstance(broadcast, m_api_kv_config.WebsocketBroadcast)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PublishWebSocketEvent", self.publish_websocket_event, locals(), ())
+        try:
+            request = pb_api_kv_config.PublishWebSocketEventRequest(
+                event=event,
+                payload=_convert.dict_to_struct(payload),
+                broadcast=c_api_kv_config.websocket_broadcast_to_pb(broadcast),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PublishWebSocketEvent", self.publish_websocket_event, locals(), (), error)
         await self._unary(
             "PublishWebSocketEvent",
             request,
@@ -218,10 +336,25 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.RegisterCollectionAndTopic``.
         """
-        request = pb_api_remaining.RegisterCollectionAndTopicRequest(
-            collection_type=collection_type,
-            topic_type=topic_type,
-        )
+        if not (
+            isinstance(collection_type, str)
+            and isinstance(topic_type, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RegisterCollectionAndTopic", self.register_collection_and_topic, locals(), ())
+        try:
+            request = pb_api_remaining.RegisterCollectionAndTopicRequest(
+                collection_type=collection_type,
+                topic_type=topic_type,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RegisterCollectionAndTopic",
+                self.register_collection_and_topic,
+                locals(),
+                (),
+                error,
+            )
         await self._unary(
             "RegisterCollectionAndTopic",
             request,
@@ -236,11 +369,21 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.SendMail``.
         """
-        request = pb_api_remaining.SendMailRequest(
-            to=to,
-            subject=subject,
-            html_body=html_body,
-        )
+        if not (
+            isinstance(to, str)
+            and isinstance(subject, str)
+            and isinstance(html_body, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendMail", self.send_mail, locals(), ())
+        try:
+            request = pb_api_remaining.SendMailRequest(
+                to=to,
+                subject=subject,
+                html_body=html_body,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SendMail", self.send_mail, locals(), (), error)
         await self._unary("SendMail", request, pb_api_remaining.SendMailResponse, timeout=timeout)
 
     async def send_push_notification(
@@ -254,10 +397,22 @@ class AsyncMiscMixin(AsyncTransport):
 
         Go: ``plugin.API.SendPushNotification``.
         """
-        request = pb_api_remaining.SendPushNotificationRequest(
-            notification=c_api_remaining.push_notification_to_pb(notification),
-            user_id=user_id,
-        )
+        if not (
+            isinstance(notification, m_api_remaining.PushNotification)
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendPushNotification", self.send_push_notification, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.SendPushNotificationRequest(
+                notification=c_api_remaining.push_notification_to_pb(notification),
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SendPushNotification", self.send_push_notification, locals(), ("user_id",), error
+            )
         await self._unary(
             "SendPushNotification",
             request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -30,9 +34,17 @@ class OAuthMixin(SyncTransport):
 
         Go: ``plugin.API.CreateOAuthApp``.
         """
-        request = pb_api_remaining.CreateOAuthAppRequest(
-            app=c_api_remaining.oauth_app_to_pb(app),
-        )
+        if not (
+            isinstance(app, m_api_remaining.OAuthApp)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateOAuthApp", self.create_oauth_app, locals(), ())
+        try:
+            request = pb_api_remaining.CreateOAuthAppRequest(
+                app=c_api_remaining.oauth_app_to_pb(app),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateOAuthApp", self.create_oauth_app, locals(), (), error)
         response = self._unary(
             "CreateOAuthApp", request, pb_api_remaining.CreateOAuthAppResponse, timeout=timeout
         )
@@ -43,9 +55,18 @@ class OAuthMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteOAuthApp``.
         """
-        request = pb_api_remaining.DeleteOAuthAppRequest(
-            app_id=app_id,
-        )
+        if not (
+            isinstance(app_id, str)
+            and app_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteOAuthApp", self.delete_oauth_app, locals(), ("app_id",))
+        try:
+            request = pb_api_remaining.DeleteOAuthAppRequest(
+                app_id=app_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteOAuthApp", self.delete_oauth_app, locals(), ("app_id",), error)
         self._unary(
             "DeleteOAuthApp", request, pb_api_remaining.DeleteOAuthAppResponse, timeout=timeout
         )
@@ -57,9 +78,18 @@ class OAuthMixin(SyncTransport):
 
         Go: ``plugin.API.GetOAuthApp``.
         """
-        request = pb_api_remaining.GetOAuthAppRequest(
-            app_id=app_id,
-        )
+        if not (
+            isinstance(app_id, str)
+            and app_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetOAuthApp", self.get_oauth_app, locals(), ("app_id",))
+        try:
+            request = pb_api_remaining.GetOAuthAppRequest(
+                app_id=app_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetOAuthApp", self.get_oauth_app, locals(), ("app_id",), error)
         response = self._unary(
             "GetOAuthApp", request, pb_api_remaining.GetOAuthAppResponse, timeout=timeout
         )
@@ -72,9 +102,17 @@ class OAuthMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateOAuthApp``.
         """
-        request = pb_api_remaining.UpdateOAuthAppRequest(
-            app=c_api_remaining.oauth_app_to_pb(app),
-        )
+        if not (
+            isinstance(app, m_api_remaining.OAuthApp)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateOAuthApp", self.update_oauth_app, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateOAuthAppRequest(
+                app=c_api_remaining.oauth_app_to_pb(app),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateOAuthApp", self.update_oauth_app, locals(), (), error)
         response = self._unary(
             "UpdateOAuthApp", request, pb_api_remaining.UpdateOAuthAppResponse, timeout=timeout
         )
@@ -91,9 +129,17 @@ class AsyncOAuthMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateOAuthApp``.
         """
-        request = pb_api_remaining.CreateOAuthAppRequest(
-            app=c_api_remaining.oauth_app_to_pb(app),
-        )
+        if not (
+            isinstance(app, m_api_remaining.OAuthApp)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateOAuthApp", self.create_oauth_app, locals(), ())
+        try:
+            request = pb_api_remaining.CreateOAuthAppRequest(
+                app=c_api_remaining.oauth_app_to_pb(app),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateOAuthApp", self.create_oauth_app, locals(), (), error)
         response = await self._unary(
             "CreateOAuthApp", request, pb_api_remaining.CreateOAuthAppResponse, timeout=timeout
         )
@@ -104,9 +150,18 @@ class AsyncOAuthMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteOAuthApp``.
         """
-        request = pb_api_remaining.DeleteOAuthAppRequest(
-            app_id=app_id,
-        )
+        if not (
+            isinstance(app_id, str)
+            and app_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteOAuthApp", self.delete_oauth_app, locals(), ("app_id",))
+        try:
+            request = pb_api_remaining.DeleteOAuthAppRequest(
+                app_id=app_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteOAuthApp", self.delete_oauth_app, locals(), ("app_id",), error)
         await self._unary(
             "DeleteOAuthApp", request, pb_api_remaining.DeleteOAuthAppResponse, timeout=timeout
         )
@@ -118,9 +173,18 @@ class AsyncOAuthMixin(AsyncTransport):
 
         Go: ``plugin.API.GetOAuthApp``.
         """
-        request = pb_api_remaining.GetOAuthAppRequest(
-            app_id=app_id,
-        )
+        if not (
+            isinstance(app_id, str)
+            and app_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetOAuthApp", self.get_oauth_app, locals(), ("app_id",))
+        try:
+            request = pb_api_remaining.GetOAuthAppRequest(
+                app_id=app_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetOAuthApp", self.get_oauth_app, locals(), ("app_id",), error)
         response = await self._unary(
             "GetOAuthApp", request, pb_api_remaining.GetOAuthAppResponse, timeout=timeout
         )
@@ -133,9 +197,17 @@ class AsyncOAuthMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateOAuthApp``.
         """
-        request = pb_api_remaining.UpdateOAuthAppRequest(
-            app=c_api_remaining.oauth_app_to_pb(app),
-        )
+        if not (
+            isinstance(app, m_api_remaining.OAuthApp)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateOAuthApp", self.update_oauth_app, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateOAuthAppRequest(
+                app=c_api_remaining.oauth_app_to_pb(app),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateOAuthApp", self.update_oauth_app, locals(), (), error)
         response = await self._unary(
             "UpdateOAuthApp", request, pb_api_remaining.UpdateOAuthAppResponse, timeout=timeout
         )

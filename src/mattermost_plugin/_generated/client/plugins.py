@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -20,6 +21,12 @@ else:
     )
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_kv_config = lazy_module(
+        __name__, "m_api_kv_config", "mattermost_plugin.models.api_kv_config"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_kv_config = lazy_module(
         __name__, "pb_api_kv_config", "mattermost_plugin._pb.pluginapi.v1.api_kv_config_pb2"
@@ -43,9 +50,16 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.DisablePlugin``.
         """
-        request = pb_api_kv_config.DisablePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DisablePlugin", self.disable_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.DisablePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DisablePlugin", self.disable_plugin, locals(), ("id",), error)
         self._unary(
             "DisablePlugin", request, pb_api_kv_config.DisablePluginResponse, timeout=timeout
         )
@@ -55,9 +69,16 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.EnablePlugin``.
         """
-        request = pb_api_kv_config.EnablePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("EnablePlugin", self.enable_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.EnablePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("EnablePlugin", self.enable_plugin, locals(), ("id",), error)
         self._unary("EnablePlugin", request, pb_api_kv_config.EnablePluginResponse, timeout=timeout)
 
     def get_bundle_path(self, *, timeout: float | None = None) -> str:
@@ -65,22 +86,16 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.GetBundlePath``.
         """
-        request = pb_api_kv_config.GetBundlePathRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetBundlePath", self.get_bundle_path, locals(), ())
+        try:
+            request = pb_api_kv_config.GetBundlePathRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetBundlePath", self.get_bundle_path, locals(), (), error)
         response = self._unary(
             "GetBundlePath", request, pb_api_kv_config.GetBundlePathResponse, timeout=timeout
         )
         return response.path
-
-    def get_plugin_id(self, *, timeout: float | None = None) -> str:
-        """Fetches this plugin's id.
-
-        Go: ``plugin.API.GetPluginID``.
-        """
-        request = pb_api_kv_config.GetPluginIDRequest()
-        response = self._unary(
-            "GetPluginID", request, pb_api_kv_config.GetPluginIDResponse, timeout=timeout
-        )
-        return response.plugin_id
 
     def get_plugin_status(
         self, id: str, *, timeout: float | None = None
@@ -89,9 +104,16 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPluginStatus``.
         """
-        request = pb_api_kv_config.GetPluginStatusRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPluginStatus", self.get_plugin_status, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.GetPluginStatusRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPluginStatus", self.get_plugin_status, locals(), ("id",), error)
         response = self._unary(
             "GetPluginStatus", request, pb_api_kv_config.GetPluginStatusResponse, timeout=timeout
         )
@@ -102,23 +124,37 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPlugins``.
         """
-        request = pb_api_kv_config.GetPluginsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetPlugins", self.get_plugins, locals(), ())
+        try:
+            request = pb_api_kv_config.GetPluginsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetPlugins", self.get_plugins, locals(), (), error)
         response = self._unary(
             "GetPlugins", request, pb_api_kv_config.GetPluginsResponse, timeout=timeout
         )
         return [c_api_kv_config.manifest_from_pb(v) for v in response.manifests]
 
     def install_plugin(
-        self, file_data: bytes, replace: bool, *, timeout: float | None = None
+        self, file_data: bytes, *, replace: bool = False, timeout: float | None = None
     ) -> m_api_kv_config.Manifest:
         """Installs a plugin from a bundle (.tar.gz).
 
         Go: ``plugin.API.InstallPlugin``.
         """
-        request = pb_api_kv_config.InstallPluginRequest(
-            file_data=file_data,
-            replace=replace,
-        )
+        if not (
+            isinstance(file_data, bytes)
+            and isinstance(replace, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("InstallPlugin", self.install_plugin, locals(), ())
+        try:
+            request = pb_api_kv_config.InstallPluginRequest(
+                file_data=file_data,
+                replace=replace,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("InstallPlugin", self.install_plugin, locals(), (), error)
         response = self._unary(
             "InstallPlugin", request, pb_api_kv_config.InstallPluginResponse, timeout=timeout
         )
@@ -128,9 +164,9 @@ class PluginsMixin(SyncTransport):
         self,
         method: str,
         url: str,
-        headers: dict[str, str],
-        body: bytes,
         *,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
         """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
@@ -138,12 +174,23 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.PluginHTTP``.
         """
-        request = pb_api_remaining.PluginHTTPRequest(
-            method=method,
-            url=url,
-            headers=headers,
-            body=body,
-        )
+        if not (
+            isinstance(method, str)
+            and isinstance(url, str)
+            and (headers is None or isinstance(headers, dict))
+            and isinstance(body, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PluginHTTP", self.plugin_http, locals(), ())
+        try:
+            request = pb_api_remaining.PluginHTTPRequest(
+                method=method,
+                url=url,
+                headers=(headers or {}),
+                body=body,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PluginHTTP", self.plugin_http, locals(), (), error)
         response = self._unary(
             "PluginHTTP", request, pb_api_remaining.PluginHTTPResponse, timeout=timeout
         )
@@ -160,12 +207,23 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.PublishPluginClusterEvent``.
         """
-        request = pb_api_remaining.PublishPluginClusterEventRequest(
-            event=c_api_remaining.plugin_cluster_event_to_pb(event),
-            opts=None
-            if opts is None
-            else c_api_remaining.plugin_cluster_event_send_options_to_pb(opts),
-        )
+        if not (
+            isinstance(event, m_api_remaining.PluginClusterEvent)
+            and (opts is None or isinstance(opts, m_api_remaining.PluginClusterEventSendOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PublishPluginClusterEvent", self.publish_plugin_cluster_event, locals(), ())
+        try:
+            request = pb_api_remaining.PublishPluginClusterEventRequest(
+                event=c_api_remaining.plugin_cluster_event_to_pb(event),
+                opts=None
+                if opts is None
+                else c_api_remaining.plugin_cluster_event_send_options_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PublishPluginClusterEvent", self.publish_plugin_cluster_event, locals(), (), error
+            )
         self._unary(
             "PublishPluginClusterEvent",
             request,
@@ -178,9 +236,16 @@ class PluginsMixin(SyncTransport):
 
         Go: ``plugin.API.RemovePlugin``.
         """
-        request = pb_api_kv_config.RemovePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemovePlugin", self.remove_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.RemovePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemovePlugin", self.remove_plugin, locals(), ("id",), error)
         self._unary("RemovePlugin", request, pb_api_kv_config.RemovePluginResponse, timeout=timeout)
 
 
@@ -192,9 +257,16 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.DisablePlugin``.
         """
-        request = pb_api_kv_config.DisablePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DisablePlugin", self.disable_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.DisablePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DisablePlugin", self.disable_plugin, locals(), ("id",), error)
         await self._unary(
             "DisablePlugin", request, pb_api_kv_config.DisablePluginResponse, timeout=timeout
         )
@@ -204,9 +276,16 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.EnablePlugin``.
         """
-        request = pb_api_kv_config.EnablePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("EnablePlugin", self.enable_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.EnablePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("EnablePlugin", self.enable_plugin, locals(), ("id",), error)
         await self._unary(
             "EnablePlugin", request, pb_api_kv_config.EnablePluginResponse, timeout=timeout
         )
@@ -216,22 +295,16 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetBundlePath``.
         """
-        request = pb_api_kv_config.GetBundlePathRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetBundlePath", self.get_bundle_path, locals(), ())
+        try:
+            request = pb_api_kv_config.GetBundlePathRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetBundlePath", self.get_bundle_path, locals(), (), error)
         response = await self._unary(
             "GetBundlePath", request, pb_api_kv_config.GetBundlePathResponse, timeout=timeout
         )
         return response.path
-
-    async def get_plugin_id(self, *, timeout: float | None = None) -> str:
-        """Fetches this plugin's id.
-
-        Go: ``plugin.API.GetPluginID``.
-        """
-        request = pb_api_kv_config.GetPluginIDRequest()
-        response = await self._unary(
-            "GetPluginID", request, pb_api_kv_config.GetPluginIDResponse, timeout=timeout
-        )
-        return response.plugin_id
 
     async def get_plugin_status(
         self, id: str, *, timeout: float | None = None
@@ -240,9 +313,16 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPluginStatus``.
         """
-        request = pb_api_kv_config.GetPluginStatusRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPluginStatus", self.get_plugin_status, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.GetPluginStatusRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPluginStatus", self.get_plugin_status, locals(), ("id",), error)
         response = await self._unary(
             "GetPluginStatus", request, pb_api_kv_config.GetPluginStatusResponse, timeout=timeout
         )
@@ -253,23 +333,37 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPlugins``.
         """
-        request = pb_api_kv_config.GetPluginsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetPlugins", self.get_plugins, locals(), ())
+        try:
+            request = pb_api_kv_config.GetPluginsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetPlugins", self.get_plugins, locals(), (), error)
         response = await self._unary(
             "GetPlugins", request, pb_api_kv_config.GetPluginsResponse, timeout=timeout
         )
         return [c_api_kv_config.manifest_from_pb(v) for v in response.manifests]
 
     async def install_plugin(
-        self, file_data: bytes, replace: bool, *, timeout: float | None = None
+        self, file_data: bytes, *, replace: bool = False, timeout: float | None = None
     ) -> m_api_kv_config.Manifest:
         """Installs a plugin from a bundle (.tar.gz).
 
         Go: ``plugin.API.InstallPlugin``.
         """
-        request = pb_api_kv_config.InstallPluginRequest(
-            file_data=file_data,
-            replace=replace,
-        )
+        if not (
+            isinstance(file_data, bytes)
+            and isinstance(replace, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("InstallPlugin", self.install_plugin, locals(), ())
+        try:
+            request = pb_api_kv_config.InstallPluginRequest(
+                file_data=file_data,
+                replace=replace,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("InstallPlugin", self.install_plugin, locals(), (), error)
         response = await self._unary(
             "InstallPlugin", request, pb_api_kv_config.InstallPluginResponse, timeout=timeout
         )
@@ -279,9 +373,9 @@ class AsyncPluginsMixin(AsyncTransport):
         self,
         method: str,
         url: str,
-        headers: dict[str, str],
-        body: bytes,
         *,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
         """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
@@ -289,12 +383,23 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.PluginHTTP``.
         """
-        request = pb_api_remaining.PluginHTTPRequest(
-            method=method,
-            url=url,
-            headers=headers,
-            body=body,
-        )
+        if not (
+            isinstance(method, str)
+            and isinstance(url, str)
+            and (headers is None or isinstance(headers, dict))
+            and isinstance(body, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PluginHTTP", self.plugin_http, locals(), ())
+        try:
+            request = pb_api_remaining.PluginHTTPRequest(
+                method=method,
+                url=url,
+                headers=(headers or {}),
+                body=body,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("PluginHTTP", self.plugin_http, locals(), (), error)
         response = await self._unary(
             "PluginHTTP", request, pb_api_remaining.PluginHTTPResponse, timeout=timeout
         )
@@ -311,12 +416,23 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.PublishPluginClusterEvent``.
         """
-        request = pb_api_remaining.PublishPluginClusterEventRequest(
-            event=c_api_remaining.plugin_cluster_event_to_pb(event),
-            opts=None
-            if opts is None
-            else c_api_remaining.plugin_cluster_event_send_options_to_pb(opts),
-        )
+        if not (
+            isinstance(event, m_api_remaining.PluginClusterEvent)
+            and (opts is None or isinstance(opts, m_api_remaining.PluginClusterEventSendOptions))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("PublishPluginClusterEvent", self.publish_plugin_cluster_event, locals(), ())
+        try:
+            request = pb_api_remaining.PublishPluginClusterEventRequest(
+                event=c_api_remaining.plugin_cluster_event_to_pb(event),
+                opts=None
+                if opts is None
+                else c_api_remaining.plugin_cluster_event_send_options_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PublishPluginClusterEvent", self.publish_plugin_cluster_event, locals(), (), error
+            )
         await self._unary(
             "PublishPluginClusterEvent",
             request,
@@ -329,9 +445,16 @@ class AsyncPluginsMixin(AsyncTransport):
 
         Go: ``plugin.API.RemovePlugin``.
         """
-        request = pb_api_kv_config.RemovePluginRequest(
-            id=id,
-        )
+        if not (
+            isinstance(id, str) and id and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemovePlugin", self.remove_plugin, locals(), ("id",))
+        try:
+            request = pb_api_kv_config.RemovePluginRequest(
+                id=id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemovePlugin", self.remove_plugin, locals(), ("id",), error)
         await self._unary(
             "RemovePlugin", request, pb_api_kv_config.RemovePluginResponse, timeout=timeout
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -18,6 +19,10 @@ else:
         __name__, "c_api_channel_post", "mattermost_plugin._generated.converters.api_channel_post"
     )
     c_post = lazy_module(__name__, "c_post", "mattermost_plugin._generated.converters.post")
+    m_api_channel_post = lazy_module(
+        __name__, "m_api_channel_post", "mattermost_plugin.models.api_channel_post"
+    )
+    m_post = lazy_module(__name__, "m_post", "mattermost_plugin.models.post")
     pb_api_channel_post = lazy_module(
         __name__, "pb_api_channel_post", "mattermost_plugin._pb.pluginapi.v1.api_channel_post_pb2"
     )
@@ -33,9 +38,17 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.AddReaction``.
         """
-        request = pb_api_channel_post.AddReactionRequest(
-            reaction=c_post.reaction_to_pb(reaction),
-        )
+        if not (
+            isinstance(reaction, m_post.Reaction)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("AddReaction", self.add_reaction, locals(), ())
+        try:
+            request = pb_api_channel_post.AddReactionRequest(
+                reaction=c_post.reaction_to_pb(reaction),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("AddReaction", self.add_reaction, locals(), (), error)
         response = self._unary(
             "AddReaction", request, pb_api_channel_post.AddReactionResponse, timeout=timeout
         )
@@ -48,10 +61,29 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteEphemeralPost``.
         """
-        request = pb_api_channel_post.DeleteEphemeralPostRequest(
-            user_id=user_id,
-            post_id=post_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteEphemeralPost", self.delete_ephemeral_post, locals(), ("user_id", "post_id")
+            )
+        try:
+            request = pb_api_channel_post.DeleteEphemeralPostRequest(
+                user_id=user_id,
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteEphemeralPost",
+                self.delete_ephemeral_post,
+                locals(),
+                ("user_id", "post_id"),
+                error,
+            )
         self._unary(
             "DeleteEphemeralPost",
             request,
@@ -64,9 +96,18 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePost``.
         """
-        request = pb_api_channel_post.DeletePostRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeletePost", self.delete_post, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.DeletePostRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeletePost", self.delete_post, locals(), ("post_id",), error)
         self._unary("DeletePost", request, pb_api_channel_post.DeletePostResponse, timeout=timeout)
 
     def get_post(self, post_id: str, *, timeout: float | None = None) -> m_post.Post:
@@ -74,9 +115,18 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPost``.
         """
-        request = pb_api_channel_post.GetPostRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPost", self.get_post, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetPostRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPost", self.get_post, locals(), ("post_id",), error)
         response = self._unary(
             "GetPost", request, pb_api_channel_post.GetPostResponse, timeout=timeout
         )
@@ -87,9 +137,18 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPostThread``.
         """
-        request = pb_api_channel_post.GetPostThreadRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostThread", self.get_post_thread, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetPostThreadRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPostThread", self.get_post_thread, locals(), ("post_id",), error)
         response = self._unary(
             "GetPostThread", request, pb_api_channel_post.GetPostThreadResponse, timeout=timeout
         )
@@ -108,12 +167,27 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPostsAfter``.
         """
-        request = pb_api_channel_post.GetPostsAfterRequest(
-            channel_id=channel_id,
-            post_id=post_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(post_id, str)
+            and post_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsAfter", self.get_posts_after, locals(), ("channel_id", "post_id"))
+        try:
+            request = pb_api_channel_post.GetPostsAfterRequest(
+                channel_id=channel_id,
+                post_id=post_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsAfter", self.get_posts_after, locals(), ("channel_id", "post_id"), error
+            )
         response = self._unary(
             "GetPostsAfter", request, pb_api_channel_post.GetPostsAfterResponse, timeout=timeout
         )
@@ -132,12 +206,27 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPostsBefore``.
         """
-        request = pb_api_channel_post.GetPostsBeforeRequest(
-            channel_id=channel_id,
-            post_id=post_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(post_id, str)
+            and post_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsBefore", self.get_posts_before, locals(), ("channel_id", "post_id"))
+        try:
+            request = pb_api_channel_post.GetPostsBeforeRequest(
+                channel_id=channel_id,
+                post_id=post_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsBefore", self.get_posts_before, locals(), ("channel_id", "post_id"), error
+            )
         response = self._unary(
             "GetPostsBefore", request, pb_api_channel_post.GetPostsBeforeResponse, timeout=timeout
         )
@@ -150,11 +239,24 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPostsForChannel``.
         """
-        request = pb_api_channel_post.GetPostsForChannelRequest(
-            channel_id=channel_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsForChannel", self.get_posts_for_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetPostsForChannelRequest(
+                channel_id=channel_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsForChannel", self.get_posts_for_channel, locals(), ("channel_id",), error
+            )
         response = self._unary(
             "GetPostsForChannel",
             request,
@@ -170,10 +272,20 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetPostsSince``.
         """
-        request = pb_api_channel_post.GetPostsSinceRequest(
-            channel_id=channel_id,
-            time=time,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(time, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsSince", self.get_posts_since, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetPostsSinceRequest(
+                channel_id=channel_id,
+                time=time,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPostsSince", self.get_posts_since, locals(), ("channel_id",), error)
         response = self._unary(
             "GetPostsSince", request, pb_api_channel_post.GetPostsSinceResponse, timeout=timeout
         )
@@ -184,9 +296,18 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.GetReactions``.
         """
-        request = pb_api_channel_post.GetReactionsRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetReactions", self.get_reactions, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetReactionsRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetReactions", self.get_reactions, locals(), ("post_id",), error)
         response = self._unary(
             "GetReactions", request, pb_api_channel_post.GetReactionsResponse, timeout=timeout
         )
@@ -197,9 +318,17 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.RemoveReaction``.
         """
-        request = pb_api_channel_post.RemoveReactionRequest(
-            reaction=c_post.reaction_to_pb(reaction),
-        )
+        if not (
+            isinstance(reaction, m_post.Reaction)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveReaction", self.remove_reaction, locals(), ())
+        try:
+            request = pb_api_channel_post.RemoveReactionRequest(
+                reaction=c_post.reaction_to_pb(reaction),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemoveReaction", self.remove_reaction, locals(), (), error)
         self._unary(
             "RemoveReaction", request, pb_api_channel_post.RemoveReactionResponse, timeout=timeout
         )
@@ -215,10 +344,20 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.SearchPostsInTeam``.
         """
-        request = pb_api_channel_post.SearchPostsInTeamRequest(
-            team_id=team_id,
-            params_list=[c_api_channel_post.search_params_to_pb(v) for v in params_list],
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(params_list, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPostsInTeam", self.search_posts_in_team, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.SearchPostsInTeamRequest(
+                team_id=team_id,
+                params_list=[c_api_channel_post.search_params_to_pb(v) for v in params_list],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchPostsInTeam", self.search_posts_in_team, locals(), ("team_id",), error)
         response = self._unary(
             "SearchPostsInTeam",
             request,
@@ -239,11 +378,33 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.SearchPostsInTeamForUser``.
         """
-        request = pb_api_channel_post.SearchPostsInTeamForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            search_params=c_api_channel_post.search_parameter_to_pb(search_params),
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(search_params, m_api_channel_post.SearchParameter)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "SearchPostsInTeamForUser",
+                self.search_posts_in_team_for_user,
+                locals(),
+                ("user_id",),
+            )
+        try:
+            request = pb_api_channel_post.SearchPostsInTeamForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                search_params=c_api_channel_post.search_parameter_to_pb(search_params),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPostsInTeamForUser",
+                self.search_posts_in_team_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "SearchPostsInTeamForUser",
             request,
@@ -259,10 +420,20 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.SendEphemeralPost``.
         """
-        request = pb_api_channel_post.SendEphemeralPostRequest(
-            user_id=user_id,
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post, m_post.Post)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendEphemeralPost", self.send_ephemeral_post, locals(), ("user_id",))
+        try:
+            request = pb_api_channel_post.SendEphemeralPostRequest(
+                user_id=user_id,
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SendEphemeralPost", self.send_ephemeral_post, locals(), ("user_id",), error)
         response = self._unary(
             "SendEphemeralPost",
             request,
@@ -278,10 +449,20 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateEphemeralPost``.
         """
-        request = pb_api_channel_post.UpdateEphemeralPostRequest(
-            user_id=user_id,
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post, m_post.Post)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateEphemeralPost", self.update_ephemeral_post, locals(), ("user_id",))
+        try:
+            request = pb_api_channel_post.UpdateEphemeralPostRequest(
+                user_id=user_id,
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateEphemeralPost", self.update_ephemeral_post, locals(), ("user_id",), error)
         response = self._unary(
             "UpdateEphemeralPost",
             request,
@@ -295,9 +476,16 @@ class PostsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePost``.
         """
-        request = pb_api_channel_post.UpdatePostRequest(
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(post, m_post.Post) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePost", self.update_post, locals(), ())
+        try:
+            request = pb_api_channel_post.UpdatePostRequest(
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdatePost", self.update_post, locals(), (), error)
         response = self._unary(
             "UpdatePost", request, pb_api_channel_post.UpdatePostResponse, timeout=timeout
         )
@@ -314,9 +502,17 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.AddReaction``.
         """
-        request = pb_api_channel_post.AddReactionRequest(
-            reaction=c_post.reaction_to_pb(reaction),
-        )
+        if not (
+            isinstance(reaction, m_post.Reaction)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("AddReaction", self.add_reaction, locals(), ())
+        try:
+            request = pb_api_channel_post.AddReactionRequest(
+                reaction=c_post.reaction_to_pb(reaction),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("AddReaction", self.add_reaction, locals(), (), error)
         response = await self._unary(
             "AddReaction", request, pb_api_channel_post.AddReactionResponse, timeout=timeout
         )
@@ -329,10 +525,29 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteEphemeralPost``.
         """
-        request = pb_api_channel_post.DeleteEphemeralPostRequest(
-            user_id=user_id,
-            post_id=post_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeleteEphemeralPost", self.delete_ephemeral_post, locals(), ("user_id", "post_id")
+            )
+        try:
+            request = pb_api_channel_post.DeleteEphemeralPostRequest(
+                user_id=user_id,
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteEphemeralPost",
+                self.delete_ephemeral_post,
+                locals(),
+                ("user_id", "post_id"),
+                error,
+            )
         await self._unary(
             "DeleteEphemeralPost",
             request,
@@ -345,9 +560,18 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePost``.
         """
-        request = pb_api_channel_post.DeletePostRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeletePost", self.delete_post, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.DeletePostRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeletePost", self.delete_post, locals(), ("post_id",), error)
         await self._unary(
             "DeletePost", request, pb_api_channel_post.DeletePostResponse, timeout=timeout
         )
@@ -357,9 +581,18 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPost``.
         """
-        request = pb_api_channel_post.GetPostRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPost", self.get_post, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetPostRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPost", self.get_post, locals(), ("post_id",), error)
         response = await self._unary(
             "GetPost", request, pb_api_channel_post.GetPostResponse, timeout=timeout
         )
@@ -372,9 +605,18 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPostThread``.
         """
-        request = pb_api_channel_post.GetPostThreadRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostThread", self.get_post_thread, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetPostThreadRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPostThread", self.get_post_thread, locals(), ("post_id",), error)
         response = await self._unary(
             "GetPostThread", request, pb_api_channel_post.GetPostThreadResponse, timeout=timeout
         )
@@ -393,12 +635,27 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPostsAfter``.
         """
-        request = pb_api_channel_post.GetPostsAfterRequest(
-            channel_id=channel_id,
-            post_id=post_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(post_id, str)
+            and post_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsAfter", self.get_posts_after, locals(), ("channel_id", "post_id"))
+        try:
+            request = pb_api_channel_post.GetPostsAfterRequest(
+                channel_id=channel_id,
+                post_id=post_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsAfter", self.get_posts_after, locals(), ("channel_id", "post_id"), error
+            )
         response = await self._unary(
             "GetPostsAfter", request, pb_api_channel_post.GetPostsAfterResponse, timeout=timeout
         )
@@ -417,12 +674,27 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPostsBefore``.
         """
-        request = pb_api_channel_post.GetPostsBeforeRequest(
-            channel_id=channel_id,
-            post_id=post_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(post_id, str)
+            and post_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsBefore", self.get_posts_before, locals(), ("channel_id", "post_id"))
+        try:
+            request = pb_api_channel_post.GetPostsBeforeRequest(
+                channel_id=channel_id,
+                post_id=post_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsBefore", self.get_posts_before, locals(), ("channel_id", "post_id"), error
+            )
         response = await self._unary(
             "GetPostsBefore", request, pb_api_channel_post.GetPostsBeforeResponse, timeout=timeout
         )
@@ -435,11 +707,24 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPostsForChannel``.
         """
-        request = pb_api_channel_post.GetPostsForChannelRequest(
-            channel_id=channel_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsForChannel", self.get_posts_for_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetPostsForChannelRequest(
+                channel_id=channel_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPostsForChannel", self.get_posts_for_channel, locals(), ("channel_id",), error
+            )
         response = await self._unary(
             "GetPostsForChannel",
             request,
@@ -455,10 +740,20 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPostsSince``.
         """
-        request = pb_api_channel_post.GetPostsSinceRequest(
-            channel_id=channel_id,
-            time=time,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(time, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPostsSince", self.get_posts_since, locals(), ("channel_id",))
+        try:
+            request = pb_api_channel_post.GetPostsSinceRequest(
+                channel_id=channel_id,
+                time=time,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPostsSince", self.get_posts_since, locals(), ("channel_id",), error)
         response = await self._unary(
             "GetPostsSince", request, pb_api_channel_post.GetPostsSinceResponse, timeout=timeout
         )
@@ -471,9 +766,18 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetReactions``.
         """
-        request = pb_api_channel_post.GetReactionsRequest(
-            post_id=post_id,
-        )
+        if not (
+            isinstance(post_id, str)
+            and post_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetReactions", self.get_reactions, locals(), ("post_id",))
+        try:
+            request = pb_api_channel_post.GetReactionsRequest(
+                post_id=post_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetReactions", self.get_reactions, locals(), ("post_id",), error)
         response = await self._unary(
             "GetReactions", request, pb_api_channel_post.GetReactionsResponse, timeout=timeout
         )
@@ -486,9 +790,17 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.RemoveReaction``.
         """
-        request = pb_api_channel_post.RemoveReactionRequest(
-            reaction=c_post.reaction_to_pb(reaction),
-        )
+        if not (
+            isinstance(reaction, m_post.Reaction)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveReaction", self.remove_reaction, locals(), ())
+        try:
+            request = pb_api_channel_post.RemoveReactionRequest(
+                reaction=c_post.reaction_to_pb(reaction),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemoveReaction", self.remove_reaction, locals(), (), error)
         await self._unary(
             "RemoveReaction", request, pb_api_channel_post.RemoveReactionResponse, timeout=timeout
         )
@@ -504,10 +816,20 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchPostsInTeam``.
         """
-        request = pb_api_channel_post.SearchPostsInTeamRequest(
-            team_id=team_id,
-            params_list=[c_api_channel_post.search_params_to_pb(v) for v in params_list],
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(params_list, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPostsInTeam", self.search_posts_in_team, locals(), ("team_id",))
+        try:
+            request = pb_api_channel_post.SearchPostsInTeamRequest(
+                team_id=team_id,
+                params_list=[c_api_channel_post.search_params_to_pb(v) for v in params_list],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchPostsInTeam", self.search_posts_in_team, locals(), ("team_id",), error)
         response = await self._unary(
             "SearchPostsInTeam",
             request,
@@ -528,11 +850,33 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchPostsInTeamForUser``.
         """
-        request = pb_api_channel_post.SearchPostsInTeamForUserRequest(
-            team_id=team_id,
-            user_id=user_id,
-            search_params=c_api_channel_post.search_parameter_to_pb(search_params),
-        )
+        if not (
+            isinstance(team_id, str)
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(search_params, m_api_channel_post.SearchParameter)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "SearchPostsInTeamForUser",
+                self.search_posts_in_team_for_user,
+                locals(),
+                ("user_id",),
+            )
+        try:
+            request = pb_api_channel_post.SearchPostsInTeamForUserRequest(
+                team_id=team_id,
+                user_id=user_id,
+                search_params=c_api_channel_post.search_parameter_to_pb(search_params),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPostsInTeamForUser",
+                self.search_posts_in_team_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "SearchPostsInTeamForUser",
             request,
@@ -548,10 +892,20 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.SendEphemeralPost``.
         """
-        request = pb_api_channel_post.SendEphemeralPostRequest(
-            user_id=user_id,
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post, m_post.Post)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SendEphemeralPost", self.send_ephemeral_post, locals(), ("user_id",))
+        try:
+            request = pb_api_channel_post.SendEphemeralPostRequest(
+                user_id=user_id,
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SendEphemeralPost", self.send_ephemeral_post, locals(), ("user_id",), error)
         response = await self._unary(
             "SendEphemeralPost",
             request,
@@ -567,10 +921,20 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateEphemeralPost``.
         """
-        request = pb_api_channel_post.UpdateEphemeralPostRequest(
-            user_id=user_id,
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(post, m_post.Post)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateEphemeralPost", self.update_ephemeral_post, locals(), ("user_id",))
+        try:
+            request = pb_api_channel_post.UpdateEphemeralPostRequest(
+                user_id=user_id,
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateEphemeralPost", self.update_ephemeral_post, locals(), ("user_id",), error)
         response = await self._unary(
             "UpdateEphemeralPost",
             request,
@@ -584,9 +948,16 @@ class AsyncPostsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePost``.
         """
-        request = pb_api_channel_post.UpdatePostRequest(
-            post=c_post.post_to_pb(post),
-        )
+        if not (
+            isinstance(post, m_post.Post) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePost", self.update_post, locals(), ())
+        try:
+            request = pb_api_channel_post.UpdatePostRequest(
+                post=c_post.post_to_pb(post),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdatePost", self.update_post, locals(), (), error)
         response = await self._unary(
             "UpdatePost", request, pb_api_channel_post.UpdatePostResponse, timeout=timeout
         )

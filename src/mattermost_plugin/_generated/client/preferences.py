@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -34,10 +38,28 @@ class PreferencesMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePreferencesForUser``.
         """
-        request = pb_api_remaining.DeletePreferencesForUserRequest(
-            user_id=user_id,
-            preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(preferences, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePreferencesForUser", self.delete_preferences_for_user, locals(), ("user_id",)
+            )
+        try:
+            request = pb_api_remaining.DeletePreferencesForUserRequest(
+                user_id=user_id,
+                preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePreferencesForUser",
+                self.delete_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         self._unary(
             "DeletePreferencesForUser",
             request,
@@ -52,11 +74,24 @@ class PreferencesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPreferenceForUser``.
         """
-        request = pb_api_remaining.GetPreferenceForUserRequest(
-            user_id=user_id,
-            category=category,
-            name=name,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(category, str)
+            and isinstance(name, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPreferenceForUser", self.get_preference_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetPreferenceForUserRequest(
+                user_id=user_id,
+                category=category,
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPreferenceForUser", self.get_preference_for_user, locals(), ("user_id",), error
+            )
         response = self._unary(
             "GetPreferenceForUser",
             request,
@@ -72,9 +107,24 @@ class PreferencesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPreferencesForUser``.
         """
-        request = pb_api_remaining.GetPreferencesForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPreferencesForUser", self.get_preferences_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetPreferencesForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPreferencesForUser",
+                self.get_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "GetPreferencesForUser",
             request,
@@ -94,10 +144,28 @@ class PreferencesMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePreferencesForUser``.
         """
-        request = pb_api_remaining.UpdatePreferencesForUserRequest(
-            user_id=user_id,
-            preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(preferences, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdatePreferencesForUser", self.update_preferences_for_user, locals(), ("user_id",)
+            )
+        try:
+            request = pb_api_remaining.UpdatePreferencesForUserRequest(
+                user_id=user_id,
+                preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePreferencesForUser",
+                self.update_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         self._unary(
             "UpdatePreferencesForUser",
             request,
@@ -120,10 +188,28 @@ class AsyncPreferencesMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePreferencesForUser``.
         """
-        request = pb_api_remaining.DeletePreferencesForUserRequest(
-            user_id=user_id,
-            preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(preferences, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePreferencesForUser", self.delete_preferences_for_user, locals(), ("user_id",)
+            )
+        try:
+            request = pb_api_remaining.DeletePreferencesForUserRequest(
+                user_id=user_id,
+                preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePreferencesForUser",
+                self.delete_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         await self._unary(
             "DeletePreferencesForUser",
             request,
@@ -138,11 +224,24 @@ class AsyncPreferencesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPreferenceForUser``.
         """
-        request = pb_api_remaining.GetPreferenceForUserRequest(
-            user_id=user_id,
-            category=category,
-            name=name,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(category, str)
+            and isinstance(name, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPreferenceForUser", self.get_preference_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetPreferenceForUserRequest(
+                user_id=user_id,
+                category=category,
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPreferenceForUser", self.get_preference_for_user, locals(), ("user_id",), error
+            )
         response = await self._unary(
             "GetPreferenceForUser",
             request,
@@ -158,9 +257,24 @@ class AsyncPreferencesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPreferencesForUser``.
         """
-        request = pb_api_remaining.GetPreferencesForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPreferencesForUser", self.get_preferences_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_remaining.GetPreferencesForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPreferencesForUser",
+                self.get_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "GetPreferencesForUser",
             request,
@@ -180,10 +294,28 @@ class AsyncPreferencesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePreferencesForUser``.
         """
-        request = pb_api_remaining.UpdatePreferencesForUserRequest(
-            user_id=user_id,
-            preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(preferences, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdatePreferencesForUser", self.update_preferences_for_user, locals(), ("user_id",)
+            )
+        try:
+            request = pb_api_remaining.UpdatePreferencesForUserRequest(
+                user_id=user_id,
+                preferences=[c_api_remaining.preference_to_pb(v) for v in preferences],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePreferencesForUser",
+                self.update_preferences_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         await self._unary(
             "UpdatePreferencesForUser",
             request,

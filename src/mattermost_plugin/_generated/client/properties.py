@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+from mattermost_plugin.errors import not_served
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -30,10 +35,22 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.CountPropertyFields``.
         """
-        request = pb_api_remaining.CountPropertyFieldsRequest(
-            group_id=group_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CountPropertyFields", self.count_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.CountPropertyFieldsRequest(
+                group_id=group_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CountPropertyFields", self.count_property_fields, locals(), ("group_id",), error
+            )
         response = self._unary(
             "CountPropertyFields",
             request,
@@ -55,12 +72,36 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.CountPropertyFieldsForTarget``.
         """
-        request = pb_api_remaining.CountPropertyFieldsForTargetRequest(
-            group_id=group_id,
-            target_type=target_type,
-            target_id=target_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_type, str)
+            and isinstance(target_id, str)
+            and target_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CountPropertyFieldsForTarget",
+                self.count_property_fields_for_target,
+                locals(),
+                ("group_id", "target_id"),
+            )
+        try:
+            request = pb_api_remaining.CountPropertyFieldsForTargetRequest(
+                group_id=group_id,
+                target_type=target_type,
+                target_id=target_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CountPropertyFieldsForTarget",
+                self.count_property_fields_for_target,
+                locals(),
+                ("group_id", "target_id"),
+                error,
+            )
         response = self._unary(
             "CountPropertyFieldsForTarget",
             request,
@@ -74,18 +115,12 @@ class PropertiesMixin(SyncTransport):
     ) -> m_api_remaining.PropertyField:
         """Creates a property field (custom attribute definition).
 
+        Not served: this Mattermost server answers ``CreatePropertyField`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.CreatePropertyField``.
         """
-        request = pb_api_remaining.CreatePropertyFieldRequest(
-            field=c_api_remaining.property_field_to_pb(field),
-        )
-        response = self._unary(
-            "CreatePropertyField",
-            request,
-            pb_api_remaining.CreatePropertyFieldResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.property_field_from_pb(response.field)
+        raise not_served("CreatePropertyField")
 
     def create_property_value(
         self, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
@@ -94,9 +129,17 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.CreatePropertyValue``.
         """
-        request = pb_api_remaining.CreatePropertyValueRequest(
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreatePropertyValue", self.create_property_value, locals(), ())
+        try:
+            request = pb_api_remaining.CreatePropertyValueRequest(
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreatePropertyValue", self.create_property_value, locals(), (), error)
         response = self._unary(
             "CreatePropertyValue",
             request,
@@ -112,10 +155,32 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePropertyField``.
         """
-        request = pb_api_remaining.DeletePropertyFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyField",
+                self.delete_property_field,
+                locals(),
+                ("group_id", "field_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyField",
+                self.delete_property_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         self._unary(
             "DeletePropertyField",
             request,
@@ -130,10 +195,32 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePropertyValue``.
         """
-        request = pb_api_remaining.DeletePropertyValueRequest(
-            group_id=group_id,
-            value_id=value_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value_id, str)
+            and value_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValue",
+                self.delete_property_value,
+                locals(),
+                ("group_id", "value_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValueRequest(
+                group_id=group_id,
+                value_id=value_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValue",
+                self.delete_property_value,
+                locals(),
+                ("group_id", "value_id"),
+                error,
+            )
         self._unary(
             "DeletePropertyValue",
             request,
@@ -148,10 +235,32 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePropertyValuesForField``.
         """
-        request = pb_api_remaining.DeletePropertyValuesForFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValuesForField",
+                self.delete_property_values_for_field,
+                locals(),
+                ("group_id", "field_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValuesForFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValuesForField",
+                self.delete_property_values_for_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         self._unary(
             "DeletePropertyValuesForField",
             request,
@@ -166,11 +275,34 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.DeletePropertyValuesForTarget``.
         """
-        request = pb_api_remaining.DeletePropertyValuesForTargetRequest(
-            group_id=group_id,
-            target_type=target_type,
-            target_id=target_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_type, str)
+            and isinstance(target_id, str)
+            and target_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValuesForTarget",
+                self.delete_property_values_for_target,
+                locals(),
+                ("group_id", "target_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValuesForTargetRequest(
+                group_id=group_id,
+                target_type=target_type,
+                target_id=target_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValuesForTarget",
+                self.delete_property_values_for_target,
+                locals(),
+                ("group_id", "target_id"),
+                error,
+            )
         self._unary(
             "DeletePropertyValuesForTarget",
             request,
@@ -185,10 +317,27 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyField``.
         """
-        request = pb_api_remaining.GetPropertyFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyField", self.get_property_field, locals(), ("group_id", "field_id"))
+        try:
+            request = pb_api_remaining.GetPropertyFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyField",
+                self.get_property_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         response = self._unary(
             "GetPropertyField", request, pb_api_remaining.GetPropertyFieldResponse, timeout=timeout
         )
@@ -201,11 +350,30 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyFieldByName``.
         """
-        request = pb_api_remaining.GetPropertyFieldByNameRequest(
-            group_id=group_id,
-            target_id=target_id,
-            name=name,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_id, str)
+            and isinstance(name, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetPropertyFieldByName", self.get_property_field_by_name, locals(), ("group_id",)
+            )
+        try:
+            request = pb_api_remaining.GetPropertyFieldByNameRequest(
+                group_id=group_id,
+                target_id=target_id,
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyFieldByName",
+                self.get_property_field_by_name,
+                locals(),
+                ("group_id",),
+                error,
+            )
         response = self._unary(
             "GetPropertyFieldByName",
             request,
@@ -221,10 +389,20 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyFields``.
         """
-        request = pb_api_remaining.GetPropertyFieldsRequest(
-            group_id=group_id,
-            ids=ids,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyFields", self.get_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetPropertyFieldsRequest(
+                group_id=group_id,
+                ids=ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyFields", self.get_property_fields, locals(), ("group_id",), error)
         response = self._unary(
             "GetPropertyFields",
             request,
@@ -240,10 +418,27 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyValue``.
         """
-        request = pb_api_remaining.GetPropertyValueRequest(
-            group_id=group_id,
-            value_id=value_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value_id, str)
+            and value_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyValue", self.get_property_value, locals(), ("group_id", "value_id"))
+        try:
+            request = pb_api_remaining.GetPropertyValueRequest(
+                group_id=group_id,
+                value_id=value_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyValue",
+                self.get_property_value,
+                locals(),
+                ("group_id", "value_id"),
+                error,
+            )
         response = self._unary(
             "GetPropertyValue", request, pb_api_remaining.GetPropertyValueResponse, timeout=timeout
         )
@@ -256,10 +451,20 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.GetPropertyValues``.
         """
-        request = pb_api_remaining.GetPropertyValuesRequest(
-            group_id=group_id,
-            ids=ids,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyValues", self.get_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetPropertyValuesRequest(
+                group_id=group_id,
+                ids=ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyValues", self.get_property_values, locals(), ("group_id",), error)
         response = self._unary(
             "GetPropertyValues",
             request,
@@ -279,10 +484,24 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.SearchPropertyFields``.
         """
-        request = pb_api_remaining.SearchPropertyFieldsRequest(
-            group_id=group_id,
-            opts=None if opts is None else c_api_remaining.property_field_search_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (opts is None or isinstance(opts, m_api_remaining.PropertyFieldSearchOpts))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPropertyFields", self.search_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.SearchPropertyFieldsRequest(
+                group_id=group_id,
+                opts=None
+                if opts is None
+                else c_api_remaining.property_field_search_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPropertyFields", self.search_property_fields, locals(), ("group_id",), error
+            )
         response = self._unary(
             "SearchPropertyFields",
             request,
@@ -302,10 +521,24 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.SearchPropertyValues``.
         """
-        request = pb_api_remaining.SearchPropertyValuesRequest(
-            group_id=group_id,
-            opts=None if opts is None else c_api_remaining.property_value_search_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (opts is None or isinstance(opts, m_api_remaining.PropertyValueSearchOpts))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPropertyValues", self.search_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.SearchPropertyValuesRequest(
+                group_id=group_id,
+                opts=None
+                if opts is None
+                else c_api_remaining.property_value_search_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPropertyValues", self.search_property_values, locals(), ("group_id",), error
+            )
         response = self._unary(
             "SearchPropertyValues",
             request,
@@ -321,10 +554,22 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePropertyField``.
         """
-        request = pb_api_remaining.UpdatePropertyFieldRequest(
-            group_id=group_id,
-            field=c_api_remaining.property_field_to_pb(field),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field, m_api_remaining.PropertyField)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyField", self.update_property_field, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyFieldRequest(
+                group_id=group_id,
+                field=c_api_remaining.property_field_to_pb(field),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyField", self.update_property_field, locals(), ("group_id",), error
+            )
         response = self._unary(
             "UpdatePropertyField",
             request,
@@ -344,10 +589,22 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePropertyFields``.
         """
-        request = pb_api_remaining.UpdatePropertyFieldsRequest(
-            group_id=group_id,
-            fields=[c_api_remaining.property_field_to_pb(v) for v in fields],
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(fields, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyFields", self.update_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyFieldsRequest(
+                group_id=group_id,
+                fields=[c_api_remaining.property_field_to_pb(v) for v in fields],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyFields", self.update_property_fields, locals(), ("group_id",), error
+            )
         response = self._unary(
             "UpdatePropertyFields",
             request,
@@ -363,10 +620,22 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePropertyValue``.
         """
-        request = pb_api_remaining.UpdatePropertyValueRequest(
-            group_id=group_id,
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyValue", self.update_property_value, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyValueRequest(
+                group_id=group_id,
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyValue", self.update_property_value, locals(), ("group_id",), error
+            )
         response = self._unary(
             "UpdatePropertyValue",
             request,
@@ -386,10 +655,22 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpdatePropertyValues``.
         """
-        request = pb_api_remaining.UpdatePropertyValuesRequest(
-            group_id=group_id,
-            values=[c_api_remaining.property_value_to_pb(v) for v in values],
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(values, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyValues", self.update_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyValuesRequest(
+                group_id=group_id,
+                values=[c_api_remaining.property_value_to_pb(v) for v in values],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyValues", self.update_property_values, locals(), ("group_id",), error
+            )
         response = self._unary(
             "UpdatePropertyValues",
             request,
@@ -405,9 +686,17 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpsertPropertyValue``.
         """
-        request = pb_api_remaining.UpsertPropertyValueRequest(
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertPropertyValue", self.upsert_property_value, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertPropertyValueRequest(
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertPropertyValue", self.upsert_property_value, locals(), (), error)
         response = self._unary(
             "UpsertPropertyValue",
             request,
@@ -423,9 +712,16 @@ class PropertiesMixin(SyncTransport):
 
         Go: ``plugin.API.UpsertPropertyValues``.
         """
-        request = pb_api_remaining.UpsertPropertyValuesRequest(
-            values=[c_api_remaining.property_value_to_pb(v) for v in values],
-        )
+        if not (
+            isinstance(values, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertPropertyValues", self.upsert_property_values, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertPropertyValuesRequest(
+                values=[c_api_remaining.property_value_to_pb(v) for v in values],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertPropertyValues", self.upsert_property_values, locals(), (), error)
         response = self._unary(
             "UpsertPropertyValues",
             request,
@@ -445,10 +741,22 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.CountPropertyFields``.
         """
-        request = pb_api_remaining.CountPropertyFieldsRequest(
-            group_id=group_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CountPropertyFields", self.count_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.CountPropertyFieldsRequest(
+                group_id=group_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CountPropertyFields", self.count_property_fields, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "CountPropertyFields",
             request,
@@ -470,12 +778,36 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.CountPropertyFieldsForTarget``.
         """
-        request = pb_api_remaining.CountPropertyFieldsForTargetRequest(
-            group_id=group_id,
-            target_type=target_type,
-            target_id=target_id,
-            include_deleted=include_deleted,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_type, str)
+            and isinstance(target_id, str)
+            and target_id
+            and isinstance(include_deleted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CountPropertyFieldsForTarget",
+                self.count_property_fields_for_target,
+                locals(),
+                ("group_id", "target_id"),
+            )
+        try:
+            request = pb_api_remaining.CountPropertyFieldsForTargetRequest(
+                group_id=group_id,
+                target_type=target_type,
+                target_id=target_id,
+                include_deleted=include_deleted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CountPropertyFieldsForTarget",
+                self.count_property_fields_for_target,
+                locals(),
+                ("group_id", "target_id"),
+                error,
+            )
         response = await self._unary(
             "CountPropertyFieldsForTarget",
             request,
@@ -489,18 +821,12 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> m_api_remaining.PropertyField:
         """Creates a property field (custom attribute definition).
 
+        Not served: this Mattermost server answers ``CreatePropertyField`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.CreatePropertyField``.
         """
-        request = pb_api_remaining.CreatePropertyFieldRequest(
-            field=c_api_remaining.property_field_to_pb(field),
-        )
-        response = await self._unary(
-            "CreatePropertyField",
-            request,
-            pb_api_remaining.CreatePropertyFieldResponse,
-            timeout=timeout,
-        )
-        return c_api_remaining.property_field_from_pb(response.field)
+        raise not_served("CreatePropertyField")
 
     async def create_property_value(
         self, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
@@ -509,9 +835,17 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.CreatePropertyValue``.
         """
-        request = pb_api_remaining.CreatePropertyValueRequest(
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreatePropertyValue", self.create_property_value, locals(), ())
+        try:
+            request = pb_api_remaining.CreatePropertyValueRequest(
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreatePropertyValue", self.create_property_value, locals(), (), error)
         response = await self._unary(
             "CreatePropertyValue",
             request,
@@ -527,10 +861,32 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePropertyField``.
         """
-        request = pb_api_remaining.DeletePropertyFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyField",
+                self.delete_property_field,
+                locals(),
+                ("group_id", "field_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyField",
+                self.delete_property_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         await self._unary(
             "DeletePropertyField",
             request,
@@ -545,10 +901,32 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePropertyValue``.
         """
-        request = pb_api_remaining.DeletePropertyValueRequest(
-            group_id=group_id,
-            value_id=value_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value_id, str)
+            and value_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValue",
+                self.delete_property_value,
+                locals(),
+                ("group_id", "value_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValueRequest(
+                group_id=group_id,
+                value_id=value_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValue",
+                self.delete_property_value,
+                locals(),
+                ("group_id", "value_id"),
+                error,
+            )
         await self._unary(
             "DeletePropertyValue",
             request,
@@ -563,10 +941,32 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePropertyValuesForField``.
         """
-        request = pb_api_remaining.DeletePropertyValuesForFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValuesForField",
+                self.delete_property_values_for_field,
+                locals(),
+                ("group_id", "field_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValuesForFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValuesForField",
+                self.delete_property_values_for_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         await self._unary(
             "DeletePropertyValuesForField",
             request,
@@ -581,11 +981,34 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.DeletePropertyValuesForTarget``.
         """
-        request = pb_api_remaining.DeletePropertyValuesForTargetRequest(
-            group_id=group_id,
-            target_type=target_type,
-            target_id=target_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_type, str)
+            and isinstance(target_id, str)
+            and target_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "DeletePropertyValuesForTarget",
+                self.delete_property_values_for_target,
+                locals(),
+                ("group_id", "target_id"),
+            )
+        try:
+            request = pb_api_remaining.DeletePropertyValuesForTargetRequest(
+                group_id=group_id,
+                target_type=target_type,
+                target_id=target_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeletePropertyValuesForTarget",
+                self.delete_property_values_for_target,
+                locals(),
+                ("group_id", "target_id"),
+                error,
+            )
         await self._unary(
             "DeletePropertyValuesForTarget",
             request,
@@ -600,10 +1023,27 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyField``.
         """
-        request = pb_api_remaining.GetPropertyFieldRequest(
-            group_id=group_id,
-            field_id=field_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field_id, str)
+            and field_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyField", self.get_property_field, locals(), ("group_id", "field_id"))
+        try:
+            request = pb_api_remaining.GetPropertyFieldRequest(
+                group_id=group_id,
+                field_id=field_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyField",
+                self.get_property_field,
+                locals(),
+                ("group_id", "field_id"),
+                error,
+            )
         response = await self._unary(
             "GetPropertyField", request, pb_api_remaining.GetPropertyFieldResponse, timeout=timeout
         )
@@ -616,11 +1056,30 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyFieldByName``.
         """
-        request = pb_api_remaining.GetPropertyFieldByNameRequest(
-            group_id=group_id,
-            target_id=target_id,
-            name=name,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(target_id, str)
+            and isinstance(name, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "GetPropertyFieldByName", self.get_property_field_by_name, locals(), ("group_id",)
+            )
+        try:
+            request = pb_api_remaining.GetPropertyFieldByNameRequest(
+                group_id=group_id,
+                target_id=target_id,
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyFieldByName",
+                self.get_property_field_by_name,
+                locals(),
+                ("group_id",),
+                error,
+            )
         response = await self._unary(
             "GetPropertyFieldByName",
             request,
@@ -636,10 +1095,20 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyFields``.
         """
-        request = pb_api_remaining.GetPropertyFieldsRequest(
-            group_id=group_id,
-            ids=ids,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyFields", self.get_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetPropertyFieldsRequest(
+                group_id=group_id,
+                ids=ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyFields", self.get_property_fields, locals(), ("group_id",), error)
         response = await self._unary(
             "GetPropertyFields",
             request,
@@ -655,10 +1124,27 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyValue``.
         """
-        request = pb_api_remaining.GetPropertyValueRequest(
-            group_id=group_id,
-            value_id=value_id,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value_id, str)
+            and value_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyValue", self.get_property_value, locals(), ("group_id", "value_id"))
+        try:
+            request = pb_api_remaining.GetPropertyValueRequest(
+                group_id=group_id,
+                value_id=value_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetPropertyValue",
+                self.get_property_value,
+                locals(),
+                ("group_id", "value_id"),
+                error,
+            )
         response = await self._unary(
             "GetPropertyValue", request, pb_api_remaining.GetPropertyValueResponse, timeout=timeout
         )
@@ -671,10 +1157,20 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.GetPropertyValues``.
         """
-        request = pb_api_remaining.GetPropertyValuesRequest(
-            group_id=group_id,
-            ids=ids,
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(ids, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetPropertyValues", self.get_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.GetPropertyValuesRequest(
+                group_id=group_id,
+                ids=ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetPropertyValues", self.get_property_values, locals(), ("group_id",), error)
         response = await self._unary(
             "GetPropertyValues",
             request,
@@ -694,10 +1190,24 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchPropertyFields``.
         """
-        request = pb_api_remaining.SearchPropertyFieldsRequest(
-            group_id=group_id,
-            opts=None if opts is None else c_api_remaining.property_field_search_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (opts is None or isinstance(opts, m_api_remaining.PropertyFieldSearchOpts))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPropertyFields", self.search_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.SearchPropertyFieldsRequest(
+                group_id=group_id,
+                opts=None
+                if opts is None
+                else c_api_remaining.property_field_search_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPropertyFields", self.search_property_fields, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "SearchPropertyFields",
             request,
@@ -717,10 +1227,24 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchPropertyValues``.
         """
-        request = pb_api_remaining.SearchPropertyValuesRequest(
-            group_id=group_id,
-            opts=None if opts is None else c_api_remaining.property_value_search_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and (opts is None or isinstance(opts, m_api_remaining.PropertyValueSearchOpts))
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchPropertyValues", self.search_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.SearchPropertyValuesRequest(
+                group_id=group_id,
+                opts=None
+                if opts is None
+                else c_api_remaining.property_value_search_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SearchPropertyValues", self.search_property_values, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "SearchPropertyValues",
             request,
@@ -736,10 +1260,22 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePropertyField``.
         """
-        request = pb_api_remaining.UpdatePropertyFieldRequest(
-            group_id=group_id,
-            field=c_api_remaining.property_field_to_pb(field),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(field, m_api_remaining.PropertyField)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyField", self.update_property_field, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyFieldRequest(
+                group_id=group_id,
+                field=c_api_remaining.property_field_to_pb(field),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyField", self.update_property_field, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "UpdatePropertyField",
             request,
@@ -759,10 +1295,22 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePropertyFields``.
         """
-        request = pb_api_remaining.UpdatePropertyFieldsRequest(
-            group_id=group_id,
-            fields=[c_api_remaining.property_field_to_pb(v) for v in fields],
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(fields, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyFields", self.update_property_fields, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyFieldsRequest(
+                group_id=group_id,
+                fields=[c_api_remaining.property_field_to_pb(v) for v in fields],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyFields", self.update_property_fields, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "UpdatePropertyFields",
             request,
@@ -778,10 +1326,22 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePropertyValue``.
         """
-        request = pb_api_remaining.UpdatePropertyValueRequest(
-            group_id=group_id,
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyValue", self.update_property_value, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyValueRequest(
+                group_id=group_id,
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyValue", self.update_property_value, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "UpdatePropertyValue",
             request,
@@ -801,10 +1361,22 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdatePropertyValues``.
         """
-        request = pb_api_remaining.UpdatePropertyValuesRequest(
-            group_id=group_id,
-            values=[c_api_remaining.property_value_to_pb(v) for v in values],
-        )
+        if not (
+            isinstance(group_id, str)
+            and group_id
+            and isinstance(values, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdatePropertyValues", self.update_property_values, locals(), ("group_id",))
+        try:
+            request = pb_api_remaining.UpdatePropertyValuesRequest(
+                group_id=group_id,
+                values=[c_api_remaining.property_value_to_pb(v) for v in values],
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdatePropertyValues", self.update_property_values, locals(), ("group_id",), error
+            )
         response = await self._unary(
             "UpdatePropertyValues",
             request,
@@ -820,9 +1392,17 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpsertPropertyValue``.
         """
-        request = pb_api_remaining.UpsertPropertyValueRequest(
-            value=c_api_remaining.property_value_to_pb(value),
-        )
+        if not (
+            isinstance(value, m_api_remaining.PropertyValue)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertPropertyValue", self.upsert_property_value, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertPropertyValueRequest(
+                value=c_api_remaining.property_value_to_pb(value),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertPropertyValue", self.upsert_property_value, locals(), (), error)
         response = await self._unary(
             "UpsertPropertyValue",
             request,
@@ -838,9 +1418,16 @@ class AsyncPropertiesMixin(AsyncTransport):
 
         Go: ``plugin.API.UpsertPropertyValues``.
         """
-        request = pb_api_remaining.UpsertPropertyValuesRequest(
-            values=[c_api_remaining.property_value_to_pb(v) for v in values],
-        )
+        if not (
+            isinstance(values, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpsertPropertyValues", self.upsert_property_values, locals(), ())
+        try:
+            request = pb_api_remaining.UpsertPropertyValuesRequest(
+                values=[c_api_remaining.property_value_to_pb(v) for v in values],
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpsertPropertyValues", self.upsert_property_values, locals(), (), error)
         response = await self._unary(
             "UpsertPropertyValues",
             request,

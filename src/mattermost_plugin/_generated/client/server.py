@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -26,7 +27,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetCloudLimits``.
         """
-        request = pb_api_remaining.GetCloudLimitsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetCloudLimits", self.get_cloud_limits, locals(), ())
+        try:
+            request = pb_api_remaining.GetCloudLimitsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetCloudLimits", self.get_cloud_limits, locals(), (), error)
         response = self._unary(
             "GetCloudLimits", request, pb_api_remaining.GetCloudLimitsResponse, timeout=timeout
         )
@@ -37,7 +43,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetDiagnosticId``.
         """
-        request = pb_api_remaining.GetDiagnosticIdRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetDiagnosticId", self.get_diagnostic_id, locals(), ())
+        try:
+            request = pb_api_remaining.GetDiagnosticIdRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetDiagnosticId", self.get_diagnostic_id, locals(), (), error)
         response = self._unary(
             "GetDiagnosticId", request, pb_api_remaining.GetDiagnosticIdResponse, timeout=timeout
         )
@@ -48,7 +59,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetLicense``.
         """
-        request = pb_api_remaining.GetLicenseRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetLicense", self.get_license, locals(), ())
+        try:
+            request = pb_api_remaining.GetLicenseRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetLicense", self.get_license, locals(), (), error)
         response = self._unary(
             "GetLicense", request, pb_api_remaining.GetLicenseResponse, timeout=timeout
         )
@@ -59,7 +75,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetServerVersion``.
         """
-        request = pb_api_remaining.GetServerVersionRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetServerVersion", self.get_server_version, locals(), ())
+        try:
+            request = pb_api_remaining.GetServerVersionRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetServerVersion", self.get_server_version, locals(), (), error)
         response = self._unary(
             "GetServerVersion", request, pb_api_remaining.GetServerVersionResponse, timeout=timeout
         )
@@ -70,7 +91,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetSystemInstallDate``.
         """
-        request = pb_api_remaining.GetSystemInstallDateRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetSystemInstallDate", self.get_system_install_date, locals(), ())
+        try:
+            request = pb_api_remaining.GetSystemInstallDateRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetSystemInstallDate", self.get_system_install_date, locals(), (), error)
         response = self._unary(
             "GetSystemInstallDate",
             request,
@@ -84,7 +110,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.GetTelemetryId``.
         """
-        request = pb_api_remaining.GetTelemetryIdRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetTelemetryId", self.get_telemetry_id, locals(), ())
+        try:
+            request = pb_api_remaining.GetTelemetryIdRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetTelemetryId", self.get_telemetry_id, locals(), (), error)
         response = self._unary(
             "GetTelemetryId", request, pb_api_remaining.GetTelemetryIdResponse, timeout=timeout
         )
@@ -95,7 +126,12 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.IsEnterpriseReady``.
         """
-        request = pb_api_remaining.IsEnterpriseReadyRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("IsEnterpriseReady", self.is_enterprise_ready, locals(), ())
+        try:
+            request = pb_api_remaining.IsEnterpriseReadyRequest()
+        except CONVERSION_ERRORS as error:
+            reject("IsEnterpriseReady", self.is_enterprise_ready, locals(), (), error)
         response = self._unary(
             "IsEnterpriseReady",
             request,
@@ -117,12 +153,23 @@ class ServerMixin(SyncTransport):
 
         Go: ``plugin.API.RequestTrialLicense``.
         """
-        request = pb_api_remaining.RequestTrialLicenseRequest(
-            requester_id=requester_id,
-            users=users,
-            terms_accepted=terms_accepted,
-            receive_emails_accepted=receive_emails_accepted,
-        )
+        if not (
+            isinstance(requester_id, str)
+            and isinstance(users, int)
+            and isinstance(terms_accepted, bool)
+            and isinstance(receive_emails_accepted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RequestTrialLicense", self.request_trial_license, locals(), ())
+        try:
+            request = pb_api_remaining.RequestTrialLicenseRequest(
+                requester_id=requester_id,
+                users=users,
+                terms_accepted=terms_accepted,
+                receive_emails_accepted=receive_emails_accepted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RequestTrialLicense", self.request_trial_license, locals(), (), error)
         self._unary(
             "RequestTrialLicense",
             request,
@@ -139,7 +186,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetCloudLimits``.
         """
-        request = pb_api_remaining.GetCloudLimitsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetCloudLimits", self.get_cloud_limits, locals(), ())
+        try:
+            request = pb_api_remaining.GetCloudLimitsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetCloudLimits", self.get_cloud_limits, locals(), (), error)
         response = await self._unary(
             "GetCloudLimits", request, pb_api_remaining.GetCloudLimitsResponse, timeout=timeout
         )
@@ -150,7 +202,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetDiagnosticId``.
         """
-        request = pb_api_remaining.GetDiagnosticIdRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetDiagnosticId", self.get_diagnostic_id, locals(), ())
+        try:
+            request = pb_api_remaining.GetDiagnosticIdRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetDiagnosticId", self.get_diagnostic_id, locals(), (), error)
         response = await self._unary(
             "GetDiagnosticId", request, pb_api_remaining.GetDiagnosticIdResponse, timeout=timeout
         )
@@ -161,7 +218,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetLicense``.
         """
-        request = pb_api_remaining.GetLicenseRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetLicense", self.get_license, locals(), ())
+        try:
+            request = pb_api_remaining.GetLicenseRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetLicense", self.get_license, locals(), (), error)
         response = await self._unary(
             "GetLicense", request, pb_api_remaining.GetLicenseResponse, timeout=timeout
         )
@@ -172,7 +234,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetServerVersion``.
         """
-        request = pb_api_remaining.GetServerVersionRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetServerVersion", self.get_server_version, locals(), ())
+        try:
+            request = pb_api_remaining.GetServerVersionRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetServerVersion", self.get_server_version, locals(), (), error)
         response = await self._unary(
             "GetServerVersion", request, pb_api_remaining.GetServerVersionResponse, timeout=timeout
         )
@@ -183,7 +250,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetSystemInstallDate``.
         """
-        request = pb_api_remaining.GetSystemInstallDateRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetSystemInstallDate", self.get_system_install_date, locals(), ())
+        try:
+            request = pb_api_remaining.GetSystemInstallDateRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetSystemInstallDate", self.get_system_install_date, locals(), (), error)
         response = await self._unary(
             "GetSystemInstallDate",
             request,
@@ -197,7 +269,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTelemetryId``.
         """
-        request = pb_api_remaining.GetTelemetryIdRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetTelemetryId", self.get_telemetry_id, locals(), ())
+        try:
+            request = pb_api_remaining.GetTelemetryIdRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetTelemetryId", self.get_telemetry_id, locals(), (), error)
         response = await self._unary(
             "GetTelemetryId", request, pb_api_remaining.GetTelemetryIdResponse, timeout=timeout
         )
@@ -208,7 +285,12 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.IsEnterpriseReady``.
         """
-        request = pb_api_remaining.IsEnterpriseReadyRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("IsEnterpriseReady", self.is_enterprise_ready, locals(), ())
+        try:
+            request = pb_api_remaining.IsEnterpriseReadyRequest()
+        except CONVERSION_ERRORS as error:
+            reject("IsEnterpriseReady", self.is_enterprise_ready, locals(), (), error)
         response = await self._unary(
             "IsEnterpriseReady",
             request,
@@ -230,12 +312,23 @@ class AsyncServerMixin(AsyncTransport):
 
         Go: ``plugin.API.RequestTrialLicense``.
         """
-        request = pb_api_remaining.RequestTrialLicenseRequest(
-            requester_id=requester_id,
-            users=users,
-            terms_accepted=terms_accepted,
-            receive_emails_accepted=receive_emails_accepted,
-        )
+        if not (
+            isinstance(requester_id, str)
+            and isinstance(users, int)
+            and isinstance(terms_accepted, bool)
+            and isinstance(receive_emails_accepted, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RequestTrialLicense", self.request_trial_license, locals(), ())
+        try:
+            request = pb_api_remaining.RequestTrialLicenseRequest(
+                requester_id=requester_id,
+                users=users,
+                terms_accepted=terms_accepted,
+                receive_emails_accepted=receive_emails_accepted,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RequestTrialLicense", self.request_trial_license, locals(), (), error)
         await self._unary(
             "RequestTrialLicense",
             request,

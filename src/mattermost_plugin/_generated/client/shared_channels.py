@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
+from mattermost_plugin.errors import not_served
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import api_remaining as c_api_remaining
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
 else:
     c_api_remaining = lazy_module(
         __name__, "c_api_remaining", "mattermost_plugin._generated.converters.api_remaining"
+    )
+    m_api_remaining = lazy_module(
+        __name__, "m_api_remaining", "mattermost_plugin.models.api_remaining"
     )
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
@@ -28,40 +33,48 @@ class SharedChannelsMixin(SyncTransport):
         channel_id: str,
         remote_id: str,
         user_id: str,
-        share_if_not_shared: bool,
         *,
+        share_if_not_shared: bool = False,
         timeout: float | None = None,
     ) -> None:
         """Invites a remote to a shared channel.
 
+        Not served: this Mattermost server answers ``InviteRemoteToChannel`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.InviteRemoteToChannel``.
         """
-        request = pb_api_remaining.InviteRemoteToChannelRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-            user_id=user_id,
-            share_if_not_shared=share_if_not_shared,
-        )
-        self._unary(
-            "InviteRemoteToChannel",
-            request,
-            pb_api_remaining.InviteRemoteToChannelResponse,
-            timeout=timeout,
-        )
+        raise not_served("InviteRemoteToChannel")
 
     def register_plugin_for_shared_channels(
-        self,
-        *,
-        opts: m_api_remaining.RegisterPluginOpts | None = None,
-        timeout: float | None = None,
+        self, opts: m_api_remaining.RegisterPluginOpts, *, timeout: float | None = None
     ) -> str:
         """Registers this plugin as a shared-channels remote; returns its remote id.
 
         Go: ``plugin.API.RegisterPluginForSharedChannels``.
         """
-        request = pb_api_remaining.RegisterPluginForSharedChannelsRequest(
-            opts=None if opts is None else c_api_remaining.register_plugin_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(opts, m_api_remaining.RegisterPluginOpts)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "RegisterPluginForSharedChannels",
+                self.register_plugin_for_shared_channels,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.RegisterPluginForSharedChannelsRequest(
+                opts=c_api_remaining.register_plugin_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RegisterPluginForSharedChannels",
+                self.register_plugin_for_shared_channels,
+                locals(),
+                (),
+                error,
+            )
         response = self._unary(
             "RegisterPluginForSharedChannels",
             request,
@@ -77,9 +90,17 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.ShareChannel``.
         """
-        request = pb_api_remaining.ShareChannelRequest(
-            shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
-        )
+        if not (
+            isinstance(shared_channel, m_api_remaining.SharedChannel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ShareChannel", self.share_channel, locals(), ())
+        try:
+            request = pb_api_remaining.ShareChannelRequest(
+                shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ShareChannel", self.share_channel, locals(), (), error)
         response = self._unary(
             "ShareChannel", request, pb_api_remaining.ShareChannelResponse, timeout=timeout
         )
@@ -90,9 +111,18 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.SyncSharedChannel``.
         """
-        request = pb_api_remaining.SyncSharedChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SyncSharedChannel", self.sync_shared_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_remaining.SyncSharedChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SyncSharedChannel", self.sync_shared_channel, locals(), ("channel_id",), error)
         self._unary(
             "SyncSharedChannel",
             request,
@@ -107,10 +137,32 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UninviteRemoteFromChannel``.
         """
-        request = pb_api_remaining.UninviteRemoteFromChannelRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(remote_id, str)
+            and remote_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UninviteRemoteFromChannel",
+                self.uninvite_remote_from_channel,
+                locals(),
+                ("channel_id", "remote_id"),
+            )
+        try:
+            request = pb_api_remaining.UninviteRemoteFromChannelRequest(
+                channel_id=channel_id,
+                remote_id=remote_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UninviteRemoteFromChannel",
+                self.uninvite_remote_from_channel,
+                locals(),
+                ("channel_id", "remote_id"),
+                error,
+            )
         self._unary(
             "UninviteRemoteFromChannel",
             request,
@@ -125,9 +177,29 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UnregisterPluginForSharedChannels``.
         """
-        request = pb_api_remaining.UnregisterPluginForSharedChannelsRequest(
-            plugin_id=plugin_id,
-        )
+        if not (
+            isinstance(plugin_id, str)
+            and plugin_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UnregisterPluginForSharedChannels",
+                self.unregister_plugin_for_shared_channels,
+                locals(),
+                ("plugin_id",),
+            )
+        try:
+            request = pb_api_remaining.UnregisterPluginForSharedChannelsRequest(
+                plugin_id=plugin_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UnregisterPluginForSharedChannels",
+                self.unregister_plugin_for_shared_channels,
+                locals(),
+                ("plugin_id",),
+                error,
+            )
         self._unary(
             "UnregisterPluginForSharedChannels",
             request,
@@ -142,9 +214,17 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateSharedChannel``.
         """
-        request = pb_api_remaining.UpdateSharedChannelRequest(
-            shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
-        )
+        if not (
+            isinstance(shared_channel, m_api_remaining.SharedChannel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateSharedChannel", self.update_shared_channel, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateSharedChannelRequest(
+                shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateSharedChannel", self.update_shared_channel, locals(), (), error)
         response = self._unary(
             "UpdateSharedChannel",
             request,
@@ -165,11 +245,34 @@ class SharedChannelsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateSharedChannelCursor``.
         """
-        request = pb_api_remaining.UpdateSharedChannelCursorRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-            cursor=c_api_remaining.get_posts_since_for_sync_cursor_to_pb(cursor),
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(remote_id, str)
+            and remote_id
+            and isinstance(cursor, m_api_remaining.GetPostsSinceForSyncCursor)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateSharedChannelCursor",
+                self.update_shared_channel_cursor,
+                locals(),
+                ("channel_id", "remote_id"),
+            )
+        try:
+            request = pb_api_remaining.UpdateSharedChannelCursorRequest(
+                channel_id=channel_id,
+                remote_id=remote_id,
+                cursor=c_api_remaining.get_posts_since_for_sync_cursor_to_pb(cursor),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateSharedChannelCursor",
+                self.update_shared_channel_cursor,
+                locals(),
+                ("channel_id", "remote_id"),
+                error,
+            )
         self._unary(
             "UpdateSharedChannelCursor",
             request,
@@ -186,40 +289,48 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         channel_id: str,
         remote_id: str,
         user_id: str,
-        share_if_not_shared: bool,
         *,
+        share_if_not_shared: bool = False,
         timeout: float | None = None,
     ) -> None:
         """Invites a remote to a shared channel.
 
+        Not served: this Mattermost server answers ``InviteRemoteToChannel`` with
+        UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
+
         Go: ``plugin.API.InviteRemoteToChannel``.
         """
-        request = pb_api_remaining.InviteRemoteToChannelRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-            user_id=user_id,
-            share_if_not_shared=share_if_not_shared,
-        )
-        await self._unary(
-            "InviteRemoteToChannel",
-            request,
-            pb_api_remaining.InviteRemoteToChannelResponse,
-            timeout=timeout,
-        )
+        raise not_served("InviteRemoteToChannel")
 
     async def register_plugin_for_shared_channels(
-        self,
-        *,
-        opts: m_api_remaining.RegisterPluginOpts | None = None,
-        timeout: float | None = None,
+        self, opts: m_api_remaining.RegisterPluginOpts, *, timeout: float | None = None
     ) -> str:
         """Registers this plugin as a shared-channels remote; returns its remote id.
 
         Go: ``plugin.API.RegisterPluginForSharedChannels``.
         """
-        request = pb_api_remaining.RegisterPluginForSharedChannelsRequest(
-            opts=None if opts is None else c_api_remaining.register_plugin_opts_to_pb(opts),
-        )
+        if not (
+            isinstance(opts, m_api_remaining.RegisterPluginOpts)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "RegisterPluginForSharedChannels",
+                self.register_plugin_for_shared_channels,
+                locals(),
+                (),
+            )
+        try:
+            request = pb_api_remaining.RegisterPluginForSharedChannelsRequest(
+                opts=c_api_remaining.register_plugin_opts_to_pb(opts),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RegisterPluginForSharedChannels",
+                self.register_plugin_for_shared_channels,
+                locals(),
+                (),
+                error,
+            )
         response = await self._unary(
             "RegisterPluginForSharedChannels",
             request,
@@ -235,9 +346,17 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.ShareChannel``.
         """
-        request = pb_api_remaining.ShareChannelRequest(
-            shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
-        )
+        if not (
+            isinstance(shared_channel, m_api_remaining.SharedChannel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ShareChannel", self.share_channel, locals(), ())
+        try:
+            request = pb_api_remaining.ShareChannelRequest(
+                shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("ShareChannel", self.share_channel, locals(), (), error)
         response = await self._unary(
             "ShareChannel", request, pb_api_remaining.ShareChannelResponse, timeout=timeout
         )
@@ -248,9 +367,18 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.SyncSharedChannel``.
         """
-        request = pb_api_remaining.SyncSharedChannelRequest(
-            channel_id=channel_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SyncSharedChannel", self.sync_shared_channel, locals(), ("channel_id",))
+        try:
+            request = pb_api_remaining.SyncSharedChannelRequest(
+                channel_id=channel_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SyncSharedChannel", self.sync_shared_channel, locals(), ("channel_id",), error)
         await self._unary(
             "SyncSharedChannel",
             request,
@@ -265,10 +393,32 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UninviteRemoteFromChannel``.
         """
-        request = pb_api_remaining.UninviteRemoteFromChannelRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(remote_id, str)
+            and remote_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UninviteRemoteFromChannel",
+                self.uninvite_remote_from_channel,
+                locals(),
+                ("channel_id", "remote_id"),
+            )
+        try:
+            request = pb_api_remaining.UninviteRemoteFromChannelRequest(
+                channel_id=channel_id,
+                remote_id=remote_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UninviteRemoteFromChannel",
+                self.uninvite_remote_from_channel,
+                locals(),
+                ("channel_id", "remote_id"),
+                error,
+            )
         await self._unary(
             "UninviteRemoteFromChannel",
             request,
@@ -283,9 +433,29 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UnregisterPluginForSharedChannels``.
         """
-        request = pb_api_remaining.UnregisterPluginForSharedChannelsRequest(
-            plugin_id=plugin_id,
-        )
+        if not (
+            isinstance(plugin_id, str)
+            and plugin_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UnregisterPluginForSharedChannels",
+                self.unregister_plugin_for_shared_channels,
+                locals(),
+                ("plugin_id",),
+            )
+        try:
+            request = pb_api_remaining.UnregisterPluginForSharedChannelsRequest(
+                plugin_id=plugin_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UnregisterPluginForSharedChannels",
+                self.unregister_plugin_for_shared_channels,
+                locals(),
+                ("plugin_id",),
+                error,
+            )
         await self._unary(
             "UnregisterPluginForSharedChannels",
             request,
@@ -300,9 +470,17 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateSharedChannel``.
         """
-        request = pb_api_remaining.UpdateSharedChannelRequest(
-            shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
-        )
+        if not (
+            isinstance(shared_channel, m_api_remaining.SharedChannel)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateSharedChannel", self.update_shared_channel, locals(), ())
+        try:
+            request = pb_api_remaining.UpdateSharedChannelRequest(
+                shared_channel=c_api_remaining.shared_channel_to_pb(shared_channel),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateSharedChannel", self.update_shared_channel, locals(), (), error)
         response = await self._unary(
             "UpdateSharedChannel",
             request,
@@ -323,11 +501,34 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateSharedChannelCursor``.
         """
-        request = pb_api_remaining.UpdateSharedChannelCursorRequest(
-            channel_id=channel_id,
-            remote_id=remote_id,
-            cursor=c_api_remaining.get_posts_since_for_sync_cursor_to_pb(cursor),
-        )
+        if not (
+            isinstance(channel_id, str)
+            and channel_id
+            and isinstance(remote_id, str)
+            and remote_id
+            and isinstance(cursor, m_api_remaining.GetPostsSinceForSyncCursor)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateSharedChannelCursor",
+                self.update_shared_channel_cursor,
+                locals(),
+                ("channel_id", "remote_id"),
+            )
+        try:
+            request = pb_api_remaining.UpdateSharedChannelCursorRequest(
+                channel_id=channel_id,
+                remote_id=remote_id,
+                cursor=c_api_remaining.get_posts_since_for_sync_cursor_to_pb(cursor),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateSharedChannelCursor",
+                self.update_shared_channel_cursor,
+                locals(),
+                ("channel_id", "remote_id"),
+                error,
+            )
         await self._unary(
             "UpdateSharedChannelCursor",
             request,

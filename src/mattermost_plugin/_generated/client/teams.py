@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -21,6 +22,11 @@ else:
     )
     c_team = lazy_module(__name__, "c_team", "mattermost_plugin._generated.converters.team")
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    m_api_user_team = lazy_module(
+        __name__, "m_api_user_team", "mattermost_plugin.models.api_user_team"
+    )
+    m_team = lazy_module(__name__, "m_team", "mattermost_plugin.models.team")
+    m_user = lazy_module(__name__, "m_user", "mattermost_plugin.models.user")
     pb_api_user_team = lazy_module(
         __name__, "pb_api_user_team", "mattermost_plugin._pb.pluginapi.v1.api_user_team_pb2"
     )
@@ -34,9 +40,16 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateTeam``.
         """
-        request = pb_api_user_team.CreateTeamRequest(
-            team=c_team.team_to_pb(team),
-        )
+        if not (
+            isinstance(team, m_team.Team) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeam", self.create_team, locals(), ())
+        try:
+            request = pb_api_user_team.CreateTeamRequest(
+                team=c_team.team_to_pb(team),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateTeam", self.create_team, locals(), (), error)
         response = self._unary(
             "CreateTeam", request, pb_api_user_team.CreateTeamResponse, timeout=timeout
         )
@@ -49,10 +62,23 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateTeamMember``.
         """
-        request = pb_api_user_team.CreateTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeamMember", self.create_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.CreateTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateTeamMember", self.create_team_member, locals(), ("team_id", "user_id"), error
+            )
         response = self._unary(
             "CreateTeamMember", request, pb_api_user_team.CreateTeamMemberResponse, timeout=timeout
         )
@@ -65,11 +91,22 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateTeamMembers``.
         """
-        request = pb_api_user_team.CreateTeamMembersRequest(
-            team_id=team_id,
-            user_ids=user_ids,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_ids, list)
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeamMembers", self.create_team_members, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.CreateTeamMembersRequest(
+                team_id=team_id,
+                user_ids=user_ids,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateTeamMembers", self.create_team_members, locals(), ("team_id",), error)
         response = self._unary(
             "CreateTeamMembers",
             request,
@@ -86,11 +123,33 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.CreateTeamMembersGracefully``.
         """
-        request = pb_api_user_team.CreateTeamMembersGracefullyRequest(
-            team_id=team_id,
-            user_ids=user_ids,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_ids, list)
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateTeamMembersGracefully",
+                self.create_team_members_gracefully,
+                locals(),
+                ("team_id",),
+            )
+        try:
+            request = pb_api_user_team.CreateTeamMembersGracefullyRequest(
+                team_id=team_id,
+                user_ids=user_ids,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateTeamMembersGracefully",
+                self.create_team_members_gracefully,
+                locals(),
+                ("team_id",),
+                error,
+            )
         response = self._unary(
             "CreateTeamMembersGracefully",
             request,
@@ -104,9 +163,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteTeam``.
         """
-        request = pb_api_user_team.DeleteTeamRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteTeam", self.delete_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.DeleteTeamRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteTeam", self.delete_team, locals(), ("team_id",), error)
         self._unary("DeleteTeam", request, pb_api_user_team.DeleteTeamResponse, timeout=timeout)
 
     def delete_team_member(
@@ -116,11 +184,25 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteTeamMember``.
         """
-        request = pb_api_user_team.DeleteTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteTeamMember", self.delete_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.DeleteTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteTeamMember", self.delete_team_member, locals(), ("team_id", "user_id"), error
+            )
         self._unary(
             "DeleteTeamMember", request, pb_api_user_team.DeleteTeamMemberResponse, timeout=timeout
         )
@@ -130,9 +212,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeam``.
         """
-        request = pb_api_user_team.GetTeamRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeam", self.get_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeam", self.get_team, locals(), ("team_id",), error)
         response = self._unary(
             "GetTeam", request, pb_api_user_team.GetTeamResponse, timeout=timeout
         )
@@ -143,9 +234,14 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamByName``.
         """
-        request = pb_api_user_team.GetTeamByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetTeamByName", self.get_team_by_name, locals(), ())
+        try:
+            request = pb_api_user_team.GetTeamByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamByName", self.get_team_by_name, locals(), (), error)
         response = self._unary(
             "GetTeamByName", request, pb_api_user_team.GetTeamByNameResponse, timeout=timeout
         )
@@ -156,9 +252,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamIcon``.
         """
-        request = pb_api_user_team.GetTeamIconRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamIcon", self.get_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamIconRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamIcon", self.get_team_icon, locals(), ("team_id",), error)
         response = self._unary(
             "GetTeamIcon", request, pb_api_user_team.GetTeamIconResponse, timeout=timeout
         )
@@ -171,10 +276,21 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamMember``.
         """
-        request = pb_api_user_team.GetTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMember", self.get_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.GetTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamMember", self.get_team_member, locals(), ("team_id", "user_id"), error)
         response = self._unary(
             "GetTeamMember", request, pb_api_user_team.GetTeamMemberResponse, timeout=timeout
         )
@@ -187,11 +303,22 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamMembers``.
         """
-        request = pb_api_user_team.GetTeamMembersRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMembers", self.get_team_members, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamMembersRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamMembers", self.get_team_members, locals(), ("team_id",), error)
         response = self._unary(
             "GetTeamMembers", request, pb_api_user_team.GetTeamMembersResponse, timeout=timeout
         )
@@ -204,11 +331,28 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamMembersForUser``.
         """
-        request = pb_api_user_team.GetTeamMembersForUserRequest(
-            user_id=user_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMembersForUser", self.get_team_members_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamMembersForUserRequest(
+                user_id=user_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetTeamMembersForUser",
+                self.get_team_members_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "GetTeamMembersForUser",
             request,
@@ -224,9 +368,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamStats``.
         """
-        request = pb_api_user_team.GetTeamStatsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamStats", self.get_team_stats, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamStatsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamStats", self.get_team_stats, locals(), ("team_id",), error)
         response = self._unary(
             "GetTeamStats", request, pb_api_user_team.GetTeamStatsResponse, timeout=timeout
         )
@@ -237,7 +390,12 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeams``.
         """
-        request = pb_api_user_team.GetTeamsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetTeams", self.get_teams, locals(), ())
+        try:
+            request = pb_api_user_team.GetTeamsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetTeams", self.get_teams, locals(), (), error)
         response = self._unary(
             "GetTeams", request, pb_api_user_team.GetTeamsResponse, timeout=timeout
         )
@@ -250,9 +408,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamsForUser``.
         """
-        request = pb_api_user_team.GetTeamsForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamsForUser", self.get_teams_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamsForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamsForUser", self.get_teams_for_user, locals(), ("user_id",), error)
         response = self._unary(
             "GetTeamsForUser", request, pb_api_user_team.GetTeamsForUserResponse, timeout=timeout
         )
@@ -265,9 +432,24 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetTeamsUnreadForUser``.
         """
-        request = pb_api_user_team.GetTeamsUnreadForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamsUnreadForUser", self.get_teams_unread_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamsUnreadForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetTeamsUnreadForUser",
+                self.get_teams_unread_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "GetTeamsUnreadForUser",
             request,
@@ -283,11 +465,22 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.GetUsersInTeam``.
         """
-        request = pb_api_user_team.GetUsersInTeamRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersInTeam", self.get_users_in_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetUsersInTeamRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersInTeam", self.get_users_in_team, locals(), ("team_id",), error)
         response = self._unary(
             "GetUsersInTeam", request, pb_api_user_team.GetUsersInTeamResponse, timeout=timeout
         )
@@ -300,11 +493,35 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.HasPermissionToTeam``.
         """
-        request = pb_api_user_team.HasPermissionToTeamRequest(
-            user_id=user_id,
-            team_id=team_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionToTeam",
+                self.has_permission_to_team,
+                locals(),
+                ("user_id", "team_id", "permission_id"),
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToTeamRequest(
+                user_id=user_id,
+                team_id=team_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionToTeam",
+                self.has_permission_to_team,
+                locals(),
+                ("user_id", "team_id", "permission_id"),
+                error,
+            )
         response = self._unary(
             "HasPermissionToTeam",
             request,
@@ -318,9 +535,18 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.RemoveTeamIcon``.
         """
-        request = pb_api_user_team.RemoveTeamIconRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveTeamIcon", self.remove_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.RemoveTeamIconRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemoveTeamIcon", self.remove_team_icon, locals(), ("team_id",), error)
         self._unary(
             "RemoveTeamIcon", request, pb_api_user_team.RemoveTeamIconResponse, timeout=timeout
         )
@@ -330,9 +556,14 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.SearchTeams``.
         """
-        request = pb_api_user_team.SearchTeamsRequest(
-            term=term,
-        )
+        if not (isinstance(term, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("SearchTeams", self.search_teams, locals(), ())
+        try:
+            request = pb_api_user_team.SearchTeamsRequest(
+                term=term,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchTeams", self.search_teams, locals(), (), error)
         response = self._unary(
             "SearchTeams", request, pb_api_user_team.SearchTeamsResponse, timeout=timeout
         )
@@ -343,10 +574,20 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.SetTeamIcon``.
         """
-        request = pb_api_user_team.SetTeamIconRequest(
-            team_id=team_id,
-            data=data,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetTeamIcon", self.set_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.SetTeamIconRequest(
+                team_id=team_id,
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SetTeamIcon", self.set_team_icon, locals(), ("team_id",), error)
         self._unary("SetTeamIcon", request, pb_api_user_team.SetTeamIconResponse, timeout=timeout)
 
     def update_team(self, team: m_team.Team, *, timeout: float | None = None) -> m_team.Team:
@@ -354,9 +595,16 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateTeam``.
         """
-        request = pb_api_user_team.UpdateTeamRequest(
-            team=c_team.team_to_pb(team),
-        )
+        if not (
+            isinstance(team, m_team.Team) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateTeam", self.update_team, locals(), ())
+        try:
+            request = pb_api_user_team.UpdateTeamRequest(
+                team=c_team.team_to_pb(team),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateTeam", self.update_team, locals(), (), error)
         response = self._unary(
             "UpdateTeam", request, pb_api_user_team.UpdateTeamResponse, timeout=timeout
         )
@@ -369,11 +617,34 @@ class TeamsMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateTeamMemberRoles``.
         """
-        request = pb_api_user_team.UpdateTeamMemberRolesRequest(
-            team_id=team_id,
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateTeamMemberRoles",
+                self.update_team_member_roles,
+                locals(),
+                ("team_id", "user_id"),
+            )
+        try:
+            request = pb_api_user_team.UpdateTeamMemberRolesRequest(
+                team_id=team_id,
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateTeamMemberRoles",
+                self.update_team_member_roles,
+                locals(),
+                ("team_id", "user_id"),
+                error,
+            )
         response = self._unary(
             "UpdateTeamMemberRoles",
             request,
@@ -391,9 +662,16 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateTeam``.
         """
-        request = pb_api_user_team.CreateTeamRequest(
-            team=c_team.team_to_pb(team),
-        )
+        if not (
+            isinstance(team, m_team.Team) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeam", self.create_team, locals(), ())
+        try:
+            request = pb_api_user_team.CreateTeamRequest(
+                team=c_team.team_to_pb(team),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateTeam", self.create_team, locals(), (), error)
         response = await self._unary(
             "CreateTeam", request, pb_api_user_team.CreateTeamResponse, timeout=timeout
         )
@@ -406,10 +684,23 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateTeamMember``.
         """
-        request = pb_api_user_team.CreateTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeamMember", self.create_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.CreateTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateTeamMember", self.create_team_member, locals(), ("team_id", "user_id"), error
+            )
         response = await self._unary(
             "CreateTeamMember", request, pb_api_user_team.CreateTeamMemberResponse, timeout=timeout
         )
@@ -422,11 +713,22 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateTeamMembers``.
         """
-        request = pb_api_user_team.CreateTeamMembersRequest(
-            team_id=team_id,
-            user_ids=user_ids,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_ids, list)
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateTeamMembers", self.create_team_members, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.CreateTeamMembersRequest(
+                team_id=team_id,
+                user_ids=user_ids,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateTeamMembers", self.create_team_members, locals(), ("team_id",), error)
         response = await self._unary(
             "CreateTeamMembers",
             request,
@@ -443,11 +745,33 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateTeamMembersGracefully``.
         """
-        request = pb_api_user_team.CreateTeamMembersGracefullyRequest(
-            team_id=team_id,
-            user_ids=user_ids,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_ids, list)
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "CreateTeamMembersGracefully",
+                self.create_team_members_gracefully,
+                locals(),
+                ("team_id",),
+            )
+        try:
+            request = pb_api_user_team.CreateTeamMembersGracefullyRequest(
+                team_id=team_id,
+                user_ids=user_ids,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "CreateTeamMembersGracefully",
+                self.create_team_members_gracefully,
+                locals(),
+                ("team_id",),
+                error,
+            )
         response = await self._unary(
             "CreateTeamMembersGracefully",
             request,
@@ -461,9 +785,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteTeam``.
         """
-        request = pb_api_user_team.DeleteTeamRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteTeam", self.delete_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.DeleteTeamRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteTeam", self.delete_team, locals(), ("team_id",), error)
         await self._unary(
             "DeleteTeam", request, pb_api_user_team.DeleteTeamResponse, timeout=timeout
         )
@@ -475,11 +808,25 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteTeamMember``.
         """
-        request = pb_api_user_team.DeleteTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-            requestor_id=requestor_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(requestor_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteTeamMember", self.delete_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.DeleteTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+                requestor_id=requestor_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "DeleteTeamMember", self.delete_team_member, locals(), ("team_id", "user_id"), error
+            )
         await self._unary(
             "DeleteTeamMember", request, pb_api_user_team.DeleteTeamMemberResponse, timeout=timeout
         )
@@ -489,9 +836,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeam``.
         """
-        request = pb_api_user_team.GetTeamRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeam", self.get_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeam", self.get_team, locals(), ("team_id",), error)
         response = await self._unary(
             "GetTeam", request, pb_api_user_team.GetTeamResponse, timeout=timeout
         )
@@ -502,9 +858,14 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamByName``.
         """
-        request = pb_api_user_team.GetTeamByNameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetTeamByName", self.get_team_by_name, locals(), ())
+        try:
+            request = pb_api_user_team.GetTeamByNameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamByName", self.get_team_by_name, locals(), (), error)
         response = await self._unary(
             "GetTeamByName", request, pb_api_user_team.GetTeamByNameResponse, timeout=timeout
         )
@@ -515,9 +876,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamIcon``.
         """
-        request = pb_api_user_team.GetTeamIconRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamIcon", self.get_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamIconRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamIcon", self.get_team_icon, locals(), ("team_id",), error)
         response = await self._unary(
             "GetTeamIcon", request, pb_api_user_team.GetTeamIconResponse, timeout=timeout
         )
@@ -530,10 +900,21 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamMember``.
         """
-        request = pb_api_user_team.GetTeamMemberRequest(
-            team_id=team_id,
-            user_id=user_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMember", self.get_team_member, locals(), ("team_id", "user_id"))
+        try:
+            request = pb_api_user_team.GetTeamMemberRequest(
+                team_id=team_id,
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamMember", self.get_team_member, locals(), ("team_id", "user_id"), error)
         response = await self._unary(
             "GetTeamMember", request, pb_api_user_team.GetTeamMemberResponse, timeout=timeout
         )
@@ -546,11 +927,22 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamMembers``.
         """
-        request = pb_api_user_team.GetTeamMembersRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMembers", self.get_team_members, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamMembersRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamMembers", self.get_team_members, locals(), ("team_id",), error)
         response = await self._unary(
             "GetTeamMembers", request, pb_api_user_team.GetTeamMembersResponse, timeout=timeout
         )
@@ -563,11 +955,28 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamMembersForUser``.
         """
-        request = pb_api_user_team.GetTeamMembersForUserRequest(
-            user_id=user_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamMembersForUser", self.get_team_members_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamMembersForUserRequest(
+                user_id=user_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetTeamMembersForUser",
+                self.get_team_members_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "GetTeamMembersForUser",
             request,
@@ -583,9 +992,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamStats``.
         """
-        request = pb_api_user_team.GetTeamStatsRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamStats", self.get_team_stats, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetTeamStatsRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamStats", self.get_team_stats, locals(), ("team_id",), error)
         response = await self._unary(
             "GetTeamStats", request, pb_api_user_team.GetTeamStatsResponse, timeout=timeout
         )
@@ -596,7 +1014,12 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeams``.
         """
-        request = pb_api_user_team.GetTeamsRequest()
+        if not (timeout is None or isinstance(timeout, (int, float))):
+            reject("GetTeams", self.get_teams, locals(), ())
+        try:
+            request = pb_api_user_team.GetTeamsRequest()
+        except CONVERSION_ERRORS as error:
+            reject("GetTeams", self.get_teams, locals(), (), error)
         response = await self._unary(
             "GetTeams", request, pb_api_user_team.GetTeamsResponse, timeout=timeout
         )
@@ -609,9 +1032,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamsForUser``.
         """
-        request = pb_api_user_team.GetTeamsForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamsForUser", self.get_teams_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamsForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetTeamsForUser", self.get_teams_for_user, locals(), ("user_id",), error)
         response = await self._unary(
             "GetTeamsForUser", request, pb_api_user_team.GetTeamsForUserResponse, timeout=timeout
         )
@@ -624,9 +1056,24 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetTeamsUnreadForUser``.
         """
-        request = pb_api_user_team.GetTeamsUnreadForUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetTeamsUnreadForUser", self.get_teams_unread_for_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetTeamsUnreadForUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetTeamsUnreadForUser",
+                self.get_teams_unread_for_user,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "GetTeamsUnreadForUser",
             request,
@@ -642,11 +1089,22 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUsersInTeam``.
         """
-        request = pb_api_user_team.GetUsersInTeamRequest(
-            team_id=team_id,
-            page=page,
-            per_page=per_page,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersInTeam", self.get_users_in_team, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.GetUsersInTeamRequest(
+                team_id=team_id,
+                page=page,
+                per_page=per_page,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersInTeam", self.get_users_in_team, locals(), ("team_id",), error)
         response = await self._unary(
             "GetUsersInTeam", request, pb_api_user_team.GetUsersInTeamResponse, timeout=timeout
         )
@@ -659,11 +1117,35 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.HasPermissionToTeam``.
         """
-        request = pb_api_user_team.HasPermissionToTeamRequest(
-            user_id=user_id,
-            team_id=team_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(team_id, str)
+            and team_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionToTeam",
+                self.has_permission_to_team,
+                locals(),
+                ("user_id", "team_id", "permission_id"),
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToTeamRequest(
+                user_id=user_id,
+                team_id=team_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionToTeam",
+                self.has_permission_to_team,
+                locals(),
+                ("user_id", "team_id", "permission_id"),
+                error,
+            )
         response = await self._unary(
             "HasPermissionToTeam",
             request,
@@ -677,9 +1159,18 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.RemoveTeamIcon``.
         """
-        request = pb_api_user_team.RemoveTeamIconRequest(
-            team_id=team_id,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveTeamIcon", self.remove_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.RemoveTeamIconRequest(
+                team_id=team_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RemoveTeamIcon", self.remove_team_icon, locals(), ("team_id",), error)
         await self._unary(
             "RemoveTeamIcon", request, pb_api_user_team.RemoveTeamIconResponse, timeout=timeout
         )
@@ -689,9 +1180,14 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchTeams``.
         """
-        request = pb_api_user_team.SearchTeamsRequest(
-            term=term,
-        )
+        if not (isinstance(term, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("SearchTeams", self.search_teams, locals(), ())
+        try:
+            request = pb_api_user_team.SearchTeamsRequest(
+                term=term,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchTeams", self.search_teams, locals(), (), error)
         response = await self._unary(
             "SearchTeams", request, pb_api_user_team.SearchTeamsResponse, timeout=timeout
         )
@@ -704,10 +1200,20 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.SetTeamIcon``.
         """
-        request = pb_api_user_team.SetTeamIconRequest(
-            team_id=team_id,
-            data=data,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetTeamIcon", self.set_team_icon, locals(), ("team_id",))
+        try:
+            request = pb_api_user_team.SetTeamIconRequest(
+                team_id=team_id,
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SetTeamIcon", self.set_team_icon, locals(), ("team_id",), error)
         await self._unary(
             "SetTeamIcon", request, pb_api_user_team.SetTeamIconResponse, timeout=timeout
         )
@@ -717,9 +1223,16 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateTeam``.
         """
-        request = pb_api_user_team.UpdateTeamRequest(
-            team=c_team.team_to_pb(team),
-        )
+        if not (
+            isinstance(team, m_team.Team) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateTeam", self.update_team, locals(), ())
+        try:
+            request = pb_api_user_team.UpdateTeamRequest(
+                team=c_team.team_to_pb(team),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateTeam", self.update_team, locals(), (), error)
         response = await self._unary(
             "UpdateTeam", request, pb_api_user_team.UpdateTeamResponse, timeout=timeout
         )
@@ -732,11 +1245,34 @@ class AsyncTeamsMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateTeamMemberRoles``.
         """
-        request = pb_api_user_team.UpdateTeamMemberRolesRequest(
-            team_id=team_id,
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(team_id, str)
+            and team_id
+            and isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "UpdateTeamMemberRoles",
+                self.update_team_member_roles,
+                locals(),
+                ("team_id", "user_id"),
+            )
+        try:
+            request = pb_api_user_team.UpdateTeamMemberRolesRequest(
+                team_id=team_id,
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateTeamMemberRoles",
+                self.update_team_member_roles,
+                locals(),
+                ("team_id", "user_id"),
+                error,
+            )
         response = await self._unary(
             "UpdateTeamMemberRoles",
             request,

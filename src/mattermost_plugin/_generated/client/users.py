@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mattermost_plugin._arguments import CONVERSION_ERRORS, reject
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._transport import AsyncTransport, SyncTransport
 
@@ -22,6 +23,11 @@ else:
     )
     c_common = lazy_module(__name__, "c_common", "mattermost_plugin._generated.converters.common")
     c_user = lazy_module(__name__, "c_user", "mattermost_plugin._generated.converters.user")
+    m_api_user_team = lazy_module(
+        __name__, "m_api_user_team", "mattermost_plugin.models.api_user_team"
+    )
+    m_common = lazy_module(__name__, "m_common", "mattermost_plugin.models.common")
+    m_user = lazy_module(__name__, "m_user", "mattermost_plugin.models.user")
     pb_api_remaining = lazy_module(
         __name__, "pb_api_remaining", "mattermost_plugin._pb.pluginapi.v1.api_remaining_pb2"
     )
@@ -40,9 +46,17 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.CreateSession``.
         """
-        request = pb_api_user_team.CreateSessionRequest(
-            session=c_api_user_team.session_to_pb(session),
-        )
+        if not (
+            isinstance(session, m_api_user_team.Session)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateSession", self.create_session, locals(), ())
+        try:
+            request = pb_api_user_team.CreateSessionRequest(
+                session=c_api_user_team.session_to_pb(session),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateSession", self.create_session, locals(), (), error)
         response = self._unary(
             "CreateSession", request, pb_api_user_team.CreateSessionResponse, timeout=timeout
         )
@@ -53,9 +67,16 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.CreateUser``.
         """
-        request = pb_api_user_team.CreateUserRequest(
-            user=c_user.user_to_pb(user),
-        )
+        if not (
+            isinstance(user, m_user.User) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUser", self.create_user, locals(), ())
+        try:
+            request = pb_api_user_team.CreateUserRequest(
+                user=c_user.user_to_pb(user),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUser", self.create_user, locals(), (), error)
         response = self._unary(
             "CreateUser", request, pb_api_user_team.CreateUserResponse, timeout=timeout
         )
@@ -68,9 +89,17 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.CreateUserAccessToken``.
         """
-        request = pb_api_user_team.CreateUserAccessTokenRequest(
-            token=c_api_user_team.user_access_token_to_pb(token),
-        )
+        if not (
+            isinstance(token, m_api_user_team.UserAccessToken)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUserAccessToken", self.create_user_access_token, locals(), ())
+        try:
+            request = pb_api_user_team.CreateUserAccessTokenRequest(
+                token=c_api_user_team.user_access_token_to_pb(token),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUserAccessToken", self.create_user_access_token, locals(), (), error)
         response = self._unary(
             "CreateUserAccessToken",
             request,
@@ -84,9 +113,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.DeleteUser``.
         """
-        request = pb_api_user_team.DeleteUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteUser", self.delete_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.DeleteUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteUser", self.delete_user, locals(), ("user_id",), error)
         self._unary("DeleteUser", request, pb_api_user_team.DeleteUserResponse, timeout=timeout)
 
     def extend_session_expiry(
@@ -96,10 +134,22 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.ExtendSessionExpiry``.
         """
-        request = pb_api_user_team.ExtendSessionExpiryRequest(
-            session_id=session_id,
-            new_expiry=new_expiry,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and isinstance(new_expiry, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ExtendSessionExpiry", self.extend_session_expiry, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.ExtendSessionExpiryRequest(
+                session_id=session_id,
+                new_expiry=new_expiry,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "ExtendSessionExpiry", self.extend_session_expiry, locals(), ("session_id",), error
+            )
         self._unary(
             "ExtendSessionExpiry",
             request,
@@ -114,10 +164,26 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetLDAPUserAttributes``.
         """
-        request = pb_api_user_team.GetLDAPUserAttributesRequest(
-            user_id=user_id,
-            attributes=attributes,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(attributes, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetLDAPUserAttributes", self.get_ldap_user_attributes, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetLDAPUserAttributesRequest(
+                user_id=user_id,
+                attributes=attributes,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetLDAPUserAttributes",
+                self.get_ldap_user_attributes,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "GetLDAPUserAttributes",
             request,
@@ -131,9 +197,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetProfileImage``.
         """
-        request = pb_api_user_team.GetProfileImageRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetProfileImage", self.get_profile_image, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetProfileImageRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetProfileImage", self.get_profile_image, locals(), ("user_id",), error)
         response = self._unary(
             "GetProfileImage", request, pb_api_user_team.GetProfileImageResponse, timeout=timeout
         )
@@ -146,9 +221,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetSession``.
         """
-        request = pb_api_user_team.GetSessionRequest(
-            session_id=session_id,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetSession", self.get_session, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.GetSessionRequest(
+                session_id=session_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetSession", self.get_session, locals(), ("session_id",), error)
         response = self._unary(
             "GetSession", request, pb_api_user_team.GetSessionResponse, timeout=timeout
         )
@@ -159,9 +243,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUser``.
         """
-        request = pb_api_user_team.GetUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUser", self.get_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUser", self.get_user, locals(), ("user_id",), error)
         response = self._unary(
             "GetUser", request, pb_api_user_team.GetUserResponse, timeout=timeout
         )
@@ -172,9 +265,14 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUserByEmail``.
         """
-        request = pb_api_user_team.GetUserByEmailRequest(
-            email=email,
-        )
+        if not (isinstance(email, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetUserByEmail", self.get_user_by_email, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserByEmailRequest(
+                email=email,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserByEmail", self.get_user_by_email, locals(), (), error)
         response = self._unary(
             "GetUserByEmail", request, pb_api_user_team.GetUserByEmailResponse, timeout=timeout
         )
@@ -185,9 +283,14 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUserByUsername``.
         """
-        request = pb_api_user_team.GetUserByUsernameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetUserByUsername", self.get_user_by_username, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserByUsernameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserByUsername", self.get_user_by_username, locals(), (), error)
         response = self._unary(
             "GetUserByUsername",
             request,
@@ -203,9 +306,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUserStatus``.
         """
-        request = pb_api_user_team.GetUserStatusRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUserStatus", self.get_user_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetUserStatusRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserStatus", self.get_user_status, locals(), ("user_id",), error)
         response = self._unary(
             "GetUserStatus", request, pb_api_user_team.GetUserStatusResponse, timeout=timeout
         )
@@ -218,9 +330,16 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUserStatusesByIds``.
         """
-        request = pb_api_user_team.GetUserStatusesByIdsRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUserStatusesByIds", self.get_user_statuses_by_ids, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserStatusesByIdsRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserStatusesByIds", self.get_user_statuses_by_ids, locals(), (), error)
         response = self._unary(
             "GetUserStatusesByIds",
             request,
@@ -231,11 +350,6 @@ class UsersMixin(SyncTransport):
 
     def get_users(
         self,
-        active: bool,
-        role: str,
-        roles: list[str],
-        channel_roles: list[str],
-        team_roles: list[str],
         *,
         in_team_id: str = "",
         not_in_team_id: str = "",
@@ -246,6 +360,11 @@ class UsersMixin(SyncTransport):
         group_constrained: bool = False,
         without_team: bool = False,
         inactive: bool = False,
+        active: bool = False,
+        role: str = "",
+        roles: list[str] | None = None,
+        channel_roles: list[str] | None = None,
+        team_roles: list[str] | None = None,
         sort: str = "",
         page: int = 0,
         per_page: int = 60,
@@ -257,29 +376,58 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUsers``.
         """
-        request = pb_api_user_team.GetUsersRequest(
-            in_team_id=in_team_id,
-            not_in_team_id=not_in_team_id,
-            in_channel_id=in_channel_id,
-            not_in_channel_id=not_in_channel_id,
-            in_group_id=in_group_id,
-            not_in_group_id=not_in_group_id,
-            group_constrained=group_constrained,
-            without_team=without_team,
-            inactive=inactive,
-            active=active,
-            role=role,
-            roles=roles,
-            channel_roles=channel_roles,
-            team_roles=team_roles,
-            sort=sort,
-            page=page,
-            per_page=per_page,
-            updated_after=updated_after,
-            view_restrictions=None
-            if view_restrictions is None
-            else c_common.view_users_restrictions_to_pb(view_restrictions),
-        )
+        if not (
+            isinstance(in_team_id, str)
+            and isinstance(not_in_team_id, str)
+            and isinstance(in_channel_id, str)
+            and isinstance(not_in_channel_id, str)
+            and isinstance(in_group_id, str)
+            and isinstance(not_in_group_id, str)
+            and isinstance(group_constrained, bool)
+            and isinstance(without_team, bool)
+            and isinstance(inactive, bool)
+            and isinstance(active, bool)
+            and isinstance(role, str)
+            and (roles is None or isinstance(roles, list))
+            and (channel_roles is None or isinstance(channel_roles, list))
+            and (team_roles is None or isinstance(team_roles, list))
+            and isinstance(sort, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and isinstance(updated_after, int)
+            and (
+                view_restrictions is None
+                or isinstance(view_restrictions, m_common.ViewUsersRestrictions)
+            )
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsers", self.get_users, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersRequest(
+                in_team_id=in_team_id,
+                not_in_team_id=not_in_team_id,
+                in_channel_id=in_channel_id,
+                not_in_channel_id=not_in_channel_id,
+                in_group_id=in_group_id,
+                not_in_group_id=not_in_group_id,
+                group_constrained=group_constrained,
+                without_team=without_team,
+                inactive=inactive,
+                active=active,
+                role=role,
+                roles=(roles or []),
+                channel_roles=(channel_roles or []),
+                team_roles=(team_roles or []),
+                sort=sort,
+                page=page,
+                per_page=per_page,
+                updated_after=updated_after,
+                view_restrictions=None
+                if view_restrictions is None
+                else c_common.view_users_restrictions_to_pb(view_restrictions),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsers", self.get_users, locals(), (), error)
         response = self._unary(
             "GetUsers", request, pb_api_user_team.GetUsersResponse, timeout=timeout
         )
@@ -292,9 +440,16 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUsersByIds``.
         """
-        request = pb_api_user_team.GetUsersByIdsRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersByIds", self.get_users_by_ids, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersByIdsRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersByIds", self.get_users_by_ids, locals(), (), error)
         response = self._unary(
             "GetUsersByIds", request, pb_api_user_team.GetUsersByIdsResponse, timeout=timeout
         )
@@ -307,9 +462,16 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.GetUsersByUsernames``.
         """
-        request = pb_api_user_team.GetUsersByUsernamesRequest(
-            usernames=usernames,
-        )
+        if not (
+            isinstance(usernames, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersByUsernames", self.get_users_by_usernames, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersByUsernamesRequest(
+                usernames=usernames,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersByUsernames", self.get_users_by_usernames, locals(), (), error)
         response = self._unary(
             "GetUsersByUsernames",
             request,
@@ -325,10 +487,29 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.HasPermissionTo``.
         """
-        request = pb_api_user_team.HasPermissionToRequest(
-            user_id=user_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionTo", self.has_permission_to, locals(), ("user_id", "permission_id")
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToRequest(
+                user_id=user_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionTo",
+                self.has_permission_to,
+                locals(),
+                ("user_id", "permission_id"),
+                error,
+            )
         response = self._unary(
             "HasPermissionTo", request, pb_api_user_team.HasPermissionToResponse, timeout=timeout
         )
@@ -341,11 +522,31 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.PublishUserTyping``.
         """
-        request = pb_api_user_team.PublishUserTypingRequest(
-            user_id=user_id,
-            channel_id=channel_id,
-            parent_id=parent_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(parent_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "PublishUserTyping", self.publish_user_typing, locals(), ("user_id", "channel_id")
+            )
+        try:
+            request = pb_api_user_team.PublishUserTypingRequest(
+                user_id=user_id,
+                channel_id=channel_id,
+                parent_id=parent_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PublishUserTyping",
+                self.publish_user_typing,
+                locals(),
+                ("user_id", "channel_id"),
+                error,
+            )
         self._unary(
             "PublishUserTyping",
             request,
@@ -358,9 +559,24 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.RemoveUserCustomStatus``.
         """
-        request = pb_api_user_team.RemoveUserCustomStatusRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveUserCustomStatus", self.remove_user_custom_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.RemoveUserCustomStatusRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RemoveUserCustomStatus",
+                self.remove_user_custom_status,
+                locals(),
+                ("user_id",),
+                error,
+            )
         self._unary(
             "RemoveUserCustomStatus",
             request,
@@ -373,9 +589,18 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.RevokeSession``.
         """
-        request = pb_api_user_team.RevokeSessionRequest(
-            session_id=session_id,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RevokeSession", self.revoke_session, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.RevokeSessionRequest(
+                session_id=session_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RevokeSession", self.revoke_session, locals(), ("session_id",), error)
         self._unary(
             "RevokeSession", request, pb_api_user_team.RevokeSessionResponse, timeout=timeout
         )
@@ -385,9 +610,24 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.RevokeUserAccessToken``.
         """
-        request = pb_api_user_team.RevokeUserAccessTokenRequest(
-            token_id=token_id,
-        )
+        if not (
+            isinstance(token_id, str)
+            and token_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RevokeUserAccessToken", self.revoke_user_access_token, locals(), ("token_id",))
+        try:
+            request = pb_api_user_team.RevokeUserAccessTokenRequest(
+                token_id=token_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RevokeUserAccessToken",
+                self.revoke_user_access_token,
+                locals(),
+                ("token_id",),
+                error,
+            )
         self._unary(
             "RevokeUserAccessToken",
             request,
@@ -402,10 +642,28 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.RolesGrantPermission``.
         """
-        request = pb_api_remaining.RolesGrantPermissionRequest(
-            role_names=role_names,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(role_names, list)
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "RolesGrantPermission", self.roles_grant_permission, locals(), ("permission_id",)
+            )
+        try:
+            request = pb_api_remaining.RolesGrantPermissionRequest(
+                role_names=role_names,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RolesGrantPermission",
+                self.roles_grant_permission,
+                locals(),
+                ("permission_id",),
+                error,
+            )
         response = self._unary(
             "RolesGrantPermission",
             request,
@@ -417,12 +675,8 @@ class UsersMixin(SyncTransport):
     def search_users(
         self,
         term: str,
-        team_id: str,
-        role: str,
-        roles: list[str],
-        channel_roles: list[str],
-        team_roles: list[str],
         *,
+        team_id: str = "",
         not_in_team_id: str = "",
         in_channel_id: str = "",
         not_in_channel_id: str = "",
@@ -430,7 +684,11 @@ class UsersMixin(SyncTransport):
         group_constrained: bool = False,
         allow_inactive: bool = False,
         without_team: bool = False,
-        limit: int = 0,
+        limit: int = 100,
+        role: str = "",
+        roles: list[str] | None = None,
+        channel_roles: list[str] | None = None,
+        team_roles: list[str] | None = None,
         not_in_group_id: str = "",
         timeout: float | None = None,
     ) -> list[m_user.User]:
@@ -438,23 +696,45 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.SearchUsers``.
         """
-        request = pb_api_user_team.SearchUsersRequest(
-            term=term,
-            team_id=team_id,
-            not_in_team_id=not_in_team_id,
-            in_channel_id=in_channel_id,
-            not_in_channel_id=not_in_channel_id,
-            in_group_id=in_group_id,
-            group_constrained=group_constrained,
-            allow_inactive=allow_inactive,
-            without_team=without_team,
-            limit=limit,
-            role=role,
-            roles=roles,
-            channel_roles=channel_roles,
-            team_roles=team_roles,
-            not_in_group_id=not_in_group_id,
-        )
+        if not (
+            isinstance(term, str)
+            and isinstance(team_id, str)
+            and isinstance(not_in_team_id, str)
+            and isinstance(in_channel_id, str)
+            and isinstance(not_in_channel_id, str)
+            and isinstance(in_group_id, str)
+            and isinstance(group_constrained, bool)
+            and isinstance(allow_inactive, bool)
+            and isinstance(without_team, bool)
+            and isinstance(limit, int)
+            and isinstance(role, str)
+            and (roles is None or isinstance(roles, list))
+            and (channel_roles is None or isinstance(channel_roles, list))
+            and (team_roles is None or isinstance(team_roles, list))
+            and isinstance(not_in_group_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchUsers", self.search_users, locals(), ())
+        try:
+            request = pb_api_user_team.SearchUsersRequest(
+                term=term,
+                team_id=team_id,
+                not_in_team_id=not_in_team_id,
+                in_channel_id=in_channel_id,
+                not_in_channel_id=not_in_channel_id,
+                in_group_id=in_group_id,
+                group_constrained=group_constrained,
+                allow_inactive=allow_inactive,
+                without_team=without_team,
+                limit=limit,
+                role=role,
+                roles=(roles or []),
+                channel_roles=(channel_roles or []),
+                team_roles=(team_roles or []),
+                not_in_group_id=not_in_group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchUsers", self.search_users, locals(), (), error)
         response = self._unary(
             "SearchUsers", request, pb_api_user_team.SearchUsersResponse, timeout=timeout
         )
@@ -465,10 +745,20 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.SetProfileImage``.
         """
-        request = pb_api_user_team.SetProfileImageRequest(
-            user_id=user_id,
-            data=data,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetProfileImage", self.set_profile_image, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.SetProfileImageRequest(
+                user_id=user_id,
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SetProfileImage", self.set_profile_image, locals(), ("user_id",), error)
         self._unary(
             "SetProfileImage", request, pb_api_user_team.SetProfileImageResponse, timeout=timeout
         )
@@ -480,10 +770,26 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.SetUserStatusTimedDND``.
         """
-        request = pb_api_user_team.SetUserStatusTimedDNDRequest(
-            user_id=user_id,
-            end_time=end_time,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(end_time, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetUserStatusTimedDND", self.set_user_status_timed_dnd, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.SetUserStatusTimedDNDRequest(
+                user_id=user_id,
+                end_time=end_time,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SetUserStatusTimedDND",
+                self.set_user_status_timed_dnd,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = self._unary(
             "SetUserStatusTimedDND",
             request,
@@ -497,9 +803,16 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUser``.
         """
-        request = pb_api_user_team.UpdateUserRequest(
-            user=c_user.user_to_pb(user),
-        )
+        if not (
+            isinstance(user, m_user.User) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUser", self.update_user, locals(), ())
+        try:
+            request = pb_api_user_team.UpdateUserRequest(
+                user=c_user.user_to_pb(user),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUser", self.update_user, locals(), (), error)
         response = self._unary(
             "UpdateUser", request, pb_api_user_team.UpdateUserResponse, timeout=timeout
         )
@@ -512,10 +825,20 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUserActive``.
         """
-        request = pb_api_user_team.UpdateUserActiveRequest(
-            user_id=user_id,
-            active=active,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(active, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserActive", self.update_user_active, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserActiveRequest(
+                user_id=user_id,
+                active=active,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserActive", self.update_user_active, locals(), ("user_id",), error)
         self._unary(
             "UpdateUserActive", request, pb_api_user_team.UpdateUserActiveResponse, timeout=timeout
         )
@@ -527,10 +850,20 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUserAuth``.
         """
-        request = pb_api_user_team.UpdateUserAuthRequest(
-            user_id=user_id,
-            user_auth=c_api_user_team.user_auth_to_pb(user_auth),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(user_auth, m_api_user_team.UserAuth)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserAuth", self.update_user_auth, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserAuthRequest(
+                user_id=user_id,
+                user_auth=c_api_user_team.user_auth_to_pb(user_auth),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserAuth", self.update_user_auth, locals(), ("user_id",), error)
         response = self._unary(
             "UpdateUserAuth", request, pb_api_user_team.UpdateUserAuthResponse, timeout=timeout
         )
@@ -547,10 +880,26 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUserCustomStatus``.
         """
-        request = pb_api_user_team.UpdateUserCustomStatusRequest(
-            user_id=user_id,
-            custom_status=c_api_user_team.custom_status_to_pb(custom_status),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(custom_status, m_api_user_team.CustomStatus)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserCustomStatus", self.update_user_custom_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserCustomStatusRequest(
+                user_id=user_id,
+                custom_status=c_api_user_team.custom_status_to_pb(custom_status),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateUserCustomStatus",
+                self.update_user_custom_status,
+                locals(),
+                ("user_id",),
+                error,
+            )
         self._unary(
             "UpdateUserCustomStatus",
             request,
@@ -565,10 +914,20 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUserRoles``.
         """
-        request = pb_api_user_team.UpdateUserRolesRequest(
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserRoles", self.update_user_roles, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserRolesRequest(
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserRoles", self.update_user_roles, locals(), ("user_id",), error)
         response = self._unary(
             "UpdateUserRoles", request, pb_api_user_team.UpdateUserRolesResponse, timeout=timeout
         )
@@ -581,10 +940,20 @@ class UsersMixin(SyncTransport):
 
         Go: ``plugin.API.UpdateUserStatus``.
         """
-        request = pb_api_user_team.UpdateUserStatusRequest(
-            user_id=user_id,
-            status=status,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(status, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserStatus", self.update_user_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserStatusRequest(
+                user_id=user_id,
+                status=status,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserStatus", self.update_user_status, locals(), ("user_id",), error)
         response = self._unary(
             "UpdateUserStatus", request, pb_api_user_team.UpdateUserStatusResponse, timeout=timeout
         )
@@ -601,9 +970,17 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateSession``.
         """
-        request = pb_api_user_team.CreateSessionRequest(
-            session=c_api_user_team.session_to_pb(session),
-        )
+        if not (
+            isinstance(session, m_api_user_team.Session)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateSession", self.create_session, locals(), ())
+        try:
+            request = pb_api_user_team.CreateSessionRequest(
+                session=c_api_user_team.session_to_pb(session),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateSession", self.create_session, locals(), (), error)
         response = await self._unary(
             "CreateSession", request, pb_api_user_team.CreateSessionResponse, timeout=timeout
         )
@@ -614,9 +991,16 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateUser``.
         """
-        request = pb_api_user_team.CreateUserRequest(
-            user=c_user.user_to_pb(user),
-        )
+        if not (
+            isinstance(user, m_user.User) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUser", self.create_user, locals(), ())
+        try:
+            request = pb_api_user_team.CreateUserRequest(
+                user=c_user.user_to_pb(user),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUser", self.create_user, locals(), (), error)
         response = await self._unary(
             "CreateUser", request, pb_api_user_team.CreateUserResponse, timeout=timeout
         )
@@ -629,9 +1013,17 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.CreateUserAccessToken``.
         """
-        request = pb_api_user_team.CreateUserAccessTokenRequest(
-            token=c_api_user_team.user_access_token_to_pb(token),
-        )
+        if not (
+            isinstance(token, m_api_user_team.UserAccessToken)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("CreateUserAccessToken", self.create_user_access_token, locals(), ())
+        try:
+            request = pb_api_user_team.CreateUserAccessTokenRequest(
+                token=c_api_user_team.user_access_token_to_pb(token),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("CreateUserAccessToken", self.create_user_access_token, locals(), (), error)
         response = await self._unary(
             "CreateUserAccessToken",
             request,
@@ -645,9 +1037,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.DeleteUser``.
         """
-        request = pb_api_user_team.DeleteUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("DeleteUser", self.delete_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.DeleteUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("DeleteUser", self.delete_user, locals(), ("user_id",), error)
         await self._unary(
             "DeleteUser", request, pb_api_user_team.DeleteUserResponse, timeout=timeout
         )
@@ -659,10 +1060,22 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.ExtendSessionExpiry``.
         """
-        request = pb_api_user_team.ExtendSessionExpiryRequest(
-            session_id=session_id,
-            new_expiry=new_expiry,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and isinstance(new_expiry, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("ExtendSessionExpiry", self.extend_session_expiry, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.ExtendSessionExpiryRequest(
+                session_id=session_id,
+                new_expiry=new_expiry,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "ExtendSessionExpiry", self.extend_session_expiry, locals(), ("session_id",), error
+            )
         await self._unary(
             "ExtendSessionExpiry",
             request,
@@ -677,10 +1090,26 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetLDAPUserAttributes``.
         """
-        request = pb_api_user_team.GetLDAPUserAttributesRequest(
-            user_id=user_id,
-            attributes=attributes,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(attributes, list)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetLDAPUserAttributes", self.get_ldap_user_attributes, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetLDAPUserAttributesRequest(
+                user_id=user_id,
+                attributes=attributes,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "GetLDAPUserAttributes",
+                self.get_ldap_user_attributes,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "GetLDAPUserAttributes",
             request,
@@ -694,9 +1123,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetProfileImage``.
         """
-        request = pb_api_user_team.GetProfileImageRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetProfileImage", self.get_profile_image, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetProfileImageRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetProfileImage", self.get_profile_image, locals(), ("user_id",), error)
         response = await self._unary(
             "GetProfileImage", request, pb_api_user_team.GetProfileImageResponse, timeout=timeout
         )
@@ -709,9 +1147,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetSession``.
         """
-        request = pb_api_user_team.GetSessionRequest(
-            session_id=session_id,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetSession", self.get_session, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.GetSessionRequest(
+                session_id=session_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetSession", self.get_session, locals(), ("session_id",), error)
         response = await self._unary(
             "GetSession", request, pb_api_user_team.GetSessionResponse, timeout=timeout
         )
@@ -722,9 +1169,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUser``.
         """
-        request = pb_api_user_team.GetUserRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUser", self.get_user, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetUserRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUser", self.get_user, locals(), ("user_id",), error)
         response = await self._unary(
             "GetUser", request, pb_api_user_team.GetUserResponse, timeout=timeout
         )
@@ -735,9 +1191,14 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUserByEmail``.
         """
-        request = pb_api_user_team.GetUserByEmailRequest(
-            email=email,
-        )
+        if not (isinstance(email, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetUserByEmail", self.get_user_by_email, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserByEmailRequest(
+                email=email,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserByEmail", self.get_user_by_email, locals(), (), error)
         response = await self._unary(
             "GetUserByEmail", request, pb_api_user_team.GetUserByEmailResponse, timeout=timeout
         )
@@ -748,9 +1209,14 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUserByUsername``.
         """
-        request = pb_api_user_team.GetUserByUsernameRequest(
-            name=name,
-        )
+        if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
+            reject("GetUserByUsername", self.get_user_by_username, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserByUsernameRequest(
+                name=name,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserByUsername", self.get_user_by_username, locals(), (), error)
         response = await self._unary(
             "GetUserByUsername",
             request,
@@ -766,9 +1232,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUserStatus``.
         """
-        request = pb_api_user_team.GetUserStatusRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUserStatus", self.get_user_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.GetUserStatusRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserStatus", self.get_user_status, locals(), ("user_id",), error)
         response = await self._unary(
             "GetUserStatus", request, pb_api_user_team.GetUserStatusResponse, timeout=timeout
         )
@@ -781,9 +1256,16 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUserStatusesByIds``.
         """
-        request = pb_api_user_team.GetUserStatusesByIdsRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUserStatusesByIds", self.get_user_statuses_by_ids, locals(), ())
+        try:
+            request = pb_api_user_team.GetUserStatusesByIdsRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUserStatusesByIds", self.get_user_statuses_by_ids, locals(), (), error)
         response = await self._unary(
             "GetUserStatusesByIds",
             request,
@@ -794,11 +1276,6 @@ class AsyncUsersMixin(AsyncTransport):
 
     async def get_users(
         self,
-        active: bool,
-        role: str,
-        roles: list[str],
-        channel_roles: list[str],
-        team_roles: list[str],
         *,
         in_team_id: str = "",
         not_in_team_id: str = "",
@@ -809,6 +1286,11 @@ class AsyncUsersMixin(AsyncTransport):
         group_constrained: bool = False,
         without_team: bool = False,
         inactive: bool = False,
+        active: bool = False,
+        role: str = "",
+        roles: list[str] | None = None,
+        channel_roles: list[str] | None = None,
+        team_roles: list[str] | None = None,
         sort: str = "",
         page: int = 0,
         per_page: int = 60,
@@ -820,29 +1302,58 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUsers``.
         """
-        request = pb_api_user_team.GetUsersRequest(
-            in_team_id=in_team_id,
-            not_in_team_id=not_in_team_id,
-            in_channel_id=in_channel_id,
-            not_in_channel_id=not_in_channel_id,
-            in_group_id=in_group_id,
-            not_in_group_id=not_in_group_id,
-            group_constrained=group_constrained,
-            without_team=without_team,
-            inactive=inactive,
-            active=active,
-            role=role,
-            roles=roles,
-            channel_roles=channel_roles,
-            team_roles=team_roles,
-            sort=sort,
-            page=page,
-            per_page=per_page,
-            updated_after=updated_after,
-            view_restrictions=None
-            if view_restrictions is None
-            else c_common.view_users_restrictions_to_pb(view_restrictions),
-        )
+        if not (
+            isinstance(in_team_id, str)
+            and isinstance(not_in_team_id, str)
+            and isinstance(in_channel_id, str)
+            and isinstance(not_in_channel_id, str)
+            and isinstance(in_group_id, str)
+            and isinstance(not_in_group_id, str)
+            and isinstance(group_constrained, bool)
+            and isinstance(without_team, bool)
+            and isinstance(inactive, bool)
+            and isinstance(active, bool)
+            and isinstance(role, str)
+            and (roles is None or isinstance(roles, list))
+            and (channel_roles is None or isinstance(channel_roles, list))
+            and (team_roles is None or isinstance(team_roles, list))
+            and isinstance(sort, str)
+            and isinstance(page, int)
+            and isinstance(per_page, int)
+            and isinstance(updated_after, int)
+            and (
+                view_restrictions is None
+                or isinstance(view_restrictions, m_common.ViewUsersRestrictions)
+            )
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsers", self.get_users, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersRequest(
+                in_team_id=in_team_id,
+                not_in_team_id=not_in_team_id,
+                in_channel_id=in_channel_id,
+                not_in_channel_id=not_in_channel_id,
+                in_group_id=in_group_id,
+                not_in_group_id=not_in_group_id,
+                group_constrained=group_constrained,
+                without_team=without_team,
+                inactive=inactive,
+                active=active,
+                role=role,
+                roles=(roles or []),
+                channel_roles=(channel_roles or []),
+                team_roles=(team_roles or []),
+                sort=sort,
+                page=page,
+                per_page=per_page,
+                updated_after=updated_after,
+                view_restrictions=None
+                if view_restrictions is None
+                else c_common.view_users_restrictions_to_pb(view_restrictions),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsers", self.get_users, locals(), (), error)
         response = await self._unary(
             "GetUsers", request, pb_api_user_team.GetUsersResponse, timeout=timeout
         )
@@ -855,9 +1366,16 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUsersByIds``.
         """
-        request = pb_api_user_team.GetUsersByIdsRequest(
-            user_ids=user_ids,
-        )
+        if not (
+            isinstance(user_ids, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersByIds", self.get_users_by_ids, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersByIdsRequest(
+                user_ids=user_ids,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersByIds", self.get_users_by_ids, locals(), (), error)
         response = await self._unary(
             "GetUsersByIds", request, pb_api_user_team.GetUsersByIdsResponse, timeout=timeout
         )
@@ -870,9 +1388,16 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.GetUsersByUsernames``.
         """
-        request = pb_api_user_team.GetUsersByUsernamesRequest(
-            usernames=usernames,
-        )
+        if not (
+            isinstance(usernames, list) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("GetUsersByUsernames", self.get_users_by_usernames, locals(), ())
+        try:
+            request = pb_api_user_team.GetUsersByUsernamesRequest(
+                usernames=usernames,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("GetUsersByUsernames", self.get_users_by_usernames, locals(), (), error)
         response = await self._unary(
             "GetUsersByUsernames",
             request,
@@ -888,10 +1413,29 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.HasPermissionTo``.
         """
-        request = pb_api_user_team.HasPermissionToRequest(
-            user_id=user_id,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "HasPermissionTo", self.has_permission_to, locals(), ("user_id", "permission_id")
+            )
+        try:
+            request = pb_api_user_team.HasPermissionToRequest(
+                user_id=user_id,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "HasPermissionTo",
+                self.has_permission_to,
+                locals(),
+                ("user_id", "permission_id"),
+                error,
+            )
         response = await self._unary(
             "HasPermissionTo", request, pb_api_user_team.HasPermissionToResponse, timeout=timeout
         )
@@ -904,11 +1448,31 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.PublishUserTyping``.
         """
-        request = pb_api_user_team.PublishUserTypingRequest(
-            user_id=user_id,
-            channel_id=channel_id,
-            parent_id=parent_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(channel_id, str)
+            and channel_id
+            and isinstance(parent_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "PublishUserTyping", self.publish_user_typing, locals(), ("user_id", "channel_id")
+            )
+        try:
+            request = pb_api_user_team.PublishUserTypingRequest(
+                user_id=user_id,
+                channel_id=channel_id,
+                parent_id=parent_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "PublishUserTyping",
+                self.publish_user_typing,
+                locals(),
+                ("user_id", "channel_id"),
+                error,
+            )
         await self._unary(
             "PublishUserTyping",
             request,
@@ -923,9 +1487,24 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.RemoveUserCustomStatus``.
         """
-        request = pb_api_user_team.RemoveUserCustomStatusRequest(
-            user_id=user_id,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RemoveUserCustomStatus", self.remove_user_custom_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.RemoveUserCustomStatusRequest(
+                user_id=user_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RemoveUserCustomStatus",
+                self.remove_user_custom_status,
+                locals(),
+                ("user_id",),
+                error,
+            )
         await self._unary(
             "RemoveUserCustomStatus",
             request,
@@ -938,9 +1517,18 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.RevokeSession``.
         """
-        request = pb_api_user_team.RevokeSessionRequest(
-            session_id=session_id,
-        )
+        if not (
+            isinstance(session_id, str)
+            and session_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RevokeSession", self.revoke_session, locals(), ("session_id",))
+        try:
+            request = pb_api_user_team.RevokeSessionRequest(
+                session_id=session_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("RevokeSession", self.revoke_session, locals(), ("session_id",), error)
         await self._unary(
             "RevokeSession", request, pb_api_user_team.RevokeSessionResponse, timeout=timeout
         )
@@ -952,9 +1540,24 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.RevokeUserAccessToken``.
         """
-        request = pb_api_user_team.RevokeUserAccessTokenRequest(
-            token_id=token_id,
-        )
+        if not (
+            isinstance(token_id, str)
+            and token_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("RevokeUserAccessToken", self.revoke_user_access_token, locals(), ("token_id",))
+        try:
+            request = pb_api_user_team.RevokeUserAccessTokenRequest(
+                token_id=token_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RevokeUserAccessToken",
+                self.revoke_user_access_token,
+                locals(),
+                ("token_id",),
+                error,
+            )
         await self._unary(
             "RevokeUserAccessToken",
             request,
@@ -969,10 +1572,28 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.RolesGrantPermission``.
         """
-        request = pb_api_remaining.RolesGrantPermissionRequest(
-            role_names=role_names,
-            permission_id=permission_id,
-        )
+        if not (
+            isinstance(role_names, list)
+            and isinstance(permission_id, str)
+            and permission_id
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject(
+                "RolesGrantPermission", self.roles_grant_permission, locals(), ("permission_id",)
+            )
+        try:
+            request = pb_api_remaining.RolesGrantPermissionRequest(
+                role_names=role_names,
+                permission_id=permission_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "RolesGrantPermission",
+                self.roles_grant_permission,
+                locals(),
+                ("permission_id",),
+                error,
+            )
         response = await self._unary(
             "RolesGrantPermission",
             request,
@@ -984,12 +1605,8 @@ class AsyncUsersMixin(AsyncTransport):
     async def search_users(
         self,
         term: str,
-        team_id: str,
-        role: str,
-        roles: list[str],
-        channel_roles: list[str],
-        team_roles: list[str],
         *,
+        team_id: str = "",
         not_in_team_id: str = "",
         in_channel_id: str = "",
         not_in_channel_id: str = "",
@@ -997,7 +1614,11 @@ class AsyncUsersMixin(AsyncTransport):
         group_constrained: bool = False,
         allow_inactive: bool = False,
         without_team: bool = False,
-        limit: int = 0,
+        limit: int = 100,
+        role: str = "",
+        roles: list[str] | None = None,
+        channel_roles: list[str] | None = None,
+        team_roles: list[str] | None = None,
         not_in_group_id: str = "",
         timeout: float | None = None,
     ) -> list[m_user.User]:
@@ -1005,23 +1626,45 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.SearchUsers``.
         """
-        request = pb_api_user_team.SearchUsersRequest(
-            term=term,
-            team_id=team_id,
-            not_in_team_id=not_in_team_id,
-            in_channel_id=in_channel_id,
-            not_in_channel_id=not_in_channel_id,
-            in_group_id=in_group_id,
-            group_constrained=group_constrained,
-            allow_inactive=allow_inactive,
-            without_team=without_team,
-            limit=limit,
-            role=role,
-            roles=roles,
-            channel_roles=channel_roles,
-            team_roles=team_roles,
-            not_in_group_id=not_in_group_id,
-        )
+        if not (
+            isinstance(term, str)
+            and isinstance(team_id, str)
+            and isinstance(not_in_team_id, str)
+            and isinstance(in_channel_id, str)
+            and isinstance(not_in_channel_id, str)
+            and isinstance(in_group_id, str)
+            and isinstance(group_constrained, bool)
+            and isinstance(allow_inactive, bool)
+            and isinstance(without_team, bool)
+            and isinstance(limit, int)
+            and isinstance(role, str)
+            and (roles is None or isinstance(roles, list))
+            and (channel_roles is None or isinstance(channel_roles, list))
+            and (team_roles is None or isinstance(team_roles, list))
+            and isinstance(not_in_group_id, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SearchUsers", self.search_users, locals(), ())
+        try:
+            request = pb_api_user_team.SearchUsersRequest(
+                term=term,
+                team_id=team_id,
+                not_in_team_id=not_in_team_id,
+                in_channel_id=in_channel_id,
+                not_in_channel_id=not_in_channel_id,
+                in_group_id=in_group_id,
+                group_constrained=group_constrained,
+                allow_inactive=allow_inactive,
+                without_team=without_team,
+                limit=limit,
+                role=role,
+                roles=(roles or []),
+                channel_roles=(channel_roles or []),
+                team_roles=(team_roles or []),
+                not_in_group_id=not_in_group_id,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SearchUsers", self.search_users, locals(), (), error)
         response = await self._unary(
             "SearchUsers", request, pb_api_user_team.SearchUsersResponse, timeout=timeout
         )
@@ -1034,10 +1677,20 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.SetProfileImage``.
         """
-        request = pb_api_user_team.SetProfileImageRequest(
-            user_id=user_id,
-            data=data,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(data, bytes)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetProfileImage", self.set_profile_image, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.SetProfileImageRequest(
+                user_id=user_id,
+                data=data,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("SetProfileImage", self.set_profile_image, locals(), ("user_id",), error)
         await self._unary(
             "SetProfileImage", request, pb_api_user_team.SetProfileImageResponse, timeout=timeout
         )
@@ -1049,10 +1702,26 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.SetUserStatusTimedDND``.
         """
-        request = pb_api_user_team.SetUserStatusTimedDNDRequest(
-            user_id=user_id,
-            end_time=end_time,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(end_time, int)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("SetUserStatusTimedDND", self.set_user_status_timed_dnd, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.SetUserStatusTimedDNDRequest(
+                user_id=user_id,
+                end_time=end_time,
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "SetUserStatusTimedDND",
+                self.set_user_status_timed_dnd,
+                locals(),
+                ("user_id",),
+                error,
+            )
         response = await self._unary(
             "SetUserStatusTimedDND",
             request,
@@ -1066,9 +1735,16 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUser``.
         """
-        request = pb_api_user_team.UpdateUserRequest(
-            user=c_user.user_to_pb(user),
-        )
+        if not (
+            isinstance(user, m_user.User) and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUser", self.update_user, locals(), ())
+        try:
+            request = pb_api_user_team.UpdateUserRequest(
+                user=c_user.user_to_pb(user),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUser", self.update_user, locals(), (), error)
         response = await self._unary(
             "UpdateUser", request, pb_api_user_team.UpdateUserResponse, timeout=timeout
         )
@@ -1081,10 +1757,20 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUserActive``.
         """
-        request = pb_api_user_team.UpdateUserActiveRequest(
-            user_id=user_id,
-            active=active,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(active, bool)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserActive", self.update_user_active, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserActiveRequest(
+                user_id=user_id,
+                active=active,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserActive", self.update_user_active, locals(), ("user_id",), error)
         await self._unary(
             "UpdateUserActive", request, pb_api_user_team.UpdateUserActiveResponse, timeout=timeout
         )
@@ -1096,10 +1782,20 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUserAuth``.
         """
-        request = pb_api_user_team.UpdateUserAuthRequest(
-            user_id=user_id,
-            user_auth=c_api_user_team.user_auth_to_pb(user_auth),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(user_auth, m_api_user_team.UserAuth)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserAuth", self.update_user_auth, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserAuthRequest(
+                user_id=user_id,
+                user_auth=c_api_user_team.user_auth_to_pb(user_auth),
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserAuth", self.update_user_auth, locals(), ("user_id",), error)
         response = await self._unary(
             "UpdateUserAuth", request, pb_api_user_team.UpdateUserAuthResponse, timeout=timeout
         )
@@ -1116,10 +1812,26 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUserCustomStatus``.
         """
-        request = pb_api_user_team.UpdateUserCustomStatusRequest(
-            user_id=user_id,
-            custom_status=c_api_user_team.custom_status_to_pb(custom_status),
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(custom_status, m_api_user_team.CustomStatus)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserCustomStatus", self.update_user_custom_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserCustomStatusRequest(
+                user_id=user_id,
+                custom_status=c_api_user_team.custom_status_to_pb(custom_status),
+            )
+        except CONVERSION_ERRORS as error:
+            reject(
+                "UpdateUserCustomStatus",
+                self.update_user_custom_status,
+                locals(),
+                ("user_id",),
+                error,
+            )
         await self._unary(
             "UpdateUserCustomStatus",
             request,
@@ -1134,10 +1846,20 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUserRoles``.
         """
-        request = pb_api_user_team.UpdateUserRolesRequest(
-            user_id=user_id,
-            new_roles=new_roles,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(new_roles, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserRoles", self.update_user_roles, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserRolesRequest(
+                user_id=user_id,
+                new_roles=new_roles,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserRoles", self.update_user_roles, locals(), ("user_id",), error)
         response = await self._unary(
             "UpdateUserRoles", request, pb_api_user_team.UpdateUserRolesResponse, timeout=timeout
         )
@@ -1150,10 +1872,20 @@ class AsyncUsersMixin(AsyncTransport):
 
         Go: ``plugin.API.UpdateUserStatus``.
         """
-        request = pb_api_user_team.UpdateUserStatusRequest(
-            user_id=user_id,
-            status=status,
-        )
+        if not (
+            isinstance(user_id, str)
+            and user_id
+            and isinstance(status, str)
+            and (timeout is None or isinstance(timeout, (int, float)))
+        ):
+            reject("UpdateUserStatus", self.update_user_status, locals(), ("user_id",))
+        try:
+            request = pb_api_user_team.UpdateUserStatusRequest(
+                user_id=user_id,
+                status=status,
+            )
+        except CONVERSION_ERRORS as error:
+            reject("UpdateUserStatus", self.update_user_status, locals(), ("user_id",), error)
         response = await self._unary(
             "UpdateUserStatus", request, pb_api_user_team.UpdateUserStatusResponse, timeout=timeout
         )
