@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import fcntl
 import ipaddress
 import logging
 import os
@@ -28,10 +29,60 @@ import tempfile
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Certificate", "MTLSError", "TLSFront", "check_client_cert", "generate_certificate"]
+__all__ = [
+    "Certificate",
+    "MTLSError",
+    "TLSFront",
+    "check_client_cert",
+    "generate_certificate",
+    "remove_abandoned_dirs",
+]
 
 _log = logging.getLogger("mattermost_plugin.process")
 _TLS_HANDSHAKE_TIMEOUT = 10.0
+_DIR_PREFIX = "mattermost-plugin-"
+_LOCK_NAME = "owner.lock"
+
+
+def _private_dir() -> tuple[str, int]:
+    """A fresh 0700 folder and a descriptor holding the lock on its ``owner.lock`` for as
+    long as this process lives: the system releases the lock when the process ends, even
+    killed, so :func:`remove_abandoned_dirs` can tell folders nobody owns any more."""
+    folder = tempfile.mkdtemp(prefix=_DIR_PREFIX)
+    staging = os.path.join(folder, ".owner.lock")
+    fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(staging, os.path.join(folder, _LOCK_NAME))  # visible only once locked
+    return folder, fd
+
+
+def remove_abandoned_dirs(parent: str | None = None) -> list[str]:
+    """Remove the private folders of plugins that ended without removing them (killed,
+    crashed) from ``parent`` (default: the temporary folder); returns the ones removed.
+    Only this user's folders whose owner lock is free are touched."""
+    parent = parent or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(_DIR_PREFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        folder = os.path.join(parent, name)
+        try:
+            if os.lstat(folder).st_uid != os.getuid():
+                continue
+            fd = os.open(os.path.join(folder, _LOCK_NAME), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # not ours, being made, or made by an older version
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its owner is alive
+        finally:
+            os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 class MTLSError(Exception):
@@ -143,12 +194,13 @@ class TLSFront:
     """
 
     def __init__(self, cert: Certificate, client_cert_pem: bytes) -> None:
-        self._dir = tempfile.mkdtemp(prefix="mattermost-plugin-")  # mode 0700
+        remove_abandoned_dirs()  # of earlier plugins that were killed
+        self._dir, self._lock_fd = _private_dir()  # mode 0700
         self.backend = os.path.join(self._dir, "grpc.sock")
         try:
             self._context = self._ssl_context(cert, client_cert_pem)
         except BaseException:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._remove_dir()
             raise
         self._sockets: list[socket.socket] = []
         self._paths: list[str] = []  # of the unix sockets, removed at close
@@ -220,7 +272,12 @@ class TLSFront:
         for path in self._paths:  # as gRPC does with its own unix sockets
             with contextlib.suppress(OSError):
                 os.unlink(path)
+        self._remove_dir()
+
+    def _remove_dir(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)
 
 
 class _Relay(asyncio.Protocol):

@@ -19,12 +19,15 @@ import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from pydantic import JsonValue
+
 from mattermost_plugin._arguments import CONVERSION_ERRORS, empty, invalid, wrong_type
 from mattermost_plugin._generated.client import GeneratedAsyncAPI, GeneratedSyncAPI
 from mattermost_plugin._lazy import lazy_module
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, api_kv_config_pb2, post_pb2
 from mattermost_plugin._plugin_id import find_plugin_id
 from mattermost_plugin.errors import PluginAPIError
+from mattermost_plugin.logging import redact_setting_values
 
 if TYPE_CHECKING:
     from mattermost_plugin._generated.converters import post as c_post
@@ -193,6 +196,13 @@ class PluginAPIClient(GeneratedSyncAPI):
     Use it as a context manager, or call ``close()``.
     """
 
+    def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
+        """The plugin's settings (Go: ``plugin.API.GetPluginConfig``). The values of the
+        settings the manifest marks ``secret`` are hidden in the SDK's logs from now on."""
+        config = super().get_plugin_config(timeout=timeout)
+        redact_setting_values(config)
+        return config
+
     def create_post(
         self,
         post: Post | None = None,
@@ -269,6 +279,12 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
 
     ``async with AsyncPluginAPIClient() as api: user = await api.get_user(user_id)``
     """
+
+    async def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
+        """See :meth:`PluginAPIClient.get_plugin_config`."""
+        config = await super().get_plugin_config(timeout=timeout)
+        redact_setting_values(config)
+        return config
 
     async def create_post(
         self,

@@ -7,6 +7,7 @@ and ``@timestamp`` keeps its level and extra keys, anything else is logged at DE
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -14,7 +15,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import IO, Any
@@ -26,12 +27,15 @@ __all__ = [
     "HclogFormatter",
     "HclogRecord",
     "RedactSecretsFilter",
+    "Redactor",
     "configure_logging",
     "get_plugin_logger",
     "hclog_level",
     "is_secret_key",
     "parse_hclog_line",
     "parse_level",
+    "redact_setting_values",
+    "secret_setting_keys",
 ]
 
 TRACE = 5
@@ -63,7 +67,20 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
     "message",
     "asctime",
 }
-_SECRET_KEY = re.compile(r"token|passw|secret|apikey|authorization|cookie|credential|privatekey")
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_SECRET_WORDS = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "credential",
+    "cookie",
+    "apikey",
+    "privatekey",
+    "authorization",
+)
+_WHOLE_SECRET_PARTS = frozenset({"auth"})  # only whole: "author" is no secret
+_MIN_SECRET_VALUE = 4
 _MAX_DEPTH = 20
 
 
@@ -156,39 +173,139 @@ class HclogFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
+def _word_parts(name: str) -> list[str]:
+    """``name``'s words, lowercased: split at separators and camelCase humps."""
+    return [part.lower() for part in _WORD.findall(name)]
+
+
 def is_secret_key(key: str) -> bool:
-    """Whether a field name looks like it holds a secret (token, password, secret, API key,
-    authorization, cookie, credential, private key), ignoring case and separators."""
-    return _SECRET_KEY.search(re.sub(r"[^a-z0-9]", "", key.lower())) is not None
+    """Whether a field name looks like it holds a secret, by its word parts, ignoring case:
+    a part (or two adjacent parts, as in ``api_key``) containing token, secret, password,
+    passwd, credential, cookie, apikey, privatekey or authorization, or a part that is
+    ``auth``. So ``X-Api-Key``, ``authToken`` and ``db_password`` are secret, while ``key``,
+    ``kv_key`` and ``author_id`` are not."""
+    parts = _word_parts(key)
+    if _WHOLE_SECRET_PARTS.intersection(parts):
+        return True
+    candidates = [*parts, *(a + b for a, b in itertools.pairwise(parts))]
+    return any(word in part for part in candidates for word in _SECRET_WORDS)
 
 
-def _redact(value: object, depth: int = 0) -> object:
-    """``value`` with secret-looking mapping keys redacted; a copy only if anything changed,
-    so the caller's objects are never modified."""
-    if depth >= _MAX_DEPTH:
-        return value
-    if isinstance(value, Mapping):
-        redacted = {
-            k: REDACTED if isinstance(k, str) and is_secret_key(k) else _redact(v, depth + 1)
-            for k, v in value.items()
+class Redactor:
+    """Hides secrets in log lines: the values of fields whose name looks secret
+    (:func:`is_secret_key`) or is one of ``secret_names`` (e.g. the keys of the plugin's
+    settings marked ``secret``; any case), also inside nested mappings; and every occurrence
+    of one of ``secret_values`` (e.g. those settings' current values) in messages and
+    string values."""
+
+    def __init__(self, secret_names: Iterable[str] = (), secret_values: Iterable[str] = ()):
+        self.secret_names = frozenset(name.lower() for name in secret_names)
+        # Short values would blank out ordinary words; longest first, so a value that
+        # contains another one is hidden whole.
+        self.secret_values = sorted(
+            {v for v in secret_values if len(v) >= _MIN_SECRET_VALUE}, key=len, reverse=True
+        )
+
+    def with_settings(self, settings: Mapping[str, Any]) -> Redactor:
+        """This redactor, also hiding the string values of the secret names in ``settings``."""
+        values = [v for k, v in settings.items() if isinstance(v, str) and self.is_named(k)]
+        if not values:
+            return self
+        return Redactor(self.secret_names, [*self.secret_values, *values])
+
+    def is_named(self, name: str) -> bool:
+        """Whether ``name`` is one of the secret names (not just secret-looking)."""
+        return name.lower() in self.secret_names
+
+    def is_secret(self, name: str) -> bool:
+        return name.lower() in self.secret_names or is_secret_key(name)
+
+    def text(self, text: str) -> str:
+        """``text`` with the secret values replaced."""
+        for value in self.secret_values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``fields`` with secrets redacted (the caller's objects are untouched)."""
+        return {
+            key: REDACTED if self.is_secret(key) else self.value(value)
+            for key, value in fields.items()
         }
-        return redacted if any(redacted[k] is not v for k, v in value.items()) else value
-    if isinstance(value, (list, tuple)):
-        items = [_redact(item, depth + 1) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    return value
+
+    def value(self, value: object, depth: int = 0) -> Any:
+        """``value`` with secrets redacted; the same object when nothing changed."""
+        if depth >= _MAX_DEPTH:
+            return value
+        if isinstance(value, str):
+            return self.text(value) if self.secret_values else value
+        if isinstance(value, Mapping):
+            redacted = {
+                k: REDACTED
+                if isinstance(k, str) and self.is_secret(k)
+                else self.value(v, depth + 1)
+                for k, v in value.items()
+            }
+            return redacted if any(redacted[k] is not v for k, v in value.items()) else value
+        if isinstance(value, (list, tuple)):
+            items = [self.value(item, depth + 1) for item in value]
+            return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        return value
+
+
+def secret_setting_keys(settings_schema: Any) -> list[str]:
+    """The keys of the settings a manifest's ``settings_schema`` marks ``"secret": true``,
+    in its ``settings`` and in each of its ``sections``; tolerant of any shape (a schema the
+    manifest check refuses has none)."""
+    if not isinstance(settings_schema, dict):
+        return []
+    groups = [settings_schema.get("settings")]
+    sections = settings_schema.get("sections")
+    if isinstance(sections, list):
+        groups += [section.get("settings") for section in sections if isinstance(section, dict)]
+    keys = []
+    for group in groups:
+        for setting in group if isinstance(group, list) else []:
+            if isinstance(setting, dict) and setting.get("secret") is True:
+                key = setting.get("key")
+                if isinstance(key, str) and key:
+                    keys.append(key)
+    return keys
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Replace the values of ``extra=`` fields whose key looks secret with ``[REDACTED]``,
-    also inside nested mappings. Messages are not inspected: keep secrets out of them."""
+    """Replace the values of ``extra=`` fields whose key looks secret (or is one of
+    ``redactor``'s names) with ``[REDACTED]``, also inside nested mappings. Messages are
+    only searched for the ``redactor``'s secret values: keep secrets out of them."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place on the record (never in the caller's objects); always passes."""
+        redactor = self.redactor
         for key, value in list(record.__dict__.items()):
             if key not in _RECORD_ATTRS:
-                record.__dict__[key] = REDACTED if is_secret_key(key) else _redact(value)
+                record.__dict__[key] = (
+                    REDACTED if redactor.is_secret(key) else redactor.value(value)
+                )
+        if redactor.secret_values:
+            record.msg, record.args = redactor.text(record.getMessage()), None
         return True
+
+
+def redact_setting_values(settings: Mapping[str, Any]) -> None:
+    """Hide, in the SDK's log lines from now on, the string values of the ``settings`` whose
+    key is one of the secret names :func:`configure_logging` was given (the plugin's settings
+    marked ``secret``). The clients call it with what ``get_plugin_config`` returns."""
+    for handler in logging.getLogger(SDK_LOGGER).handlers:
+        if handler.get_name() != _HANDLER_NAME:
+            continue
+        for found in handler.filters:
+            if isinstance(found, RedactSecretsFilter):
+                found.redactor = found.redactor.with_settings(settings)
 
 
 def _level_from_env() -> tuple[int, str | None]:
@@ -201,24 +318,35 @@ def _level_from_env() -> tuple[int, str | None]:
         return logging.INFO, f"{LOG_LEVEL_ENV}: {exc}; using info"
 
 
-def configure_logging(level: str | int | None = None, stream: IO[str] | None = None) -> None:
+def configure_logging(
+    level: str | int | None = None,
+    stream: IO[str] | None = None,
+    *,
+    secret_names: Iterable[str] | None = None,
+) -> None:
     """Send the ``mattermost_plugin`` logger tree (SDK and plugin loggers) as hclog JSON to
     ``stream`` (default: the current ``sys.stderr``), not to the root logger.
 
     ``level`` defaults to ``$MATTERMOST_PLUGIN_LOG_LEVEL``, else info; an invalid variable
     means info and one warning, an invalid ``level`` argument raises ``ValueError``.
-    Calling again replaces the handler instead of adding one.
+    Calling again replaces the handler instead of adding one. Fields named like secrets,
+    or one of ``secret_names`` (the plugin's settings marked ``secret``), are redacted;
+    without ``secret_names``, a call keeps what an earlier call was given.
     """
     resolved, warning = _level_from_env() if level is None else (parse_level(level), None)
     logger = logging.getLogger(SDK_LOGGER)
+    redactor = Redactor(secret_names or ())
     for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+        if secret_names is None:
+            kept = [f.redactor for f in old.filters if isinstance(f, RedactSecretsFilter)]
+            redactor = kept[0] if kept else redactor
         # Replaced, not re-pointed: setStream would flush the old stream, which may be closed.
         logger.removeHandler(old)
         old.close()
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(HclogFormatter())
-    handler.addFilter(RedactSecretsFilter())
+    handler.addFilter(RedactSecretsFilter(redactor))
     logger.addHandler(handler)
     logger.setLevel(resolved)
     logger.propagate = False

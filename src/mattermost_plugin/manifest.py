@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from mattermost_plugin._plugin_id import MANIFEST_FILE_NAMES  # the server's search order
+from mattermost_plugin.logging import secret_setting_keys
 
 __all__ = [
     "DEPENDENCY_MODES",
@@ -290,6 +291,11 @@ class Manifest(BaseModel):
     webapp: WebappManifest | None = None
     settings_schema: dict[str, Any] | None = None
     props: dict[str, Any] | None = None
+
+    @property
+    def secret_settings(self) -> list[str]:
+        """The keys of the settings marked ``secret`` (see :func:`secret_setting_keys`)."""
+        return secret_setting_keys(self.settings_schema)
 
     @property
     def is_python(self) -> bool:

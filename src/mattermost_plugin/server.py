@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 from mattermost_plugin._dispatch import HookDispatcher
-from mattermost_plugin._plugin_id import find_plugin_id
+from mattermost_plugin._plugin_id import find_manifest, find_plugin_id
 from mattermost_plugin._process import PluginProcess
 from mattermost_plugin._transport import TARGET_VARIABLES
-from mattermost_plugin.logging import configure_logging, get_plugin_logger
+from mattermost_plugin.logging import configure_logging, get_plugin_logger, secret_setting_keys
 from mattermost_plugin.plugin import Plugin
 
 __all__ = ["run_plugin"]
@@ -37,7 +37,9 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
     status 0 when the server shuts the plugin down.
     """
     env = os.environ if environ is None else environ
-    configure_logging()
+    # Fields named like the settings marked secret are redacted in the plugin's logs.
+    manifest, _ = find_manifest(env)
+    configure_logging(secret_names=secret_setting_keys(manifest.get("settings_schema")))
     plugin = plugin_class()
     identifier = plugin_id(env)
     plugin.logger = get_plugin_logger(identifier)

@@ -106,7 +106,7 @@ def test_http_and_settings(mattermost: LocalMattermost) -> None:
     with mattermost.stream("GET", "/stream") as response:
         assert list(response) == [b"tick 0\n", b"tick 1\n", b"tick 2\n"]
 
-    mark = len(mattermost.logs)
+    mark = mattermost.logs.total
     mattermost.set_plugin_config({"mode": "strict"})
     assert mattermost.wait_for_log("configuration", since=mark).fields["config"] == {
         "mode": "strict"

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -146,3 +147,42 @@ def dev_server(plugin_dir: Path, *args: str, timeout: float = 15.0) -> Iterator[
                 proc.kill()
                 proc.wait()
         reader.join(5)
+
+
+RAW_ANSWERS = REPO / "tests" / "dev" / "plugins" / "raw_answers"
+HOSTILE = REPO / "tests" / "dev" / "plugins" / "hostile"
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[bytes, bool]:
+    """Send raw bytes; read until the server closes the connection or ``timeout`` passes
+    without a byte. Returns what was read and whether the server closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                return received, False
+            if not chunk:
+                return received, True
+            received += chunk
+
+
+def head_and_body(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (last value wins, names lowercased) and raw body of one answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def process_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def process_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))

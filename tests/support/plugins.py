@@ -62,12 +62,12 @@ class RunningPlugin:
 
     def mark(self) -> int:
         """A position in the log, for ``wait_log(..., since=mark)``."""
-        return len(self.supervisor.logs)
+        return self.supervisor.logs.total
 
     def find_logs(self, match: LogMatch, since: int = 0) -> list[LogLine]:
         """The log lines (so far) after ``since`` whose message is ``match`` (or that the
         predicate accepts)."""
-        return [line for line in self.supervisor.logs[since:] if _matches(match, line)]
+        return [line for line in self.supervisor.logs.since(since) if _matches(match, line)]
 
     def wait_log(self, match: LogMatch, since: int = 0, timeout: float = 5.0) -> LogLine:
         """The first log line after ``since`` that matches, waiting up to ``timeout`` s."""
@@ -77,7 +77,7 @@ class RunningPlugin:
             if found:
                 return found[0]
             if time.monotonic() > deadline:
-                messages = "\n".join(f"  {line}" for line in self.supervisor.logs[since:])
+                messages = "\n".join(f"  {line}" for line in self.supervisor.logs.since(since))
                 raise AssertionError(f"no log line matching {match!r}; the log:\n{messages}")
             time.sleep(0.01)
 
@@ -91,7 +91,7 @@ class RunningPlugin:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                messages = "\n".join(f"  {line}" for line in self.supervisor.logs[since:])
+                messages = "\n".join(f"  {line}" for line in self.supervisor.logs.since(since))
                 raise AssertionError(
                     f"{len(found)} of {count} log lines matching {match!r}; the log:\n{messages}"
                 )

@@ -63,6 +63,7 @@ from mattermost_plugin.cli._common import (
     human_size,
     print_problems,
 )
+from mattermost_plugin.cli._stage import stage_sources
 from mattermost_plugin.cli.manifest import read_manifest_data, write_manifest_data
 from mattermost_plugin.cli.validate import (
     Report,
@@ -82,25 +83,6 @@ DEFAULT_PLATFORM = "manylinux2014_x86_64"
 ENTRY_SUFFIX = ".bundle.py"
 VENDOR_DIR = "vendor"
 WHEELHOUSE_DIR = "wheelhouse"
-# Never packed: caches, VCS data, local environments, build output.
-EXCLUDED_NAMES = {
-    "__pycache__",
-    ".git",
-    ".hg",
-    ".svn",
-    ".venv",
-    "venv",
-    "node_modules",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".tox",
-    ".nox",
-    ".DS_Store",
-    ".mattermost-venv.lock",
-    ".mattermost-dev",  # the dev server's state (mattermost-plugin dev)
-}
-EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 _PLATFORM_ALIASES = {
     "linux-amd64": "manylinux2014_x86_64",
     "linux-x86_64": "manylinux2014_x86_64",
@@ -360,59 +342,7 @@ def unpack_wheel(wheel: Path, dest: Path) -> None:
             os.chmod(target, 0o755 if mode & 0o111 else 0o644)
 
 
-# --- staging ---------------------------------------------------------------------------------
-
-
-def _excluded(path: Path) -> bool:
-    return path.name in EXCLUDED_NAMES or path.name.endswith(EXCLUDED_SUFFIXES)
-
-
-def _copy_tree(source: Path, dest: Path) -> None:
-    if source.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
-        return
-    for current, dirs, files in os.walk(source):
-        here = Path(current)
-        dirs[:] = sorted(d for d in dirs if not _excluded(here / d))
-        for name in sorted(files):
-            if not _excluded(here / name):
-                target = dest / (here / name).relative_to(source)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(here / name, target)
-
-
-def _top(relative: str) -> str:
-    return PurePosixPath(relative.replace("\\", "/")).parts[0]
-
-
-def stage_sources(
-    plugin_dir: Path, manifest: Manifest, manifest_name: str, stage: Path, include: Sequence[str]
-) -> list[str]:
-    """Copy what the server needs into ``stage``; returns the top-level entries copied."""
-    assert manifest.server is not None
-    tops = {manifest_name}
-    for executable in executables_of(manifest):
-        tops.add(_top(executable))
-    for extra in ("assets", "public"):
-        if (plugin_dir / extra).is_dir():
-            tops.add(extra)
-    if manifest.webapp is not None:
-        bundle_file = plugin_dir / manifest.webapp.bundle_path
-        if not bundle_file.is_file():
-            raise CommandError(
-                f"{manifest_name}: webapp.bundle_path: {manifest.webapp.bundle_path} does not "
-                "exist",
-                "build the webapp first (or remove the webapp part)",
-            )
-        tops.add(str(PurePosixPath(manifest.webapp.bundle_path).parent))
-    for extra in include:
-        if not (plugin_dir / extra).exists():
-            raise CommandError(f"--include {extra}: no such file or folder in {plugin_dir}")
-        tops.add(extra)
-    for top in sorted(tops):
-        _copy_tree(plugin_dir / top, stage / top)
-    return sorted(tops)
+# --- the manifest and entry scripts ---------------------------------------------------------
 
 
 def _rewrite_manifest(stage: Path, manifest_name: str, mode: str, entries: dict[str, str]) -> None:
@@ -525,6 +455,7 @@ def build_bundle(
     sdk_wheel: Path | None = None,
     find_links: Sequence[str] = (),
     include: Sequence[str] = (),
+    follow_external_symlinks: bool = False,
     check: bool = True,
     quiet: bool = False,
 ) -> BundleResult:
@@ -565,7 +496,14 @@ def build_bundle(
         stage = scratch / "stage" / manifest.id
         stage.mkdir(parents=True)
         with steps.step("Copying the plugin's files"):
-            stage_sources(plugin_dir, manifest, report.manifest_file, stage, include)
+            stage_sources(
+                plugin_dir,
+                manifest,
+                report.manifest_file,
+                stage,
+                include,
+                follow_external_symlinks=follow_external_symlinks,
+            )
         server_dir = PurePosixPath(executables_of(manifest)[0]).parent
         check_paths: list[str] = []
         isolated_target: Target | None = None
@@ -795,6 +733,11 @@ def _check_bundle(
     metavar="PATH",
     help="Also pack this file or folder of the plugin (repeatable).",
 )
+@click.option(
+    "--follow-external-symlinks",
+    is_flag=True,
+    help="Pack what symlinks leading outside the plugin folder point to (default: refuse).",
+)
 @click.option("--no-check", is_flag=True, help="Skip the start check before packing.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the archive path.")
 def bundle(
@@ -806,6 +749,7 @@ def bundle(
     sdk_wheel: Path | None,
     find_links: tuple[str, ...],
     include: tuple[str, ...],
+    follow_external_symlinks: bool,
     no_check: bool,
     quiet: bool,
 ) -> None:
@@ -834,6 +778,7 @@ def bundle(
         sdk_wheel=sdk_wheel,
         find_links=find_links,
         include=include,
+        follow_external_symlinks=follow_external_symlinks,
         check=not no_check,
         quiet=quiet,
     )

@@ -57,7 +57,9 @@ def dev(
     POST /api/v4/posts ({"channel_id", "message"}) posts through MessageWillBePosted and
     MessageHasBeenPosted, POST /api/v4/commands/execute ({"channel_id", "command"}) runs a
     slash command. The plugin restarts when its files change; hooks, rejections and the
-    plugin's logs are printed as they happen. Stop with Ctrl-C.
+    plugin's logs are printed as they happen (secrets redacted). Requests through another
+    host name, and state-changing requests from other sites' pages, are refused (403).
+    Stop with Ctrl-C.
     """
     from mattermost_plugin.host.dev_server import DevServer, default_db_path
     from mattermost_plugin.host.store import StoreError
@@ -99,7 +101,7 @@ def dev(
         server.start()
     except StoreError as exc:
         click.secho(str(exc), fg="red", err=True)
-        server.httpd.server_close()
+        server.front.stop()
         raise SystemExit(EXIT_PROBLEMS) from None
     try:
         server.serve_until(stop)

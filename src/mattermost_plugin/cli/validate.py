@@ -1,7 +1,8 @@
 """``mattermost-plugin validate PATH``: find what would stop the server running a plugin.
 
 Checks, in order: the manifest (every field problem, with its path); that it is a Python
-plugin and its executables exist; ``requirements_path``; then, in a subprocess running the
+plugin and its executables exist inside the plugin folder (not through a symlink leading
+out of it); ``requirements_path``; then, in a subprocess running the
 interpreter that will run the plugin, the syntax of every ``.py`` file of the server folder
 and a start of the executable as the server does it, with ``run_plugin`` replaced by a
 recorder: import errors, hook names and handler signatures (Plugin checks those when the
@@ -135,9 +136,19 @@ def check_manifest(plugin_dir: Path, report: Report) -> Manifest | None:
         if executable is None:
             continue
         path = plugin_dir / executable
+        real, root = path.resolve(), plugin_dir.resolve()
         if not path.is_file():
             report.problems.append(
                 Problem("error", f"{name}: {where}", f"{executable} does not exist")
+            )
+        elif real != root and root not in real.parents:
+            report.problems.append(
+                Problem(
+                    "error",
+                    f"{name}: {where}",
+                    f"{executable} is a symlink (or under one) leading outside the plugin "
+                    f"folder, to {real}: the bundle refuses it and the server would not have it",
+                )
             )
         elif manifest.is_python and path.suffix != ".py":
             report.problems.append(

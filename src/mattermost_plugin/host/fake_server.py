@@ -71,6 +71,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     team_pb2,
     user_pb2,
 )
+from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
 from mattermost_plugin.host.store import (
     Codec,
     SQLiteStore,
@@ -394,7 +395,7 @@ class FakeMattermost(_ServicerBase):
         self.plugin_id = plugin_id
         self.server_version = DEFAULT_SERVER_VERSION
         self.config: dict[str, Any] = default_config()
-        self.logs: list[LogEntry] = []
+        self.logs: LogRing[LogEntry] = LogRing(MAX_LOG_LINES)  # the latest only
         self.on_log: Callable[[LogEntry], None] | None = None
         self.execute_command: (
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
@@ -642,7 +643,7 @@ class FakeMattermost(_ServicerBase):
 
     def _log(self, level: str, request: Any) -> None:
         fields = {kv.key: json_format.MessageToDict(kv.value) for kv in request.key_value_pairs}
-        entry = LogEntry(level, request.msg, fields)
+        entry = LogEntry(level, cut_text(request.msg, MAX_LOG_LINE), fields)
         self.logs.append(entry)
         if self.on_log is not None:
             with contextlib.suppress(Exception):  # a broken printer must not fail the call

@@ -15,10 +15,12 @@ read the answer: status and headers first, then the body as it is streamed.
         for chunk in response:          # streamed, never buffered whole
             out.write(chunk)
 
-:func:`asend_request` is the same over a ``grpc.aio.Channel``. As on the server, a status of
-0 (or no ``init``) means 200, and a status outside 100-999 is answered as 500. Closing the
-response early (or leaving the ``with`` block) cancels the call, which the plugin sees as the
-client going away.
+:func:`start_request` starts the call without waiting: its :class:`PendingRequest` can be
+cancelled before the plugin answered (the HTTP client went away), or waited for with
+``response()``. :func:`asend_request` is the same over a ``grpc.aio.Channel``. As on the
+server, a status of 0 (or no ``init``) means 200, and a status outside 100-999 is answered
+as 500. Closing the response early (or leaving the ``with`` block) cancels the call, which
+the plugin sees as the client going away.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ __all__ = [
     "AsyncBridgeResponse",
     "BridgeError",
     "BridgeResponse",
+    "PendingRequest",
     "ResponsePart",
     "arequest_messages",
     "asend_request",
     "build_init",
     "request_messages",
     "send_request",
+    "start_request",
 ]
 
 RequestBody: TypeAlias = "bytes | Iterable[bytes]"
@@ -295,6 +299,62 @@ def _bridge_error(exc: grpc.RpcError, started: bool) -> BridgeError:
     return BridgeError(f"ServeHTTP failed: {code}: {details}", code=code, started=started)
 
 
+class PendingRequest:
+    """A ServeHTTP call on its way: :meth:`response` waits for the status and headers,
+    :meth:`cancel` ends the call at any time (the plugin sees the client going away)."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+    def response(self) -> BridgeResponse:
+        """Block until the plugin answered its status; raise :class:`BridgeError` when the
+        call fails (or is cancelled) first."""
+        try:
+            first: hooks_http_pb2.ServeHTTPResponse | None = next(self._call)
+        except StopIteration:
+            first = None
+        except grpc.RpcError as exc:
+            raise _bridge_error(exc, started=False) from None
+        status, response_headers, raw = _status(
+            first.init if first is not None and first.HasField("init") else None
+        )
+        return BridgeResponse(self._call, status, response_headers, raw, first)
+
+
+def start_request(
+    channel: grpc.Channel,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: HeadersLike | None = None,
+    body: RequestBody = b"",
+    host: str = "",
+    remote_addr: str = "127.0.0.1:0",
+    plugin_id: str | None = None,
+    session_id: str = "",
+    timeout: float | None = None,
+) -> PendingRequest:
+    """Start one HTTP request through the plugin's ServeHTTP without waiting for the answer;
+    the arguments are :func:`send_request`'s."""
+    init = build_init(
+        method,
+        path,
+        query=query,
+        headers=headers,
+        host=host,
+        remote_addr=remote_addr,
+        plugin_id=plugin_id,
+        session_id=session_id,
+    )
+    _content_length(init, body)
+    stub = hooks_pb2_grpc.PluginHooksStub(channel)
+    return PendingRequest(stub.ServeHTTP(request_messages(init, body), timeout=timeout))
+
+
 def send_request(
     channel: grpc.Channel,
     method: str,
@@ -315,29 +375,19 @@ def send_request(
     ``Content-Length`` header if you know it). Raises :class:`BridgeError` when the call
     fails before the status arrives (e.g. the plugin does not implement ServeHTTP).
     """
-    init = build_init(
+    return start_request(
+        channel,
         method,
         path,
         query=query,
         headers=headers,
+        body=body,
         host=host,
         remote_addr=remote_addr,
         plugin_id=plugin_id,
         session_id=session_id,
-    )
-    _content_length(init, body)
-    stub = hooks_pb2_grpc.PluginHooksStub(channel)
-    call = stub.ServeHTTP(request_messages(init, body), timeout=timeout)
-    try:
-        first: hooks_http_pb2.ServeHTTPResponse | None = next(call)
-    except StopIteration:
-        first = None
-    except grpc.RpcError as exc:
-        raise _bridge_error(exc, started=False) from None
-    status, response_headers, raw = _status(
-        first.init if first is not None and first.HasField("init") else None
-    )
-    return BridgeResponse(call, status, response_headers, raw, first)
+        timeout=timeout,
+    ).response()
 
 
 class AsyncBridgeResponse(_Answer):

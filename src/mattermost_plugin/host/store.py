@@ -13,6 +13,7 @@ file gets :class:`StoreLockedError` instead of a diverging copy of the state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -213,14 +214,28 @@ class Table(MutableMapping[K, V]):
         self._pending = []
 
 
+def _create_private(path: Path) -> None:
+    """Make the state file private to this user (0600; SQLite gives its -wal and -shm files
+    the same mode), and its folder 0700 when it has to be made."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:  # made by an older version
+            os.chmod(file, 0o600)
+
+
 class SQLiteStore:
     """A SQLite file of entities: ``(kind, key) -> serialized value``, plus a few JSON
     documents (the server config). Not thread-safe: the fake calls it under its lock."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _create_private(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path}: {exc}") from None
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=0, isolation_level=None, check_same_thread=False

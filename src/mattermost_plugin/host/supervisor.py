@@ -6,7 +6,8 @@ in auto-mTLS mode), checks health, asks ``Implemented()`` and calls ``OnActivate
 running it pings health in the background and restarts or disables the plugin by the
 server's policy; :meth:`PluginSupervisor.stop` calls ``OnDeactivate``, then
 ``GRPCController.Shutdown``, and kills the process if it is still there 2 s later
-(PROTOCOL §2). Its stderr is read as hclog lines into :attr:`PluginSupervisor.logs`.
+(PROTOCOL §2). Its stderr is read as hclog lines into :attr:`PluginSupervisor.logs`, a
+ring of the latest lines, each cut at 64 KiB (both configurable).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import dataclasses
 import logging
 import os
 import queue
@@ -35,7 +37,7 @@ from google.protobuf.message import Message
 # grpcio-health-checking ships no type information.
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 
-from mattermost_plugin._mtls import Certificate, generate_certificate
+from mattermost_plugin._mtls import Certificate, generate_certificate, remove_abandoned_dirs
 from mattermost_plugin._pb.go_plugin import grpc_controller_pb2, grpc_controller_pb2_grpc
 from mattermost_plugin._pb.pluginapi.v1 import common_pb2, hooks_lifecycle_pb2, hooks_pb2_grpc
 from mattermost_plugin._process import (
@@ -45,7 +47,8 @@ from mattermost_plugin._process import (
     MAGIC_COOKIE_KEY,
     MAGIC_COOKIE_VALUE,
 )
-from mattermost_plugin.logging import HclogRecord, parse_hclog_line
+from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, read_lines
+from mattermost_plugin.logging import HclogRecord, Redactor, parse_hclog_line
 from mattermost_plugin.manifest import Manifest, ManifestError, load_manifest
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "LogLine",
     "PluginActivationError",
     "PluginExitedError",
+    "PluginNotRunningError",
     "PluginStartError",
     "PluginState",
     "PluginSupervisor",
@@ -145,6 +149,18 @@ class PluginActivationError(PluginStartError):
     def __init__(self, hook: str, error: common_pb2.AppError) -> None:
         self.app_error = error
         super().__init__(f"{hook} failed: {hook_error_text(error)}")
+
+
+class PluginNotRunningError(RuntimeError):
+    """A hook was called on a plugin that is not running (stopped, disabled, restarting);
+    ``plugin_id`` and ``state`` say which and why."""
+
+    def __init__(self, plugin_id: str, state: str, reason: str | None = None) -> None:
+        self.plugin_id = plugin_id
+        self.state = state
+        super().__init__(
+            f"plugin {plugin_id} is {state}, not running" + (f": {reason}" if reason else "")
+        )
 
 
 def _format_tail(tail: list[str]) -> str:
@@ -260,9 +276,13 @@ def find_interpreter(plugin_dir: Path, manifest: Manifest | None = None) -> str:
 class _Instance:
     """One spawned plugin process with its reader threads and, once connected, its channel."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], sink: Callable[[str], None]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], sink: Callable[[str], None], max_line: int
+    ) -> None:
         self.proc = proc
+        self.max_line = max_line
         self.socket_dir: str | None = None
+        self.closed = False
         self.channel: grpc.Channel | None = None
         self.handshake: Handshake | None = None
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -278,18 +298,14 @@ class _Instance:
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
         # The first line is the handshake; the rest is read only so the pipe never fills.
-        first = True
-        for raw in iter(stream.readline, b""):
-            if first:
-                self.first_line.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
-                first = False
-        if first:
-            self.first_line.put(None)
+        first = next(read_lines(stream, self.max_line), None)
+        self.first_line.put(first)
+        while stream.read(65536):
+            pass
         stream.close()
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        for line in read_lines(stream, self.max_line):
             self.stderr_tail.append(line)
             self._sink(line)
         stream.close()
@@ -300,6 +316,7 @@ class _Instance:
         return list(self.stderr_tail)
 
     def close(self) -> None:
+        self.closed = True
         if self.channel is not None:
             self.channel.close()
         for thread in self._threads:
@@ -318,7 +335,10 @@ class PluginSupervisor:
     inherited environment. ``python`` overrides interpreter discovery. ``mtls=True`` enables
     go-plugin auto-mTLS (needs ``cryptography``); ``unix_socket=True`` asks for a unix socket
     in a fresh private folder, owned by ``unix_socket_group`` when given. ``on_log`` gets
-    each stderr line, parsed when it is hclog JSON, from a reader thread.
+    each stderr line, parsed when it is hclog JSON, from a reader thread. :attr:`logs` keeps
+    the latest ``max_log_lines`` lines; a line longer than ``max_log_line`` bytes is cut
+    (and marked). Fields named like secrets, or like the settings the manifest marks
+    ``secret``, are redacted in :attr:`logs` and in what is re-logged.
     """
 
     def __init__(
@@ -337,6 +357,8 @@ class PluginSupervisor:
         unix_socket: bool = False,
         unix_socket_group: str | None = None,
         port_range: tuple[int, int] = DEFAULT_PORT_RANGE,
+        max_log_lines: int = MAX_LOG_LINES,
+        max_log_line: int = MAX_LOG_LINE,
     ) -> None:
         self.plugin_dir = Path(plugin_dir).resolve()
         self.api_target = api_target
@@ -354,8 +376,10 @@ class PluginSupervisor:
 
         self.manifest: Manifest | None = None
         self.implemented: list[str] = []
-        self.logs: list[LogLine] = []
-        """Every stderr line so far, across restarts."""
+        self.max_log_line = max_log_line
+        self.logs: LogRing[LogLine] = LogRing(max_log_lines)
+        """The latest stderr lines, across restarts (``logs.total`` counts them all)."""
+        self._redactor = Redactor()
         self.restarts = 0
         self.failures: list[float] = []
         """``time.monotonic()`` of each health failure inside the window."""
@@ -379,11 +403,26 @@ class PluginSupervisor:
         return self._state
 
     @property
+    def plugin_id(self) -> str:
+        """The manifest's id (the folder's name before the first start)."""
+        return self.manifest.id if self.manifest is not None else self.plugin_dir.name
+
+    def _not_running(self) -> PluginNotRunningError:
+        reason = self.disabled_reason if self._state == "disabled" else None
+        return PluginNotRunningError(self.plugin_id, self._state, reason)
+
+    @property
     def channel(self) -> grpc.Channel:
-        """The channel to the running process (replaced on restart)."""
+        """The channel to the running process (replaced on restart); raises
+        :class:`PluginNotRunningError` when the plugin is stopped or disabled."""
         instance = self._instance
-        if instance is None or instance.channel is None:
-            raise RuntimeError(f"plugin is {self._state}, not connected")
+        if (
+            instance is None
+            or instance.channel is None
+            or instance.closed
+            or self._state in ("stopped", "disabled")
+        ):
+            raise self._not_running()
         return instance.channel
 
     @property
@@ -452,22 +491,28 @@ class PluginSupervisor:
     def call(self, method: str, request: Message, *, timeout: float | None = None) -> Message:
         """Call the unary hook ``method`` (its Go name, e.g. ``"OnConfigurationChange"``)
         with the host's deadline (``hook_timeout``) unless ``timeout`` is given. Raises
-        ``grpc.RpcError`` from the call."""
+        ``grpc.RpcError`` from the call, :class:`PluginNotRunningError` when the plugin is
+        not running."""
         if method == "ServeHTTP":
             raise ValueError("ServeHTTP is a stream: call hooks.ServeHTTP(...) instead")
         stub = self.hooks
         callable_ = getattr(stub, method, None)
         if callable_ is None:
             raise ValueError(f"no hook named {method!r}")
-        response: Message = callable_(
-            request, timeout=self.hook_timeout if timeout is None else timeout
-        )
+        try:
+            response: Message = callable_(
+                request, timeout=self.hook_timeout if timeout is None else timeout
+            )
+        except ValueError as exc:  # grpc: "Cannot invoke RPC on closed channel!"
+            if self._state != "running" or (self._instance and self._instance.closed):
+                raise self._not_running() from exc
+            raise
         return response
 
     def health_check(self, timeout: float | None = None) -> bool:
         """One ``grpc.health.v1.Health/Check("plugin")``: whether it answered SERVING."""
         instance = self._instance
-        if instance is None or instance.channel is None:
+        if instance is None or instance.channel is None or instance.closed:
             return False
         return _ping(instance.channel, timeout or self.restart_policy.ping_timeout)
 
@@ -522,6 +567,7 @@ class PluginSupervisor:
         """Spawn, handshake, connect, check health, Implemented, OnActivate."""
         manifest = self.manifest = self._load_manifest()
         self._plugin_log = logging.getLogger(f"mattermost_plugin.host.plugin.{manifest.id}")
+        self._redactor = Redactor(manifest.secret_settings)
         executable = manifest.executable_path(self.plugin_dir)
         if executable is None or not executable.is_file():
             raise PluginStartError(f"server executable {executable} does not exist")
@@ -554,7 +600,7 @@ class PluginSupervisor:
             if socket_dir is not None:
                 shutil.rmtree(socket_dir, ignore_errors=True)
             raise PluginStartError(f"cannot run {python}: {exc}") from None
-        instance = self._instance = _Instance(proc, self._on_stderr_line)
+        instance = self._instance = _Instance(proc, self._on_stderr_line, self.max_log_line)
         instance.socket_dir = socket_dir
         try:
             handshake = self._await_handshake(instance, started + self.handshake_timeout)
@@ -666,6 +712,9 @@ class PluginSupervisor:
                 proc.kill()
                 proc.wait()
         instance.close()
+        if self.mtls and proc.returncode != 0:
+            # Killed, or crashed: the plugin could not remove its private TLS folder.
+            remove_abandoned_dirs(self._environment({}).get("TMPDIR"))
 
     # --- health --------------------------------------------------------------------------
 
@@ -732,6 +781,7 @@ class PluginSupervisor:
             self.logs.append(LogLine("debug", line, {}))
             self._plugin_log.debug("%s", line)
         else:
+            record = dataclasses.replace(record, fields=self._redactor.fields(record.fields))
             self.logs.append(LogLine(record.level, record.message, record.fields))
             self._plugin_log.log(
                 record.levelno, "%s%s", record.message, f" {record.fields}" if record.fields else ""

@@ -1,0 +1,73 @@
+"""How the dev server prints what happens: one readable, colored line per event (rich)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from mattermost_plugin.host.local import Event
+from mattermost_plugin.logging import Redactor
+
+__all__ = ["EventPrinter"]
+
+_LEVEL_STYLE = {"debug": "dim", "info": "", "warn": "yellow", "error": "bold red"}
+_KIND_STYLE = {
+    "server": "bold",
+    "plugin": "magenta",
+    "hook": "cyan",
+    "log": "blue",
+    "post": "green",
+    "command": "green",
+    "http": "dim",
+}
+
+
+class EventPrinter:
+    """Prints :class:`Event` objects as readable, colored lines (rich). ``redactor`` gives
+    what hides secrets in messages and fields (the plugin's settings may change)."""
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        verbose: bool = False,
+        redactor: Callable[[], Redactor] | None = None,
+    ) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.verbose = verbose
+        self.redactor = redactor or Redactor
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if event.level == "debug" and event.kind == "hook" and not self.verbose:
+            return
+        stamp = datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
+        style = _LEVEL_STYLE.get(event.level, "")
+        kind_style = _KIND_STYLE.get(event.kind, "")
+        redactor = self.redactor()
+        fields = redactor.fields({k: v for k, v in event.fields.items() if k != "source"})
+        if event.kind == "log":
+            level = event.level.upper()
+            head = f"[{kind_style}]log    [/][{style or 'default'}]{level:<5}[/] "
+        else:
+            head = f"[{kind_style}]{event.kind:<7}[/]"
+        extra = "  ".join(
+            f"[dim]{escape(str(k))}=[/]{escape(_short(v))}" for k, v in fields.items()
+        )
+        message = escape(redactor.text(event.message))
+        if style and event.kind != "log":
+            message = f"[{style}]{message}[/]"
+        line = f"[dim]{stamp}[/] {head}{message}" + (f"  {extra}" if extra else "")
+        with self._lock:
+            self.console.print(line)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."

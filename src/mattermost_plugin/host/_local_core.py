@@ -1,0 +1,372 @@
+"""The local Mattermost's core: its state, its events and logs, and calling the plugin's
+hooks; the flows (directory, posts, commands) build on it."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf.message import Message
+
+from mattermost_plugin._pb.pluginapi.v1 import (
+    hooks_common_pb2,
+)
+from mattermost_plugin.host._local_types import (
+    DEV_RESTART_POLICY,
+    Event,
+    EventKind,
+    HookCallError,
+    LogRecord,
+    _id,
+    _ms,
+    _rpc_code,
+)
+from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
+from mattermost_plugin.host.fake_server import (
+    FakeMattermost,
+    LogEntry,
+    new_id,
+)
+from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor, RestartPolicy
+from mattermost_plugin.logging import HclogRecord, Redactor
+from mattermost_plugin.manifest import ManifestError, load_manifest
+from mattermost_plugin.models import (
+    Channel,
+    Team,
+    User,
+)
+
+if TYPE_CHECKING:
+    from mattermost_plugin.client import PluginAPIClient
+
+
+def interpreter_for(plugin_dir: Path) -> str | None:
+    """The interpreter to run a plugin with locally: ``None`` (the server's discovery)
+    when the folder has its own venv, else this interpreter, which has the SDK."""
+    for venv in ("venv", ".venv"):
+        if (plugin_dir / venv / "bin").is_dir():
+            return None
+    try:
+        manifest = load_manifest(plugin_dir)
+    except ManifestError:
+        return sys.executable
+    server = manifest.server
+    if server is not None and server.python.venv_path is not None:
+        return None
+    return sys.executable
+
+
+class LocalCore:
+    """State, events, logs and hook calls of a local Mattermost."""
+
+    def __init__(
+        self,
+        plugin_dir: str | os.PathLike[str],
+        *,
+        db: str | os.PathLike[str] | None = None,
+        plugin_config: Mapping[str, Any] | None = None,
+        python: str | None = None,
+        env: Mapping[str, str] | None = None,
+        hook_timeout: float = 30.0,
+        restart_policy: RestartPolicy | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        site_url: str | None = None,
+        defaults: bool = True,
+        max_log_lines: int = MAX_LOG_LINES,
+        max_log_line: int = MAX_LOG_LINE,
+    ) -> None:
+        self.plugin_dir = Path(plugin_dir).resolve()
+        try:
+            self.manifest = load_manifest(self.plugin_dir)
+        except ManifestError as exc:
+            raise PluginStartError(f"bad manifest in {self.plugin_dir}: {exc}") from None
+        self.plugin_id = self.manifest.id
+        self.db = Path(db) if db is not None else None
+        self.plugin_config = dict(plugin_config) if plugin_config is not None else None
+        self.python = python if python is not None else interpreter_for(self.plugin_dir)
+        self.env = dict(env or {})
+        self.hook_timeout = hook_timeout
+        self.restart_policy = restart_policy or DEV_RESTART_POLICY
+        self.on_event = on_event
+        self.site_url = site_url
+        self.defaults = defaults
+
+        self.fake: FakeMattermost | None = None
+        self.api_target = ""
+        self.max_log_line = max_log_line
+        self.max_log_lines = max_log_lines
+        self.logs: LogRing[LogRecord] = LogRing(max_log_lines)
+        """The plugin's latest log lines, from every process it ran as (``logs.total``
+        counts them all), with secrets redacted."""
+        self.events: collections.deque[Event] = collections.deque(maxlen=1000)
+        """The latest events."""
+        self.generation = 0
+        """How many times the plugin was started successfully (first start, reloads)."""
+        self.last_error: str | None = None
+        """Why the latest start or reload failed, until one succeeds."""
+        self._team: Team | None = None
+        self._user: User | None = None
+        self._channel: Channel | None = None
+
+        self._server: grpc.Server | None = None
+        self._supervisor: PluginSupervisor | None = None
+        self._swap_lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="local-hooks")
+        self._pending: set[Future[None]] = set()
+        self._pending_lock = threading.Lock()
+        self._api: PluginAPIClient | None = None
+        self._monitor: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._logs_changed = threading.Condition()
+
+    @property
+    def supervisor(self) -> PluginSupervisor:
+        """The supervisor of the running plugin process."""
+        supervisor = self._supervisor
+        if supervisor is None:
+            raise RuntimeError(
+                f"{self.plugin_id} is not running"
+                + (f": {self.last_error}" if self.last_error else "")
+            )
+        return supervisor
+
+    def _defaults(self, value: Any, what: str) -> Any:
+        if value is None:
+            raise RuntimeError(f"there is no default {what}: the local server has defaults=False")
+        return value
+
+    @property
+    def team(self) -> Team:
+        """The default team, ``local``."""
+        team: Team = self._defaults(self._team, "team")
+        return team
+
+    @property
+    def user(self) -> User:
+        """The default user, ``admin`` (a system admin, member of ``local``)."""
+        user: User = self._defaults(self._user, "user")
+        return user
+
+    @property
+    def channel(self) -> Channel:
+        """The default channel, ``town-square`` of ``local``."""
+        channel: Channel = self._defaults(self._channel, "channel")
+        return channel
+
+    @property
+    def running(self) -> bool:
+        supervisor = self._supervisor
+        return supervisor is not None and supervisor.state == "running"
+
+    @property
+    def server(self) -> FakeMattermost:
+        """The fake server (its tables are for inspection; change them in a transaction)."""
+        if self.fake is None:
+            raise RuntimeError("the local server is not started")
+        return self.fake
+
+    @property
+    def api(self) -> PluginAPIClient:
+        """A Plugin API client on the fake server: the same typed API the plugin has."""
+        if self._api is None:
+            from mattermost_plugin.client import PluginAPIClient
+
+            self._api = PluginAPIClient(target=self.api_target or None, retries=0)
+        return self._api
+
+    @property
+    def site_url_value(self) -> str:
+        settings = self.server.config.get("ServiceSettings", {})
+        return str(settings.get("SiteURL", "")) if isinstance(settings, dict) else ""
+
+    def _invoke(self, method: str, request: Message) -> Any:
+        """Run a fake PluginAPI method in process; raise its FakeAppError."""
+        handler = getattr(type(self.server), method)
+        with self.server.transaction():
+            response = handler.__wrapped__(self.server, request, None)
+        return response
+
+    def _emit(
+        self,
+        kind: EventKind,
+        message: str,
+        *,
+        level: str = "info",
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        event = Event(kind, message, level, fields or {})
+        self.events.append(event)
+        if self.on_event is not None:
+            with contextlib.suppress(Exception):  # a broken printer must not break the server
+                self.on_event(event)
+
+    def redactor(self) -> Redactor:
+        """What hides secrets in the plugin's logs: fields named like secrets or like the
+        settings marked ``secret``, and those settings' current values."""
+        names = self.manifest.secret_settings
+        values: list[str] = []
+        if names and self.fake is not None:
+            plugins = self.fake.config.get("PluginSettings", {}).get("Plugins", {})
+            settings = plugins.get(self.plugin_id, {}) if isinstance(plugins, dict) else {}
+            lowered = {name.lower() for name in names}
+            if isinstance(settings, dict):  # the server may lowercase the keys
+                values = [
+                    v for k, v in settings.items() if k.lower() in lowered and isinstance(v, str)
+                ]
+        return Redactor(names, values)
+
+    def _add_log(self, record: LogRecord) -> None:
+        redactor = self.redactor()
+        record = LogRecord(
+            record.level,
+            redactor.text(record.message),
+            redactor.fields(record.fields),
+            record.source,
+        )
+        with self._logs_changed:
+            self.logs.append(record)
+            self._logs_changed.notify_all()
+        self._emit(
+            "log",
+            record.message,
+            level=record.level,
+            fields={**record.fields, "source": record.source},
+        )
+
+    def _on_stderr_log(self, record: HclogRecord | str) -> None:
+        if isinstance(record, str):
+            self._add_log(LogRecord("debug", record, {}, "stderr"))
+        else:
+            self._add_log(LogRecord(record.level, record.message, dict(record.fields), "stderr"))
+
+    def _on_api_log(self, entry: LogEntry) -> None:
+        message = cut_text(entry.message, self.max_log_line)  # stderr lines come cut already
+        self._add_log(LogRecord(entry.level, message, dict(entry.fields), "api"))
+
+    def find_logs(
+        self, match: str | Callable[[LogRecord], bool], *, level: str | None = None, since: int = 0
+    ) -> list[LogRecord]:
+        """Log records appended after the first ``since`` ones (a ``logs.total`` taken
+        earlier) whose message contains ``match`` (or that the predicate accepts), of
+        ``level`` when given."""
+
+        def accept(record: LogRecord) -> bool:
+            if level is not None and record.level != level:
+                return False
+            return match(record) if callable(match) else match in record.message
+
+        with self._logs_changed:
+            return [r for r in self.logs.since(since) if accept(r)]
+
+    def wait_for_log(
+        self,
+        match: str | Callable[[LogRecord], bool],
+        *,
+        level: str | None = None,
+        since: int = 0,
+        timeout: float = 5.0,
+    ) -> LogRecord:
+        """The first matching log record (see :meth:`find_logs`), waiting for it: the
+        plugin's stderr is read on a thread, so a line may arrive just after its hook ended."""
+        deadline = time.monotonic() + timeout
+        with self._logs_changed:
+            while True:
+                found = self.find_logs(match, level=level, since=since)
+                if found:
+                    return found[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    lines = "\n".join(f"  [{r.level}] {r.message}" for r in self.logs.since(since))
+                    raise AssertionError(
+                        f"no log line matching {match!r} within {timeout:g} s; the log:\n"
+                        + (lines or "  (empty)")
+                    )
+                self._logs_changed.wait(remaining)
+
+    def implements(self, hook: str) -> bool:
+        supervisor = self._supervisor
+        return supervisor is not None and hook in supervisor.implemented
+
+    def call_hook(self, hook: str, request: Message, *, timeout: float | None = None) -> Any:
+        """Call a unary hook of the running plugin with the hook deadline; raise
+        :class:`HookCallError` when the call fails on the transport (crash, deadline)."""
+        supervisor = self._supervisor
+        if supervisor is None or supervisor.state != "running":
+            state = supervisor.state if supervisor is not None else "not started"
+            raise HookCallError(hook, grpc.StatusCode.UNAVAILABLE, f"the plugin is {state}")
+        started = time.monotonic()
+        try:
+            return supervisor.call(hook, request, timeout=timeout)
+        except grpc.RpcError as exc:
+            code, detail = _rpc_code(exc)
+            elapsed = time.monotonic() - started
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                limit = timeout if timeout is not None else supervisor.hook_timeout
+                detail = f"no answer within the {limit:g} s hook deadline"
+            elif code == grpc.StatusCode.UNAVAILABLE:
+                time.sleep(0.05)  # let the process finish dying so the exit code is known
+                if supervisor.returncode is not None:
+                    detail = f"the plugin crashed (exit code {supervisor.returncode})"
+            raise HookCallError(hook, code, f"{detail} after {_ms(elapsed)}") from None
+
+    def _hook_event(self, hook: str, outcome: str, started: float, level: str = "info") -> None:
+        self._emit(
+            "hook",
+            f"{hook} → {outcome}",
+            level=level,
+            fields={"duration": _ms(time.monotonic() - started)},
+        )
+
+    def _fire(self, hook: str, request: Message, *, wait: bool) -> None:
+        """Call a void hook in the background, like the server's goroutines; ``wait`` blocks
+        until it has run."""
+        if not self.implements(hook):
+            return
+
+        def run() -> None:
+            started = time.monotonic()
+            try:
+                self.call_hook(hook, request)
+            except HookCallError as exc:
+                self._hook_event(hook, f"failed: {exc.detail}", started, "error")
+                return
+            self._hook_event(hook, "done", started, "debug")
+
+        future = self._pool.submit(run)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        if wait:
+            future.result()
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    def wait_for_hooks(self, timeout: float = 10.0) -> None:
+        """Wait until the hooks fired in the background (``MessageHasBeenPosted``, ...) ran."""
+        with self._pending_lock:
+            pending = set(self._pending)
+        if pending:
+            wait_futures(pending, timeout)
+
+    @staticmethod
+    def _context(**kwargs: str) -> hooks_common_pb2.PluginContext:
+        return hooks_common_pb2.PluginContext(request_id=new_id(), **kwargs)
+
+    def _default(self, ref: Any, default: Any, what: str) -> str:
+        if ref is not None:
+            return _id(ref)
+        if default is None:
+            raise ValueError(f"no {what} given and no default {what} (defaults=False)")
+        return _id(default)
