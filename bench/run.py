@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import api_calls, hooks, http, process, startup, state
+from bench import api_calls, commands, hooks, http, process, startup, state
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -37,6 +37,7 @@ SUITES: list[Suite] = [
     api_calls.sync_suite,
     api_calls.async_suite,
     hooks.suite,
+    commands.suite,
     http.suite,
     state.sync_suite,
     state.async_suite,

@@ -1163,8 +1163,10 @@ class AsgiMount(_Mount):
     without lifespan support; ``"on"`` requires it; ``"off"`` never runs it. The lifespan
     ``state`` is copied into each request's scope (``request.state`` in Starlette).
 
-    The scope carries ``scope["mattermost.plugin_context"]`` (a ``PluginContext``) and
-    ``scope["mattermost.request"]`` (the :class:`HTTPRequest`).
+    The scope carries ``scope["mattermost.plugin_context"]`` (a ``PluginContext``),
+    ``scope["mattermost.request"]`` (the :class:`HTTPRequest`) and
+    ``scope["mattermost.plugin"]`` (the plugin object, when the mount serves a plugin; the
+    dependencies of :mod:`mattermost_plugin.integrations.fastapi` read it).
     """
 
     def __init__(
@@ -1190,14 +1192,24 @@ class AsgiMount(_Mount):
 
         mount = self
 
-        async def serve_http(plugin: object, context: PluginContext, request: HTTPRequest) -> Any:
-            return await mount(context, request)
+        async def serve_http(plugin: Plugin, context: PluginContext, request: HTTPRequest) -> Any:
+            return await mount(context, request, plugin)
+
+        # The method this mount stands for (for the class's checks); a plugin object's
+        # ``serve_http`` attribute is the mount bound to it (``__get__``).
 
         serve_http.__mattermost_hook__ = "ServeHTTP"  # type: ignore[attr-defined]
         self._func = serve_http
 
     def __repr__(self) -> str:
         return f"<AsgiMount {self.app!r}>"
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        # Read off a plugin object (``self.serve_http``, the dispatcher's handler), the mount
+        # serves that plugin: its requests carry it in the scope.
+        if instance is None:
+            return self
+        return _PluginAsgiMount(self, instance)
 
     # -- lifespan ----------------------------------------------------------------------------
     @property
@@ -1291,8 +1303,8 @@ class AsgiMount(_Mount):
             raise RuntimeError(f"ASGI lifespan shutdown failed: {reply.get('message', '')}")
 
     # -- requests ----------------------------------------------------------------------------
-    def scope_for(self, request: HTTPRequest) -> AsgiScope:
-        """The ASGI HTTP scope of ``request``."""
+    def scope_for(self, request: HTTPRequest, plugin: Plugin | None = None) -> AsgiScope:
+        """The ASGI HTTP scope of ``request`` (served for ``plugin``)."""
         root_path = self.root_path if self.root_path is not None else request.root_path
         raw_root = root_path.encode()  # a plain prefix such as /plugins/com.example.x
         headers = [
@@ -1320,20 +1332,44 @@ class AsgiMount(_Mount):
             "mattermost.plugin_context": request.plugin_context,
             "mattermost.request": request,
         }
+        if plugin is not None:
+            scope["mattermost.plugin"] = plugin
         if self._lifespan_state == "started":
             scope["state"] = dict(self.state)
         return scope
 
-    async def __call__(self, context: PluginContext, request: HTTPRequest) -> HTTPResponse:
+    async def __call__(
+        self, context: PluginContext, request: HTTPRequest, plugin: Plugin | None = None
+    ) -> HTTPResponse:
         """Run the app for one request; return once it has started its response."""
         if self.lifespan == "auto" and self._lifespan_state == "idle":
             await self.startup()
         exchange = _AsgiExchange(self, request)
-        return await exchange.start(self.scope_for(request))
+        return await exchange.start(self.scope_for(request, plugin))
 
     def _keep(self, task: asyncio.Task[None]) -> None:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+class _PluginAsgiMount:
+    """An :class:`AsgiMount` as a plugin object's attribute: calling it serves a request with
+    ``scope["mattermost.plugin"]`` set; anything else (``startup()``, ``state``, …) is the
+    mount's own."""
+
+    __slots__ = ("_mount", "_plugin")
+
+    def __init__(self, mount: AsgiMount, plugin: Any) -> None:
+        self._mount, self._plugin = mount, plugin
+
+    async def __call__(self, context: PluginContext, request: HTTPRequest) -> HTTPResponse:
+        return await self._mount(context, request, self._plugin)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mount, name)
+
+    def __repr__(self) -> str:
+        return f"<AsgiMount {self._mount.app!r} of {type(self._plugin).__name__}>"
 
 
 class _AsgiExchange:

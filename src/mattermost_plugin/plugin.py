@@ -173,8 +173,11 @@ class Plugin(HookMethods, Generic[SettingsT]):
     @classmethod
     def listeners(cls) -> list[Listener]:
         """The SDK listeners this class's features contribute, in chain order per hook
-        (see :mod:`mattermost_plugin.listeners`); the runtime adds its own when it runs."""
-        found = [listener for group in cls.__listener_sources__.values() for listener in group]
+        (see :mod:`mattermost_plugin.listeners`); the runtime adds its own when it runs.
+        A listener several attributes contribute (every ``@command`` brings the same two)
+        is listed once."""
+        groups = cls.__listener_sources__.values()
+        found = list(dict.fromkeys(listener for group in groups for listener in group))
         return sorted(found, key=lambda listener: listener.order)
 
     @classmethod

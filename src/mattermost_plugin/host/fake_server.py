@@ -697,6 +697,16 @@ class FakeMattermost(_ServicerBase):
         return api_user_team_pb2.GetUserByUsernameResponse(user=user)
 
     @_status
+    def HasPermissionTo(
+        self, request: api_user_team_pb2.HasPermissionToRequest, context: _Ctx
+    ) -> api_user_team_pb2.HasPermissionToResponse:
+        # The fake keeps no permission schemes: system admins have every system permission,
+        # other users none. An unknown user has none, as on the server.
+        user = self.users.get(request.user_id)
+        admin = user is not None and "system_admin" in user.roles.split()
+        return api_user_team_pb2.HasPermissionToResponse(has_permission=admin)
+
+    @_status
     def GetUserByEmail(
         self, request: api_user_team_pb2.GetUserByEmailRequest, context: _Ctx
     ) -> api_user_team_pb2.GetUserByEmailResponse:
