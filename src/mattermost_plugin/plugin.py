@@ -117,6 +117,9 @@ class Plugin(HookMethods, Generic[SettingsT]):
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
         failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+        max_message_bytes: the largest hook message accepted, in bytes (default:
+            MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES, else no cap: FileWillBeUploaded carries
+            whole uploads). The server keeps the original file when a message is refused.
         settings_required: fail activation while the settings do not validate (default: the
             plugin activates, and reading ``self.settings`` raises ``SettingsError``).
         reject_invalid_settings: refuse an admin's save of settings that do not validate
@@ -130,6 +133,7 @@ class Plugin(HookMethods, Generic[SettingsT]):
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
     http_workers: ClassVar[int | None] = None
+    max_message_bytes: ClassVar[int | None] = None
     fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
     failure_rejection_reason: ClassVar[str] = (
         "Rejected: a plugin could not process this request. Try again later."
