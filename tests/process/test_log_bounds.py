@@ -15,6 +15,7 @@ from tests.support.dev import HOSTILE, copy_plugin
 from mattermost_plugin.host._logring import LogRing, cut_text, read_lines
 from mattermost_plugin.host.fake_server import FakeMattermost, serve
 from mattermost_plugin.host.local import LocalMattermost
+from mattermost_plugin.host.supervisor import LogLine
 from mattermost_plugin.logging import LINE_LIMIT
 
 CUT = re.compile(r" … \[line cut: (\d+) more bytes\]$")
@@ -31,6 +32,17 @@ def test_the_ring_keeps_the_latest_and_counts_the_rest() -> None:
     assert ring.since(4) == [4] and ring.since(5) == []
     with pytest.raises(ValueError, match="at least one line"):
         LogRing(0)
+
+
+def test_the_ring_keeps_a_byte_budget() -> None:
+    # A huge print arrives as many 60 KiB parts: the byte budget bounds the memory then.
+    ring: LogRing[LogLine] = LogRing(10_000, max_bytes=1_000_000)
+    for i in range(100):
+        ring.append(LogLine("debug", "x" * 60_000, {"part": str(i)}))
+    assert 15 <= len(ring) <= 16 and ring[-1].fields["part"] == "99"
+    assert ring.dropped == 100 - len(ring)
+    ring.append(LogLine("error", "y" * 2_000_000, {}))  # alone over the budget: kept
+    assert len(ring) == 1 and ring[0].level == "error"
 
 
 def test_long_lines_are_cut_and_marked() -> None:
