@@ -25,6 +25,7 @@ from mattermost_plugin.models import (
     GroupSyncable,
     OAuthApp,
     OpenDialogRequest,
+    PluginClusterEvent,
     PushNotification,
     Team,
     User,
@@ -331,3 +332,21 @@ def test_group_errors(api: PluginAPIClient, team: Team, alice: User) -> None:
         )
     with pytest.raises(NotFoundError):
         api.delete_group_syncable(group.id, team.id, "Team")
+
+
+@ok("PublishPluginClusterEvent")
+def test_cluster_events(api: PluginAPIClient, fake: FakeMattermost) -> None:
+    delivered: list[str] = []
+    fake.deliver_cluster_event = lambda event, context: delivered.append(event.event.id)
+    api.publish_plugin_cluster_event(PluginClusterEvent(id="flush", data=b"k"))
+    assert [(e.event.id, e.event.data) for e in fake.cluster_events] == [("flush", b"k")]
+    assert delivered == ["flush"]
+
+
+@fails("PublishPluginClusterEvent")
+def test_cluster_events_reach_no_one_on_one_node(
+    api: PluginAPIClient, fake: FakeMattermost
+) -> None:
+    # Never refused; without another node (no deliver_cluster_event) it reaches no one.
+    api.publish_plugin_cluster_event(PluginClusterEvent(id="", data=b""))
+    assert len(fake.cluster_events) == 1

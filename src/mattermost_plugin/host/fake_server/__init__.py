@@ -50,6 +50,7 @@ from google.protobuf.message import Message
 from mattermost_plugin._pb.pluginapi.v1 import api_pb2_grpc
 from mattermost_plugin.host.fake_server._bots import BotsAPI
 from mattermost_plugin.host.fake_server._channels import ChannelsAPI
+from mattermost_plugin.host.fake_server._cluster import ClusterAPI, ClusterEvent
 from mattermost_plugin.host.fake_server._config import ConfigAPI
 from mattermost_plugin.host.fake_server._custom_commands import CustomCommandsAPI
 from mattermost_plugin.host.fake_server._emoji import EmojiAPI
@@ -93,6 +94,7 @@ __all__ = [
     "MODELLED",
     "NOT_IMPLEMENTED_ID",
     "SERVER_THREADS",
+    "ClusterEvent",
     "FakeAppError",
     "FakeMattermost",
     "HookRejection",
@@ -141,6 +143,7 @@ class FakeMattermost(
     EmojiAPI,
     OAuthAPI,
     GroupsAPI,
+    ClusterAPI,
     _ServicerBase,
 ):
     """The PluginAPI service over in-memory state. Public attributes are for tests to inspect.
@@ -156,9 +159,11 @@ class FakeMattermost(
     written to the store; :meth:`invoke` runs a method in process. The host that embeds the
     fake (:class:`mattermost_plugin.host.local.LocalMattermost`) sets ``hooks`` (the plugin's
     hooks, :class:`PluginHooks`), ``execute_command`` (runs a plugin's slash command for
-    ``ExecuteSlashCommand``), ``on_log`` (sees every log call) and ``on_config_saved`` (runs
+    ``ExecuteSlashCommand``), ``on_log`` (sees every log call), ``on_config_saved`` (runs
     after ``SaveConfig``/``SavePluginConfig``; the server then calls
-    ``OnConfigurationChange``; it must not call back into the fake synchronously).
+    ``OnConfigurationChange``) and ``deliver_cluster_event`` (gets every published cluster
+    event with the publishing call's context); the last two must not call back into the
+    fake synchronously.
     """
 
     def invoke(self, method: str, request: Message) -> Any:

@@ -261,6 +261,8 @@ class FakeState:
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
         ) = None
         self.on_config_saved: Callable[[], None] | None = None
+        self.cluster_events: collections.deque[Any] = collections.deque(maxlen=1000)
+        self.deliver_cluster_event: Callable[[Any, Any], None] | None = None
         P = proto_codec
         self.users: Table[str, user_pb2.User] = Table("user", P(user_pb2.User))
         self.teams: Table[str, team_pb2.Team] = Table("team", P(team_pb2.Team))
