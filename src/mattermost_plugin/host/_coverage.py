@@ -49,6 +49,7 @@ _CAN_RUN = (
     "import coverage.config as c; raise SystemExit(not hasattr(c.CoverageConfig, 'deserialize'))"
 )
 _usable: dict[str, bool] = {}
+_warned: set[str] = set()
 _usable_lock = threading.Lock()
 
 
@@ -98,25 +99,34 @@ def plugin_coverage(python: str) -> PluginCoverage | None:
     from coverage import Coverage
 
     host = Coverage.current()
-    if host is None or not hasattr(host.config, "serialize") or not _can_run(python):
+    if host is None:
         return None
-    return PluginCoverage(host)
+    if not hasattr(type(host.config), "deserialize"):
+        _warn_once("coverage.py is older than 7.10.7: the plugin's process is not measured")
+        return None
+    return PluginCoverage(host) if _can_run(python) else None
+
+
+def _warn_once(message: str) -> None:
+    with _usable_lock:
+        if message not in _warned:
+            _warned.add(message)
+            _log.warning("%s", message)
 
 
 def _can_run(python: str) -> bool:
-    """Whether ``python`` has a coverage.py that reads a serialized configuration (7.10+)."""
+    """Whether ``python`` has a coverage.py that reads a serialized configuration (7.10.7+)."""
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         return True
     with _usable_lock:
         if python not in _usable:
             _usable[python] = _probe([python, "-c", _CAN_RUN])
-            if not _usable[python]:
-                _log.warning(
-                    "coverage.py 7.10 or newer is not installed for %s: the plugin's "
-                    "process is not measured (install the SDK's `test` extra there)",
-                    python,
-                )
-        return _usable[python]
+    if not _usable[python]:
+        _warn_once(
+            f"coverage.py 7.10.7 or newer is not installed for {python}: the plugin's "
+            "process is not measured (install the SDK's `test` extra there)"
+        )
+    return _usable[python]
 
 
 def _probe(command: Sequence[str]) -> bool:
