@@ -128,9 +128,9 @@ class LocalCommands(LocalPosts):
         configuration (``{"PluginSettings": {"Plugins": {<id>: {"max_links": 5}}}}``), over
         the configuration (a patch that does not fit its shape raises :class:`FakeAppError`,
         400); let the plugin's ``ConfigurationWillBeSaved`` refuse it (400 too) or change it;
-        save it; then call
-        ``OnConfigurationChange`` and wait for it (a failure there is reported and the
-        configuration stays saved, as on the server). Returns :meth:`get_config`."""
+        save it; then call ``OnConfigurationChange`` and wait for it (a failure there is
+        reported and the configuration stays saved, as on the server). Returns
+        :meth:`get_config`."""
         fake = self.server
         with fake.transaction():
             try:

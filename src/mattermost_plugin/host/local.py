@@ -24,7 +24,11 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   trigger, calls ``ExecuteCommand`` with ``CommandArgs`` filled like the server (user,
   channel, team, root and parent ids, command, site URL, trigger id), then posts an
   ``in_channel`` answer to the channel or keeps an ephemeral one for the user.
-* :meth:`~LocalMattermost.http`: one request through the plugin's ``ServeHTTP``.
+* :meth:`~LocalMattermost.http` (and ``get``, ``post``, ``put``, ``patch``, ``delete``,
+  ``stream``): one request through the plugin's ``ServeHTTP``, as the default user unless
+  ``user=`` names another or is :data:`ANONYMOUS`.
+* :meth:`~LocalMattermost.patch_config`: the server's ``PUT /api/v4/config/patch``
+  (``ConfigurationWillBeSaved``, the save, ``OnConfigurationChange``).
 * users, teams, channels and memberships (firing ``UserHasBeenCreated``,
   ``ChannelHasBeenCreated``, ``UserHasJoinedTeam`` and ``UserHasJoinedChannel``), the
   plugin's settings (``OnConfigurationChange``), and its logs: stderr lines and
