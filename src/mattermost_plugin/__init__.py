@@ -22,6 +22,8 @@ from mattermost_plugin.plugin import Plugin
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.cluster import on_cluster_event
+    from mattermost_plugin.commands import Greedy, Text, UsageError, command
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
 
 __version__ = "0.1.0"
@@ -29,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AlreadyExistsError",
     "AsyncPluginAPIClient",
+    "Greedy",
     "HTTPRequest",
     "HTTPResponse",
     "HookName",
@@ -37,24 +40,33 @@ __all__ = [
     "Plugin",
     "PluginAPIClient",
     "PluginAPIError",
+    "Text",
     "UnavailableError",
+    "UsageError",
     "ValidationError",
     "__version__",
+    "command",
     "hook",
     "mount_asgi",
     "mount_wsgi",
+    "on_cluster_event",
 ]
 
 
-# Loaded on first use, not with every import: the clients (233 generated methods each) and
-# the HTTP layer are not needed by every plugin.
+# Loaded on first use, not with every import: the clients (233 generated methods each), the
+# HTTP layer, the commands and cluster events are not needed by every plugin.
 _LAZY = {
     "PluginAPIClient": "client",
     "AsyncPluginAPIClient": "client",
+    "command": "commands",
+    "Greedy": "commands",
+    "Text": "commands",
+    "UsageError": "commands",
     "HTTPRequest": "http",
     "HTTPResponse": "http",
     "mount_asgi": "http",
     "mount_wsgi": "http",
+    "on_cluster_event": "cluster",
 }
 
 

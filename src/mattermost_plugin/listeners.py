@@ -21,7 +21,9 @@ hook's failure policy).
 Where listeners come from: a class attribute (a decorated method, a descriptor, a mount)
 that has a ``__mattermost_listeners__`` attribute — a callable taking the plugin class and
 returning listeners — contributes them when the class is defined; the runtime adds its own
-(``Order.RUNTIME``). :meth:`mattermost_plugin.Plugin.listeners` lists a class's chain.
+(``Order.RUNTIME``). Equal listeners (same hook, function, order and name) run once, however
+many attributes contribute them: a feature whose attributes share one router returns the same
+``Listener`` from each. :meth:`mattermost_plugin.Plugin.listeners` lists a class's chain.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import os
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.cluster import AsyncCluster, Cluster
+    from mattermost_plugin.kv import KV, AsyncKV
 
 # Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
 SettingsT = TypeVar("SettingsT", bound="BaseModel", default=Any)
@@ -109,6 +113,10 @@ class Plugin(HookMethods, Generic[SettingsT]):
         async_api: the same API as coroutines, for ``async def`` handlers.
         logger: a logger whose records reach the server log with their level.
 
+    Built on first use (docs/state.md): ``kv`` / ``async_kv`` (typed KV collections),
+    ``cluster`` / ``async_cluster`` (cluster events), and the method ``ensure_bot`` /
+    ``async_ensure_bot``.
+
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
         max_workers: threads for ``def`` handlers (default: MATTERMOST_PLUGIN_HOOK_WORKERS or 16).
@@ -119,6 +127,9 @@ class Plugin(HookMethods, Generic[SettingsT]):
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
         failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+        max_message_bytes: the largest hook message accepted, in bytes (default:
+            MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES, else no cap: FileWillBeUploaded carries
+            whole uploads). The server keeps the original file when a message is refused.
         settings_required: fail activation while the settings do not validate (default: the
             plugin activates, and reading ``self.settings`` raises ``SettingsError``).
         reject_invalid_settings: refuse an admin's save of settings that do not validate
@@ -132,6 +143,7 @@ class Plugin(HookMethods, Generic[SettingsT]):
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
     http_workers: ClassVar[int | None] = None
+    max_message_bytes: ClassVar[int | None] = None
     fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
     failure_rejection_reason: ClassVar[str] = (
         "Rejected: a plugin could not process this request. Try again later."
@@ -176,8 +188,11 @@ class Plugin(HookMethods, Generic[SettingsT]):
     @classmethod
     def listeners(cls) -> list[Listener]:
         """The SDK listeners this class's features contribute, in chain order per hook
-        (see :mod:`mattermost_plugin.listeners`); the runtime adds its own when it runs."""
-        found = [listener for group in cls.__listener_sources__.values() for listener in group]
+        (see :mod:`mattermost_plugin.listeners`); the runtime adds its own when it runs.
+        A listener several attributes contribute (every ``@command`` brings the same two)
+        is listed once."""
+        groups = cls.__listener_sources__.values()
+        found = list(dict.fromkeys(listener for group in groups for listener in group))
         return sorted(found, key=lambda listener: listener.order)
 
     @classmethod
@@ -211,6 +226,77 @@ class Plugin(HookMethods, Generic[SettingsT]):
                 f"settings must be a {state.model.__name__}, not {type(value).__name__}"
             )
         state.current, state.error = value, None
+
+    # -- state and cluster helpers (docs/state.md); built on first use, so a plugin that
+    # never uses them does not load their modules
+    @cached_property
+    def kv(self) -> KV:
+        """Typed, namespaced KV collections: ``self.kv.collection("todos", Todo)``."""
+        from mattermost_plugin.kv import KV
+
+        return KV(self._connected("api"))
+
+    @cached_property
+    def async_kv(self) -> AsyncKV:
+        """:attr:`kv` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.kv import AsyncKV
+
+        return AsyncKV(self._connected("async_api"))
+
+    @cached_property
+    def cluster(self) -> Cluster:
+        """Cluster events: ``self.cluster.publish("event-id", payload)``."""
+        from mattermost_plugin.cluster import Cluster
+
+        return Cluster(self._connected("api"))
+
+    @cached_property
+    def async_cluster(self) -> AsyncCluster:
+        """:attr:`cluster` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.cluster import AsyncCluster
+
+        return AsyncCluster(self._connected("async_api"))
+
+    def ensure_bot(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        icon: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """The user id of this plugin's bot ``username``: created on first use, updated to
+        the given fields, safe when several nodes call it at once. ``icon`` is an image file
+        in the plugin's folder (e.g. ``assets/icon.png``). See :mod:`mattermost_plugin.bots`."""
+        from mattermost_plugin.bots import ensure_bot
+
+        api = self._connected("api")
+        return ensure_bot(
+            api, username, display_name=display_name, description=description, icon=icon
+        )
+
+    async def async_ensure_bot(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        icon: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """:meth:`ensure_bot` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.bots import async_ensure_bot
+
+        api = self._connected("async_api")
+        return await async_ensure_bot(
+            api, username, display_name=display_name, description=description, icon=icon
+        )
+
+    def _connected(self, name: str) -> Any:
+        # An AttributeError raised inside a property would be swallowed by __getattr__.
+        try:
+            return getattr(self, name)
+        except AttributeError as exc:
+            raise RuntimeError(str(exc)) from None
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when the attribute was never set: explain instead of a bare error.

@@ -167,3 +167,14 @@ def test_configuration_handler_implies_activation() -> None:
         def changed(self) -> None: ...
 
     assert OnlyConfig.implemented_hooks() == ["OnActivate", "OnConfigurationChange"]
+
+
+def test_a_listener_several_attributes_bring_is_listed_once() -> None:
+    shared = Listener("ExecuteCommand", _noop, Order.COMMANDS, "commands")
+    own = Listener("ExecuteCommand", _noop, Order.COMMANDS, "other")
+
+    class Many(Plugin):
+        first = _Provides(shared)
+        second = _Provides(shared, own)
+
+    assert [item.name for item in Many.listeners()] == ["commands", "other"]
