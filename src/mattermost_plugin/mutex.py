@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import os
 import secrets
 import socket
@@ -138,9 +139,12 @@ def optional_seconds(value: Seconds | None, what: str) -> float | None:
     return float(seconds)
 
 
+_HOST = socket.gethostname()
+
+
 def _new_token() -> bytes:
     # Random so that only this holder matches it; where it came from, for whoever reads it.
-    return f"{secrets.token_hex(16)} {socket.gethostname()}:{os.getpid()}".encode()
+    return f"{secrets.token_hex(16)} {_HOST}:{os.getpid()}".encode()
 
 
 def _options(lease: int, old_value: bytes) -> PluginKVSetOptions:
@@ -409,6 +413,7 @@ class _Refresher:
         self._due: dict[tuple[Mutex, _Hold], float] = {}
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # when the thread looks next on its own
 
     def schedule(self, mutex: Mutex, hold: _Hold, at: float) -> None:
         with self._changed:
@@ -418,7 +423,8 @@ class _Refresher:
                     target=self._run, name="mattermost-mutex-refresher", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify()
+            if at < self._wakes_at:  # waking a thread costs more than the lock itself
+                self._changed.notify()
 
     def cancel(self, mutex: Mutex, hold: _Hold) -> None:
         with self._changed:
@@ -429,6 +435,7 @@ class _Refresher:
             with self._changed:
                 while True:
                     if not self._due:
+                        self._wakes_at = math.inf
                         self._changed.wait()
                         continue
                     entry, at = min(self._due.items(), key=lambda item: item[1])
@@ -436,6 +443,7 @@ class _Refresher:
                     if wait <= 0:
                         del self._due[entry]
                         break
+                    self._wakes_at = at
                     self._changed.wait(wait)
             mutex, hold = entry
             try:
