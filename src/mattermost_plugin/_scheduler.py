@@ -86,6 +86,10 @@ class _Abandoned(Exception):
     """A ``def`` job still runs in its thread; its lock must lapse, not be released."""
 
 
+class _NotStarted(Exception):
+    """Deactivation began before the job could start: it does not start."""
+
+
 class Scheduler:
     def __init__(
         self, plugin: Plugin[Any], jobs: list[JobSpec], onces: dict[str, OnceSpec]
@@ -185,6 +189,8 @@ class Scheduler:
     ) -> str | None:
         """Run a job; its error text (``None``: it succeeded). Raises :class:`_Abandoned`
         when a ``def`` job is still running when its time is up."""
+        if self._stopping:  # checked with no await before the run is registered below
+            raise _NotStarted
         loop = self._loop
         future: asyncio.Future[Any]
         if is_async:
@@ -312,6 +318,7 @@ class Scheduler:
                 previous=None if state.last_started is None else _datetime(state.last_started),
             )
             func = getattr(self.plugin, spec.attr)
+            ran = True
             try:
                 error = await self._execute(
                     f"job {spec.name!r}",
@@ -324,7 +331,10 @@ class Scheduler:
             except _Abandoned:
                 finished = False
                 error = "abandoned: still running when its time was up"
-            await self._record_finish(spec.name, now, error, finished)
+            except _NotStarted:
+                error = "not started: the plugin was deactivating"
+                ran = False
+            await self._record_finish(spec.name, now, error, finished and ran)
             return claimed.next_run
         finally:
             if finished:
@@ -441,6 +451,8 @@ class Scheduler:
             except _Abandoned:
                 finished = False
                 return  # the record stays: after the lease, it runs again
+            except _NotStarted:
+                return  # the record stays for the next start
             await self.api.kv_compare_and_delete(store_key, raw)  # a replacement stays
         finally:
             if finished:
