@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import api_calls, commands, hooks, http, mutex, process, startup, state
+from bench import api_calls, commands, hooks, http, mutex, process, startup, state, upload
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -123,11 +123,13 @@ def run(args: argparse.Namespace) -> list[Result]:
         finally:
             ctx.close()
             loop.close()
-    extra = [] if args.only else process.run() + startup.run()
+    # Process-level measurements: (module, its entries), each with its own table.
+    reports = [] if args.only else [(m, m.run()) for m in (process, upload, startup)]
+    extra = [entry for _, entries in reports for entry in entries]
     elapsed = time.monotonic() - started
     print(f"\n{table(results)}\n")
-    if extra:
-        print(f"{process.table(extra[:2])}\n\n{startup.table(extra[2:])}\n")
+    for module, entries in reports:
+        print(f"{module.table(entries)}\n")
     if contended is not None:
         print(f"{state.table(contended)}\n")
         extra.append(contended)

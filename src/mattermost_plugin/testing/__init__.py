@@ -7,8 +7,9 @@ Installing the SDK registers a pytest plugin (entry point ``pytest11``) with the
     your plugin folder running under the supervisor as a real subprocess, exactly as the
     server runs it (handshake, health check, ``Implemented``, ``OnActivate``). It is stopped
     (``OnDeactivate``) after the test; when the test fails, the plugin's log is shown in the
-    report. It comes with a team ``local``, a user ``admin`` and the channels
-    ``town-square`` and ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
+    report, a failing handler with its traceback (the plugin's frames; all under ``-v``).
+    It comes with a team ``local``, a user ``admin`` and the channels ``town-square`` and
+    ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
 
 ``mattermost_plugin_dir``
     The plugin folder. Taken, in this order, from the ``mattermost_plugin`` marker's first
@@ -48,8 +49,10 @@ What :class:`LocalMattermost` offers (see its documentation):
   ``add_reaction``/``remove_reaction(post, emoji_name, user=...)``
   (``ReactionHasBeenAdded``/``ReactionHasBeenRemoved``), ``set_preferences(preferences,
   user=...)`` (``PreferencesHaveChanged``), ``execute_command("/trigger args")`` (raises
-  :class:`CommandError`), ``http``/``get``/``post`` and ``stream`` to ``ServeHTTP``,
-  ``set_plugin_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
+  :class:`CommandError`), ``http``/``get``/``post``/``put``/``patch``/``delete`` and
+  ``stream`` to ``ServeHTTP`` (as the default user; ``user=`` another, ``user=ANONYMOUS``
+  none), ``set_plugin_config`` and ``patch_config`` (``OnConfigurationChange``),
+  ``call_hook`` for any other hook;
 * inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``,
   ``reactions(post)``, ``preferences(user)``, ``kv_get``, ``kv_keys``, ``logs``,
   ``find_logs``, ``wait_for_log``, ``wait_for_hooks``, the typed ``api`` client (the same
@@ -64,6 +67,7 @@ from __future__ import annotations
 
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
+    ANONYMOUS,
     CommandError,
     Event,
     HookCallError,
@@ -77,6 +81,7 @@ from mattermost_plugin.host.local import (
 from mattermost_plugin.host.supervisor import PluginStartError
 
 __all__ = [
+    "ANONYMOUS",
     "CommandError",
     "Event",
     "FakeAppError",
