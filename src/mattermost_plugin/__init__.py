@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mattermost_plugin.cluster import on_cluster_event
     from mattermost_plugin.commands import Greedy, Text, UsageError, command
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
+    from mattermost_plugin.jobs import JobRun, job, once_job
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "HTTPRequest",
     "HTTPResponse",
     "HookName",
+    "JobRun",
     "NotFoundError",
     "PermissionDeniedError",
     "Plugin",
@@ -47,9 +49,11 @@ __all__ = [
     "__version__",
     "command",
     "hook",
+    "job",
     "mount_asgi",
     "mount_wsgi",
     "on_cluster_event",
+    "once_job",
 ]
 
 
@@ -67,6 +71,9 @@ _LAZY = {
     "mount_asgi": "http",
     "mount_wsgi": "http",
     "on_cluster_event": "cluster",
+    "job": "jobs",
+    "once_job": "jobs",
+    "JobRun": "jobs",
 }
 
 

@@ -134,7 +134,7 @@ class LocalMattermost(LocalDirectory, LocalCommands):
         from mattermost_plugin.host.fake_server import serve
 
         if self.fake is None:
-            fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db)
+            fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db, clock=self.clock.time)
             fake.hooks = self  # API calls run the plugin's hooks as on the server
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
@@ -222,6 +222,7 @@ class LocalMattermost(LocalDirectory, LocalCommands):
             env={
                 "MATTERMOST_PLUGIN_ID": self.plugin_id,
                 "MATTERMOST_PLUGIN_PATH": str(self.plugin_dir),
+                **self.clock.env(),
                 **self.env,
             },
             python=self.python,
