@@ -41,7 +41,9 @@ Example (``tests/test_plugin.py`` of a plugin project, ``mattermost_plugin_dir =
 What :class:`LocalMattermost` offers (see its documentation):
 
 * data: ``create_user``, ``create_team``, ``create_channel(members=...)``,
-  ``add_to_team``, ``add_to_channel``, ``direct_channel`` (with the hooks the server runs);
+  ``add_to_team``/``remove_from_team``, ``add_to_channel``/``remove_from_channel``,
+  ``direct_channel`` (with the hooks the server runs), ``login(user, password)``
+  (``UserWillLogIn``, ``UserHasLoggedIn``; raises :class:`LoginRejectedError`);
 * ``create_post`` (``MessageWillBePosted``, store, ``MessageHasBeenPosted``; raises
   :class:`PostRejectedError`), ``update_post(post_or_id, message, ...)``
   (``MessageWillBeUpdated`` with the new and old post, store, ``MessageHasBeenUpdated``;
@@ -73,6 +75,7 @@ from mattermost_plugin.host.local import (
     HookCallError,
     HTTPResult,
     LocalMattermost,
+    LoginRejectedError,
     LogRecord,
     PostDismissedError,
     PostRejectedError,
@@ -90,6 +93,7 @@ __all__ = [
     "HookCallError",
     "LocalMattermost",
     "LogRecord",
+    "LoginRejectedError",
     "PluginStartError",
     "PostDismissedError",
     "PostRejectedError",
