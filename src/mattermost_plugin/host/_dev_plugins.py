@@ -1,10 +1,8 @@
 """Plugin management on the dev server, as the server does it for ``/api/v4/plugins``.
 
 An uploaded bundle (the ``.tar.gz`` that ``mattermost-plugin bundle`` writes, or any plugin
-archive) is checked the way the server checks one, with its error ids: a gzipped tar
-(``app.plugin.extract.app_error``) holding only files and folders inside it, a manifest at
-its root or in its one top folder (``app.plugin.manifest.app_error``), a valid id
-(``app.plugin.invalid_id.app_error``), and no installed plugin of that id unless ``force``
+archive) is checked the way the server checks one, with its error ids (:mod:`._bundle_rules`),
+and refused when a plugin of that id is installed, unless ``force``
 (``app.plugin.install_id.app_error``). It is unpacked into the state folder
 (``<state>/plugins/<id>/<n>``) and, when the plugin is enabled, started in place of the
 running version: the old one keeps serving until the new one has activated (a failing
@@ -16,19 +14,15 @@ Statuses use the server's ``PluginStatus`` JSON and state numbers (:data:`STATE_
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import shutil
-import tarfile
 import tempfile
 import threading
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mattermost_plugin.host._bundle_rules import BundleRefused, read_manifest, unpack_bundle
 from mattermost_plugin.host._http_front import HTTPError
 from mattermost_plugin.host.supervisor import PluginStartError
-from mattermost_plugin.manifest import MANIFEST_FILE_NAMES, ManifestError, load_manifest
 
 if TYPE_CHECKING:
     from mattermost_plugin.host.dev_server import DevServer
@@ -47,71 +41,6 @@ STATE_NAMES = {
 """The server's ``model.PluginState*`` numbers and names."""
 MAX_BUNDLE = 50 * 1024 * 1024
 """``PluginSettings.MaxFileSize``'s default: the largest bundle the server takes."""
-MAX_UNPACKED = 1024 * 1024 * 1024
-_PLUGIN_ID = re.compile(r"^[a-zA-Z0-9\-_.]{3,190}$")
-
-
-def _extract_error(detail: str) -> HTTPError:
-    return HTTPError(
-        400, "app.plugin.extract.app_error", "Encountered error extracting plugin.", detail
-    )
-
-
-def unpack_bundle(data: bytes, target: Path) -> Path:
-    """Unpack a plugin archive into ``target``; return the folder holding its manifest.
-    Raises the server's 400s for what it would refuse."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            members = archive.getmembers()
-            _check_members(members)
-            # The checks are what the "data" filter adds; Pythons before 3.10.12 lack it.
-            options: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            archive.extractall(target, members=members, **options)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise _extract_error(f"not a readable gzipped tar archive: {exc}") from None
-    return _manifest_folder(target)
-
-
-def _check_members(members: list[tarfile.TarInfo]) -> None:
-    total = 0
-    for member in members:
-        path = PurePosixPath(member.name)
-        if path.is_absolute() or ".." in path.parts:
-            raise _extract_error(f"{member.name!r} lies outside the archive's folder")
-        if not (member.isfile() or member.isdir()):
-            raise _extract_error(f"{member.name!r} is not a file or a folder")
-        total += member.size
-        if total > MAX_UNPACKED:
-            raise _extract_error(f"the archive unpacks to more than {MAX_UNPACKED} bytes")
-
-
-def _manifest_folder(root: Path) -> Path:
-    """The server's ``FindManifest``: the manifest at the root, or in its one top folder."""
-    if any((root / name).is_file() for name in MANIFEST_FILE_NAMES):
-        return root
-    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir():
-        folder = entries[0]
-        if any((folder / name).is_file() for name in MANIFEST_FILE_NAMES):
-            return folder
-    raise HTTPError(
-        400,
-        "app.plugin.manifest.app_error",
-        "Unable to find manifest for extracted plugin.",
-        "no plugin.json or plugin.yaml at the archive's root or in its one top folder",
-    )
-
-
-def _raw_id(folder: Path) -> object:
-    """The manifest's ``id`` as written (checked before the rest of the manifest)."""
-    path = folder / "plugin.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
-        return None
-    return data.get("id") if isinstance(data, dict) else None
 
 
 class DevPlugins:
@@ -141,6 +70,9 @@ class DevPlugins:
             try:
                 folder = unpack_bundle(data, staging)
                 manifest = self._check(folder, force=force)
+            except BundleRefused as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise HTTPError(400, exc.error_id, exc.message, exc.detail) from None
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -154,26 +86,7 @@ class DevPlugins:
             return manifest
 
     def _check(self, folder: Path, *, force: bool) -> dict[str, Any]:
-        plugin_id = _raw_id(folder)
-        if plugin_id is not None and (
-            not isinstance(plugin_id, str) or not _PLUGIN_ID.match(plugin_id)
-        ):
-            raise HTTPError(
-                400,
-                "app.plugin.invalid_id.app_error",
-                "Plugin Id must be at least 3 characters, at most 190 characters and match "
-                "^[a-zA-Z0-9-_\\.]+$.",
-                f"id {plugin_id!r}",
-            )
-        try:
-            manifest = load_manifest(folder)
-        except ManifestError as exc:
-            raise HTTPError(
-                400,
-                "app.plugin.manifest.app_error",
-                "Unable to load the plugin's manifest.",
-                str(exc),
-            ) from None
+        manifest = read_manifest(folder)
         if manifest.id != self.plugin_id:
             raise HTTPError(
                 400,
