@@ -55,7 +55,9 @@ class Dev:
             json={"login_id": username, "password": password},
         )
         assert login.status_code == 200, login.text
-        return User(user["id"], username, login.headers["Token"], self.client(login.headers["Token"]))
+        return User(
+            user["id"], username, login.headers["Token"], self.client(login.headers["Token"])
+        )
 
     @property
     def team_id(self) -> str:
@@ -101,7 +103,9 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
         server.stop()
 
 
-def assert_app_error(response: httpx.Response, status: int, error_id: str | None = None) -> dict[str, Any]:
+def assert_app_error(
+    response: httpx.Response, status: int, error_id: str | None = None
+) -> dict[str, Any]:
     """The answer is the server's AppError JSON with this status (and id)."""
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()

@@ -64,7 +64,9 @@ def test_channels_members_and_the_plugins_join_hook(dev: Dev) -> None:
     joined = cid.http.post(f"/api/v4/channels/{channel['id']}/members", json={"user_id": cid.id})
     assert joined.status_code == 201 and joined.json()["user_id"] == cid.id
     _wait_for_log(dev, "joined")
-    members = {m["user_id"] for m in bob.http.get(f"/api/v4/channels/{channel['id']}/members").json()}
+    members = {
+        m["user_id"] for m in bob.http.get(f"/api/v4/channels/{channel['id']}/members").json()
+    }
     assert members == {bob.id, cid.id}
     # The plugin published a WebSocket event for the join.
     deadline = time.monotonic() + 5
@@ -75,9 +77,7 @@ def test_channels_members_and_the_plugins_join_hook(dev: Dev) -> None:
     assert cid.http.delete(f"/api/v4/channels/{channel['id']}/members/me").json()["status"] == "OK"
     left = cid.http.delete(f"/api/v4/channels/{dev.town_square}/members/me")
     assert_app_error(left, 400, "api.channel.remove.default.app_error")
-    assert_app_error(
-        cid.http.delete(f"/api/v4/channels/{channel['id']}/members/{bob.id}"), 403
-    )
+    assert_app_error(cid.http.delete(f"/api/v4/channels/{channel['id']}/members/{bob.id}"), 403)
     patched = bob.http.put(f"/api/v4/channels/{channel['id']}/patch", json={"purpose": "science"})
     assert patched.status_code == 200 and patched.json()["purpose"] == "science"
     assert_app_error(cid.http.delete(f"/api/v4/channels/{channel['id']}"), 403)
@@ -99,9 +99,12 @@ def test_private_channels_direct_and_group_messages_are_for_their_members(dev: D
     assert_app_error(
         eve.http.post(f"/api/v4/channels/{private['id']}/members", json={"user_id": eve.id}), 403
     )
-    assert dee.http.post(
-        f"/api/v4/channels/{private['id']}/members", json={"user_id": eve.id}
-    ).status_code == 201
+    assert (
+        dee.http.post(
+            f"/api/v4/channels/{private['id']}/members", json={"user_id": eve.id}
+        ).status_code
+        == 201
+    )
     assert eve.http.post("/api/v4/posts", json=post).status_code == 201
     # The last member of a private channel cannot leave it.
     assert dee.http.delete(f"/api/v4/channels/{private['id']}/members/me").status_code == 200
@@ -111,7 +114,9 @@ def test_private_channels_direct_and_group_messages_are_for_their_members(dev: D
     direct = dee.http.post("/api/v4/channels/direct", json=[dee.id, eve.id])
     assert direct.status_code == 201 and direct.json()["type"] == "D"
     dm = direct.json()["id"]
-    assert dee.http.post("/api/v4/posts", json={"channel_id": dm, "message": "hi"}).status_code == 201
+    assert (
+        dee.http.post("/api/v4/posts", json={"channel_id": dm, "message": "hi"}).status_code == 201
+    )
     assert_app_error(fay.http.get(f"/api/v4/channels/{dm}/posts"), 403)
     assert_app_error(fay.http.post("/api/v4/posts", json={"channel_id": dm, "message": "x"}), 403)
     assert_app_error(fay.http.post("/api/v4/channels/direct", json=[dee.id, eve.id]), 403)

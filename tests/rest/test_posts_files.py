@@ -20,11 +20,16 @@ def test_posts_edits_deletes_and_threads(dev: Dev) -> None:
     assert edited.json()["message"] == "two" and edited.json()["edit_at"] > 0
     # MessageWillBeUpdated rejects: the server's 400, and the post stays as it was.
     refused = ida.http.put(f"/api/v4/posts/{post['id']}/patch", json={"message": "forbidden"})
-    assert assert_app_error(refused, 400)["message"] == "Post rejected by plugin. that edit is forbidden"
+    assert (
+        assert_app_error(refused, 400)["message"]
+        == "Post rejected by plugin. that edit is forbidden"
+    )
     assert ida.http.get(f"/api/v4/posts/{post['id']}").json()["message"] == "two"
     assert_app_error(joe.http.put(f"/api/v4/posts/{post['id']}/patch", json={"message": "x"}), 403)
     # An admin edits anyone's post; PUT takes the whole post.
-    whole = dev.admin.put(f"/api/v4/posts/{post['id']}", json={"id": post["id"], "message": "three"})
+    whole = dev.admin.put(
+        f"/api/v4/posts/{post['id']}", json={"id": post["id"], "message": "three"}
+    )
     assert whole.status_code == 200 and whole.json()["message"] == "three"
     wrong_id = dev.admin.put(f"/api/v4/posts/{post['id']}", json={"id": "x", "message": "y"})
     assert_app_error(wrong_id, 400, "api.context.invalid_body_param.app_error")
@@ -51,7 +56,9 @@ def test_posts_edits_deletes_and_threads(dev: Dev) -> None:
 
 def test_reactions(dev: Dev) -> None:
     kim = dev.user("kim")
-    post = kim.http.post("/api/v4/posts", json={"channel_id": dev.town_square, "message": "r"}).json()
+    post = kim.http.post(
+        "/api/v4/posts", json={"channel_id": dev.town_square, "message": "r"}
+    ).json()
     reaction = {"user_id": kim.id, "post_id": post["id"], "emoji_name": "tada"}
     added = kim.http.post("/api/v4/reactions", json=reaction)
     assert added.status_code == 201
@@ -68,9 +75,9 @@ def test_reactions(dev: Dev) -> None:
     )
     shown = kim.http.get(f"/api/v4/posts/{post['id']}").json()
     assert [r["emoji_name"] for r in shown["metadata"]["reactions"]] == ["tada"]
-    assert [r["emoji_name"] for r in kim.http.get(f"/api/v4/posts/{post['id']}/reactions").json()] == [
-        "tada"
-    ]
+    assert [
+        r["emoji_name"] for r in kim.http.get(f"/api/v4/posts/{post['id']}/reactions").json()
+    ] == ["tada"]
     gone = kim.http.delete(f"/api/v4/users/me/posts/{post['id']}/reactions/tada")
     assert gone.json() == {"status": "OK"}
     assert kim.http.get(f"/api/v4/posts/{post['id']}/reactions").json() == []

@@ -25,12 +25,14 @@ def test_created_user_logs_in_and_acts_with_the_session_token(dev: Dev) -> None:
     with dev.client(token) as ada:
         assert ada.get("/api/v4/users/me").json()["id"] == user["id"]
         # The server's other spelling, and the query parameter.
-        assert dev.client(**{"Authorization": f"Token {token}"}).get(
-            "/api/v4/users/me"
-        ).json()["id"] == user["id"]
-        assert httpx.get(f"{dev.server.url}/api/v4/users/me?access_token={token}").json()[
-            "id"
-        ] == user["id"]
+        assert (
+            dev.client(**{"Authorization": f"Token {token}"}).get("/api/v4/users/me").json()["id"]
+            == user["id"]
+        )
+        assert (
+            httpx.get(f"{dev.server.url}/api/v4/users/me?access_token={token}").json()["id"]
+            == user["id"]
+        )
         assert ada.post("/api/v4/users/logout").json() == {"status": "OK"}
         assert_app_error(ada.get("/api/v4/users/me"), 401, "api.context.session_expired.app_error")
 
@@ -100,9 +102,7 @@ def test_patch_roles_and_deactivation_follow_the_servers_permissions(dev: Dev) -
     assert_app_error(
         alan.http.put(f"/api/v4/users/{alan.id}/roles", json={"roles": "system_admin"}), 403
     )
-    assert_app_error(
-        alan.http.put(f"/api/v4/users/{other.id}/active", json={"active": False}), 403
-    )
+    assert_app_error(alan.http.put(f"/api/v4/users/{other.id}/active", json={"active": False}), 403)
     assert_app_error(
         alan.http.put(f"/api/v4/users/{alan.id}/active", json={"active": False}),
         401,
@@ -112,7 +112,9 @@ def test_patch_roles_and_deactivation_follow_the_servers_permissions(dev: Dev) -
     assert deactivated.json() == {"status": "OK"}
     assert dev.admin.get(f"/api/v4/users/{other.id}").json()["delete_at"] > 0
     assert other.http.get("/api/v4/users/me").status_code == 401  # sessions revoked
-    assert dev.admin.put(f"/api/v4/users/{alan.id}/roles", json={"roles": "bogus"}).status_code == 400
+    assert (
+        dev.admin.put(f"/api/v4/users/{alan.id}/roles", json={"roles": "bogus"}).status_code == 400
+    )
 
 
 def test_unknown_and_malformed_user_ids(dev: Dev) -> None:
