@@ -5,20 +5,21 @@ on ``127.0.0.1:PORT``:
 
 * ``/plugins/<plugin id>/...``: the plugin's ``ServeHTTP``, streamed both ways (the answer
   goes out with chunked transfer encoding unless the plugin set ``Content-Length``);
-* ``POST /api/v4/posts`` (``{"channel_id", "message", "root_id"?, "props"?}``): 201 and the
-  created post, or 400 with the plugin's rejection reason, like Mattermost;
-* ``POST /api/v4/commands/execute`` (``{"channel_id", "command"}``): the command response;
-* ``GET /api/v4/posts/<id>``, ``GET /api/v4/channels/<id>/posts``: what was stored;
-* ``GET /api/v4/config`` and ``PUT /api/v4/config/patch`` (a partial config, e.g.
-  ``{"PluginSettings": {"Plugins": {"<id>": {...}}}}``): the configuration, sanitized, and
-  a patch of it that runs ``ConfigurationWillBeSaved`` and ``OnConfigurationChange``;
-* ``GET /api/v4/system/ping`` and ``GET /dev/status``: liveness and the plugin's state.
+* the server's REST API for what a plugin reacts to (users, logins and tokens, teams,
+  channels, members, posts, reactions, files, commands, config, the server log, plugin
+  uploads and statuses): one module per area (``_rest_*``), in one table
+  (``_dev_routes.REST_ROUTES``), with the server's paths, JSON, status codes, ``AppError``
+  errors and permission checks;
+* ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
+  server's own, as server-sent events; ``GET /dev/status``: the plugin's state.
 
-Requests act as the default user ``admin`` unless they carry a ``Mattermost-User-Id``
-header (a user id; empty for an anonymous request). ``channel_id`` may also be a channel
-name of the default team (``town-square``). Errors are Mattermost ``AppError`` JSON.
-Requests through another host name than the dev server's own, and state-changing requests
-a browser marks as cross-site, are refused with 403 (``_dev_guard``).
+A token in ``Authorization: Bearer`` acts as its user, as on the server; requests without
+one act as the default user ``admin`` (a system admin; ``Mattermost-User-Id`` picks another
+user), and the dev server prints an ``admin`` token at start. ``channel_id`` may also be a
+channel name of the default team (``town-square``). Requests through another host name than
+the dev server's own, and state-changing requests a browser marks as cross-site, are
+refused with 403 (``_dev_guard``). An uploaded bundle is unpacked into the state folder and
+swapped in for the running plugin (``_dev_plugins``).
 
 It polls the plugin folder's files every half second and reloads the plugin when they
 change: the new version replaces the old one only once it has activated, so a broken edit
@@ -26,8 +27,10 @@ is reported and the last good version keeps serving. Everything that happens (ho
 their outcome, rejections, the plugin's logs with their levels, restarts) is printed.
 
 The parts: ``_http_front`` (sockets, deadlines, HTTP framing with h11), ``_dev_guard``
-(which requests are accepted), ``_dev_routes`` (the REST routes), ``_dev_proxy`` (the
-plugin's HTTP), ``_dev_console`` (printing) and ``_dev_watch`` (the file watcher).
+(which requests are accepted), ``_dev_routes`` (what answers which path), ``_rest*`` (the
+REST routes), ``_dev_proxy`` (the plugin's HTTP), ``_dev_events`` (the event stream),
+``_dev_plugins`` (uploads and statuses), ``_dev_server_log`` (``GET /api/v4/logs``),
+``_dev_console`` (printing) and ``_dev_watch`` (the file watcher).
 """
 
 from __future__ import annotations
