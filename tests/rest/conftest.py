@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,16 +92,22 @@ def start_dev(folder: Path, **options: Any) -> tuple[DevServer, io.StringIO]:
     return server, output
 
 
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    folder = copy_plugin(REACTOR, tmp_path_factory.mktemp("rest") / "reactor")
-    server, output = start_dev(folder)
-    admin = httpx.Client(base_url=server.url, timeout=20)
+@contextmanager
+def running_dev(folder: Path) -> Iterator[Dev]:
+    """A dev server for a copy of the reactor plugin in ``folder``."""
+    server, output = start_dev(copy_plugin(REACTOR, folder))
+    admin = httpx.Client(base_url=server.url, timeout=30)
     try:
         yield Dev(server, admin, output)
     finally:
         admin.close()
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    with running_dev(tmp_path_factory.mktemp("rest") / "reactor") as running:
+        yield running
 
 
 def assert_app_error(

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.rest.conftest import REACTOR, Dev, assert_app_error, start_dev
+from tests.rest.conftest import REACTOR, Dev, assert_app_error, running_dev
 from tests.support.dev import copy_plugin
 
 PLUGIN = "com.example.reactor"
@@ -58,14 +58,9 @@ def status(dev: Dev) -> dict[str, Any]:
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Iterator[Dev]:
-    folder = copy_plugin(REACTOR, tmp_path / "reactor")
-    server, output = start_dev(folder)
-    admin = httpx.Client(base_url=server.url, timeout=30)
-    try:
-        yield Dev(server, admin, output)
-    finally:
-        admin.close()
-        server.stop()
+    """A dev server of its own for each test: these change the running plugin."""
+    with running_dev(tmp_path / "reactor") as running:
+        yield running
 
 
 def _version(folder: Path, tmp_path: Path, version: str, source: str | None = None) -> Path:

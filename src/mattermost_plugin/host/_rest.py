@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from google.protobuf.message import Message
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -41,11 +42,18 @@ __all__ = [
     "MAX_JSON_BODY",
     "Body",
     "Call",
+    "Form",
+    "FormFile",
     "Route",
+    "check_params",
+    "fake_errors",
     "find_route",
     "forbidden",
     "from_fake",
     "invalid_body",
+    "invalid_param",
+    "query_int",
+    "query_of",
     "route",
 ]
 
@@ -183,6 +191,12 @@ class Call:
                 "Invalid or expired session, please login again.",
             )
         return self.actor.user_id
+
+    def invoke(self, method: str, request: Message) -> Any:
+        """A Plugin API method of the fake, in process (its hooks run as for the plugin's
+        call); its errors are the server's HTTP answers."""
+        with fake_errors():
+            return self.local._invoke(method, request)
 
     def require_session(self) -> None:
         """401 unless the request acts as a user."""

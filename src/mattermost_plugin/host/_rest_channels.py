@@ -56,15 +56,13 @@ def create_channel(call: Call) -> None:
     )
     permission = "create_public_channel" if kind == OPEN else "create_private_channel"
     call.require_team(template.team_id, permission)
-    with fake_errors():
-        channel = call.local._invoke(
-            "CreateChannel", api_channel_post_pb2.CreateChannelRequest(channel=template)
-        ).channel
-        with call.fake.transaction():  # as the server's CreateChannelWithUser
-            member = call.fake.join_channel(channel.id, call.user_id)
-            member.roles = "channel_user channel_admin"
-            member.scheme_admin = True
-            call.fake.channel_members.touch(channel.id)
+    request = api_channel_post_pb2.CreateChannelRequest(channel=template)
+    channel = call.invoke("CreateChannel", request).channel
+    with call.fake.transaction(), fake_errors():  # as the server's CreateChannelWithUser
+        member = call.fake.join_channel(channel.id, call.user_id)
+        member.roles = "channel_user channel_admin"
+        member.scheme_admin = True
+        call.fake.channel_members.touch(channel.id)
     call.dev.emit("server", f"created channel {channel.name} ({channel.id})")
     call.respond(201, channel_json(channel))
 
@@ -79,11 +77,10 @@ def create_direct_channel(call: Call) -> None:
     if call.user_id not in ids and not call.is_admin():
         raise forbidden("manage_system", call.user_id)
     call.require("create_direct_channel")
-    with fake_errors():
-        channel = call.local._invoke(
-            "GetDirectChannel",
-            api_channel_post_pb2.GetDirectChannelRequest(user_id_1=ids[0], user_id_2=ids[1]),
-        ).channel
+    channel = call.invoke(
+        "GetDirectChannel",
+        api_channel_post_pb2.GetDirectChannelRequest(user_id_1=ids[0], user_id_2=ids[1]),
+    ).channel
     call.respond(201, channel_json(channel))
 
 
@@ -96,10 +93,8 @@ def create_group_channel(call: Call) -> None:
         raise invalid_body("user_ids", "expected a list of user ids")
     call.require("create_group_channel")
     members = sorted({*ids, call.user_id})
-    with fake_errors():
-        channel = call.local._invoke(
-            "GetGroupChannel", api_channel_post_pb2.GetGroupChannelRequest(user_ids=members)
-        ).channel
+    request = api_channel_post_pb2.GetGroupChannelRequest(user_ids=members)
+    channel = call.invoke("GetGroupChannel", request).channel
     call.respond(201, channel_json(channel))
 
 
@@ -125,10 +120,8 @@ def patch_channel(call: Call) -> None:
     call.require_channel(channel_id, f"manage_{_kind(channel)}_channel_properties")
     for name, value in changes.items():
         setattr(channel, name, value)
-    with fake_errors():
-        updated = call.local._invoke(
-            "UpdateChannel", api_channel_post_pb2.UpdateChannelRequest(channel=channel)
-        ).channel
+    request = api_channel_post_pb2.UpdateChannelRequest(channel=channel)
+    updated = call.invoke("UpdateChannel", request).channel
     call.respond(200, channel_json(updated))
 
 
@@ -138,10 +131,7 @@ def delete_channel(call: Call) -> None:
     channel_id = call.channel_ref(call.params["channel_id"])
     channel = _channel(call, channel_id)
     call.require_channel(channel_id, f"delete_{_kind(channel)}_channel")
-    with fake_errors():
-        call.local._invoke(
-            "DeleteChannel", api_channel_post_pb2.DeleteChannelRequest(channel_id=channel_id)
-        )
+    call.invoke("DeleteChannel", api_channel_post_pb2.DeleteChannelRequest(channel_id=channel_id))
     call.ok()
 
 
@@ -160,13 +150,12 @@ def add_channel_member(call: Call) -> None:
     else:
         call.require_channel(channel_id, f"manage_{_kind(channel)}_channel_members")
     actor = "" if user_id == call.user_id else call.user_id
-    with fake_errors():
-        member = call.local._invoke(
-            "AddUserToChannel",
-            api_channel_post_pb2.AddUserToChannelRequest(
-                channel_id=channel_id, user_id=user_id, as_user_id=actor
-            ),
-        ).channel_member
+    member = call.invoke(
+        "AddUserToChannel",
+        api_channel_post_pb2.AddUserToChannelRequest(
+            channel_id=channel_id, user_id=user_id, as_user_id=actor
+        ),
+    ).channel_member
     call.respond(201, channel_member_json(member))
 
 

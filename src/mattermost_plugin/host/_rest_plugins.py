@@ -67,8 +67,7 @@ def enable_plugin(call: Call) -> None:
         call.dev.plugins.enable()
     else:
         _other_plugin(call, plugin_id)
-        with fake_errors():
-            call.local._invoke("EnablePlugin", api_kv_config_pb2.EnablePluginRequest(id=plugin_id))
+        call.invoke("EnablePlugin", api_kv_config_pb2.EnablePluginRequest(id=plugin_id))
     call.ok()
 
 
@@ -81,10 +80,7 @@ def disable_plugin(call: Call) -> None:
         call.dev.plugins.disable()
     else:
         _other_plugin(call, plugin_id)
-        with fake_errors():
-            call.local._invoke(
-                "DisablePlugin", api_kv_config_pb2.DisablePluginRequest(id=plugin_id)
-            )
+        call.invoke("DisablePlugin", api_kv_config_pb2.DisablePluginRequest(id=plugin_id))
     call.ok()
 
 

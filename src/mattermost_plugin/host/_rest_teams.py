@@ -49,19 +49,17 @@ def create_team(call: Call) -> None:
         allow_open_invite=body.boolean("allow_open_invite"),
     )
     call.require("create_team")
-    local = call.local
-    with fake_errors():
-        team = local._invoke("CreateTeam", api_user_team_pb2.CreateTeamRequest(team=template)).team
-        local._invoke(
-            "CreateTeamMember",
-            api_user_team_pb2.CreateTeamMemberRequest(team_id=team.id, user_id=call.user_id),
-        )
-        local._invoke(
-            "UpdateTeamMemberRoles",
-            api_user_team_pb2.UpdateTeamMemberRolesRequest(
-                team_id=team.id, user_id=call.user_id, new_roles="team_user team_admin"
-            ),
-        )
+    team = call.invoke("CreateTeam", api_user_team_pb2.CreateTeamRequest(team=template)).team
+    call.invoke(
+        "CreateTeamMember",
+        api_user_team_pb2.CreateTeamMemberRequest(team_id=team.id, user_id=call.user_id),
+    )
+    call.invoke(
+        "UpdateTeamMemberRoles",
+        api_user_team_pb2.UpdateTeamMemberRolesRequest(
+            team_id=team.id, user_id=call.user_id, new_roles="team_user team_admin"
+        ),
+    )
     call.dev.emit("server", f"created team {team.name} ({team.id})")
     call.respond(201, team_json(team))
 
@@ -82,10 +80,9 @@ def get_teams(call: Call) -> None:
 
 @route("GET", "/api/v4/teams/name/{team_name}")
 def get_team_by_name(call: Call) -> None:
-    with fake_errors():
-        team = call.local._invoke(
-            "GetTeamByName", api_user_team_pb2.GetTeamByNameRequest(name=call.params["team_name"])
-        ).team
+    team = call.invoke(
+        "GetTeamByName", api_user_team_pb2.GetTeamByNameRequest(name=call.params["team_name"])
+    ).team
     _require_view(call, team)
     call.respond(200, team_json(team))
 
@@ -113,13 +110,12 @@ def add_team_member(call: Call) -> None:
     else:
         call.require_team(team_id, "add_user_to_team")
     actor = "" if user_id == call.user_id else call.user_id
-    with fake_errors():
-        members = call.local._invoke(
-            "CreateTeamMembers",
-            api_user_team_pb2.CreateTeamMembersRequest(
-                team_id=team_id, user_ids=[user_id], requestor_id=actor
-            ),
-        ).team_members
+    members = call.invoke(
+        "CreateTeamMembers",
+        api_user_team_pb2.CreateTeamMembersRequest(
+            team_id=team_id, user_ids=[user_id], requestor_id=actor
+        ),
+    ).team_members
     call.respond(201, team_member_json(members[0]))
 
 
@@ -140,11 +136,10 @@ def get_team_members(call: Call) -> None:
 def get_team_member(call: Call) -> None:
     team = _team(call, call.params["team_id"])
     _require_view(call, team)
-    with fake_errors():
-        member = call.local._invoke(
-            "GetTeamMember",
-            api_user_team_pb2.GetTeamMemberRequest(team_id=team.id, user_id=call.param_user()),
-        ).team_member
+    member = call.invoke(
+        "GetTeamMember",
+        api_user_team_pb2.GetTeamMemberRequest(team_id=team.id, user_id=call.param_user()),
+    ).team_member
     call.respond(200, team_member_json(member))
 
 
@@ -157,13 +152,12 @@ def remove_team_member(call: Call) -> None:
     if user_id != call.user_id:
         call.require_team(team_id, "remove_user_from_team")
     actor = "" if user_id == call.user_id else call.user_id
-    with fake_errors():
-        call.local._invoke(
-            "DeleteTeamMember",
-            api_user_team_pb2.DeleteTeamMemberRequest(
-                team_id=team_id, user_id=user_id, requestor_id=actor
-            ),
-        )
+    call.invoke(
+        "DeleteTeamMember",
+        api_user_team_pb2.DeleteTeamMemberRequest(
+            team_id=team_id, user_id=user_id, requestor_id=actor
+        ),
+    )
     call.ok()
 
 

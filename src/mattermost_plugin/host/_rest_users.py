@@ -99,10 +99,7 @@ def create_user(call: Call) -> None:
         )
     template.props.update(props or {})
     template.notify_props.update(notify_props or {})
-    with fake_errors():
-        created = call.local._invoke(
-            "CreateUser", api_user_team_pb2.CreateUserRequest(user=template)
-        ).user
+    created = call.invoke("CreateUser", api_user_team_pb2.CreateUserRequest(user=template)).user
     call.dev.emit("server", f"created user {created.username} ({created.id})")
     call.respond(201, user_json(created))
 
@@ -123,19 +120,17 @@ def get_users(call: Call) -> None:
         page=query_int(call, "page", 0),
         per_page=query_int(call, "per_page", 60, maximum=200),
     )
-    with fake_errors():
-        users = call.local._invoke("GetUsers", request).users
+    users = call.invoke("GetUsers", request).users
     call.respond(200, [user_view(call, u) for u in users])
 
 
 @route("GET", "/api/v4/users/username/{username}")
 def get_user_by_username(call: Call) -> None:
     call.require_session()
-    with fake_errors():
-        user = call.local._invoke(
-            "GetUserByUsername",
-            api_user_team_pb2.GetUserByUsernameRequest(name=call.params["username"]),
-        ).user
+    user = call.invoke(
+        "GetUserByUsername",
+        api_user_team_pb2.GetUserByUsernameRequest(name=call.params["username"]),
+    ).user
     call.respond(200, user_view(call, user))
 
 
@@ -168,10 +163,7 @@ def patch_user(call: Call) -> None:
     if notify_props is not None:
         user.ClearField("notify_props")
         user.notify_props.update(notify_props)
-    with fake_errors():
-        updated = call.local._invoke(
-            "UpdateUser", api_user_team_pb2.UpdateUserRequest(user=user)
-        ).user
+    updated = call.invoke("UpdateUser", api_user_team_pb2.UpdateUserRequest(user=user)).user
     call.respond(200, user_json(updated))
 
 
@@ -196,11 +188,10 @@ def update_user_active(call: Call) -> None:
     elif not call.is_admin():
         raise forbidden("sysconsole_write_user_management_users", call.user_id)
     _user(call, user_id)
-    with fake_errors():
-        call.local._invoke(
-            "UpdateUserActive",
-            api_user_team_pb2.UpdateUserActiveRequest(user_id=user_id, active=active),
-        )
+    call.invoke(
+        "UpdateUserActive",
+        api_user_team_pb2.UpdateUserActiveRequest(user_id=user_id, active=active),
+    )
     call.ok()
 
 
@@ -210,11 +201,10 @@ def update_user_roles(call: Call) -> None:
     user_id = call.param_user()
     roles = call.body("roles").string("roles", required=True)
     call.require("manage_roles")
-    with fake_errors():
-        call.local._invoke(
-            "UpdateUserRoles",
-            api_user_team_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=roles),
-        )
+    call.invoke(
+        "UpdateUserRoles",
+        api_user_team_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=roles),
+    )
     call.ok()
 
 
@@ -228,13 +218,12 @@ def create_token(call: Call) -> None:
     description = call.body("description").string("description", required=True)
     call.require("create_user_access_token")
     _require_self_or(call, user_id, "edit_other_users")
-    with fake_errors():
-        token = call.local._invoke(
-            "CreateUserAccessToken",
-            api_user_team_pb2.CreateUserAccessTokenRequest(
-                token=api_user_team_pb2.UserAccessToken(user_id=user_id, description=description)
-            ),
-        ).token
+    token = call.invoke(
+        "CreateUserAccessToken",
+        api_user_team_pb2.CreateUserAccessTokenRequest(
+            token=api_user_team_pb2.UserAccessToken(user_id=user_id, description=description)
+        ),
+    ).token
     call.respond(200, token_json(token, with_token=True))
 
 
@@ -260,11 +249,10 @@ def revoke_token(call: Call) -> None:
         raise HTTPError(404, "app.user_access_token.get_by_user.app_error", "token not found")
     call.require("revoke_user_access_token")
     _require_self_or(call, token.user_id, "edit_other_users")
-    with fake_errors():
-        call.local._invoke(
-            "RevokeUserAccessToken",
-            api_user_team_pb2.RevokeUserAccessTokenRequest(token_id=token_id),
-        )
+    call.invoke(
+        "RevokeUserAccessToken",
+        api_user_team_pb2.RevokeUserAccessTokenRequest(token_id=token_id),
+    )
     call.ok()
 
 
@@ -272,10 +260,9 @@ def revoke_token(call: Call) -> None:
 def get_teams_for_user(call: Call) -> None:
     user_id = call.param_user()
     _require_self_or(call, user_id, "manage_system")
-    with fake_errors():
-        teams = call.local._invoke(
-            "GetTeamsForUser", api_user_team_pb2.GetTeamsForUserRequest(user_id=user_id)
-        ).teams
+    teams = call.invoke(
+        "GetTeamsForUser", api_user_team_pb2.GetTeamsForUserRequest(user_id=user_id)
+    ).teams
     call.respond(200, [team_json(t) for t in teams])
 
 
