@@ -24,12 +24,24 @@ if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
     from mattermost_plugin.commands import Greedy, Text, UsageError, command
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
+    from mattermost_plugin.interactive import (
+        ActionRequest,
+        ActionResponse,
+        DialogResponse,
+        DialogSubmission,
+        action,
+        dialog,
+    )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionRequest",
+    "ActionResponse",
     "AlreadyExistsError",
     "AsyncPluginAPIClient",
+    "DialogResponse",
+    "DialogSubmission",
     "Greedy",
     "HTTPRequest",
     "HTTPResponse",
@@ -44,7 +56,9 @@ __all__ = [
     "UsageError",
     "ValidationError",
     "__version__",
+    "action",
     "command",
+    "dialog",
     "hook",
     "mount_asgi",
     "mount_wsgi",
@@ -52,7 +66,7 @@ __all__ = [
 
 
 # Loaded on first use, not with every import: the clients (233 generated methods each), the
-# HTTP layer and the commands are not needed by every plugin.
+# HTTP layer, the commands and the interactive messages are not needed by every plugin.
 _LAZY = {
     "PluginAPIClient": "client",
     "AsyncPluginAPIClient": "client",
@@ -64,6 +78,12 @@ _LAZY = {
     "HTTPResponse": "http",
     "mount_asgi": "http",
     "mount_wsgi": "http",
+    "action": "interactive",
+    "dialog": "interactive",
+    "ActionRequest": "interactive",
+    "ActionResponse": "interactive",
+    "DialogResponse": "interactive",
+    "DialogSubmission": "interactive",
 }
 
 

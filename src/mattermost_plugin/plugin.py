@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.interactive import Interactions
 
 # Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
 SettingsT = TypeVar("SettingsT", bound="BaseModel", default=Any)
@@ -98,6 +99,8 @@ class Plugin(HookMethods, Generic[SettingsT]):
         api: the Plugin API, blocking (``PluginAPIClient``).
         async_api: the same API as coroutines, for ``async def`` handlers.
         logger: a logger whose records reach the server log with their level.
+        interactive: buttons, menus and dialogs (``Interactions``; see
+            :mod:`mattermost_plugin.interactive`).
 
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
@@ -118,6 +121,7 @@ class Plugin(HookMethods, Generic[SettingsT]):
     api: PluginAPIClient
     async_api: AsyncPluginAPIClient
     logger: logging.Logger
+    interactive: Interactions
 
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
@@ -212,6 +216,10 @@ class Plugin(HookMethods, Generic[SettingsT]):
             logger = get_plugin_logger(type(self).__name__)
             self.logger = logger
             return logger
+        if name == "interactive":
+            from mattermost_plugin.interactive._interactions import interactions_of
+
+            return interactions_of(self)
         if name in ("api", "async_api"):
             target = self.__dict__.get("_api_target")
             if target is not None:  # set by run_plugin: connect on first use

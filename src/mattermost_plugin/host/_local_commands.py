@@ -28,7 +28,6 @@ from mattermost_plugin.host._local_types import (
 )
 from mattermost_plugin.host.fake_server import (
     FakeAppError,
-    new_id,
 )
 from mattermost_plugin.host.supervisor import hook_error_text
 from mattermost_plugin.models import (
@@ -170,7 +169,7 @@ class LocalCommands(LocalPosts):
         filled.CopyFrom(args)
         filled.command = text
         filled.site_url = filled.site_url or self.site_url_value
-        filled.trigger_id = filled.trigger_id or new_id()
+        filled.trigger_id = filled.trigger_id or fake.new_trigger_id(filled.user_id)
         started = time.monotonic()
         try:
             answer = self.call_hook(

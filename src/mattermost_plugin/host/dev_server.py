@@ -9,6 +9,9 @@ on ``127.0.0.1:PORT``:
   created post, or 400 with the plugin's rejection reason, like Mattermost;
 * ``POST /api/v4/commands/execute`` (``{"channel_id", "command"}``): the command response;
 * ``GET /api/v4/posts/<id>``, ``GET /api/v4/channels/<id>/posts``: what was stored;
+* ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
+  a click on a button or menu and a dialog submission, as the webapp sends them;
+  ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /api/v4/system/ping`` and ``GET /dev/status``: liveness and the plugin's state.
 
 Requests act as the default user ``admin`` unless they carry a ``Mattermost-User-Id``

@@ -69,6 +69,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     team_pb2,
     user_pb2,
 )
+from mattermost_plugin.host._fake_dialogs import DialogsMixin
 from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
 from mattermost_plugin.host.store import (
     Codec,
@@ -342,7 +343,7 @@ else:
 _Ctx = grpc.ServicerContext
 
 
-class FakeMattermost(_ServicerBase):
+class FakeMattermost(DialogsMixin, _ServicerBase):
     """The PluginAPI service over in-memory state. Public attributes are for tests to inspect.
 
     Args:
@@ -378,6 +379,7 @@ class FakeMattermost(_ServicerBase):
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
         ) = None
         self.on_config_saved: Callable[[], None] | None = None
+        self._init_dialogs()  # trigger ids and OpenInteractiveDialog (_fake_dialogs)
         P = proto_codec
         self.users: Table[str, user_pb2.User] = Table("user", P(user_pb2.User))
         self.teams: Table[str, team_pb2.Team] = Table("team", P(team_pb2.Team))

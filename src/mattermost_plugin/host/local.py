@@ -25,6 +25,12 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   channel, team, root and parent ids, command, site URL, trigger id), then posts an
   ``in_channel`` answer to the channel or keeps an ephemeral one for the user.
 * :meth:`~LocalMattermost.http`: one request through the plugin's ``ServeHTTP``.
+* :meth:`~LocalMattermost.click` and :meth:`~LocalMattermost.submit_dialog`: a click on a
+  button or menu of a post, and a dialog submission, the way the server runs them (the
+  integration request to the plugin's URL, then its answer applied: the post updated, an
+  ephemeral text, the dialog's field errors); the dialogs the plugin opened
+  (``OpenInteractiveDialog``, with the server's trigger id checks) are in
+  :meth:`~LocalMattermost.dialogs`.
 * users, teams, channels and memberships (firing ``UserHasBeenCreated``,
   ``ChannelHasBeenCreated``, ``UserHasJoinedTeam`` and ``UserHasJoinedChannel``), the
   plugin's settings (``OnConfigurationChange``), and its logs: stderr lines and
@@ -59,6 +65,7 @@ from typing import Any
 from mattermost_plugin.host._local_commands import LocalCommands
 from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
+from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive
 from mattermost_plugin.host._local_types import (
     DEV_RESTART_POLICY,
     DISMISS_POST,
@@ -83,6 +90,7 @@ from mattermost_plugin.http import Headers, HeadersLike
 __all__ = [
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
+    "ActionResult",
     "CommandError",
     "Event",
     "HTTPResult",
@@ -95,7 +103,7 @@ __all__ = [
 ]
 
 
-class LocalMattermost(LocalDirectory, LocalCommands):
+class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
     """A fake Mattermost with one plugin, started as a real subprocess. See the module doc.
 
     Args:
@@ -127,6 +135,7 @@ class LocalMattermost(LocalDirectory, LocalCommands):
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved
+            fake.on_dialog = self._dialog_opened
             self.fake = fake
             if self.site_url is not None:
                 with fake.transaction():
