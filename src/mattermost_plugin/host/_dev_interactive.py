@@ -64,7 +64,7 @@ def route_interactive(routes: DevRoutes, exchange: Exchange, method: str, path: 
             )
         except FakeAppError as exc:
             raise HTTPError(exc.status_code, exc.error_id, exc.message) from None
-        exchange.respond_json(200, result.api.model_dump(mode="json", exclude_defaults=True))
+        exchange.respond_json(200, result.api.model_dump(mode="json"))
         return True
     if method == "POST" and path == _SUBMIT:
         data: dict[str, Any] = routes._json_body(exchange)

@@ -399,8 +399,8 @@ async def _dialog(call: HookCall, handler: Handler, user_id: str, raw: bytes) ->
     if body.cancelled and not payload.get("n"):
         return {}  # a dialog that asked for no cancel notification: nothing to do
     spec = payload.get("e")
-    if not isinstance(spec, list):
-        raise Refused(403, "the state has no elements")
+    if not isinstance(spec, list) or not all(_is_element(entry) for entry in spec):
+        raise Refused(403, "the state's elements are malformed")
     values: dict[str, Any] = {}
     data: Any = None
     if not body.cancelled:
@@ -428,6 +428,19 @@ async def _dialog(call: HookCall, handler: Handler, user_id: str, raw: bytes) ->
     except Exception as exc:
         _failed(call, handler, exc)
         return {"error": DIALOG_FAILED}
+
+
+def _is_element(entry: object) -> bool:
+    """An entry of the signed element spec: ``[name, kind, optional, min, max, choices]``."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 6
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], str)
+        and isinstance(entry[3], int)
+        and isinstance(entry[4], int)
+        and (entry[5] is None or isinstance(entry[5], list))
+    )
 
 
 def _validation_answer(exc: PydanticValidationError, names: set[str]) -> dict[str, Any]:

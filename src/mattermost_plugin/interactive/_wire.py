@@ -58,7 +58,10 @@ class PostActionIntegrationResponse(_Wire):
 
 
 class PostActionAPIResponse(_Wire):
-    """The server's answer to the client's ``POST /api/v4/posts/{post_id}/actions/{id}``."""
+    """The server's answer to the client's ``POST /api/v4/posts/{post_id}/actions/{id}``.
+    (``status`` and ``trigger_id`` are the server's fields; whether its answer carries the
+    integration's ``goto_location`` here, or the webapp learns it otherwise, we could not
+    tell from the server's code: the local host puts it here.)"""
 
     status: str = "OK"
     trigger_id: str = ""

@@ -47,7 +47,7 @@ class Poll(BaseModel):
     @field_validator("question")
     @classmethod
     def not_shouting(cls, value: str) -> str:
-        if value.isupper():
+        if value.isupper() and len(value) > 3:
             raise ValueError("no shouting")
         return value
 
