@@ -48,6 +48,8 @@ that does not carry a valid signature for what it claims is answered 403 and log
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from mattermost_plugin.interactive._declare import action, dialog
 from mattermost_plugin.interactive._dialogs import (
     BoolElement,
@@ -75,13 +77,15 @@ from mattermost_plugin.interactive._requests import (
     DialogSubmission,
 )
 from mattermost_plugin.interactive._signing import KEY_NAME
-from mattermost_plugin.interactive._wire import (
-    PostActionAPIResponse,
-    PostActionIntegrationRequest,
-    PostActionIntegrationResponse,
-    SubmitDialogRequest,
-    SubmitDialogResponse,
-)
+
+if TYPE_CHECKING:
+    from mattermost_plugin.interactive._wire import (
+        PostActionAPIResponse,
+        PostActionIntegrationRequest,
+        PostActionIntegrationResponse,
+        SubmitDialogRequest,
+        SubmitDialogResponse,
+    )
 
 __all__ = [
     "ACTION_PREFIX",
@@ -112,3 +116,25 @@ __all__ = [
     "action",
     "dialog",
 ]
+
+
+# The server's JSON models load with the first click or submission, not with the module.
+_WIRE = frozenset(
+    {
+        "PostActionAPIResponse",
+        "PostActionIntegrationRequest",
+        "PostActionIntegrationResponse",
+        "SubmitDialogRequest",
+        "SubmitDialogResponse",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WIRE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from mattermost_plugin.interactive import _wire
+
+    value = getattr(_wire, name)
+    globals()[name] = value
+    return value

@@ -47,12 +47,6 @@ from mattermost_plugin.interactive._requests import (
     DialogSubmission,
 )
 from mattermost_plugin.interactive._signing import InvalidToken, verify
-from mattermost_plugin.interactive._wire import (
-    PostActionIntegrationRequest,
-    PostActionIntegrationResponse,
-    SubmitDialogRequest,
-    SubmitDialogResponse,
-)
 from mattermost_plugin.listeners import CallNext, HookCall, Listener, Order
 
 if TYPE_CHECKING:
@@ -256,6 +250,8 @@ def _failed(call: HookCall, handler: Handler, exc: BaseException) -> None:
 
 
 async def _action(call: HookCall, handler: Handler, user_id: str, raw: bytes) -> dict[str, Any]:
+    from mattermost_plugin.interactive._wire import PostActionIntegrationRequest
+
     try:
         body = PostActionIntegrationRequest.model_validate_json(raw or b"{}")
     except PydanticValidationError:
@@ -333,6 +329,8 @@ async def _bound_post(
 def _action_answer(
     result: Any, request: ActionRequest[Any], payload: dict[str, Any], plugin_id: str, key: bytes
 ) -> dict[str, Any]:
+    from mattermost_plugin.interactive._wire import PostActionIntegrationResponse
+
     if result is None:
         return {}
     if isinstance(result, str):
@@ -346,6 +344,16 @@ def _action_answer(
             "text) or None"
         )
     update = result.update
+    post = request.post
+    if update is not None and post is not None:
+        # The server's update takes the pinned state and the files from the answer too (as
+        # far as we can tell): keep the stored post's unless the handler set them.
+        kept = {
+            name: getattr(post, name)
+            for name in ("is_pinned", "file_ids")
+            if name not in update.model_fields_set
+        }
+        update = update.model_copy(update=kept, deep=True)
     if result.attachments is not None:
         if update is None:
             if request.post is None:
@@ -380,6 +388,8 @@ def _action_answer(
 
 
 async def _dialog(call: HookCall, handler: Handler, user_id: str, raw: bytes) -> dict[str, Any]:
+    from mattermost_plugin.interactive._wire import SubmitDialogRequest
+
     try:
         body = SubmitDialogRequest.model_validate_json(raw or b"{}")
     except PydanticValidationError:
@@ -445,6 +455,8 @@ def _is_element(entry: object) -> bool:
 
 def _validation_answer(exc: PydanticValidationError, names: set[str]) -> dict[str, Any]:
     """Pydantic's errors as field errors (and a general one for what names no field)."""
+    from mattermost_plugin.interactive._wire import SubmitDialogResponse
+
     errors: dict[str, str] = {}
     general: list[str] = []
     for error in exc.errors(include_url=False):
@@ -463,6 +475,8 @@ def _validation_answer(exc: PydanticValidationError, names: set[str]) -> dict[st
 
 
 def _dialog_answer(result: Any) -> dict[str, Any]:
+    from mattermost_plugin.interactive._wire import SubmitDialogResponse
+
     if result is None:
         return {}
     if isinstance(result, DialogResponse):

@@ -49,9 +49,13 @@ What :class:`LocalMattermost` offers (see its documentation):
   (``ReactionHasBeenAdded``/``ReactionHasBeenRemoved``), ``set_preferences(preferences,
   user=...)`` (``PreferencesHaveChanged``), ``execute_command("/trigger args")`` (raises
   :class:`CommandError`), ``http``/``get``/``post`` and ``stream`` to ``ServeHTTP``,
+  ``click(post, "Approve", user=..., selected_option=...)`` (a button or menu, the plugin's
+  answer applied; an :class:`ActionResult`) and ``submit_dialog(values, user=...)`` (the
+  latest dialog the plugin opened; its ``SubmitDialogResponse``),
   ``set_plugin_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
 * inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``,
-  ``reactions(post)``, ``preferences(user)``, ``kv_get``, ``kv_keys``, ``logs``,
+  ``reactions(post)``, ``preferences(user)``, ``actions(post)``, ``dialogs(user)``
+  (:class:`OpenedDialog`), ``kv_get``, ``kv_keys``, ``logs``,
   ``find_logs``, ``wait_for_log``, ``wait_for_hooks``, the typed ``api`` client (the same
   Plugin API the plugin has) and ``server``, the fake itself;
 * ``reload()`` to restart the plugin folder, ``supervisor`` for the process.
@@ -62,8 +66,10 @@ hook_timeout=5.0)``.
 
 from __future__ import annotations
 
+from mattermost_plugin.host._fake_dialogs import OpenedDialog
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
+    ActionResult,
     CommandError,
     Event,
     HookCallError,
@@ -77,6 +83,7 @@ from mattermost_plugin.host.local import (
 from mattermost_plugin.host.supervisor import PluginStartError
 
 __all__ = [
+    "ActionResult",
     "CommandError",
     "Event",
     "FakeAppError",
@@ -85,6 +92,7 @@ __all__ = [
     "HookCallError",
     "LocalMattermost",
     "LogRecord",
+    "OpenedDialog",
     "PluginStartError",
     "PostDismissedError",
     "PostRejectedError",
