@@ -54,6 +54,7 @@ def measure(lines: int, mib: int) -> dict[str, int]:
         cwd=HERE.parent,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the host re-logs the plugin's lines: not ours to show
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None

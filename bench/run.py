@@ -19,8 +19,9 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from bench import api_calls, commands, hooks, http, process, startup
+from bench import api_calls, commands, hooks, http, process, startup, state, upload
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -38,6 +39,8 @@ SUITES: list[Suite] = [
     hooks.suite,
     commands.suite,
     http.suite,
+    state.sync_suite,
+    state.async_suite,
 ]
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     loop = asyncio.new_event_loop()
     results: list[Result] = []
     started = time.monotonic()
+    contended: dict[str, Any] | None = None
     with _server(args.server) as address:
         ctx = Context(address=address, loop=loop)
         try:
@@ -112,14 +116,21 @@ def run(args: argparse.Namespace) -> list[Result]:
                     f"({result.sdk_median_us:.1f} vs {result.baseline_median_us:.1f} µs)",
                     flush=True,
                 )
+            if not args.only or any(o in "kv update under contention" for o in args.only):
+                contended = state.contention(address)
         finally:
             ctx.close()
             loop.close()
-    extra = [] if args.only else process.run() + startup.run()
+    # Process-level measurements: (module, its entries), each with its own table.
+    reports = [] if args.only else [(m, m.run()) for m in (process, upload, startup)]
+    extra = [entry for _, entries in reports for entry in entries]
     elapsed = time.monotonic() - started
     print(f"\n{table(results)}\n")
-    if extra:
-        print(f"{process.table(extra[:2])}\n\n{startup.table(extra[2:])}\n")
+    for module, entries in reports:
+        print(f"{module.table(entries)}\n")
+    if contended is not None:
+        print(f"{state.table(contended)}\n")
+        extra.append(contended)
     print(f"{elapsed:.0f} s, load {_load()}; ok: the median ratio is at most the row's target")
     write_json(results, args.output, extra)
     print(f"wrote {args.output}")

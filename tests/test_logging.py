@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mattermost_plugin.logging import (
     LOG_LEVEL_ENV,
+    LOG_LEVEL_VARIABLES,
     REDACTED,
     TRACE,
     HclogFormatter,
@@ -35,7 +36,8 @@ RESERVED = {"@level", "@message", "@timestamp", "@module"}
 
 @pytest.fixture(autouse=True)
 def _reset_sdk_logger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(LOG_LEVEL_ENV, raising=False)
+    for name in LOG_LEVEL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     yield
     for handler in list(SDK.handlers):
         SDK.removeHandler(handler)
@@ -266,6 +268,35 @@ def test_invalid_env_level_means_info_and_one_warning(monkeypatch: pytest.Monkey
     assert line["@level"] == "warn"
     assert line["@message"].startswith(f"{LOG_LEVEL_ENV}: unknown log level 'verbose'")
     assert line["@message"].endswith("using info")
+
+
+@pytest.mark.parametrize(
+    ("plugin_level", "server_level", "level"),
+    [
+        (None, "debug", logging.DEBUG),  # the server's documented name alone
+        ("warn", "debug", logging.WARNING),  # the SDK's own name wins
+        ("", "ERROR", logging.ERROR),  # empty counts as unset
+        ("trace", None, TRACE),
+    ],
+)
+def test_level_variables_and_their_precedence(
+    monkeypatch: pytest.MonkeyPatch, plugin_level: str | None, server_level: str | None, level: int
+) -> None:
+    assert LOG_LEVEL_VARIABLES == ("MATTERMOST_PLUGIN_LOG_LEVEL", "MATTERMOST_LOG_LEVEL")
+    for name, value in zip(LOG_LEVEL_VARIABLES, (plugin_level, server_level), strict=True):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    configure_logging(stream=io.StringIO())
+    assert SDK.level == level
+
+
+def test_invalid_server_level_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATTERMOST_LOG_LEVEL", "chatty")
+    buffer = io.StringIO()
+    configure_logging(stream=buffer)
+    assert SDK.level == logging.INFO
+    (line,) = _lines(buffer)
+    assert line["@message"].startswith("MATTERMOST_LOG_LEVEL: unknown log level 'chatty'")
 
 
 def test_explicit_level(monkeypatch: pytest.MonkeyPatch) -> None:

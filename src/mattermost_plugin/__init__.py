@@ -22,6 +22,7 @@ from mattermost_plugin.plugin import Plugin
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.cluster import on_cluster_event
     from mattermost_plugin.commands import Greedy, Text, UsageError, command
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
     from mattermost_plugin.interactive import (
@@ -62,11 +63,13 @@ __all__ = [
     "hook",
     "mount_asgi",
     "mount_wsgi",
+    "on_cluster_event",
 ]
 
 
 # Loaded on first use, not with every import: the clients (233 generated methods each), the
-# HTTP layer, the commands and the interactive messages are not needed by every plugin.
+# HTTP layer, the commands, cluster events and the interactive messages are not needed
+# by every plugin.
 _LAZY = {
     "PluginAPIClient": "client",
     "AsyncPluginAPIClient": "client",
@@ -78,6 +81,7 @@ _LAZY = {
     "HTTPResponse": "http",
     "mount_asgi": "http",
     "mount_wsgi": "http",
+    "on_cluster_event": "cluster",
     "action": "interactive",
     "dialog": "interactive",
     "ActionRequest": "interactive",

@@ -634,11 +634,11 @@ def adapt_result(
                 raise TypeError(f"returned {type(result).__name__}; return None, or an error")
             return response
     if spec.kind is ResponseKind.WILL_BE:
-        return _adapt_will_be(spec, request, result)
+        return _adapt_will_be(spec, request, args, result)
     return _adapt_value(spec, request, args, result)
 
 
-def _adapt_will_be(spec: HookSpec, request: Message, result: Any) -> Message:
+def _adapt_will_be(spec: HookSpec, request: Message, args: list[Any], result: Any) -> Message:
     modified = [o for o in spec.outputs if o.name != "rejection_reason"]
     if result is None:
         values: list[Any] = [None] * len(modified)
@@ -671,8 +671,14 @@ def _adapt_will_be(spec: HookSpec, request: Message, result: Any) -> Message:
         original = _original_for(spec, out)
         # Send a value only when the handler changed it: posts reach hooks without props
         # and metadata, and echoing an unchanged copy back could drop them.
-        if original is not None and getattr(request, original.name) == wire:
-            continue
+        if original is not None:
+            before = args[spec.args.index(original)]
+            # Immutable bytes are compared with what the handler got: reading the field
+            # again would copy it (a whole upload, for FileWillBeUploaded).
+            if not isinstance(before, bytes):
+                before = getattr(request, original.name)
+            if before == wire:
+                continue
         fields[out.name] = wire
     return spec.response(**fields)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
@@ -63,3 +63,16 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
+
+
+def describe_errors(error: ValidationError, limit: int = 3) -> str:
+    """``field.path: message`` for the first few errors of a validation, for messages that
+    name the field (the whole list is ``error.errors()``)."""
+    found = error.errors(include_url=False)
+    parts = []
+    for item in found[:limit]:
+        where = ".".join(str(part) for part in item["loc"])
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    if len(found) > limit:
+        parts.append(f"and {len(found) - limit} more")
+    return "; ".join(parts)

@@ -18,10 +18,16 @@ from typing import Any
 MANIFEST_FILE_NAMES = ("plugin.json", "plugin.yaml", "plugin.yml")
 
 
+def plugin_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The plugin's folder: ``MATTERMOST_PLUGIN_PATH``, else the working directory."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
+
+
 def find_manifest(environ: Mapping[str, str]) -> tuple[dict[str, Any], Path | None]:
     """The plugin folder's manifest as read (``{}`` when unreadable) and its path (``None``
     when the folder has none)."""
-    folder = Path(environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd())
+    folder = plugin_folder(environ)
     for name in MANIFEST_FILE_NAMES:
         manifest = folder / name
         if manifest.is_file():
@@ -35,8 +41,7 @@ def find_plugin_id(environ: Mapping[str, str]) -> tuple[str | None, str]:
         return environ["MATTERMOST_PLUGIN_ID"], "MATTERMOST_PLUGIN_ID"
     data, manifest = find_manifest(environ)
     if manifest is None:
-        folder = environ.get("MATTERMOST_PLUGIN_PATH") or os.getcwd()
-        return None, f"MATTERMOST_PLUGIN_ID, or a manifest in {folder}"
+        return None, f"MATTERMOST_PLUGIN_ID, or a manifest in {plugin_folder(environ)}"
     found = data.get("id")
     return (found if isinstance(found, str) and found else None), str(manifest)
 

@@ -2,8 +2,10 @@
 
 :class:`PluginProcess` starts a ``grpc.aio`` server on loopback TCP or a unix socket (in
 auto-mTLS mode behind the TLS front of ``_mtls``), serves health, ``GRPCController``
-and ``GRPCStdio`` next to the hooks, prints the one handshake line on stdout, and then keeps
-stdout pointing at stderr so nothing a plugin prints can corrupt the protocol. It stops
+and ``GRPCStdio`` next to the hooks, and prints the one handshake line on stdout. Under a
+host, everything else written to stdout or stderr goes through the output relay of
+``_stdio``, so nothing a plugin prints can corrupt the protocol or be misread as a log
+entry; started by hand, stdout leads to stderr as plain text. It stops
 gracefully on ``GRPCController.Shutdown``, SIGTERM and SIGINT, and also when its parent
 process dies, so a plugin never outlives the server that started it.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import faulthandler
 import logging
 import os
 import secrets
@@ -36,6 +40,7 @@ from mattermost_plugin._pb.go_plugin import (
     grpc_stdio_pb2,
     grpc_stdio_pb2_grpc,
 )
+from mattermost_plugin._stdio import OutputRelay
 from mattermost_plugin.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ __all__ = [
     "HEALTH_SERVICE",
     "MAGIC_COOKIE_KEY",
     "MAGIC_COOKIE_VALUE",
+    "MAX_MESSAGE_ENV",
     "STOP_BUDGET",
     "PluginProcess",
 ]
@@ -59,6 +65,8 @@ MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
 CORE_PROTOCOL_VERSION = 1  # go-plugin's own handshake version
 APP_PROTOCOL_VERSION = 1  # Mattermost's plugin protocol version
 HEALTH_SERVICE = "plugin"  # the service name go-plugin's host checks
+MAX_MESSAGE_ENV = "MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES"
+"""Caps the size of one hook message the plugin accepts; unset: no cap (PROTOCOL §6)."""
 
 STOP_BUDGET = 2.0
 """Seconds from a stop request to process exit: the host kills the plugin 2 s after Shutdown."""
@@ -92,6 +100,7 @@ class _Config:
     socket_dir: str | None
     socket_gid: int | None
     client_cert_pem: bytes | None
+    max_message_bytes: int | None
 
 
 def _read_config(env: Mapping[str, str]) -> _Config:
@@ -134,7 +143,17 @@ def _read_config(env: Mapping[str, str]) -> _Config:
                 raise _ConfigError(f"PLUGIN_UNIX_SOCKET_GROUP: no group named {group!r}") from None
 
     cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
-    return _Config(min_port, max_port, socket_dir, socket_gid, cert.encode() if cert else None)
+    cap = env.get(MAX_MESSAGE_ENV, "").strip()
+    if cap and (not cap.isdigit() or int(cap) == 0):
+        raise _ConfigError(f"{MAX_MESSAGE_ENV}={cap!r} is not a positive number of bytes")
+    return _Config(
+        min_port,
+        max_port,
+        socket_dir,
+        socket_gid,
+        cert.encode() if cert else None,
+        int(cap) if cap else None,
+    )
 
 
 # --- go-plugin services ------------------------------------------------------------------------
@@ -153,9 +172,9 @@ class _Controller(grpc_controller_pb2_grpc.GRPCControllerServicer):
 
 
 class _Stdio(grpc_stdio_pb2_grpc.GRPCStdioServicer):
-    """Output is never forwarded here: stdout is redirected to stderr, which the host reads
-    directly. The stream stays open without data until the process stops, so the host sees
-    neither an error nor a premature end."""
+    """Output is never forwarded here: it reaches stderr, which the host reads directly.
+    The stream stays open without data until the process stops, so the host sees neither
+    an error nor a premature end."""
 
     def __init__(self, done: asyncio.Event) -> None:
         self._done = done
@@ -180,6 +199,11 @@ class PluginProcess:
     process is asked to stop, after the server stopped taking new RPCs while in-flight ones
     finish; it gets the seconds left of the 2 s stop budget and is cancelled when they run
     out. ``environ`` replaces ``os.environ`` for reading the go-plugin variables.
+
+    The server accepts hook messages of any size (the host sends whole uploads in one
+    message), unless ``max_message_bytes``, else ``$MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES``,
+    caps them; a larger message is then refused with ``RESOURCE_EXHAUSTED`` before any
+    handler sees it.
     """
 
     def __init__(
@@ -188,29 +212,51 @@ class PluginProcess:
         *,
         on_stop: Callable[[float], Awaitable[None]] | None = None,
         environ: Mapping[str, str] | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
+        if max_message_bytes is not None and (
+            not isinstance(max_message_bytes, int)
+            or isinstance(max_message_bytes, bool)
+            or max_message_bytes <= 0
+        ):
+            raise ValueError(
+                f"max_message_bytes must be a positive int or None, not {max_message_bytes!r}"
+            )
         self._register = register
         self._on_stop = on_stop
         self._environ = os.environ if environ is None else environ
+        self._max_message_bytes = max_message_bytes
 
     def run(self) -> int:
         """Serve until stopped; return the exit code: :data:`EXIT_OK` after Shutdown, SIGTERM
         or SIGINT, :data:`EXIT_PARENT_DIED` when the parent process went away,
         :data:`EXIT_ERROR` when the environment is unusable (the reason is on stderr)."""
         parent = os.getppid()  # early: the parent may die while we start
-        handshake_fd = _take_stdout()
+        under_host = self._environ.get(MAGIC_COOKIE_KEY) == MAGIC_COOKIE_VALUE
+        handshake_fd, relay = _take_stdio(relay=under_host)
         try:
             configure_logging()
-            if self._environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+            if not faulthandler.is_enabled():
+                # A crash's traceback, on the real stderr: the relay thread dies with us.
+                with contextlib.suppress(Exception):  # a sys.stderr without a descriptor
+                    faulthandler.enable(
+                        relay.real_stderr if relay is not None else sys.stderr, all_threads=True
+                    )
+            if not under_host:
                 sys.stderr.write(_NOT_UNDER_HOST_NOTE.format(key=MAGIC_COOKIE_KEY))
                 sys.stderr.flush()
             try:
                 config = _read_config(self._environ)
+                if self._max_message_bytes is not None:
+                    config = dataclasses.replace(config, max_message_bytes=self._max_message_bytes)
                 if config.client_cert_pem is not None:
                     check_client_cert(config.client_cert_pem)
             except (_ConfigError, MTLSError, RuntimeError) as exc:
-                sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
-                sys.stderr.flush()
+                if relay is not None:  # an error line in the server's log
+                    _log.error("%s", exc)
+                else:
+                    sys.stderr.write(f"mattermost-plugin: error: {exc}\n")
+                    sys.stderr.flush()
                 return EXIT_ERROR
             return asyncio.run(self._serve(config, handshake_fd, parent))
         finally:
@@ -227,7 +273,15 @@ class PluginProcess:
                 reasons.append(reason)
                 stop_requested.set()
 
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        server = grpc.aio.server(
+            options=[
+                ("grpc.so_reuseport", 0),
+                # -1: no limit. gRPC's default of 4 MiB would refuse every upload above it,
+                # and the host then silently skips the plugin's FileWillBeUploaded.
+                ("grpc.max_receive_message_length", config.max_message_bytes or -1),
+                ("grpc.max_send_message_length", -1),
+            ]
+        )
         health_servicer = health.aio.HealthServicer()
         await health_servicer.set(HEALTH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -307,16 +361,22 @@ class PluginProcess:
         return EXIT_PARENT_DIED if reason == "parent process exited" else EXIT_OK
 
 
-def _take_stdout() -> int:
-    """Point fd 1 and ``sys.stdout`` at stderr and return a private copy of the real stdout,
-    for the handshake line only. Done before anything else runs, so output buffered from
-    import time lands on stderr instead of in front of the handshake."""
+def _take_stdio(*, relay: bool) -> tuple[int, OutputRelay | None]:
+    """Keep a private copy of the real stdout for the handshake line only, and return it.
+
+    With ``relay``, fd 1 and fd 2 then lead to the output relay (``_stdio``), which hands
+    the host every line as hclog, and it is returned too; without it, fd 1 and
+    ``sys.stdout`` lead to stderr, as plain text for a person at a terminal. Done before
+    anything else runs, so text buffered at import time lands there instead of in front of
+    the handshake."""
     handshake_fd = os.dup(1)
+    if relay:
+        return handshake_fd, OutputRelay()
     os.dup2(2, 1)
     with contextlib.suppress(Exception):  # a replaced or closed sys.stdout
         sys.stdout.flush()
     sys.stdout = sys.stderr
-    return handshake_fd
+    return handshake_fd, None
 
 
 def _listen(bind: Callable[[str], int], config: _Config) -> tuple[str, str]:

@@ -162,6 +162,16 @@ def decode_kv_value(raw: bytes | None, type_: type[T]) -> T | None:
     return TypeAdapter(type_).validate_json(raw)
 
 
+def expiry_seconds(expires_in: Expiry, method: str = "kv_set") -> int:
+    """Whole seconds for the server (at least 1) from seconds or a ``timedelta``."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | timedelta):
+        raise wrong_type(method, "expires_in", "int, float, timedelta or None", expires_in)
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    if seconds <= 0:
+        raise ValueError(f"{method}(): expires_in must be positive, got {expires_in!r}")
+    return max(1, round(seconds))
+
+
 def _kv_set_request(
     key: str, value: object, expires_in: Expiry | None, timeout: float | None
 ) -> api_kv_config_pb2.KVSetRequest | api_kv_config_pb2.KVSetWithExpiryRequest:
@@ -171,13 +181,8 @@ def _kv_set_request(
     data = _kv_value(value)
     if expires_in is None:
         return api_kv_config_pb2.KVSetRequest(key=key, value=data)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | timedelta):
-        raise wrong_type("kv_set", "expires_in", "int, float, timedelta or None", expires_in)
-    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
-    if seconds <= 0:
-        raise ValueError(f"kv_set(): expires_in must be positive, got {expires_in!r}")
     return api_kv_config_pb2.KVSetWithExpiryRequest(
-        key=key, value=data, expire_in_seconds=max(1, round(seconds))
+        key=key, value=data, expire_in_seconds=expiry_seconds(expires_in)
     )
 
 

@@ -2,7 +2,10 @@
 
 The host (go-plugin) reads the plugin's stderr: a JSON line with ``@level``, ``@message``
 and ``@timestamp`` keeps its level and extra keys, anything else is logged at DEBUG
-(PROTOCOL §2.8). :func:`parse_hclog_line` is the same reading, for a Python host.
+(PROTOCOL §2.8). It reads through a 64 KiB buffer and logs the pieces of a longer line as
+raw text, so no line written here is longer than :data:`LINE_LIMIT`: :func:`hclog_lines`
+cuts a longer entry into marked parts. :func:`parse_hclog_line` is the host's reading, for
+a Python host.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 __all__ = [
+    "LINE_LIMIT",
     "LOG_LEVEL_ENV",
+    "LOG_LEVEL_VARIABLES",
     "REDACTED",
     "TRACE",
     "HclogFormatter",
@@ -31,6 +36,7 @@ __all__ = [
     "configure_logging",
     "get_plugin_logger",
     "hclog_level",
+    "hclog_lines",
     "is_secret_key",
     "parse_hclog_line",
     "parse_level",
@@ -43,6 +49,10 @@ TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
 
 LOG_LEVEL_ENV = "MATTERMOST_PLUGIN_LOG_LEVEL"
+LOG_LEVEL_VARIABLES = (LOG_LEVEL_ENV, "MATTERMOST_LOG_LEVEL")
+"""Where the level comes from, first set first: the SDK's own name, then the server's."""
+LINE_LIMIT = 60 * 1024
+"""The longest line written to stderr, in bytes (go-plugin's line buffer is 64 KiB)."""
 REDACTED = "[REDACTED]"
 SDK_LOGGER = "mattermost_plugin"
 PLUGIN_LOGGER_PREFIX = f"{SDK_LOGGER}.plugin"
@@ -137,16 +147,94 @@ def _str(value: object) -> str:
         return f"<unprintable {type(value).__name__}>"
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _fitting_prefix(text: str, room: int) -> str:
+    """The longest prefix of ``text`` whose JSON string form, quotes excluded, has at most
+    ``room`` characters (``room`` >= 12: one escaped character always fits)."""
+    size = min(len(text), room)
+    while True:
+        escaped = len(_dumps(text[:size])) - 2
+        if escaped <= room:
+            return text[:size]
+        size = min(size - 1, size * room // escaped)
+
+
+_PART_HEAD = ("@level", "@timestamp", "@module")
+_PART_MARKERS = ("part", "more")
+
+
+def hclog_lines(
+    entry: Mapping[str, Any], *, part: int | None = None, more: bool = False
+) -> list[str]:
+    """``entry`` (an hclog line's keys and JSON-safe values) as JSON lines of at most
+    :data:`LINE_LIMIT` characters (ASCII), without newlines.
+
+    An entry that fits is one line. A longer one is cut into parts, each a complete hclog
+    line with the entry's ``@level``, ``@timestamp`` and ``@module``, marked ``"part": n``
+    (1, 2, ...) and, on all but the last, ``"more": true``. The first part carries the short
+    fields; ``@message`` and each long field are cut into pieces, in order, one value per
+    part (a long non-string value is cut as its JSON text): joining a key's pieces gives it
+    back. ``part`` numbers the parts from there and marks even a short entry (text that
+    continues a line already cut); ``more`` marks the last part as continued too. A caller's
+    own ``part`` or ``more`` field is kept as ``_part`` / ``_more`` then.
+    """
+    if part is None:
+        line = _dumps(entry)
+        if not more and len(line) <= LINE_LIMIT:
+            return [line]
+        part = 1
+    fields = dict(entry)
+    for marker in _PART_MARKERS:
+        if marker in fields:
+            key = f"_{marker}"
+            while key in fields:
+                key = f"_{key}"
+            fields[key] = fields.pop(marker)
+    head = {key: fields.pop(key) for key in _PART_HEAD if key in fields}
+    if len(_dumps(head)) > LINE_LIMIT // 4:  # an absurd logger name must not starve the parts
+        head = {key: str(value)[:1024] for key, value in head.items()}
+    long: list[tuple[str, str]] = [("@message", _str(fields.pop("@message", "")))]
+    short: dict[str, Any] = {}
+    budget = LINE_LIMIT // 2  # short fields, together, fill at most half the first part
+    for key, value in fields.items():
+        size = len(_dumps({key: value}))
+        if size <= budget:
+            short[key] = value
+            budget -= size
+        else:
+            long.append((key, value if isinstance(value, str) else _dumps(value)))
+    parts: list[dict[str, Any]] = []
+    for key, text in long:
+        first = True
+        while first or text:
+            piece: dict[str, Any] = {**head, "@message": ""}
+            if not parts:
+                piece.update(short)
+            piece.update({"part": part + len(parts), "more": True, key: ""})
+            room = LINE_LIMIT - len(_dumps(piece))
+            piece[key] = _fitting_prefix(text, room)
+            text = text[len(piece[key]) :]
+            parts.append(piece)
+            first = False
+    if not more:
+        del parts[-1]["more"]
+    return [_dumps(piece) for piece in parts]
+
+
 class HclogFormatter(logging.Formatter):
     """Format records as hclog JSON lines.
 
     Keys: ``@level``, ``@message``, ``@timestamp`` (UTC, microseconds), ``@module`` (logger
     name), every ``extra=`` field, and with ``exc_info`` ``error`` (``"Type: message"``) and
     ``stacktrace`` (hclog's key for stacks). Output is ASCII, so any stderr encoding works.
+    A record longer than :data:`LINE_LIMIT` becomes several lines (see :func:`hclog_lines`).
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        """One JSON object, no newline."""
+        """One JSON object per line, no final newline."""
         line: dict[str, Any] = {
             "@level": hclog_level(record.levelno),
             "@message": record.getMessage(),
@@ -170,7 +258,7 @@ class HclogFormatter(logging.Formatter):
             while key in line:  # the line's own keys win; the caller's value is kept
                 key = f"_{key}"
             line[key] = _jsonable(value)
-        return json.dumps(line, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return "\n".join(hclog_lines(line))
 
 
 def _word_parts(name: str) -> list[str]:
@@ -309,13 +397,32 @@ def redact_setting_values(settings: Mapping[str, Any]) -> None:
 
 
 def _level_from_env() -> tuple[int, str | None]:
-    raw = os.environ.get(LOG_LEVEL_ENV)
-    if raw is None or not raw.strip():
-        return logging.INFO, None
-    try:
-        return parse_level(raw), None
-    except ValueError as exc:
-        return logging.INFO, f"{LOG_LEVEL_ENV}: {exc}; using info"
+    for name in LOG_LEVEL_VARIABLES:
+        raw = os.environ.get(name, "")
+        if raw.strip():
+            try:
+                return parse_level(raw), None
+            except ValueError as exc:
+                return logging.INFO, f"{name}: {exc}; using info"
+    return logging.INFO, None
+
+
+class _TextSink(Protocol):
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+
+
+_log_stream: _TextSink | None = None  # set by the plugin process while it relays its output
+
+
+def _use_log_stream(stream: _TextSink) -> None:
+    """From now on the SDK's records go to ``stream``, also from a handler already set up
+    and from later :func:`configure_logging` calls without a ``stream``."""
+    global _log_stream
+    _log_stream = stream
+    for handler in logging.getLogger(SDK_LOGGER).handlers:
+        if handler.get_name() == _HANDLER_NAME and isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
 
 
 def configure_logging(
@@ -325,15 +432,22 @@ def configure_logging(
     secret_names: Iterable[str] | None = None,
 ) -> None:
     """Send the ``mattermost_plugin`` logger tree (SDK and plugin loggers) as hclog JSON to
-    ``stream`` (default: the current ``sys.stderr``), not to the root logger.
+    ``stream`` (default: the current ``sys.stderr``; in a plugin process under a host, the
+    SDK's own channel to it), not to the root logger.
 
-    ``level`` defaults to ``$MATTERMOST_PLUGIN_LOG_LEVEL``, else info; an invalid variable
-    means info and one warning, an invalid ``level`` argument raises ``ValueError``.
-    Calling again replaces the handler instead of adding one. Fields named like secrets,
-    or one of ``secret_names`` (the plugin's settings marked ``secret``), are redacted;
-    without ``secret_names``, a call keeps what an earlier call was given.
+    ``level`` defaults to ``$MATTERMOST_PLUGIN_LOG_LEVEL``, else ``$MATTERMOST_LOG_LEVEL``
+    (the name the server's documentation uses), else info; an invalid value in the variable
+    that is read means info and one warning, an invalid ``level`` argument raises
+    ``ValueError``. Calling again replaces the handler instead of adding one. Fields named
+    like secrets, or one of ``secret_names`` (the plugin's settings marked ``secret``), are
+    redacted; without ``secret_names``, a call keeps what an earlier call was given.
     """
     resolved, warning = _level_from_env() if level is None else (parse_level(level), None)
+    sink: IO[str] | _TextSink = sys.stderr
+    if stream is not None:
+        sink = stream
+    elif _log_stream is not None:
+        sink = _log_stream
     logger = logging.getLogger(SDK_LOGGER)
     redactor = Redactor(secret_names or ())
     for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
@@ -343,7 +457,7 @@ def configure_logging(
         # Replaced, not re-pointed: setStream would flush the old stream, which may be closed.
         logger.removeHandler(old)
         old.close()
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler = logging.StreamHandler(sink)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(HclogFormatter())
     handler.addFilter(RedactSecretsFilter(redactor))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import os
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.cluster import AsyncCluster, Cluster
     from mattermost_plugin.interactive import Interactions
+    from mattermost_plugin.kv import KV, AsyncKV
 
 # Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
 SettingsT = TypeVar("SettingsT", bound="BaseModel", default=Any)
@@ -99,8 +103,10 @@ class Plugin(HookMethods, Generic[SettingsT]):
         api: the Plugin API, blocking (``PluginAPIClient``).
         async_api: the same API as coroutines, for ``async def`` handlers.
         logger: a logger whose records reach the server log with their level.
-        interactive: buttons, menus and dialogs (``Interactions``; see
-            :mod:`mattermost_plugin.interactive`).
+
+    Built on first use (docs/state.md): ``kv`` / ``async_kv`` (typed KV collections),
+    ``cluster`` / ``async_cluster`` (cluster events), and the method ``ensure_bot`` /
+    ``async_ensure_bot``; ``interactive``: buttons, menus and dialogs (docs/interactive.md).
 
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
@@ -112,6 +118,9 @@ class Plugin(HookMethods, Generic[SettingsT]):
             action through. Default: only ``UserWillLogIn``. Content hooks (MessageWillBePosted,
             FileWillBeUploaded, …) fail open, so a plugin bug never blocks messages.
         failure_rejection_reason: the reason sent when a fail-closed hook's handler fails.
+        max_message_bytes: the largest hook message accepted, in bytes (default:
+            MATTERMOST_PLUGIN_MAX_MESSAGE_BYTES, else no cap: FileWillBeUploaded carries
+            whole uploads). The server keeps the original file when a message is refused.
         settings_required: fail activation while the settings do not validate (default: the
             plugin activates, and reading ``self.settings`` raises ``SettingsError``).
         reject_invalid_settings: refuse an admin's save of settings that do not validate
@@ -121,11 +130,11 @@ class Plugin(HookMethods, Generic[SettingsT]):
     api: PluginAPIClient
     async_api: AsyncPluginAPIClient
     logger: logging.Logger
-    interactive: Interactions
 
     hook_timeout: ClassVar[float | None] = None
     max_workers: ClassVar[int | None] = None
     http_workers: ClassVar[int | None] = None
+    max_message_bytes: ClassVar[int | None] = None
     fail_closed_hooks: ClassVar[frozenset[str]] = frozenset({"UserWillLogIn"})
     failure_rejection_reason: ClassVar[str] = (
         "Rejected: a plugin could not process this request. Try again later."
@@ -208,6 +217,85 @@ class Plugin(HookMethods, Generic[SettingsT]):
             )
         state.current, state.error = value, None
 
+    # -- state and cluster helpers (docs/state.md); built on first use, so a plugin that
+    # never uses them does not load their modules
+    @cached_property
+    def kv(self) -> KV:
+        """Typed, namespaced KV collections: ``self.kv.collection("todos", Todo)``."""
+        from mattermost_plugin.kv import KV
+
+        return KV(self._connected("api"))
+
+    @cached_property
+    def async_kv(self) -> AsyncKV:
+        """:attr:`kv` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.kv import AsyncKV
+
+        return AsyncKV(self._connected("async_api"))
+
+    @cached_property
+    def cluster(self) -> Cluster:
+        """Cluster events: ``self.cluster.publish("event-id", payload)``."""
+        from mattermost_plugin.cluster import Cluster
+
+        return Cluster(self._connected("api"))
+
+    @cached_property
+    def async_cluster(self) -> AsyncCluster:
+        """:attr:`cluster` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.cluster import AsyncCluster
+
+        return AsyncCluster(self._connected("async_api"))
+
+    @cached_property
+    def interactive(self) -> Interactions:
+        """Buttons, menus and dialogs: ``self.interactive.with_attachments(post, [...])``,
+        ``self.interactive.open_dialog(args, Dialog(...))`` (docs/interactive.md)."""
+        from mattermost_plugin.interactive._interactions import interactions_of
+
+        return interactions_of(self)
+
+    def ensure_bot(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        icon: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """The user id of this plugin's bot ``username``: created on first use, updated to
+        the given fields, safe when several nodes call it at once. ``icon`` is an image file
+        in the plugin's folder (e.g. ``assets/icon.png``). See :mod:`mattermost_plugin.bots`."""
+        from mattermost_plugin.bots import ensure_bot
+
+        api = self._connected("api")
+        return ensure_bot(
+            api, username, display_name=display_name, description=description, icon=icon
+        )
+
+    async def async_ensure_bot(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        icon: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """:meth:`ensure_bot` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.bots import async_ensure_bot
+
+        api = self._connected("async_api")
+        return await async_ensure_bot(
+            api, username, display_name=display_name, description=description, icon=icon
+        )
+
+    def _connected(self, name: str) -> Any:
+        # An AttributeError raised inside a property would be swallowed by __getattr__.
+        try:
+            return getattr(self, name)
+        except AttributeError as exc:
+            raise RuntimeError(str(exc)) from None
+
     def __getattr__(self, name: str) -> Any:
         # Only reached when the attribute was never set: explain instead of a bare error.
         if name == "logger":
@@ -216,10 +304,6 @@ class Plugin(HookMethods, Generic[SettingsT]):
             logger = get_plugin_logger(type(self).__name__)
             self.logger = logger
             return logger
-        if name == "interactive":
-            from mattermost_plugin.interactive._interactions import interactions_of
-
-            return interactions_of(self)
         if name in ("api", "async_api"):
             target = self.__dict__.get("_api_target")
             if target is not None:  # set by run_plugin: connect on first use

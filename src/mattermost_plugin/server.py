@@ -64,6 +64,11 @@ def run_plugin(plugin_class: type[Plugin], *, environ: Mapping[str, str] | None 
         if async_api is not None:
             await async_api.close()
 
-    code = PluginProcess(dispatcher.register, on_stop=on_stop, environ=env).run()
+    code = PluginProcess(
+        dispatcher.register,
+        on_stop=on_stop,
+        environ=env,
+        max_message_bytes=plugin_class.max_message_bytes,
+    ).run()
     sys.stdout.flush()
     sys.exit(code)

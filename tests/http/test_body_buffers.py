@@ -18,14 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from mattermost_plugin.http import (
-    _END,
-    REQUEST_QUEUE_CHUNKS,
-    SYNC_BODY_RUN_AHEAD,
-    ClientDisconnected,
-    _BodySource,
-    _SyncPump,
-)
+from mattermost_plugin.http._message import REQUEST_QUEUE_CHUNKS, ClientDisconnected, _BodySource
+from mattermost_plugin.http._serve import _END, SYNC_BODY_RUN_AHEAD, _SyncPump
 
 T = TypeVar("T")
 CHUNK = 64 * 1024

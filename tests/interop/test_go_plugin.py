@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ import pytest
 from google.protobuf.message import Message
 
 from mattermost_plugin._pb.pluginapi.v1 import (
+    file_pb2,
     hooks_http_pb2,
     hooks_lifecycle_pb2,
     hooks_message_pb2,
@@ -40,6 +42,7 @@ HERE = Path(__file__).parent
 PLUGIN = HERE / "plugins" / "interop"
 HOOKS = "/mattermost.pluginapi.v1.PluginHooks/"
 M = TypeVar("M", bound=Message)
+EIGHT_MIB_LINE = "0123456789abcdef" * (512 * 1024)  # what the plugin prints
 pytestmark = pytest.mark.timeout(600)  # the first build downloads and compiles the modules
 
 
@@ -73,8 +76,17 @@ class GoHost:
             stderr=subprocess.PIPE,
             text=True,
         )
+        # Read go-plugin's log all along: a full pipe would stall its stderr reader, and
+        # with it the plugin's output.
+        self._stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
         self.ready = self._read()
         self._log: list[dict[str, Any]] | None = None
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._stderr.extend(self.process.stderr)
 
     def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -115,8 +127,9 @@ class GoHost:
         return answer
 
     def stderr_text(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read()
+        """go-plugin's log (whole once the host ended)."""
+        self._reader.join(timeout=10)
+        return "".join(self._stderr)
 
     def log(self) -> list[dict[str, Any]]:
         """go-plugin's log lines (after the host ended)."""
@@ -170,6 +183,7 @@ def test_go_plugin_client_runs_the_plugin(gohost: Path, socket_dir: str, transpo
         assert list(implemented.hooks) == [
             "OnActivate",
             "MessageWillBePosted",
+            "FileWillBeUploaded",
             "ServeHTTP",
         ]
         activated = host.unary(
@@ -253,11 +267,56 @@ def test_go_plugin_keeps_the_plugins_log_levels_and_fields(gohost: Path) -> None
     (activated,) = [e for e in log if e["@message"] == "interop plugin activated"]
     assert activated["@level"] == "info"
     assert activated["answer"] == 42
-    # print() after the handshake went to stderr, which go-plugin logs as a plain line.
-    (printed,) = [e for e in log if "printed after the handshake" in e["@message"]]
+    # print() after the handshake reached stderr as an hclog line at debug.
+    (printed,) = [e for e in log if e["@message"] == "printed after the handshake"]
     assert printed["@level"] == "debug"
     # The plugin's own stop record came through with its reason.
     assert any(
         e["@message"] == "plugin stopping" and e.get("reason") == "GRPCController.Shutdown"
         for e in log
     )
+
+
+@pytest.mark.parametrize("flags", [[], ["-mtls"]], ids=["tcp", "tcp+mtls"])
+def test_a_20_mib_upload_through_go_plugin(gohost: Path, flags: list[str]) -> None:
+    """go-plugin dials with no cap on what it sends; the plugin takes the whole file and
+    may answer with a replaced one as large."""
+    content = bytes(range(256)) * (20 * 4096)  # 20 MiB
+    host = GoHost(gohost, *flags)
+    try:
+        for name, replaced in (("keep.bin", b""), ("shout.bin", content.upper())):
+            request = hooks_message_pb2.FileWillBeUploadedRequest(
+                file_info=file_pb2.FileInfo(id="f" * 26, name=name, size=len(content)),
+                file_content=content,
+            )
+            response = host.unary(
+                "FileWillBeUploaded", request, hooks_message_pb2.FileWillBeUploadedResponse
+            )
+            assert response.rejection_reason == ""
+            assert response.modified_content == replaced
+        assert host.kill()["exited"]
+    finally:
+        host.close()
+
+
+def test_go_plugin_survives_what_a_plugin_prints(gohost: Path) -> None:
+    """A printed JSON object with a non-string @message would make go-plugin's stderr reader
+    panic (it asserts the type), and an 8 MiB line is longer than its 64 KiB line buffer."""
+    host = GoHost(gohost)
+    try:
+        request = hooks_message_pb2.MessageWillBePostedRequest(
+            post=post_pb2.Post(id="p" * 26, message="print trouble")
+        )
+        host.unary("MessageWillBePosted", request, hooks_message_pb2.MessageWillBePostedResponse)
+        assert host.command(op="ping") == {"ok": True}  # the host is still there
+        stopped = host.kill()
+        assert stopped["ok"] and stopped["exited"]
+    finally:
+        host.close()
+    assert host.process.returncode == 0
+    printed = [e for e in host.log() if e["@level"] == "debug" and "part" not in e]
+    assert '{"@message": 1, "@level": 2}' in [e["@message"] for e in printed]
+    parts = [e for e in host.log() if "part" in e]
+    assert len(parts) > len(EIGHT_MIB_LINE) // (64 * 1024)
+    assert [e["part"] for e in parts] == list(range(1, len(parts) + 1))
+    assert "".join(e["@message"] for e in parts) == EIGHT_MIB_LINE

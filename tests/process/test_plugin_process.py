@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import signal
 import socket
 import subprocess
@@ -68,7 +69,7 @@ def test_signal_stops_gracefully(signum: signal.Signals) -> None:
     assert '"@message":"on_stop"' in err.decode()  # on_stop ran, with the budget left
 
 
-def test_print_after_handshake_goes_to_stderr() -> None:
+def test_print_after_handshake_reaches_stderr_as_hclog() -> None:
     with run_by_hand(clean_env(**UNDER_HOST)) as proc:
         match = read_handshake(proc)
         with grpc.insecure_channel(match[2]) as channel:
@@ -77,7 +78,9 @@ def test_print_after_handshake_goes_to_stderr() -> None:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=5)
     assert out == b""  # nothing after the handshake line
-    assert b"printed after the handshake\n" in err
+    lines = [json.loads(line) for line in err.splitlines()]
+    printed = [line for line in lines if line["@message"] == "printed after the handshake"]
+    assert [(line["@level"], line["@module"]) for line in printed] == [("debug", "stdout")]
 
 
 def test_protocol_version_mismatch_exits_1() -> None:

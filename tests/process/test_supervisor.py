@@ -67,10 +67,12 @@ def test_hclog_levels_and_fields_kept() -> None:
         pass
     assert LogLine("warn", "activated", {"answer": 42}) in sup.logs
     assert LogLine("info", "deactivated", {}) in sup.logs
-    # print() is not hclog JSON: kept as a raw line at debug.
+    # print() comes through the output relay: an hclog line at debug, from "stdout".
     assert LogLine("debug", "printed after the handshake", {}) in sup.logs
-    assert "printed after the handshake" in seen
     records = [r for r in seen if isinstance(r, HclogRecord)]
+    assert len(records) == len(seen)  # no raw line at all
+    printed = [r for r in records if r.message == "printed after the handshake"]
+    assert [(r.level, r.module) for r in printed] == [("debug", "stdout")]
     assert any(r.level == "warn" and r.module == "mattermost_plugin.plugin.test" for r in records)
 
 

@@ -28,6 +28,9 @@ else:
 ServeServicer = Callable[[object], str]
 """Start a real gRPC server for a ``ServicerBase`` subclass and return its ``host:port``."""
 
+RunAsync = Callable[[Callable[[AsyncPluginAPIClient], Coroutine[Any, Any, Any]]], Any]
+"""Run a coroutine function with a fresh ``AsyncPluginAPIClient``; its result."""
+
 
 class Clock:
     """A settable clock for the fake server, so KV expiry needs no sleeping."""

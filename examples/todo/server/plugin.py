@@ -30,7 +30,7 @@ from mattermost_plugin import (
 from mattermost_plugin.commands import Text, UsageError, command
 from mattermost_plugin.integrations.fastapi import API, UserId, handle_api_errors
 from mattermost_plugin.interactive import Attachment, Button, Dialog, TextElement
-from mattermost_plugin.models import Bot, CommandArgs, Post
+from mattermost_plugin.models import CommandArgs, Post
 from pydantic import BaseModel
 from typing_extensions import override
 
@@ -139,7 +139,7 @@ class TodoPlugin(Plugin):
 
     @override
     def on_activate(self) -> None:
-        self.bot_id = self.api.ensure_bot_user(Bot(username="todo", display_name="To do"))
+        self.bot_id = self.ensure_bot("todo", display_name="To do")
 
     def list_post(self, channel_id: str, todo: TodoList) -> tuple[Post, list[Attachment]]:
         """The message and attachments showing a list, a Done button for each open item."""

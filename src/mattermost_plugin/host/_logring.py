@@ -1,9 +1,11 @@
 """Bounded memory for a plugin's log: a ring of the latest lines, and lines of bounded length.
 
 A plugin can print without end, or print one line of hundreds of megabytes; the host keeps
-the latest :data:`MAX_LOG_LINES` lines (:class:`LogRing`) and reads at most
-:data:`MAX_LOG_LINE` bytes of one line (:func:`read_lines`), the rest of it skipped and
-counted in a marker at its end.
+the latest :data:`MAX_LOG_LINES` lines, at most about :data:`MAX_LOG_BYTES` of text
+(:class:`LogRing`), and reads at most :data:`MAX_LOG_LINE` bytes of one line
+(:func:`read_lines`), the rest of it skipped and counted in a marker at its end. (The plugin
+itself splits a long printed line into parts of 60 KiB, so a huge print arrives as many lines:
+the byte budget is what bounds the host's memory then.)
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, Generic, TypeVar, overload
 
-__all__ = ["MAX_LOG_LINE", "MAX_LOG_LINES", "LogRing", "cut_text", "read_lines"]
+__all__ = ["MAX_LOG_BYTES", "MAX_LOG_LINE", "MAX_LOG_LINES", "LogRing", "cut_text", "read_lines"]
 
 MAX_LOG_LINES = 10_000
 """Lines of a plugin's log the host keeps (the oldest go first)."""
+MAX_LOG_BYTES = 16 * 1024 * 1024
+"""About how much text of a plugin's log the host keeps (the oldest lines go first)."""
+_ITEM_OVERHEAD = 200  # a line's object, its level, timestamp and small fields
 MAX_LOG_LINE = 64 * 1024
 """Bytes of one log line the host keeps."""
 _SKIP_SIZE = 64 * 1024
@@ -67,20 +72,31 @@ class LogRing(Sequence[T], Generic[T]):
     appended after it, also once older items were dropped (:attr:`dropped`).
     """
 
-    def __init__(self, maxlen: int = MAX_LOG_LINES) -> None:
+    def __init__(self, maxlen: int = MAX_LOG_LINES, max_bytes: int = MAX_LOG_BYTES) -> None:
         if maxlen < 1:
             raise ValueError(f"a log ring keeps at least one line (got maxlen={maxlen})")
         self.maxlen = maxlen
-        self._items: collections.deque[T] = collections.deque(maxlen=maxlen)
+        self.max_bytes = max_bytes
+        self._items: collections.deque[T] = collections.deque()
+        self._sizes: collections.deque[int] = collections.deque()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.dropped = 0
         """How many items were dropped to make room."""
 
     def append(self, item: T) -> None:
+        size = _size_of(item)
         with self._lock:
-            if len(self._items) == self.maxlen:
-                self.dropped += 1
             self._items.append(item)
+            self._sizes.append(size)
+            self._bytes += size
+            # Keep the newest line even when it alone is over the budget.
+            while len(self._items) > 1 and (
+                len(self._items) > self.maxlen or self._bytes > self.max_bytes
+            ):
+                self._items.popleft()
+                self._bytes -= self._sizes.popleft()
+                self.dropped += 1
 
     @property
     def total(self) -> int:
@@ -112,4 +128,16 @@ class LogRing(Sequence[T], Generic[T]):
             return iter(list(self._items))
 
     def __repr__(self) -> str:
-        return f"<LogRing {len(self._items)}/{self.maxlen} lines, {self.dropped} dropped>"
+        return (
+            f"<LogRing {len(self._items)}/{self.maxlen} lines, ~{self._bytes} bytes, "
+            f"{self.dropped} dropped>"
+        )
+
+
+def _size_of(item: object) -> int:
+    """About how much memory a log line's text takes: its message and string fields."""
+    size = _ITEM_OVERHEAD + len(getattr(item, "message", "") or "")
+    fields = getattr(item, "fields", None)
+    if isinstance(fields, dict):
+        size += sum(len(value) for value in fields.values() if isinstance(value, str))
+    return size

@@ -1,8 +1,9 @@
 """A fake Mattermost server behind the ``PluginAPI`` gRPC service.
 
 It keeps users, teams, channels and memberships, posts (threads, reactions, ephemeral
-posts), the plugin KV store (expiry, compare-and-set), files and upload sessions, bots,
-slash commands, preferences, the server and plugin config and the plugin's log lines, in
+posts), the plugin KV store (expiry, compare-and-set), files and upload sessions, bots and
+profile images, slash commands, preferences, the server and plugin config, the plugin's
+log lines and the cluster events it published, in
 memory or written through to a SQLite file (``store=``) that survives restarts, and answers
 the way the real server does (PROTOCOL.md §5):
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import contextlib
 import functools
 import json
@@ -85,6 +87,7 @@ from mattermost_plugin.host.store import (
 __all__ = [
     "DEFAULT_SERVER_VERSION",
     "MAX_MESSAGE_BYTES",
+    "ClusterEvent",
     "FakeAppError",
     "FakeMattermost",
     "LogEntry",
@@ -237,6 +240,14 @@ _KV_KEY_MAX_RUNES = 150
 _POST_MESSAGE_MAX_RUNES = 16383
 
 
+# What the server's image decoder reads (Go's image package with its registered formats).
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _is_image(data: bytes) -> bool:
+    return data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _validate_username(
     username: str, error_id: str = "model.user.is_valid.username.app_error"
 ) -> None:
@@ -309,7 +320,16 @@ class _Upload:
     data: bytearray
 
 
+@dataclass(frozen=True)
+class ClusterEvent:
+    """A cluster event as the plugin published it."""
+
+    event: api_remaining_pb2.PluginClusterEvent
+    options: api_remaining_pb2.PluginClusterEventSendOptions
+
+
 # How each kind of entity is stored in a state file (see store.py).
+_BYTES_CODEC: Codec[bytes] = Codec(bytes, bytes)
 _KV_CODEC: Codec[_KVEntry] = Codec(
     lambda e: struct.pack(">q", e.expire_at) + e.value,
     lambda b: _KVEntry(bytes(b[8:]), struct.unpack_from(">q", b)[0]),
@@ -354,11 +374,14 @@ class FakeMattermost(DialogsMixin, _ServicerBase):
             everything in memory. The plugin's log lines are never stored.
 
     Change state from outside an RPC inside ``with fake.transaction():`` so that it is
-    written to the store. ``execute_command``, ``on_log`` and ``on_config_saved`` are hooks
-    for the host that embeds the fake (:class:`mattermost_plugin.host.local.LocalMattermost`):
-    the first runs a plugin's slash command for ``ExecuteSlashCommand``, the second sees every
-    log call, the third runs after ``SaveConfig``/``SavePluginConfig`` (the server then calls
-    ``OnConfigurationChange``); it must not call back into the fake synchronously.
+    written to the store. ``execute_command``, ``on_log``, ``on_config_saved`` and
+    ``deliver_cluster_event`` are hooks for the host that embeds the fake
+    (:class:`mattermost_plugin.host.local.LocalMattermost`): the first runs a plugin's slash
+    command for ``ExecuteSlashCommand``, the second sees every log call, the third runs after
+    ``SaveConfig``/``SavePluginConfig`` (the server then calls ``OnConfigurationChange``), the
+    fourth gets every published cluster event with the publishing call's context (a server
+    with one node delivers them nowhere). The last two must not call back into the fake
+    synchronously.
     """
 
     def __init__(
@@ -380,6 +403,11 @@ class FakeMattermost(DialogsMixin, _ServicerBase):
         ) = None
         self.on_config_saved: Callable[[], None] | None = None
         self._init_dialogs()  # trigger ids and OpenInteractiveDialog (_fake_dialogs)
+        self.cluster_events: collections.deque[ClusterEvent] = collections.deque(maxlen=1000)
+        """The latest cluster events the plugin published (``PublishPluginClusterEvent``)."""
+        self.deliver_cluster_event: Callable[[ClusterEvent, grpc.ServicerContext], None] | None = (
+            None
+        )
         P = proto_codec
         self.users: Table[str, user_pb2.User] = Table("user", P(user_pb2.User))
         self.teams: Table[str, team_pb2.Team] = Table("team", P(team_pb2.Team))
@@ -400,6 +428,7 @@ class FakeMattermost(DialogsMixin, _ServicerBase):
         self.files: Table[str, _StoredFile] = Table("file", _FILE_CODEC)
         self.uploads: Table[str, _Upload] = Table("upload", _UPLOAD_CODEC)
         self.bots: Table[str, api_file_bot_pb2.Bot] = Table("bot", P(api_file_bot_pb2.Bot))
+        self.profile_images: Table[str, bytes] = Table("profile_image", _BYTES_CODEC)
         self.commands: Table[tuple[str, str], api_remaining_pb2.Command] = Table(
             "command", P(api_remaining_pb2.Command), tuple_keys=True
         )  # (team, trigger)
@@ -784,6 +813,21 @@ class FakeMattermost(DialogsMixin, _ServicerBase):
         user = self._user(request.user_id)
         user.delete_at = user.update_at = self.now_ms()
         return api_user_team_pb2.DeleteUserResponse()
+
+    @_status
+    def SetProfileImage(
+        self, request: api_user_team_pb2.SetProfileImageRequest, context: _Ctx
+    ) -> api_user_team_pb2.SetProfileImageResponse:
+        user = self._user(request.user_id)
+        if not _is_image(request.data):
+            raise _bad_request(
+                "api.user.upload_profile_user.decode.app_error", "the image cannot be decoded"
+            )
+        # As the server: unchanged bytes are not written again.
+        if self.profile_images.get(user.id) != request.data:
+            self.profile_images[user.id] = request.data
+            user.last_picture_update = self.now_ms()
+        return api_user_team_pb2.SetProfileImageResponse()
 
     # ----------------------------------------------------------------------- teams (status)
 
@@ -1812,6 +1856,17 @@ class FakeMattermost(DialogsMixin, _ServicerBase):
         self, request: api_remaining_pb2.GetServerVersionRequest, context: _Ctx
     ) -> api_remaining_pb2.GetServerVersionResponse:
         return api_remaining_pb2.GetServerVersionResponse(version=self.server_version)
+
+    @_status
+    def PublishPluginClusterEvent(
+        self, request: api_remaining_pb2.PublishPluginClusterEventRequest, context: _Ctx
+    ) -> api_remaining_pb2.PublishPluginClusterEventResponse:
+        # The server sends it to the plugin on the *other* nodes: with one node, nowhere.
+        event = ClusterEvent(request.event, request.opts)
+        self.cluster_events.append(event)
+        if self.deliver_cluster_event is not None:
+            self.deliver_cluster_event(event, context)
+        return api_remaining_pb2.PublishPluginClusterEventResponse()
 
     # ------------------------------------------------------------------- commands (status)
 

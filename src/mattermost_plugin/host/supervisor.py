@@ -793,13 +793,21 @@ class PluginSupervisor:
                 _log.exception("on_log callback failed")
 
 
+# Like go-plugin's client, no cap on hook messages either way: FileWillBeUploaded carries a
+# whole upload, and the plugin may answer with a replaced file as large.
+_CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", -1),
+    ("grpc.max_receive_message_length", -1),
+]
+
+
 def _connect(handshake: Handshake, client_cert: Certificate | None) -> grpc.Channel:
     if handshake.server_cert_der is None:
         if client_cert is not None:
             raise PluginStartError(
                 "auto-mTLS was requested but the handshake carries no server certificate"
             )
-        return grpc.insecure_channel(handshake.target)
+        return grpc.insecure_channel(handshake.target, options=_CHANNEL_OPTIONS)
     if client_cert is None:
         raise PluginStartError("the plugin serves TLS but no client certificate was offered")
     credentials = grpc.ssl_channel_credentials(
@@ -808,7 +816,7 @@ def _connect(handshake: Handshake, client_cert: Certificate | None) -> grpc.Chan
         certificate_chain=client_cert.cert_pem,
     )
     # go-plugin's client verifies the server as "localhost", whatever address it dials.
-    options = [("grpc.ssl_target_name_override", "localhost")]
+    options = [*_CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", "localhost")]
     return grpc.secure_channel(handshake.target, credentials, options=options)
 
 

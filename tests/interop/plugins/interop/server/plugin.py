@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 from mattermost_plugin import HookName, Plugin, hook
 from mattermost_plugin.http import HTTPRequest, HTTPResponse
-from mattermost_plugin.models import PluginContext, Post
+from mattermost_plugin.models import FileInfo, PluginContext, Post
+
+EIGHT_MIB_LINE = "0123456789abcdef" * (512 * 1024)
 
 
 class InteropPlugin(Plugin):
@@ -17,11 +19,24 @@ class InteropPlugin(Plugin):
 
     @hook(HookName.MessageWillBePosted)
     def message_will_be_posted(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
+        if post.message == "print trouble":
+            # Would panic go-plugin's log reader if it reached stderr as it is.
+            print('{"@message": 1, "@level": 2}')
+            print(EIGHT_MIB_LINE)
+            return post, ""
         if "badword" in post.message:
             return None, "Message blocked"
         if post.message.startswith("shout "):
             post.message = post.message.removeprefix("shout ").upper()
         return post, ""
+
+    @hook(HookName.FileWillBeUploaded)
+    def file_will_be_uploaded(
+        self, context: PluginContext, file_info: FileInfo, file_content: bytes
+    ) -> tuple[FileInfo | None, bytes | None, str]:
+        if file_info.name.startswith("shout"):
+            return file_info, file_content.upper(), ""
+        return file_info, file_content, ""
 
     @hook(HookName.ServeHTTP)
     def serve_http(self, context: PluginContext, request: HTTPRequest) -> HTTPResponse:
