@@ -1,11 +1,13 @@
 """The fake Mattermost's trigger ids and ``OpenInteractiveDialog``, through the typed client
 over real gRPC: only a trigger id it made, less than 3 s old, opens a dialog, for the user
-it names."""
+it names. And the signing key, made once however many nodes start at once."""
 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -13,6 +15,8 @@ from mattermost_plugin import ValidationError
 from mattermost_plugin.client import PluginAPIClient
 from mattermost_plugin.host._fake_dialogs import TRIGGER_TIMEOUT_MS, OpenedDialog
 from mattermost_plugin.host.fake_server import FakeMattermost, serve
+from mattermost_plugin.interactive import KEY_NAME
+from mattermost_plugin.interactive._signing import load_key
 from mattermost_plugin.models import Dialog, OpenDialogRequest
 
 
@@ -104,3 +108,22 @@ def test_a_dialog_needs_a_url(host: tuple[FakeMattermost, PluginAPIClient, Clock
     fake, client, _ = host
     with pytest.raises(ValidationError, match="the dialog has no URL"):
         client.open_interactive_dialog(request(fake.new_trigger_id("user1"), url=""))
+
+
+def test_nodes_activating_at_once_share_one_signing_key(
+    host: tuple[FakeMattermost, PluginAPIClient, Clock],
+) -> None:
+    """Each node loads the key on activation; the first to store one wins (compare-and-set)
+    and every other node reads that one."""
+    fake, client, _ = host
+    start = threading.Barrier(8)
+
+    def node() -> bytes:
+        start.wait()
+        return load_key(client)
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: node(), range(8)))
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert fake.kv[KEY_NAME].value == keys[0]
+    assert load_key(client) == keys[0]  # and it stays

@@ -67,7 +67,9 @@ def test_slash_commands(mattermost: LocalMattermost) -> None:
     args = answer.props
     assert args["team_id"] == mattermost.team.id and args["channel_id"] == mattermost.channel.id
     assert args["user_id"] == mattermost.user.id
-    assert args["site_url"] == "http://localhost:8065" and len(args["trigger_id"]) == 26
+    assert args["site_url"] == "http://localhost:8065"
+    # A trigger id in the server's form: it names the user, and opens a dialog for 3 s.
+    assert mattermost.server.trigger_user(args["trigger_id"]) == mattermost.user.id
     assert [p.message for p in mattermost.ephemeral_posts(mattermost.user)] == ["1 posts"]
 
     # An in_channel answer becomes a post, through the message hooks.
