@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import clients, converters, hook_methods, hooks, ir, models
+from codegen import clients, converters, hook_methods, hooks, ir, models, reference
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
@@ -18,7 +18,12 @@ SRC = REPO / "src"
 MODELS_DIR = "mattermost_plugin/models"
 GENERATED_DIRS = ("mattermost_plugin/_pb", MODELS_DIR, "mattermost_plugin/_generated")
 # Generated documents: where codegen writes them (under its output folder) → where they live.
-GENERATED_DOCS = {clients.LISTING: REPO / "docs" / "api-signatures.md"}
+GENERATED_DOCS = {
+    clients.LISTING: REPO / "docs" / "api-signatures.md",
+    reference.HOOKS_PAGE: REPO / "docs" / "reference" / "hooks.md",
+}
+# Generated folders of documents, owned entirely by codegen like GENERATED_DIRS.
+GENERATED_DOC_DIRS = {reference.MODELS_PAGES: REPO / "docs" / "reference" / "models"}
 
 
 def generate(out: Path) -> None:
@@ -28,6 +33,7 @@ def generate(out: Path) -> None:
     clients.generate(proto, out)
     hooks.generate(proto, out)
     hook_methods.generate(proto, out)
+    reference.generate(proto, out)
     _format(out)
 
 
@@ -69,6 +75,11 @@ def stale_files(fresh: Path) -> list[str]:
     for source, doc in GENERATED_DOCS.items():
         if not (doc.exists() and filecmp.cmp(doc, fresh / source, shallow=False)):
             stale.append(str(doc.relative_to(REPO)))
+    for source, folder in GENERATED_DOC_DIRS.items():
+        for rel in sorted(_tree(folder) | _tree(fresh / source)):
+            a, b = folder / rel, fresh / source / rel
+            if not (a.exists() and b.exists() and filecmp.cmp(a, b, shallow=False)):
+                stale.append(str(a.relative_to(REPO)))
     return stale
 
 
@@ -95,9 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(SRC / d, ignore_errors=True)
             shutil.copytree(fresh / d, SRC / d)
         for source, doc in GENERATED_DOCS.items():
+            doc.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(fresh / source, doc)
+        for source, folder in GENERATED_DOC_DIRS.items():
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(fresh / source, folder)
         written = [f"src/{d}" for d in GENERATED_DIRS]
-        written += [str(doc.relative_to(REPO)) for doc in GENERATED_DOCS.values()]
+        written += [
+            str(p.relative_to(REPO))
+            for p in [*GENERATED_DOCS.values(), *GENERATED_DOC_DIRS.values()]
+        ]
         print(f"codegen: wrote {', '.join(written)}")
     return 0
 

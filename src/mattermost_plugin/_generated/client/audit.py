@@ -36,6 +36,14 @@ class AuditMixin(SyncTransport):
         Not served: this Mattermost server answers ``LogAuditRec`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.LogAuditRec``.
         """
         raise not_served("LogAuditRec")
@@ -44,6 +52,21 @@ class AuditMixin(SyncTransport):
         self, record: m_api_remaining.AuditRecord, level: str, *, timeout: float | None = None
     ) -> None:
         """Writes a record to the audit log at the given level.
+
+        Args:
+            level: Audit level, e.g. "audit_api", "audit_content", "audit_perms",
+                "audit_cli".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogAuditRecWithLevel``.
         """
@@ -79,6 +102,14 @@ class AsyncAuditMixin(AsyncTransport):
         Not served: this Mattermost server answers ``LogAuditRec`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.LogAuditRec``.
         """
         raise not_served("LogAuditRec")
@@ -87,6 +118,21 @@ class AsyncAuditMixin(AsyncTransport):
         self, record: m_api_remaining.AuditRecord, level: str, *, timeout: float | None = None
     ) -> None:
         """Writes a record to the audit log at the given level.
+
+        Args:
+            level: Audit level, e.g. "audit_api", "audit_content", "audit_perms",
+                "audit_cli".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogAuditRecWithLevel``.
         """

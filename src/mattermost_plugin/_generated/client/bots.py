@@ -32,6 +32,19 @@ class BotsMixin(SyncTransport):
     ) -> m_api_file_bot.Bot:
         """Creates a bot account.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateBot``.
         """
         if not (
@@ -52,6 +65,23 @@ class BotsMixin(SyncTransport):
 
     def ensure_bot_user(self, bot: m_api_file_bot.Bot, *, timeout: float | None = None) -> str:
         """Returns this plugin's bot with the given username, creating it if missing.
+
+        Args:
+            bot: Bot to find or create; username is the key.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            User id of the bot.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.EnsureBotUser``.
         """
@@ -75,6 +105,20 @@ class BotsMixin(SyncTransport):
         self, bot_user_id: str, *, include_deleted: bool = False, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Fetches a bot by its user id.
+
+        Args:
+            include_deleted: Also find deactivated bots.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetBot``.
         """
@@ -100,6 +144,19 @@ class BotsMixin(SyncTransport):
     ) -> list[m_api_file_bot.Bot]:
         """Lists bots matching filters, one page at a time.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetBots``.
         """
         if not (
@@ -120,6 +177,20 @@ class BotsMixin(SyncTransport):
         self, bot_user_id: str, bot_patch: m_api_file_bot.BotPatch, *, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Changes some fields of a bot.
+
+        Args:
+            bot_patch: Fields to change.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PatchBot``.
         """
@@ -144,6 +215,19 @@ class BotsMixin(SyncTransport):
 
     def permanent_delete_bot(self, bot_user_id: str, *, timeout: float | None = None) -> None:
         """Deletes a bot and its user for good.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PermanentDeleteBot``.
         """
@@ -172,6 +256,19 @@ class BotsMixin(SyncTransport):
         self, bot_user_id: str, active: bool, *, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Activates or deactivates a bot.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateBotActive``.
         """
@@ -203,6 +300,19 @@ class AsyncBotsMixin(AsyncTransport):
     ) -> m_api_file_bot.Bot:
         """Creates a bot account.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateBot``.
         """
         if not (
@@ -226,6 +336,23 @@ class AsyncBotsMixin(AsyncTransport):
     ) -> str:
         """Returns this plugin's bot with the given username, creating it if missing.
 
+        Args:
+            bot: Bot to find or create; username is the key.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            User id of the bot.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.EnsureBotUser``.
         """
         if not (
@@ -248,6 +375,20 @@ class AsyncBotsMixin(AsyncTransport):
         self, bot_user_id: str, *, include_deleted: bool = False, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Fetches a bot by its user id.
+
+        Args:
+            include_deleted: Also find deactivated bots.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetBot``.
         """
@@ -275,6 +416,19 @@ class AsyncBotsMixin(AsyncTransport):
     ) -> list[m_api_file_bot.Bot]:
         """Lists bots matching filters, one page at a time.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetBots``.
         """
         if not (
@@ -297,6 +451,20 @@ class AsyncBotsMixin(AsyncTransport):
         self, bot_user_id: str, bot_patch: m_api_file_bot.BotPatch, *, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Changes some fields of a bot.
+
+        Args:
+            bot_patch: Fields to change.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PatchBot``.
         """
@@ -321,6 +489,19 @@ class AsyncBotsMixin(AsyncTransport):
 
     async def permanent_delete_bot(self, bot_user_id: str, *, timeout: float | None = None) -> None:
         """Deletes a bot and its user for good.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PermanentDeleteBot``.
         """
@@ -349,6 +530,19 @@ class AsyncBotsMixin(AsyncTransport):
         self, bot_user_id: str, active: bool, *, timeout: float | None = None
     ) -> m_api_file_bot.Bot:
         """Activates or deactivates a bot.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``bot_user_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateBotActive``.
         """

@@ -50,6 +50,20 @@ class ChannelsMixin(SyncTransport):
     ) -> m_api_channel_post.ChannelMember:
         """Adds a user to a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.AddChannelMember``.
         """
         if not (
@@ -85,6 +99,21 @@ class ChannelsMixin(SyncTransport):
         self, channel_id: str, user_id: str, as_user_id: str, *, timeout: float | None = None
     ) -> m_api_channel_post.ChannelMember:
         """Adds a user to a channel on behalf of another user (as_user_id).
+
+        Args:
+            as_user_id: User performing the addition.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.AddUserToChannel``.
         """
@@ -126,6 +155,19 @@ class ChannelsMixin(SyncTransport):
     ) -> m_channel.Channel:
         """Creates a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateChannel``.
         """
         if not (
@@ -153,6 +195,20 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.SidebarCategoryWithChannels:
         """Creates a sidebar category for a user in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateChannelSidebarCategory``.
         """
@@ -195,6 +251,19 @@ class ChannelsMixin(SyncTransport):
     def delete_channel(self, channel_id: str, *, timeout: float | None = None) -> None:
         """Deletes (archives) a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteChannel``.
         """
         if not (
@@ -217,6 +286,20 @@ class ChannelsMixin(SyncTransport):
         self, channel_id: str, user_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a user from a channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteChannelMember``.
         """
@@ -256,6 +339,19 @@ class ChannelsMixin(SyncTransport):
     def get_channel(self, channel_id: str, *, timeout: float | None = None) -> m_channel.Channel:
         """Fetches a channel by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannel``.
         """
         if not (
@@ -284,6 +380,21 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_channel.Channel:
         """Fetches a channel by team id and channel URL name.
+
+        Args:
+            name: URL name of the channel.
+            include_deleted: Also find archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelByName``.
         """
@@ -320,6 +431,20 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_channel.Channel:
         """Fetches a channel by team URL name and channel URL name.
+
+        Args:
+            include_deleted: Also find archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelByNameForTeamName``.
         """
@@ -359,6 +484,20 @@ class ChannelsMixin(SyncTransport):
     ) -> m_api_channel_post.ChannelMember:
         """Fetches one user's membership in a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelMember``.
         """
         if not (
@@ -395,6 +534,21 @@ class ChannelsMixin(SyncTransport):
     ) -> list[m_api_channel_post.ChannelMember]:
         """Lists the memberships of a channel, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelMembers``.
         """
         if not (
@@ -425,6 +579,19 @@ class ChannelsMixin(SyncTransport):
         self, channel_id: str, user_ids: list[str], *, timeout: float | None = None
     ) -> list[m_api_channel_post.ChannelMember]:
         """Fetches the channel memberships of several users.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelMembersByIds``.
         """
@@ -468,6 +635,22 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_channel_post.ChannelMember]:
         """Lists a user's channel memberships within a team, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelMembersForUser``.
         """
@@ -514,6 +697,20 @@ class ChannelsMixin(SyncTransport):
     ) -> m_api_channel_post.OrderedSidebarCategories:
         """Fetches a user's sidebar categories in a team, in display order.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelSidebarCategories``.
         """
         if not (
@@ -555,6 +752,19 @@ class ChannelsMixin(SyncTransport):
     ) -> m_api_channel_post.ChannelStats:
         """Fetches member, guest, pinned-post and file counts for a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelStats``.
         """
         if not (
@@ -583,6 +793,20 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_channel.Channel]:
         """Lists the channels of a team that a user belongs to.
+
+        Args:
+            include_deleted: Also list archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelsForTeamForUser``.
         """
@@ -626,6 +850,22 @@ class ChannelsMixin(SyncTransport):
     ) -> m_channel.Channel:
         """Fetches the direct-message channel between two users, creating it if needed.
 
+        Args:
+            user_id_1: One of the two users.
+            user_id_2: The other user.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id_1`` or ``user_id_2`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetDirectChannel``.
         """
         if not (
@@ -664,6 +904,19 @@ class ChannelsMixin(SyncTransport):
     ) -> m_channel.Channel:
         """Fetches the group-message channel for a set of users, creating it if needed.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupChannel``.
         """
         if not (
@@ -685,6 +938,21 @@ class ChannelsMixin(SyncTransport):
         self, team_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_channel.Channel]:
         """Lists a team's public channels, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPublicChannelsForTeam``.
         """
@@ -734,6 +1002,22 @@ class ChannelsMixin(SyncTransport):
     ) -> list[m_user.User]:
         """Lists the members of a channel as users, one page at a time.
 
+        Args:
+            sort_by: "username" or "status".
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersInChannel``.
         """
         if not (
@@ -766,6 +1050,21 @@ class ChannelsMixin(SyncTransport):
         self, user_id: str, channel_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a permission in a channel.
+
+        Args:
+            permission_id: Permission id, e.g. "create_post".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``channel_id`` or ``permission_id`` is empty, a
+                number is out of range or text is not UTF-8 (checked before the call); or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionToChannel``.
         """
@@ -815,6 +1114,20 @@ class ChannelsMixin(SyncTransport):
     ) -> None:
         """Applies the same notification preference changes to several channel memberships.
 
+        Args:
+            notify_props: Notification settings to change on every listed membership.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PatchChannelMembersNotifications``.
         """
         if not (
@@ -853,6 +1166,19 @@ class ChannelsMixin(SyncTransport):
     ) -> list[m_channel.Channel]:
         """Searches a team's channels by a term.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchChannels``.
         """
         if not (
@@ -877,6 +1203,22 @@ class ChannelsMixin(SyncTransport):
     def unshare_channel(self, channel_id: str, *, timeout: float | None = None) -> bool:
         """Stops sharing a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the channel was shared before.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UnshareChannel``.
         """
         if not (
@@ -900,6 +1242,19 @@ class ChannelsMixin(SyncTransport):
         self, channel: m_channel.Channel, *, timeout: float | None = None
     ) -> m_channel.Channel:
         """Saves changes to an existing channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannel``.
         """
@@ -928,6 +1283,22 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.ChannelMember:
         """Updates a user's notification preferences for a channel.
+
+        Args:
+            notifications: Notification settings to change (keys such as "desktop", "push",
+                "mark_unread").
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelMemberNotifications``.
         """
@@ -971,6 +1342,21 @@ class ChannelsMixin(SyncTransport):
         self, channel_id: str, user_id: str, new_roles: str, *, timeout: float | None = None
     ) -> m_api_channel_post.ChannelMember:
         """Replaces a user's roles in a channel.
+
+        Args:
+            new_roles: Space-separated channel roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelMemberRoles``.
         """
@@ -1019,6 +1405,20 @@ class ChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_channel_post.SidebarCategoryWithChannels]:
         """Saves changes to a user's sidebar categories in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelSidebarCategories``.
         """
@@ -1072,6 +1472,20 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_api_channel_post.ChannelMember:
         """Adds a user to a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.AddChannelMember``.
         """
         if not (
@@ -1107,6 +1521,21 @@ class AsyncChannelsMixin(AsyncTransport):
         self, channel_id: str, user_id: str, as_user_id: str, *, timeout: float | None = None
     ) -> m_api_channel_post.ChannelMember:
         """Adds a user to a channel on behalf of another user (as_user_id).
+
+        Args:
+            as_user_id: User performing the addition.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.AddUserToChannel``.
         """
@@ -1148,6 +1577,19 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_channel.Channel:
         """Creates a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateChannel``.
         """
         if not (
@@ -1175,6 +1617,20 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.SidebarCategoryWithChannels:
         """Creates a sidebar category for a user in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateChannelSidebarCategory``.
         """
@@ -1217,6 +1673,19 @@ class AsyncChannelsMixin(AsyncTransport):
     async def delete_channel(self, channel_id: str, *, timeout: float | None = None) -> None:
         """Deletes (archives) a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteChannel``.
         """
         if not (
@@ -1239,6 +1708,20 @@ class AsyncChannelsMixin(AsyncTransport):
         self, channel_id: str, user_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a user from a channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteChannelMember``.
         """
@@ -1280,6 +1763,19 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_channel.Channel:
         """Fetches a channel by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannel``.
         """
         if not (
@@ -1308,6 +1804,21 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_channel.Channel:
         """Fetches a channel by team id and channel URL name.
+
+        Args:
+            name: URL name of the channel.
+            include_deleted: Also find archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelByName``.
         """
@@ -1344,6 +1855,20 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_channel.Channel:
         """Fetches a channel by team URL name and channel URL name.
+
+        Args:
+            include_deleted: Also find archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelByNameForTeamName``.
         """
@@ -1383,6 +1908,20 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_api_channel_post.ChannelMember:
         """Fetches one user's membership in a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelMember``.
         """
         if not (
@@ -1419,6 +1958,21 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> list[m_api_channel_post.ChannelMember]:
         """Lists the memberships of a channel, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelMembers``.
         """
         if not (
@@ -1449,6 +2003,19 @@ class AsyncChannelsMixin(AsyncTransport):
         self, channel_id: str, user_ids: list[str], *, timeout: float | None = None
     ) -> list[m_api_channel_post.ChannelMember]:
         """Fetches the channel memberships of several users.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelMembersByIds``.
         """
@@ -1492,6 +2059,22 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_channel_post.ChannelMember]:
         """Lists a user's channel memberships within a team, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelMembersForUser``.
         """
@@ -1538,6 +2121,20 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_api_channel_post.OrderedSidebarCategories:
         """Fetches a user's sidebar categories in a team, in display order.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelSidebarCategories``.
         """
         if not (
@@ -1579,6 +2176,19 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_api_channel_post.ChannelStats:
         """Fetches member, guest, pinned-post and file counts for a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetChannelStats``.
         """
         if not (
@@ -1607,6 +2217,20 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_channel.Channel]:
         """Lists the channels of a team that a user belongs to.
+
+        Args:
+            include_deleted: Also list archived channels.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetChannelsForTeamForUser``.
         """
@@ -1650,6 +2274,22 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_channel.Channel:
         """Fetches the direct-message channel between two users, creating it if needed.
 
+        Args:
+            user_id_1: One of the two users.
+            user_id_2: The other user.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id_1`` or ``user_id_2`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetDirectChannel``.
         """
         if not (
@@ -1688,6 +2328,19 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> m_channel.Channel:
         """Fetches the group-message channel for a set of users, creating it if needed.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupChannel``.
         """
         if not (
@@ -1709,6 +2362,21 @@ class AsyncChannelsMixin(AsyncTransport):
         self, team_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_channel.Channel]:
         """Lists a team's public channels, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPublicChannelsForTeam``.
         """
@@ -1758,6 +2426,22 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> list[m_user.User]:
         """Lists the members of a channel as users, one page at a time.
 
+        Args:
+            sort_by: "username" or "status".
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersInChannel``.
         """
         if not (
@@ -1790,6 +2474,21 @@ class AsyncChannelsMixin(AsyncTransport):
         self, user_id: str, channel_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a permission in a channel.
+
+        Args:
+            permission_id: Permission id, e.g. "create_post".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``channel_id`` or ``permission_id`` is empty, a
+                number is out of range or text is not UTF-8 (checked before the call); or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionToChannel``.
         """
@@ -1839,6 +2538,20 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> None:
         """Applies the same notification preference changes to several channel memberships.
 
+        Args:
+            notify_props: Notification settings to change on every listed membership.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PatchChannelMembersNotifications``.
         """
         if not (
@@ -1877,6 +2590,19 @@ class AsyncChannelsMixin(AsyncTransport):
     ) -> list[m_channel.Channel]:
         """Searches a team's channels by a term.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchChannels``.
         """
         if not (
@@ -1901,6 +2627,22 @@ class AsyncChannelsMixin(AsyncTransport):
     async def unshare_channel(self, channel_id: str, *, timeout: float | None = None) -> bool:
         """Stops sharing a channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the channel was shared before.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UnshareChannel``.
         """
         if not (
@@ -1924,6 +2666,19 @@ class AsyncChannelsMixin(AsyncTransport):
         self, channel: m_channel.Channel, *, timeout: float | None = None
     ) -> m_channel.Channel:
         """Saves changes to an existing channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannel``.
         """
@@ -1952,6 +2707,22 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.ChannelMember:
         """Updates a user's notification preferences for a channel.
+
+        Args:
+            notifications: Notification settings to change (keys such as "desktop", "push",
+                "mark_unread").
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelMemberNotifications``.
         """
@@ -1995,6 +2766,21 @@ class AsyncChannelsMixin(AsyncTransport):
         self, channel_id: str, user_id: str, new_roles: str, *, timeout: float | None = None
     ) -> m_api_channel_post.ChannelMember:
         """Replaces a user's roles in a channel.
+
+        Args:
+            new_roles: Space-separated channel roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``user_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelMemberRoles``.
         """
@@ -2043,6 +2829,20 @@ class AsyncChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_channel_post.SidebarCategoryWithChannels]:
         """Saves changes to a user's sidebar categories in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateChannelSidebarCategories``.
         """

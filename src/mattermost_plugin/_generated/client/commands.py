@@ -32,6 +32,20 @@ class CommandsMixin(SyncTransport):
     ) -> m_api_remaining.Command:
         """Creates a slash command owned by this plugin that calls an outgoing URL.
 
+        Args:
+            cmd: The command to create.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateCommand``.
         """
         if not (
@@ -52,6 +66,19 @@ class CommandsMixin(SyncTransport):
 
     def delete_command(self, command_id: str, *, timeout: float | None = None) -> None:
         """Deletes a slash command.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteCommand``.
         """
@@ -75,6 +102,19 @@ class CommandsMixin(SyncTransport):
         self, command_args: m_api_remaining.CommandArgs, *, timeout: float | None = None
     ) -> m_api_remaining.CommandResponse:
         """Runs a slash command as if a user had typed it.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ExecuteSlashCommand``.
         """
@@ -102,6 +142,19 @@ class CommandsMixin(SyncTransport):
     ) -> m_api_remaining.Command:
         """Fetches a slash command by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetCommand``.
         """
         if not (
@@ -126,6 +179,19 @@ class CommandsMixin(SyncTransport):
     ) -> list[m_api_remaining.Command]:
         """Lists the server's built-in slash commands.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ListBuiltInCommands``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -146,6 +212,19 @@ class CommandsMixin(SyncTransport):
         self, team_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Command]:
         """Lists every slash command usable in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ListCommands``.
         """
@@ -170,6 +249,19 @@ class CommandsMixin(SyncTransport):
         self, team_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Command]:
         """Lists the custom (integration) slash commands of a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ListCustomCommands``.
         """
@@ -198,6 +290,19 @@ class CommandsMixin(SyncTransport):
     ) -> list[m_api_remaining.Command]:
         """Lists the plugin-registered slash commands of a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ListPluginCommands``.
         """
         if not (
@@ -223,6 +328,19 @@ class CommandsMixin(SyncTransport):
     ) -> None:
         """Registers a slash command handled by this plugin (see the ExecuteCommand hook).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RegisterCommand``.
         """
         if not (
@@ -244,6 +362,20 @@ class CommandsMixin(SyncTransport):
         self, team_id: str, trigger: str, *, timeout: float | None = None
     ) -> None:
         """Unregisters one of this plugin's slash commands.
+
+        Args:
+            trigger: Trigger word without the slash.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UnregisterCommand``.
         """
@@ -271,6 +403,20 @@ class CommandsMixin(SyncTransport):
         self, command_id: str, updated_cmd: m_api_remaining.Command, *, timeout: float | None = None
     ) -> m_api_remaining.Command:
         """Saves changes to a slash command.
+
+        Args:
+            updated_cmd: The new command definition.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateCommand``.
         """
@@ -302,6 +448,20 @@ class AsyncCommandsMixin(AsyncTransport):
     ) -> m_api_remaining.Command:
         """Creates a slash command owned by this plugin that calls an outgoing URL.
 
+        Args:
+            cmd: The command to create.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateCommand``.
         """
         if not (
@@ -322,6 +482,19 @@ class AsyncCommandsMixin(AsyncTransport):
 
     async def delete_command(self, command_id: str, *, timeout: float | None = None) -> None:
         """Deletes a slash command.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteCommand``.
         """
@@ -345,6 +518,19 @@ class AsyncCommandsMixin(AsyncTransport):
         self, command_args: m_api_remaining.CommandArgs, *, timeout: float | None = None
     ) -> m_api_remaining.CommandResponse:
         """Runs a slash command as if a user had typed it.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ExecuteSlashCommand``.
         """
@@ -372,6 +558,19 @@ class AsyncCommandsMixin(AsyncTransport):
     ) -> m_api_remaining.Command:
         """Fetches a slash command by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetCommand``.
         """
         if not (
@@ -396,6 +595,19 @@ class AsyncCommandsMixin(AsyncTransport):
     ) -> list[m_api_remaining.Command]:
         """Lists the server's built-in slash commands.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ListBuiltInCommands``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -416,6 +628,19 @@ class AsyncCommandsMixin(AsyncTransport):
         self, team_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Command]:
         """Lists every slash command usable in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ListCommands``.
         """
@@ -440,6 +665,19 @@ class AsyncCommandsMixin(AsyncTransport):
         self, team_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Command]:
         """Lists the custom (integration) slash commands of a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ListCustomCommands``.
         """
@@ -468,6 +706,19 @@ class AsyncCommandsMixin(AsyncTransport):
     ) -> list[m_api_remaining.Command]:
         """Lists the plugin-registered slash commands of a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ListPluginCommands``.
         """
         if not (
@@ -493,6 +744,19 @@ class AsyncCommandsMixin(AsyncTransport):
     ) -> None:
         """Registers a slash command handled by this plugin (see the ExecuteCommand hook).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RegisterCommand``.
         """
         if not (
@@ -514,6 +778,20 @@ class AsyncCommandsMixin(AsyncTransport):
         self, team_id: str, trigger: str, *, timeout: float | None = None
     ) -> None:
         """Unregisters one of this plugin's slash commands.
+
+        Args:
+            trigger: Trigger word without the slash.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UnregisterCommand``.
         """
@@ -541,6 +819,20 @@ class AsyncCommandsMixin(AsyncTransport):
         self, command_id: str, updated_cmd: m_api_remaining.Command, *, timeout: float | None = None
     ) -> m_api_remaining.Command:
         """Saves changes to a slash command.
+
+        Args:
+            updated_cmd: The new command definition.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``command_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateCommand``.
         """

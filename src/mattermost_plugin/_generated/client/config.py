@@ -26,6 +26,22 @@ class ConfigMixin(SyncTransport):
     def get_config(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server configuration, with secrets removed.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The configuration as JSON, secrets replaced.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -42,6 +58,22 @@ class ConfigMixin(SyncTransport):
     def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
         """Fetches this plugin's settings from the server configuration.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            This plugin's settings.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPluginConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -57,6 +89,22 @@ class ConfigMixin(SyncTransport):
 
     def get_unsanitized_config(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server configuration including secrets.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The full configuration as JSON.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUnsanitizedConfig``.
         """
@@ -77,6 +125,22 @@ class ConfigMixin(SyncTransport):
     def load_plugin_configuration(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches this plugin's settings as JSON.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            This plugin's settings as a JSON object.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LoadPluginConfiguration``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -96,6 +160,20 @@ class ConfigMixin(SyncTransport):
     def save_config(self, config: JsonValue, *, timeout: float | None = None) -> None:
         """Replaces the server configuration.
 
+        Args:
+            config: The complete new configuration as JSON.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SaveConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -112,6 +190,20 @@ class ConfigMixin(SyncTransport):
         self, config: dict[str, JsonValue], *, timeout: float | None = None
     ) -> None:
         """Replaces this plugin's settings in the server configuration.
+
+        Args:
+            config: This plugin's new settings.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SavePluginConfig``.
         """
@@ -136,6 +228,22 @@ class AsyncConfigMixin(AsyncTransport):
     async def get_config(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server configuration, with secrets removed.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The configuration as JSON, secrets replaced.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -152,6 +260,22 @@ class AsyncConfigMixin(AsyncTransport):
     async def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
         """Fetches this plugin's settings from the server configuration.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            This plugin's settings.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPluginConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -167,6 +291,22 @@ class AsyncConfigMixin(AsyncTransport):
 
     async def get_unsanitized_config(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server configuration including secrets.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The full configuration as JSON.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUnsanitizedConfig``.
         """
@@ -187,6 +327,22 @@ class AsyncConfigMixin(AsyncTransport):
     async def load_plugin_configuration(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches this plugin's settings as JSON.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            This plugin's settings as a JSON object.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LoadPluginConfiguration``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -206,6 +362,20 @@ class AsyncConfigMixin(AsyncTransport):
     async def save_config(self, config: JsonValue, *, timeout: float | None = None) -> None:
         """Replaces the server configuration.
 
+        Args:
+            config: The complete new configuration as JSON.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SaveConfig``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -224,6 +394,20 @@ class AsyncConfigMixin(AsyncTransport):
         self, config: dict[str, JsonValue], *, timeout: float | None = None
     ) -> None:
         """Replaces this plugin's settings in the server configuration.
+
+        Args:
+            config: This plugin's new settings.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SavePluginConfig``.
         """

@@ -35,6 +35,19 @@ class EmojiMixin(SyncTransport):
     def get_emoji(self, emoji_id: str, *, timeout: float | None = None) -> m_api_channel_post.Emoji:
         """Fetches a custom emoji by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``emoji_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetEmoji``.
         """
         if not (
@@ -59,6 +72,19 @@ class EmojiMixin(SyncTransport):
     ) -> m_api_channel_post.Emoji:
         """Fetches a custom emoji by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetEmojiByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -78,6 +104,19 @@ class EmojiMixin(SyncTransport):
         self, emoji_id: str, *, timeout: float | None = None
     ) -> GetEmojiImageResult:
         """Fetches the image of a custom emoji.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``emoji_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetEmojiImage``.
         """
@@ -102,6 +141,22 @@ class EmojiMixin(SyncTransport):
         self, *, sort_by: str = "", page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_api_channel_post.Emoji]:
         """Lists custom emoji, one page at a time.
+
+        Args:
+            sort_by: Empty for creation order, or "name".
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetEmojiList``.
         """
@@ -134,6 +189,19 @@ class AsyncEmojiMixin(AsyncTransport):
     ) -> m_api_channel_post.Emoji:
         """Fetches a custom emoji by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``emoji_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetEmoji``.
         """
         if not (
@@ -158,6 +226,19 @@ class AsyncEmojiMixin(AsyncTransport):
     ) -> m_api_channel_post.Emoji:
         """Fetches a custom emoji by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetEmojiByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -177,6 +258,19 @@ class AsyncEmojiMixin(AsyncTransport):
         self, emoji_id: str, *, timeout: float | None = None
     ) -> GetEmojiImageResult:
         """Fetches the image of a custom emoji.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``emoji_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetEmojiImage``.
         """
@@ -201,6 +295,22 @@ class AsyncEmojiMixin(AsyncTransport):
         self, *, sort_by: str = "", page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_api_channel_post.Emoji]:
         """Lists custom emoji, one page at a time.
+
+        Args:
+            sort_by: Empty for creation order, or "name".
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetEmojiList``.
         """

@@ -36,6 +36,23 @@ class FilesMixin(SyncTransport):
     ) -> list[str]:
         """Duplicates file records so they can be attached to a new post by a user.
 
+        Args:
+            user_id: User who becomes the creator of the copies.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Ids of the copies, in input order.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CopyFileInfos``.
         """
         if not (
@@ -62,6 +79,19 @@ class FilesMixin(SyncTransport):
     ) -> m_api_file_bot.UploadSession:
         """Starts a resumable, chunked upload.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateUploadSession``.
         """
         if not (
@@ -86,6 +116,22 @@ class FilesMixin(SyncTransport):
     def get_file(self, file_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches the content of an uploaded file.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            File content.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFile``.
         """
         if not (
@@ -105,6 +151,19 @@ class FilesMixin(SyncTransport):
 
     def get_file_info(self, file_id: str, *, timeout: float | None = None) -> m_file.FileInfo:
         """Fetches a file's metadata by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetFileInfo``.
         """
@@ -135,6 +194,21 @@ class FilesMixin(SyncTransport):
     ) -> list[m_file.FileInfo]:
         """Lists file metadata matching filters, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFileInfos``.
         """
         if not (
@@ -162,6 +236,22 @@ class FilesMixin(SyncTransport):
     def get_file_link(self, file_id: str, *, timeout: float | None = None) -> str:
         """Creates a public link to a file (public links must be enabled).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Public URL of the file.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFileLink``.
         """
         if not (
@@ -186,6 +276,19 @@ class FilesMixin(SyncTransport):
     ) -> m_api_file_bot.UploadSession:
         """Fetches an upload session by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``upload_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUploadSession``.
         """
         if not (
@@ -208,6 +311,23 @@ class FilesMixin(SyncTransport):
     def read_file(self, path: str, *, timeout: float | None = None) -> bytes:
         """Reads a file from the server's file store by path.
 
+        Args:
+            path: Path relative to the root of the file store.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            File content.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ReadFile``.
         """
         if not (isinstance(path, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -227,6 +347,20 @@ class FilesMixin(SyncTransport):
         self, file_id: str, content: str, *, timeout: float | None = None
     ) -> None:
         """Sets the text that search indexes for a file.
+
+        Args:
+            content: Text to index.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetFileSearchableContent``.
         """
@@ -268,6 +402,24 @@ class FilesMixin(SyncTransport):
     ) -> m_file.FileInfo:
         """Sends the next chunk of an upload session; returns the file once complete.
 
+        Args:
+            upload_session: The session to add to.
+            data: Next chunk of the file.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The finished file once the upload is complete; unset before that.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UploadData``.
         """
         if not (
@@ -292,6 +444,20 @@ class FilesMixin(SyncTransport):
         self, data: bytes, channel_id: str, filename: str, *, timeout: float | None = None
     ) -> m_file.FileInfo:
         """Uploads a file into a channel in one call (bounded by the gRPC message size).
+
+        Args:
+            data: File content.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UploadFile``.
         """
@@ -325,6 +491,23 @@ class AsyncFilesMixin(AsyncTransport):
     ) -> list[str]:
         """Duplicates file records so they can be attached to a new post by a user.
 
+        Args:
+            user_id: User who becomes the creator of the copies.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Ids of the copies, in input order.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CopyFileInfos``.
         """
         if not (
@@ -351,6 +534,19 @@ class AsyncFilesMixin(AsyncTransport):
     ) -> m_api_file_bot.UploadSession:
         """Starts a resumable, chunked upload.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateUploadSession``.
         """
         if not (
@@ -375,6 +571,22 @@ class AsyncFilesMixin(AsyncTransport):
     async def get_file(self, file_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches the content of an uploaded file.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            File content.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFile``.
         """
         if not (
@@ -396,6 +608,19 @@ class AsyncFilesMixin(AsyncTransport):
 
     async def get_file_info(self, file_id: str, *, timeout: float | None = None) -> m_file.FileInfo:
         """Fetches a file's metadata by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetFileInfo``.
         """
@@ -426,6 +651,21 @@ class AsyncFilesMixin(AsyncTransport):
     ) -> list[m_file.FileInfo]:
         """Lists file metadata matching filters, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFileInfos``.
         """
         if not (
@@ -453,6 +693,22 @@ class AsyncFilesMixin(AsyncTransport):
     async def get_file_link(self, file_id: str, *, timeout: float | None = None) -> str:
         """Creates a public link to a file (public links must be enabled).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Public URL of the file.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetFileLink``.
         """
         if not (
@@ -477,6 +733,19 @@ class AsyncFilesMixin(AsyncTransport):
     ) -> m_api_file_bot.UploadSession:
         """Fetches an upload session by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``upload_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUploadSession``.
         """
         if not (
@@ -499,6 +768,23 @@ class AsyncFilesMixin(AsyncTransport):
     async def read_file(self, path: str, *, timeout: float | None = None) -> bytes:
         """Reads a file from the server's file store by path.
 
+        Args:
+            path: Path relative to the root of the file store.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            File content.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ReadFile``.
         """
         if not (isinstance(path, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -518,6 +804,20 @@ class AsyncFilesMixin(AsyncTransport):
         self, file_id: str, content: str, *, timeout: float | None = None
     ) -> None:
         """Sets the text that search indexes for a file.
+
+        Args:
+            content: Text to index.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``file_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetFileSearchableContent``.
         """
@@ -559,6 +859,24 @@ class AsyncFilesMixin(AsyncTransport):
     ) -> m_file.FileInfo:
         """Sends the next chunk of an upload session; returns the file once complete.
 
+        Args:
+            upload_session: The session to add to.
+            data: Next chunk of the file.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The finished file once the upload is complete; unset before that.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UploadData``.
         """
         if not (
@@ -583,6 +901,20 @@ class AsyncFilesMixin(AsyncTransport):
         self, data: bytes, channel_id: str, filename: str, *, timeout: float | None = None
     ) -> m_file.FileInfo:
         """Uploads a file into a channel in one call (bounded by the gRPC message size).
+
+        Args:
+            data: File content.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UploadFile``.
         """

@@ -41,6 +41,19 @@ class GroupsMixin(SyncTransport):
     ) -> m_api_remaining.Group:
         """Creates a user group.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateGroup``.
         """
         if not (
@@ -61,6 +74,19 @@ class GroupsMixin(SyncTransport):
 
     def delete_group(self, group_id: str, *, timeout: float | None = None) -> m_api_remaining.Group:
         """Deletes (soft-deletes) a user group.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroup``.
         """
@@ -84,6 +110,19 @@ class GroupsMixin(SyncTransport):
     def delete_group_constrained_memberships(self, *, timeout: float | None = None) -> None:
         """Removes members of group-constrained teams and channels who are not in a linked
         group.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupConstrainedMemberships``.
         """
@@ -115,6 +154,20 @@ class GroupsMixin(SyncTransport):
         self, group_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupMember:
         """Removes a user from a group.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupMember``.
         """
@@ -151,6 +204,22 @@ class GroupsMixin(SyncTransport):
         self, group_id: str, syncable_id: str, syncable_type: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Removes the link between a group and a team or channel.
+
+        Args:
+            syncable_id: Team or channel id.
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``syncable_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupSyncable``.
         """
@@ -193,6 +262,19 @@ class GroupsMixin(SyncTransport):
     def get_group(self, group_id: str, *, timeout: float | None = None) -> m_api_remaining.Group:
         """Fetches a user group by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroup``.
         """
         if not (
@@ -217,6 +299,19 @@ class GroupsMixin(SyncTransport):
     ) -> m_api_remaining.Group:
         """Fetches a user group by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -240,6 +335,16 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``GetGroupByRemoteID`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            remote_id: Id of the group in its source.
+            group_source: Group source, e.g. "ldap".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroupByRemoteID``.
         """
         raise not_served("GetGroupByRemoteID")
@@ -248,6 +353,21 @@ class GroupsMixin(SyncTransport):
         self, group_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_user.User]:
         """Lists the users in a group, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupMemberUsers``.
         """
@@ -281,6 +401,22 @@ class GroupsMixin(SyncTransport):
         self, group_id: str, syncable_id: str, syncable_type: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Fetches the link between a group and a team or channel.
+
+        Args:
+            syncable_id: Team or channel id.
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``syncable_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupSyncable``.
         """
@@ -322,6 +458,15 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``GetGroupSyncables`` with UNIMPLEMENTED,
         so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroupSyncables``.
         """
         raise not_served("GetGroupSyncables")
@@ -340,6 +485,16 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``GetGroups`` with UNIMPLEMENTED, so the
         method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroups``.
         """
         raise not_served("GetGroups")
@@ -348,6 +503,20 @@ class GroupsMixin(SyncTransport):
         self, group_source: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Group]:
         """Lists the groups that come from a source (e.g. ldap, custom).
+
+        Args:
+            group_source: Group source, e.g. "ldap" or "custom".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupsBySource``.
         """
@@ -374,6 +543,19 @@ class GroupsMixin(SyncTransport):
     ) -> list[m_api_remaining.Group]:
         """Lists the groups a user belongs to.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupsForUser``.
         """
         if not (
@@ -398,6 +580,19 @@ class GroupsMixin(SyncTransport):
     ) -> m_api_remaining.PropertyGroup:
         """Fetches a property group by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyGroup``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -421,6 +616,14 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``RegisterPropertyGroup`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.RegisterPropertyGroup``.
         """
         raise not_served("RegisterPropertyGroup")
@@ -432,6 +635,14 @@ class GroupsMixin(SyncTransport):
 
         Not served: this Mattermost server answers ``RestoreGroup`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
 
         Go: ``plugin.API.RestoreGroup``.
         """
@@ -445,6 +656,14 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``UpdateGroup`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.UpdateGroup``.
         """
         raise not_served("UpdateGroup")
@@ -453,6 +672,19 @@ class GroupsMixin(SyncTransport):
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Saves changes to a group's link to a team or channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateGroupSyncable``.
         """
@@ -479,6 +711,20 @@ class GroupsMixin(SyncTransport):
         self, group_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupMember:
         """Adds a user to a group, or restores a removed membership.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertGroupMember``.
         """
@@ -519,6 +765,14 @@ class GroupsMixin(SyncTransport):
         Not served: this Mattermost server answers ``UpsertGroupMembers`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.UpsertGroupMembers``.
         """
         raise not_served("UpsertGroupMembers")
@@ -527,6 +781,19 @@ class GroupsMixin(SyncTransport):
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Creates or restores the link between a group and a team or channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertGroupSyncable``.
         """
@@ -558,6 +825,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.Group:
         """Creates a user group.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateGroup``.
         """
         if not (
@@ -581,6 +861,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.Group:
         """Deletes (soft-deletes) a user group.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteGroup``.
         """
         if not (
@@ -603,6 +896,19 @@ class AsyncGroupsMixin(AsyncTransport):
     async def delete_group_constrained_memberships(self, *, timeout: float | None = None) -> None:
         """Removes members of group-constrained teams and channels who are not in a linked
         group.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupConstrainedMemberships``.
         """
@@ -634,6 +940,20 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupMember:
         """Removes a user from a group.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupMember``.
         """
@@ -670,6 +990,22 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_id: str, syncable_id: str, syncable_type: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Removes the link between a group and a team or channel.
+
+        Args:
+            syncable_id: Team or channel id.
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``syncable_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteGroupSyncable``.
         """
@@ -714,6 +1050,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.Group:
         """Fetches a user group by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroup``.
         """
         if not (
@@ -738,6 +1087,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.Group:
         """Fetches a user group by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -761,6 +1123,16 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``GetGroupByRemoteID`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            remote_id: Id of the group in its source.
+            group_source: Group source, e.g. "ldap".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroupByRemoteID``.
         """
         raise not_served("GetGroupByRemoteID")
@@ -769,6 +1141,21 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_user.User]:
         """Lists the users in a group, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupMemberUsers``.
         """
@@ -802,6 +1189,22 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_id: str, syncable_id: str, syncable_type: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Fetches the link between a group and a team or channel.
+
+        Args:
+            syncable_id: Team or channel id.
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``syncable_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupSyncable``.
         """
@@ -843,6 +1246,15 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``GetGroupSyncables`` with UNIMPLEMENTED,
         so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            syncable_type: "Team" or "Channel".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroupSyncables``.
         """
         raise not_served("GetGroupSyncables")
@@ -861,6 +1273,16 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``GetGroups`` with UNIMPLEMENTED, so the
         method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.GetGroups``.
         """
         raise not_served("GetGroups")
@@ -869,6 +1291,20 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_source: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Group]:
         """Lists the groups that come from a source (e.g. ldap, custom).
+
+        Args:
+            group_source: Group source, e.g. "ldap" or "custom".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetGroupsBySource``.
         """
@@ -895,6 +1331,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> list[m_api_remaining.Group]:
         """Lists the groups a user belongs to.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetGroupsForUser``.
         """
         if not (
@@ -919,6 +1368,19 @@ class AsyncGroupsMixin(AsyncTransport):
     ) -> m_api_remaining.PropertyGroup:
         """Fetches a property group by name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyGroup``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -942,6 +1404,14 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``RegisterPropertyGroup`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.RegisterPropertyGroup``.
         """
         raise not_served("RegisterPropertyGroup")
@@ -953,6 +1423,14 @@ class AsyncGroupsMixin(AsyncTransport):
 
         Not served: this Mattermost server answers ``RestoreGroup`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
 
         Go: ``plugin.API.RestoreGroup``.
         """
@@ -966,6 +1444,14 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``UpdateGroup`` with UNIMPLEMENTED, so
         the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.UpdateGroup``.
         """
         raise not_served("UpdateGroup")
@@ -974,6 +1460,19 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Saves changes to a group's link to a team or channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateGroupSyncable``.
         """
@@ -1000,6 +1499,20 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.GroupMember:
         """Adds a user to a group, or restores a removed membership.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertGroupMember``.
         """
@@ -1040,6 +1553,14 @@ class AsyncGroupsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``UpsertGroupMembers`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.UpsertGroupMembers``.
         """
         raise not_served("UpsertGroupMembers")
@@ -1048,6 +1569,19 @@ class AsyncGroupsMixin(AsyncTransport):
         self, group_syncable: m_api_remaining.GroupSyncable, *, timeout: float | None = None
     ) -> m_api_remaining.GroupSyncable:
         """Creates or restores the link between a group and a team or channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertGroupSyncable``.
         """

@@ -32,6 +32,23 @@ class KVStoreMixin(SyncTransport):
     ) -> bool:
         """Deletes a key only if its current value equals old_value.
 
+        Args:
+            old_value: Expected current value.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the key was deleted.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVCompareAndDelete``.
         """
         if not (
@@ -62,6 +79,24 @@ class KVStoreMixin(SyncTransport):
         """Sets a key only if its current value equals old_value (empty old_value: only if
         absent).
 
+        Args:
+            old_value: Expected current value; empty means the key must not exist.
+            new_value: Value to store.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the value was stored.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVCompareAndSet``.
         """
         if not (
@@ -88,6 +123,19 @@ class KVStoreMixin(SyncTransport):
     def kv_delete(self, key: str, *, timeout: float | None = None) -> None:
         """Deletes a key from the plugin's key-value store.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVDelete``.
         """
         if not (
@@ -105,6 +153,19 @@ class KVStoreMixin(SyncTransport):
     def kv_delete_all(self, *, timeout: float | None = None) -> None:
         """Deletes every key of the plugin's key-value store.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVDeleteAll``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -119,6 +180,21 @@ class KVStoreMixin(SyncTransport):
         self, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[str]:
         """Lists the plugin's keys, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVList``.
         """
@@ -142,6 +218,20 @@ class KVStoreMixin(SyncTransport):
         self, key: str, value: bytes, expire_in_seconds: int, *, timeout: float | None = None
     ) -> None:
         """Stores a value that expires after a number of seconds.
+
+        Args:
+            expire_in_seconds: Lifetime of the key in seconds.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVSetWithExpiry``.
         """
@@ -174,6 +264,22 @@ class KVStoreMixin(SyncTransport):
         timeout: float | None = None,
     ) -> bool:
         """Stores a value with options (atomic compare-and-set, expiry).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the value was stored (false when an atomic check failed).
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVSetWithOptions``.
         """
@@ -209,6 +315,23 @@ class AsyncKVStoreMixin(AsyncTransport):
     ) -> bool:
         """Deletes a key only if its current value equals old_value.
 
+        Args:
+            old_value: Expected current value.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the key was deleted.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVCompareAndDelete``.
         """
         if not (
@@ -239,6 +362,24 @@ class AsyncKVStoreMixin(AsyncTransport):
         """Sets a key only if its current value equals old_value (empty old_value: only if
         absent).
 
+        Args:
+            old_value: Expected current value; empty means the key must not exist.
+            new_value: Value to store.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the value was stored.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVCompareAndSet``.
         """
         if not (
@@ -265,6 +406,19 @@ class AsyncKVStoreMixin(AsyncTransport):
     async def kv_delete(self, key: str, *, timeout: float | None = None) -> None:
         """Deletes a key from the plugin's key-value store.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVDelete``.
         """
         if not (
@@ -282,6 +436,19 @@ class AsyncKVStoreMixin(AsyncTransport):
     async def kv_delete_all(self, *, timeout: float | None = None) -> None:
         """Deletes every key of the plugin's key-value store.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVDeleteAll``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -298,6 +465,21 @@ class AsyncKVStoreMixin(AsyncTransport):
         self, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[str]:
         """Lists the plugin's keys, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVList``.
         """
@@ -323,6 +505,20 @@ class AsyncKVStoreMixin(AsyncTransport):
         self, key: str, value: bytes, expire_in_seconds: int, *, timeout: float | None = None
     ) -> None:
         """Stores a value that expires after a number of seconds.
+
+        Args:
+            expire_in_seconds: Lifetime of the key in seconds.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVSetWithExpiry``.
         """
@@ -355,6 +551,22 @@ class AsyncKVStoreMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> bool:
         """Stores a value with options (atomic compare-and-set, expiry).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Whether the value was stored (false when an atomic check failed).
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``key`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.KVSetWithOptions``.
         """

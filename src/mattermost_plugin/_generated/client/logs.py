@@ -29,6 +29,20 @@ class LogsMixin(SyncTransport):
     def log_debug(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes a DEBUG line to the server log.
 
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LogDebug``.
         """
         if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -47,6 +61,20 @@ class LogsMixin(SyncTransport):
 
     def log_error(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes an ERROR line to the server log.
+
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogError``.
         """
@@ -67,6 +95,20 @@ class LogsMixin(SyncTransport):
     def log_info(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes an INFO line to the server log.
 
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LogInfo``.
         """
         if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -85,6 +127,20 @@ class LogsMixin(SyncTransport):
 
     def log_warn(self, msg: str, *, timeout: float | None = None, **fields: JsonValue) -> None:
         """Writes a WARN line to the server log.
+
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogWarn``.
         """
@@ -111,6 +167,20 @@ class AsyncLogsMixin(AsyncTransport):
     ) -> None:
         """Writes a DEBUG line to the server log.
 
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LogDebug``.
         """
         if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -131,6 +201,20 @@ class AsyncLogsMixin(AsyncTransport):
         self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes an ERROR line to the server log.
+
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogError``.
         """
@@ -153,6 +237,20 @@ class AsyncLogsMixin(AsyncTransport):
     ) -> None:
         """Writes an INFO line to the server log.
 
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.LogInfo``.
         """
         if not (isinstance(msg, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -173,6 +271,20 @@ class AsyncLogsMixin(AsyncTransport):
         self, msg: str, *, timeout: float | None = None, **fields: JsonValue
     ) -> None:
         """Writes a WARN line to the server log.
+
+        Args:
+            **fields: Structured fields added to the log line.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.LogWarn``.
         """

@@ -47,6 +47,19 @@ class MiscMixin(SyncTransport):
     ) -> None:
         """Adds group members to the teams and channels their groups are linked to.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateDefaultSyncableMemberships``.
         """
         if not (
@@ -83,6 +96,19 @@ class MiscMixin(SyncTransport):
     ) -> None:
         """Opens an interactive dialog in a user's client.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.OpenInteractiveDialog``.
         """
         if not (
@@ -114,6 +140,22 @@ class MiscMixin(SyncTransport):
         """Sends a WebSocket event to clients; the server prefixes the event name with
         "custom_<plugin id>_".
 
+        Args:
+            event: Event name, without the "custom_<plugin id>_" prefix.
+            payload: Event data sent to clients.
+            broadcast: Who receives the event.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PublishWebSocketEvent``.
         """
         if not (
@@ -142,6 +184,19 @@ class MiscMixin(SyncTransport):
         self, collection_type: str, topic_type: str, *, timeout: float | None = None
     ) -> None:
         """Registers a collection type and a topic type owned by this plugin.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RegisterCollectionAndTopic``.
         """
@@ -176,6 +231,20 @@ class MiscMixin(SyncTransport):
     ) -> None:
         """Sends an email through the server's SMTP settings.
 
+        Args:
+            html_body: Body of the email in HTML.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SendMail``.
         """
         if not (
@@ -203,6 +272,20 @@ class MiscMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a push notification to a user's mobile devices.
+
+        Args:
+            user_id: Recipient.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SendPushNotification``.
         """
@@ -237,6 +320,19 @@ class AsyncMiscMixin(AsyncTransport):
         self, params: m_api_remaining.CreateDefaultMembershipParams, *, timeout: float | None = None
     ) -> None:
         """Adds group members to the teams and channels their groups are linked to.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateDefaultSyncableMemberships``.
         """
@@ -274,6 +370,19 @@ class AsyncMiscMixin(AsyncTransport):
     ) -> None:
         """Opens an interactive dialog in a user's client.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.OpenInteractiveDialog``.
         """
         if not (
@@ -305,6 +414,22 @@ class AsyncMiscMixin(AsyncTransport):
         """Sends a WebSocket event to clients; the server prefixes the event name with
         "custom_<plugin id>_".
 
+        Args:
+            event: Event name, without the "custom_<plugin id>_" prefix.
+            payload: Event data sent to clients.
+            broadcast: Who receives the event.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PublishWebSocketEvent``.
         """
         if not (
@@ -333,6 +458,19 @@ class AsyncMiscMixin(AsyncTransport):
         self, collection_type: str, topic_type: str, *, timeout: float | None = None
     ) -> None:
         """Registers a collection type and a topic type owned by this plugin.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RegisterCollectionAndTopic``.
         """
@@ -367,6 +505,20 @@ class AsyncMiscMixin(AsyncTransport):
     ) -> None:
         """Sends an email through the server's SMTP settings.
 
+        Args:
+            html_body: Body of the email in HTML.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SendMail``.
         """
         if not (
@@ -394,6 +546,20 @@ class AsyncMiscMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a push notification to a user's mobile devices.
+
+        Args:
+            user_id: Recipient.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SendPushNotification``.
         """

@@ -48,6 +48,20 @@ class PluginsMixin(SyncTransport):
     def disable_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Disables a plugin by id.
 
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DisablePlugin``.
         """
         if not (
@@ -67,6 +81,20 @@ class PluginsMixin(SyncTransport):
     def enable_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Enables a plugin by id.
 
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.EnablePlugin``.
         """
         if not (
@@ -83,6 +111,22 @@ class PluginsMixin(SyncTransport):
 
     def get_bundle_path(self, *, timeout: float | None = None) -> str:
         """Fetches the absolute path of this plugin's unpacked bundle on the server.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Absolute path of the plugin directory.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetBundlePath``.
         """
@@ -101,6 +145,20 @@ class PluginsMixin(SyncTransport):
         self, id: str, *, timeout: float | None = None
     ) -> m_api_kv_config.PluginStatus:
         """Fetches the run state of a plugin.
+
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPluginStatus``.
         """
@@ -122,6 +180,19 @@ class PluginsMixin(SyncTransport):
     def get_plugins(self, *, timeout: float | None = None) -> list[m_api_kv_config.Manifest]:
         """Lists the manifests of all installed plugins.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPlugins``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -139,6 +210,21 @@ class PluginsMixin(SyncTransport):
         self, file_data: bytes, *, replace: bool = False, timeout: float | None = None
     ) -> m_api_kv_config.Manifest:
         """Installs a plugin from a bundle (.tar.gz).
+
+        Args:
+            file_data: Plugin bundle (.tar.gz) bytes.
+            replace: Replace an installed plugin with the same id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.InstallPlugin``.
         """
@@ -171,6 +257,23 @@ class PluginsMixin(SyncTransport):
     ) -> PluginHTTPResult:
         """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
         id>).
+
+        Args:
+            method: HTTP method.
+            url: URL path starting with /<target plugin id>/.
+            headers: Request headers (one value per name).
+            body: Request body.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PluginHTTP``.
         """
@@ -205,6 +308,20 @@ class PluginsMixin(SyncTransport):
     ) -> None:
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
+        Args:
+            opts: Delivery options.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PublishPluginClusterEvent``.
         """
         if not (
@@ -234,6 +351,20 @@ class PluginsMixin(SyncTransport):
     def remove_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Uninstalls a plugin by id.
 
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RemovePlugin``.
         """
         if not (
@@ -255,6 +386,20 @@ class AsyncPluginsMixin(AsyncTransport):
     async def disable_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Disables a plugin by id.
 
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DisablePlugin``.
         """
         if not (
@@ -273,6 +418,20 @@ class AsyncPluginsMixin(AsyncTransport):
 
     async def enable_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Enables a plugin by id.
+
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.EnablePlugin``.
         """
@@ -293,6 +452,22 @@ class AsyncPluginsMixin(AsyncTransport):
     async def get_bundle_path(self, *, timeout: float | None = None) -> str:
         """Fetches the absolute path of this plugin's unpacked bundle on the server.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Absolute path of the plugin directory.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetBundlePath``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -310,6 +485,20 @@ class AsyncPluginsMixin(AsyncTransport):
         self, id: str, *, timeout: float | None = None
     ) -> m_api_kv_config.PluginStatus:
         """Fetches the run state of a plugin.
+
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPluginStatus``.
         """
@@ -331,6 +520,19 @@ class AsyncPluginsMixin(AsyncTransport):
     async def get_plugins(self, *, timeout: float | None = None) -> list[m_api_kv_config.Manifest]:
         """Lists the manifests of all installed plugins.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPlugins``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -348,6 +550,21 @@ class AsyncPluginsMixin(AsyncTransport):
         self, file_data: bytes, *, replace: bool = False, timeout: float | None = None
     ) -> m_api_kv_config.Manifest:
         """Installs a plugin from a bundle (.tar.gz).
+
+        Args:
+            file_data: Plugin bundle (.tar.gz) bytes.
+            replace: Replace an installed plugin with the same id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.InstallPlugin``.
         """
@@ -380,6 +597,23 @@ class AsyncPluginsMixin(AsyncTransport):
     ) -> PluginHTTPResult:
         """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
         id>).
+
+        Args:
+            method: HTTP method.
+            url: URL path starting with /<target plugin id>/.
+            headers: Request headers (one value per name).
+            body: Request body.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PluginHTTP``.
         """
@@ -414,6 +648,20 @@ class AsyncPluginsMixin(AsyncTransport):
     ) -> None:
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
+        Args:
+            opts: Delivery options.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.PublishPluginClusterEvent``.
         """
         if not (
@@ -442,6 +690,20 @@ class AsyncPluginsMixin(AsyncTransport):
 
     async def remove_plugin(self, id: str, *, timeout: float | None = None) -> None:
         """Uninstalls a plugin by id.
+
+        Args:
+            id: Plugin id.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
+                (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RemovePlugin``.
         """

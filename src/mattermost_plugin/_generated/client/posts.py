@@ -36,6 +36,19 @@ class PostsMixin(SyncTransport):
     ) -> m_post.Reaction:
         """Adds an emoji reaction to a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.AddReaction``.
         """
         if not (
@@ -58,6 +71,21 @@ class PostsMixin(SyncTransport):
         self, user_id: str, post_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes an ephemeral post from a user's view.
+
+        Args:
+            user_id: User who sees the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``post_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteEphemeralPost``.
         """
@@ -94,6 +122,19 @@ class PostsMixin(SyncTransport):
     def delete_post(self, post_id: str, *, timeout: float | None = None) -> None:
         """Deletes a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePost``.
         """
         if not (
@@ -112,6 +153,19 @@ class PostsMixin(SyncTransport):
 
     def get_post(self, post_id: str, *, timeout: float | None = None) -> m_post.Post:
         """Fetches a post by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPost``.
         """
@@ -134,6 +188,20 @@ class PostsMixin(SyncTransport):
 
     def get_post_thread(self, post_id: str, *, timeout: float | None = None) -> m_post.PostList:
         """Fetches a post together with its whole thread.
+
+        Args:
+            post_id: Any post of the thread.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostThread``.
         """
@@ -164,6 +232,22 @@ class PostsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts that come after a given post.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``post_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostsAfter``.
         """
@@ -204,6 +288,22 @@ class PostsMixin(SyncTransport):
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts that come before a given post.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``post_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPostsBefore``.
         """
         if not (
@@ -236,6 +336,21 @@ class PostsMixin(SyncTransport):
         self, channel_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts, newest first.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostsForChannel``.
         """
@@ -270,6 +385,20 @@ class PostsMixin(SyncTransport):
     ) -> m_post.PostList:
         """Fetches a channel's posts created or changed since a time.
 
+        Args:
+            time: Lower bound, in milliseconds since the Unix epoch.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPostsSince``.
         """
         if not (
@@ -294,6 +423,19 @@ class PostsMixin(SyncTransport):
     def get_reactions(self, post_id: str, *, timeout: float | None = None) -> list[m_post.Reaction]:
         """Lists the reactions on a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetReactions``.
         """
         if not (
@@ -315,6 +457,19 @@ class PostsMixin(SyncTransport):
 
     def remove_reaction(self, reaction: m_post.Reaction, *, timeout: float | None = None) -> None:
         """Removes an emoji reaction from a post.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RemoveReaction``.
         """
@@ -341,6 +496,20 @@ class PostsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_post.Post]:
         """Searches a team's posts with one or more sets of search parameters.
+
+        Args:
+            params_list: Search parameter sets; results of all sets are combined.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPostsInTeam``.
         """
@@ -375,6 +544,19 @@ class PostsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.PostSearchResults:
         """Searches a team's posts as a given user sees them.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPostsInTeamForUser``.
         """
@@ -418,6 +600,20 @@ class PostsMixin(SyncTransport):
     ) -> m_post.Post:
         """Shows a post to one user only; it is not stored.
 
+        Args:
+            user_id: The only user who will see the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SendEphemeralPost``.
         """
         if not (
@@ -447,6 +643,20 @@ class PostsMixin(SyncTransport):
     ) -> m_post.Post:
         """Replaces an ephemeral post previously shown to a user.
 
+        Args:
+            user_id: User who sees the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateEphemeralPost``.
         """
         if not (
@@ -474,6 +684,19 @@ class PostsMixin(SyncTransport):
     def update_post(self, post: m_post.Post, *, timeout: float | None = None) -> m_post.Post:
         """Saves changes to an existing post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdatePost``.
         """
         if not (
@@ -500,6 +723,19 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> m_post.Reaction:
         """Adds an emoji reaction to a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.AddReaction``.
         """
         if not (
@@ -522,6 +758,21 @@ class AsyncPostsMixin(AsyncTransport):
         self, user_id: str, post_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes an ephemeral post from a user's view.
+
+        Args:
+            user_id: User who sees the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``post_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteEphemeralPost``.
         """
@@ -558,6 +809,19 @@ class AsyncPostsMixin(AsyncTransport):
     async def delete_post(self, post_id: str, *, timeout: float | None = None) -> None:
         """Deletes a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePost``.
         """
         if not (
@@ -578,6 +842,19 @@ class AsyncPostsMixin(AsyncTransport):
 
     async def get_post(self, post_id: str, *, timeout: float | None = None) -> m_post.Post:
         """Fetches a post by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPost``.
         """
@@ -602,6 +879,20 @@ class AsyncPostsMixin(AsyncTransport):
         self, post_id: str, *, timeout: float | None = None
     ) -> m_post.PostList:
         """Fetches a post together with its whole thread.
+
+        Args:
+            post_id: Any post of the thread.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostThread``.
         """
@@ -632,6 +923,22 @@ class AsyncPostsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts that come after a given post.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``post_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostsAfter``.
         """
@@ -672,6 +979,22 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts that come before a given post.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``post_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPostsBefore``.
         """
         if not (
@@ -704,6 +1027,21 @@ class AsyncPostsMixin(AsyncTransport):
         self, channel_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> m_post.PostList:
         """Fetches a page of a channel's posts, newest first.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPostsForChannel``.
         """
@@ -738,6 +1076,20 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> m_post.PostList:
         """Fetches a channel's posts created or changed since a time.
 
+        Args:
+            time: Lower bound, in milliseconds since the Unix epoch.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPostsSince``.
         """
         if not (
@@ -764,6 +1116,19 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> list[m_post.Reaction]:
         """Lists the reactions on a post.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``post_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetReactions``.
         """
         if not (
@@ -787,6 +1152,19 @@ class AsyncPostsMixin(AsyncTransport):
         self, reaction: m_post.Reaction, *, timeout: float | None = None
     ) -> None:
         """Removes an emoji reaction from a post.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RemoveReaction``.
         """
@@ -813,6 +1191,20 @@ class AsyncPostsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_post.Post]:
         """Searches a team's posts with one or more sets of search parameters.
+
+        Args:
+            params_list: Search parameter sets; results of all sets are combined.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPostsInTeam``.
         """
@@ -847,6 +1239,19 @@ class AsyncPostsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> m_api_channel_post.PostSearchResults:
         """Searches a team's posts as a given user sees them.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPostsInTeamForUser``.
         """
@@ -890,6 +1295,20 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> m_post.Post:
         """Shows a post to one user only; it is not stored.
 
+        Args:
+            user_id: The only user who will see the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SendEphemeralPost``.
         """
         if not (
@@ -919,6 +1338,20 @@ class AsyncPostsMixin(AsyncTransport):
     ) -> m_post.Post:
         """Replaces an ephemeral post previously shown to a user.
 
+        Args:
+            user_id: User who sees the post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateEphemeralPost``.
         """
         if not (
@@ -945,6 +1378,19 @@ class AsyncPostsMixin(AsyncTransport):
 
     async def update_post(self, post: m_post.Post, *, timeout: float | None = None) -> m_post.Post:
         """Saves changes to an existing post.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePost``.
         """

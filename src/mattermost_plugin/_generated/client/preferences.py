@@ -36,6 +36,19 @@ class PreferencesMixin(SyncTransport):
     ) -> None:
         """Deletes preferences of a user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePreferencesForUser``.
         """
         if not (
@@ -72,6 +85,19 @@ class PreferencesMixin(SyncTransport):
     ) -> m_api_remaining.Preference:
         """Fetches one preference of a user by category and name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPreferenceForUser``.
         """
         if not (
@@ -104,6 +130,19 @@ class PreferencesMixin(SyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Preference]:
         """Fetches all preferences of a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPreferencesForUser``.
         """
@@ -141,6 +180,19 @@ class PreferencesMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Saves preferences of a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePreferencesForUser``.
         """
@@ -186,6 +238,19 @@ class AsyncPreferencesMixin(AsyncTransport):
     ) -> None:
         """Deletes preferences of a user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePreferencesForUser``.
         """
         if not (
@@ -222,6 +287,19 @@ class AsyncPreferencesMixin(AsyncTransport):
     ) -> m_api_remaining.Preference:
         """Fetches one preference of a user by category and name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPreferenceForUser``.
         """
         if not (
@@ -254,6 +332,19 @@ class AsyncPreferencesMixin(AsyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_api_remaining.Preference]:
         """Fetches all preferences of a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPreferencesForUser``.
         """
@@ -291,6 +382,19 @@ class AsyncPreferencesMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Saves preferences of a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePreferencesForUser``.
         """

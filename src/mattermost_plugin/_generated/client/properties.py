@@ -33,6 +33,20 @@ class PropertiesMixin(SyncTransport):
     ) -> int:
         """Counts the property fields of a group.
 
+        Args:
+            include_deleted: Also count deleted fields.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CountPropertyFields``.
         """
         if not (
@@ -69,6 +83,21 @@ class PropertiesMixin(SyncTransport):
         timeout: float | None = None,
     ) -> int:
         """Counts the property fields of a group that apply to a target.
+
+        Args:
+            include_deleted: Also count deleted fields.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``target_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CountPropertyFieldsForTarget``.
         """
@@ -118,6 +147,14 @@ class PropertiesMixin(SyncTransport):
         Not served: this Mattermost server answers ``CreatePropertyField`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.CreatePropertyField``.
         """
         raise not_served("CreatePropertyField")
@@ -126,6 +163,19 @@ class PropertiesMixin(SyncTransport):
         self, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Creates a property value (a field's value for one target).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreatePropertyValue``.
         """
@@ -152,6 +202,20 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, field_id: str, *, timeout: float | None = None
     ) -> None:
         """Deletes a property field.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeletePropertyField``.
         """
@@ -193,6 +257,20 @@ class PropertiesMixin(SyncTransport):
     ) -> None:
         """Deletes a property value.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``value_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePropertyValue``.
         """
         if not (
@@ -233,6 +311,20 @@ class PropertiesMixin(SyncTransport):
     ) -> None:
         """Deletes all values of a property field.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePropertyValuesForField``.
         """
         if not (
@@ -272,6 +364,20 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, target_type: str, target_id: str, *, timeout: float | None = None
     ) -> None:
         """Deletes all property values of a group for one target.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``target_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeletePropertyValuesForTarget``.
         """
@@ -315,6 +421,20 @@ class PropertiesMixin(SyncTransport):
     ) -> m_api_remaining.PropertyField:
         """Fetches a property field by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyField``.
         """
         if not (
@@ -347,6 +467,19 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, target_id: str, name: str, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyField:
         """Fetches a property field by group, target and name.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPropertyFieldByName``.
         """
@@ -387,6 +520,20 @@ class PropertiesMixin(SyncTransport):
     ) -> list[m_api_remaining.PropertyField]:
         """Fetches several property fields by id.
 
+        Args:
+            ids: Field ids.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyFields``.
         """
         if not (
@@ -415,6 +562,20 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, value_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Fetches a property value by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``value_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPropertyValue``.
         """
@@ -449,6 +610,20 @@ class PropertiesMixin(SyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Fetches several property values by id.
 
+        Args:
+            ids: Value ids.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyValues``.
         """
         if not (
@@ -481,6 +656,19 @@ class PropertiesMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_remaining.PropertyField]:
         """Lists property fields of a group matching search options.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPropertyFields``.
         """
@@ -519,6 +707,19 @@ class PropertiesMixin(SyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Lists property values of a group matching search options.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchPropertyValues``.
         """
         if not (
@@ -551,6 +752,19 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, field: m_api_remaining.PropertyField, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyField:
         """Saves changes to a property field.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePropertyField``.
         """
@@ -587,6 +801,19 @@ class PropertiesMixin(SyncTransport):
     ) -> list[m_api_remaining.PropertyField]:
         """Saves changes to several property fields.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdatePropertyFields``.
         """
         if not (
@@ -617,6 +844,19 @@ class PropertiesMixin(SyncTransport):
         self, group_id: str, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Saves changes to a property value.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePropertyValue``.
         """
@@ -653,6 +893,19 @@ class PropertiesMixin(SyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Saves changes to several property values.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdatePropertyValues``.
         """
         if not (
@@ -684,6 +937,19 @@ class PropertiesMixin(SyncTransport):
     ) -> m_api_remaining.PropertyValue:
         """Creates a property value or replaces the existing one for the same field and target.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpsertPropertyValue``.
         """
         if not (
@@ -709,6 +975,19 @@ class PropertiesMixin(SyncTransport):
         self, values: list[m_api_remaining.PropertyValue], *, timeout: float | None = None
     ) -> list[m_api_remaining.PropertyValue]:
         """Creates or replaces several property values.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertPropertyValues``.
         """
@@ -738,6 +1017,20 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, *, include_deleted: bool = False, timeout: float | None = None
     ) -> int:
         """Counts the property fields of a group.
+
+        Args:
+            include_deleted: Also count deleted fields.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CountPropertyFields``.
         """
@@ -775,6 +1068,21 @@ class AsyncPropertiesMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> int:
         """Counts the property fields of a group that apply to a target.
+
+        Args:
+            include_deleted: Also count deleted fields.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``target_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CountPropertyFieldsForTarget``.
         """
@@ -824,6 +1132,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         Not served: this Mattermost server answers ``CreatePropertyField`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.CreatePropertyField``.
         """
         raise not_served("CreatePropertyField")
@@ -832,6 +1148,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Creates a property value (a field's value for one target).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreatePropertyValue``.
         """
@@ -858,6 +1187,20 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, field_id: str, *, timeout: float | None = None
     ) -> None:
         """Deletes a property field.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeletePropertyField``.
         """
@@ -899,6 +1242,20 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> None:
         """Deletes a property value.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``value_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePropertyValue``.
         """
         if not (
@@ -939,6 +1296,20 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> None:
         """Deletes all values of a property field.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeletePropertyValuesForField``.
         """
         if not (
@@ -978,6 +1349,20 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, target_type: str, target_id: str, *, timeout: float | None = None
     ) -> None:
         """Deletes all property values of a group for one target.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``target_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeletePropertyValuesForTarget``.
         """
@@ -1021,6 +1406,20 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> m_api_remaining.PropertyField:
         """Fetches a property field by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``field_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyField``.
         """
         if not (
@@ -1053,6 +1452,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, target_id: str, name: str, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyField:
         """Fetches a property field by group, target and name.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPropertyFieldByName``.
         """
@@ -1093,6 +1505,20 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> list[m_api_remaining.PropertyField]:
         """Fetches several property fields by id.
 
+        Args:
+            ids: Field ids.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyFields``.
         """
         if not (
@@ -1121,6 +1547,20 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, value_id: str, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Fetches a property value by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` or ``value_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetPropertyValue``.
         """
@@ -1155,6 +1595,20 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Fetches several property values by id.
 
+        Args:
+            ids: Value ids.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetPropertyValues``.
         """
         if not (
@@ -1187,6 +1641,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_api_remaining.PropertyField]:
         """Lists property fields of a group matching search options.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SearchPropertyFields``.
         """
@@ -1225,6 +1692,19 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Lists property values of a group matching search options.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchPropertyValues``.
         """
         if not (
@@ -1257,6 +1737,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, field: m_api_remaining.PropertyField, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyField:
         """Saves changes to a property field.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePropertyField``.
         """
@@ -1293,6 +1786,19 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> list[m_api_remaining.PropertyField]:
         """Saves changes to several property fields.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdatePropertyFields``.
         """
         if not (
@@ -1323,6 +1829,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, group_id: str, value: m_api_remaining.PropertyValue, *, timeout: float | None = None
     ) -> m_api_remaining.PropertyValue:
         """Saves changes to a property value.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdatePropertyValue``.
         """
@@ -1359,6 +1878,19 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> list[m_api_remaining.PropertyValue]:
         """Saves changes to several property values.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``group_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdatePropertyValues``.
         """
         if not (
@@ -1390,6 +1922,19 @@ class AsyncPropertiesMixin(AsyncTransport):
     ) -> m_api_remaining.PropertyValue:
         """Creates a property value or replaces the existing one for the same field and target.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpsertPropertyValue``.
         """
         if not (
@@ -1415,6 +1960,19 @@ class AsyncPropertiesMixin(AsyncTransport):
         self, values: list[m_api_remaining.PropertyValue], *, timeout: float | None = None
     ) -> list[m_api_remaining.PropertyValue]:
         """Creates or replaces several property values.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpsertPropertyValues``.
         """

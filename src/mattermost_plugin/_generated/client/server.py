@@ -25,6 +25,22 @@ class ServerMixin(SyncTransport):
     def get_cloud_limits(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the product limits of a Cloud workspace.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The limits (Go model.ProductLimits) as JSON.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetCloudLimits``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -40,6 +56,19 @@ class ServerMixin(SyncTransport):
 
     def get_diagnostic_id(self, *, timeout: float | None = None) -> str:
         """Fetches the server's diagnostic (telemetry) id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetDiagnosticId``.
         """
@@ -57,6 +86,22 @@ class ServerMixin(SyncTransport):
     def get_license(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server's license, if any.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The license as JSON; empty when the server has no license.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetLicense``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -73,6 +118,19 @@ class ServerMixin(SyncTransport):
     def get_server_version(self, *, timeout: float | None = None) -> str:
         """Fetches the server version.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetServerVersion``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -88,6 +146,22 @@ class ServerMixin(SyncTransport):
 
     def get_system_install_date(self, *, timeout: float | None = None) -> int:
         """Fetches when the server was first installed.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Install time, in milliseconds since the Unix epoch.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetSystemInstallDate``.
         """
@@ -108,6 +182,19 @@ class ServerMixin(SyncTransport):
     def get_telemetry_id(self, *, timeout: float | None = None) -> str:
         """Fetches the server's telemetry id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTelemetryId``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -123,6 +210,19 @@ class ServerMixin(SyncTransport):
 
     def is_enterprise_ready(self, *, timeout: float | None = None) -> bool:
         """Tells whether the server is an Enterprise Edition build.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.IsEnterpriseReady``.
         """
@@ -150,6 +250,21 @@ class ServerMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Asks the licensing service for a trial license.
+
+        Args:
+            requester_id: User asking for the trial.
+            users: Number of users the trial should cover.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RequestTrialLicense``.
         """
@@ -184,6 +299,22 @@ class AsyncServerMixin(AsyncTransport):
     async def get_cloud_limits(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the product limits of a Cloud workspace.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The limits (Go model.ProductLimits) as JSON.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetCloudLimits``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -199,6 +330,19 @@ class AsyncServerMixin(AsyncTransport):
 
     async def get_diagnostic_id(self, *, timeout: float | None = None) -> str:
         """Fetches the server's diagnostic (telemetry) id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetDiagnosticId``.
         """
@@ -216,6 +360,22 @@ class AsyncServerMixin(AsyncTransport):
     async def get_license(self, *, timeout: float | None = None) -> JsonValue:
         """Fetches the server's license, if any.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The license as JSON; empty when the server has no license.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetLicense``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -232,6 +392,19 @@ class AsyncServerMixin(AsyncTransport):
     async def get_server_version(self, *, timeout: float | None = None) -> str:
         """Fetches the server version.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetServerVersion``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -247,6 +420,22 @@ class AsyncServerMixin(AsyncTransport):
 
     async def get_system_install_date(self, *, timeout: float | None = None) -> int:
         """Fetches when the server was first installed.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Install time, in milliseconds since the Unix epoch.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetSystemInstallDate``.
         """
@@ -267,6 +456,19 @@ class AsyncServerMixin(AsyncTransport):
     async def get_telemetry_id(self, *, timeout: float | None = None) -> str:
         """Fetches the server's telemetry id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTelemetryId``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -282,6 +484,19 @@ class AsyncServerMixin(AsyncTransport):
 
     async def is_enterprise_ready(self, *, timeout: float | None = None) -> bool:
         """Tells whether the server is an Enterprise Edition build.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.IsEnterpriseReady``.
         """
@@ -309,6 +524,21 @@ class AsyncServerMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Asks the licensing service for a trial license.
+
+        Args:
+            requester_id: User asking for the trial.
+            users: Number of users the trial should cover.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RequestTrialLicense``.
         """

@@ -42,6 +42,16 @@ class SharedChannelsMixin(SyncTransport):
         Not served: this Mattermost server answers ``InviteRemoteToChannel`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            user_id: User sending the invitation.
+            share_if_not_shared: Share the channel first if it is not shared yet.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.InviteRemoteToChannel``.
         """
         raise not_served("InviteRemoteToChannel")
@@ -50,6 +60,22 @@ class SharedChannelsMixin(SyncTransport):
         self, opts: m_api_remaining.RegisterPluginOpts, *, timeout: float | None = None
     ) -> str:
         """Registers this plugin as a shared-channels remote; returns its remote id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Remote id assigned to this plugin.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RegisterPluginForSharedChannels``.
         """
@@ -88,6 +114,19 @@ class SharedChannelsMixin(SyncTransport):
     ) -> m_api_remaining.SharedChannel:
         """Marks a channel as shared.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ShareChannel``.
         """
         if not (
@@ -108,6 +147,19 @@ class SharedChannelsMixin(SyncTransport):
 
     def sync_shared_channel(self, channel_id: str, *, timeout: float | None = None) -> None:
         """Triggers a sync of a shared channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SyncSharedChannel``.
         """
@@ -134,6 +186,20 @@ class SharedChannelsMixin(SyncTransport):
         self, channel_id: str, remote_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a remote from a shared channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``remote_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UninviteRemoteFromChannel``.
         """
@@ -175,6 +241,19 @@ class SharedChannelsMixin(SyncTransport):
     ) -> None:
         """Unregisters a plugin as a shared-channels remote.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``plugin_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UnregisterPluginForSharedChannels``.
         """
         if not (
@@ -212,6 +291,19 @@ class SharedChannelsMixin(SyncTransport):
     ) -> m_api_remaining.SharedChannel:
         """Saves changes to a shared channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateSharedChannel``.
         """
         if not (
@@ -242,6 +334,21 @@ class SharedChannelsMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Records how far a remote has synced a shared channel.
+
+        Args:
+            cursor: New sync position.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``remote_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateSharedChannelCursor``.
         """
@@ -298,6 +405,16 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         Not served: this Mattermost server answers ``InviteRemoteToChannel`` with
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
+        Args:
+            user_id: User sending the invitation.
+            share_if_not_shared: Share the channel first if it is not shared yet.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            PluginAPIError: always (status 501), without a call.
+
         Go: ``plugin.API.InviteRemoteToChannel``.
         """
         raise not_served("InviteRemoteToChannel")
@@ -306,6 +423,22 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         self, opts: m_api_remaining.RegisterPluginOpts, *, timeout: float | None = None
     ) -> str:
         """Registers this plugin as a shared-channels remote; returns its remote id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Remote id assigned to this plugin.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RegisterPluginForSharedChannels``.
         """
@@ -344,6 +477,19 @@ class AsyncSharedChannelsMixin(AsyncTransport):
     ) -> m_api_remaining.SharedChannel:
         """Marks a channel as shared.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.ShareChannel``.
         """
         if not (
@@ -364,6 +510,19 @@ class AsyncSharedChannelsMixin(AsyncTransport):
 
     async def sync_shared_channel(self, channel_id: str, *, timeout: float | None = None) -> None:
         """Triggers a sync of a shared channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SyncSharedChannel``.
         """
@@ -390,6 +549,20 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         self, channel_id: str, remote_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a remote from a shared channel.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``remote_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UninviteRemoteFromChannel``.
         """
@@ -431,6 +604,19 @@ class AsyncSharedChannelsMixin(AsyncTransport):
     ) -> None:
         """Unregisters a plugin as a shared-channels remote.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``plugin_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UnregisterPluginForSharedChannels``.
         """
         if not (
@@ -468,6 +654,19 @@ class AsyncSharedChannelsMixin(AsyncTransport):
     ) -> m_api_remaining.SharedChannel:
         """Saves changes to a shared channel.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateSharedChannel``.
         """
         if not (
@@ -498,6 +697,21 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Records how far a remote has synced a shared channel.
+
+        Args:
+            cursor: New sync position.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``channel_id`` or ``remote_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateSharedChannelCursor``.
         """

@@ -38,6 +38,19 @@ class TeamsMixin(SyncTransport):
     def create_team(self, team: m_team.Team, *, timeout: float | None = None) -> m_team.Team:
         """Creates a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateTeam``.
         """
         if not (
@@ -59,6 +72,20 @@ class TeamsMixin(SyncTransport):
         self, team_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Adds a user to a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMember``.
         """
@@ -88,6 +115,20 @@ class TeamsMixin(SyncTransport):
         self, team_id: str, user_ids: list[str], requestor_id: str, *, timeout: float | None = None
     ) -> list[m_team.TeamMember]:
         """Adds several users to a team; fails as a whole on the first error.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMembers``.
         """
@@ -120,6 +161,20 @@ class TeamsMixin(SyncTransport):
     ) -> list[m_api_user_team.TeamMemberWithError]:
         """Adds several users to a team, reporting an error per user instead of failing as a
         whole.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMembersGracefully``.
         """
@@ -161,6 +216,19 @@ class TeamsMixin(SyncTransport):
     def delete_team(self, team_id: str, *, timeout: float | None = None) -> None:
         """Deletes (archives) a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteTeam``.
         """
         if not (
@@ -181,6 +249,21 @@ class TeamsMixin(SyncTransport):
         self, team_id: str, user_id: str, requestor_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a user from a team.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteTeamMember``.
         """
@@ -210,6 +293,19 @@ class TeamsMixin(SyncTransport):
     def get_team(self, team_id: str, *, timeout: float | None = None) -> m_team.Team:
         """Fetches a team by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeam``.
         """
         if not (
@@ -232,6 +328,19 @@ class TeamsMixin(SyncTransport):
     def get_team_by_name(self, name: str, *, timeout: float | None = None) -> m_team.Team:
         """Fetches a team by its URL name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -249,6 +358,22 @@ class TeamsMixin(SyncTransport):
 
     def get_team_icon(self, team_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches a team's icon image.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Image bytes.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamIcon``.
         """
@@ -273,6 +398,20 @@ class TeamsMixin(SyncTransport):
         self, team_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Fetches one user's membership in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamMember``.
         """
@@ -301,6 +440,21 @@ class TeamsMixin(SyncTransport):
     ) -> list[m_team.TeamMember]:
         """Lists the memberships of a team, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamMembers``.
         """
         if not (
@@ -328,6 +482,21 @@ class TeamsMixin(SyncTransport):
         self, user_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_team.TeamMember]:
         """Lists a user's team memberships, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamMembersForUser``.
         """
@@ -366,6 +535,19 @@ class TeamsMixin(SyncTransport):
     ) -> m_api_user_team.TeamStats:
         """Fetches member counts for a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamStats``.
         """
         if not (
@@ -388,6 +570,19 @@ class TeamsMixin(SyncTransport):
     def get_teams(self, *, timeout: float | None = None) -> list[m_team.Team]:
         """Lists all teams.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeams``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -405,6 +600,19 @@ class TeamsMixin(SyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_team.Team]:
         """Lists the teams a user belongs to.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamsForUser``.
         """
@@ -429,6 +637,19 @@ class TeamsMixin(SyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_team.TeamUnread]:
         """Fetches a user's unread and mention counts for every team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamsUnreadForUser``.
         """
@@ -463,6 +684,21 @@ class TeamsMixin(SyncTransport):
     ) -> list[m_user.User]:
         """Lists the members of a team as users, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersInTeam``.
         """
         if not (
@@ -490,6 +726,21 @@ class TeamsMixin(SyncTransport):
         self, user_id: str, team_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a permission in a team.
+
+        Args:
+            permission_id: Permission id, e.g. "manage_team".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` or ``permission_id`` is empty, a
+                number is out of range or text is not UTF-8 (checked before the call); or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionToTeam``.
         """
@@ -533,6 +784,19 @@ class TeamsMixin(SyncTransport):
     def remove_team_icon(self, team_id: str, *, timeout: float | None = None) -> None:
         """Removes a team's icon image.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RemoveTeamIcon``.
         """
         if not (
@@ -554,6 +818,19 @@ class TeamsMixin(SyncTransport):
     def search_teams(self, term: str, *, timeout: float | None = None) -> list[m_team.Team]:
         """Searches teams by name or display name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchTeams``.
         """
         if not (isinstance(term, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -571,6 +848,20 @@ class TeamsMixin(SyncTransport):
 
     def set_team_icon(self, team_id: str, data: bytes, *, timeout: float | None = None) -> None:
         """Replaces a team's icon image.
+
+        Args:
+            data: Image bytes.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetTeamIcon``.
         """
@@ -593,6 +884,19 @@ class TeamsMixin(SyncTransport):
     def update_team(self, team: m_team.Team, *, timeout: float | None = None) -> m_team.Team:
         """Saves changes to an existing team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateTeam``.
         """
         if not (
@@ -614,6 +918,21 @@ class TeamsMixin(SyncTransport):
         self, team_id: str, user_id: str, new_roles: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Replaces a user's roles in a team.
+
+        Args:
+            new_roles: Space-separated team roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateTeamMemberRoles``.
         """
@@ -660,6 +979,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def create_team(self, team: m_team.Team, *, timeout: float | None = None) -> m_team.Team:
         """Creates a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateTeam``.
         """
         if not (
@@ -681,6 +1013,20 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Adds a user to a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMember``.
         """
@@ -710,6 +1056,20 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, user_ids: list[str], requestor_id: str, *, timeout: float | None = None
     ) -> list[m_team.TeamMember]:
         """Adds several users to a team; fails as a whole on the first error.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMembers``.
         """
@@ -742,6 +1102,20 @@ class AsyncTeamsMixin(AsyncTransport):
     ) -> list[m_api_user_team.TeamMemberWithError]:
         """Adds several users to a team, reporting an error per user instead of failing as a
         whole.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateTeamMembersGracefully``.
         """
@@ -783,6 +1157,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def delete_team(self, team_id: str, *, timeout: float | None = None) -> None:
         """Deletes (archives) a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteTeam``.
         """
         if not (
@@ -805,6 +1192,21 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, user_id: str, requestor_id: str, *, timeout: float | None = None
     ) -> None:
         """Removes a user from a team.
+
+        Args:
+            requestor_id: User performing the change (for permissions and audit).
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.DeleteTeamMember``.
         """
@@ -834,6 +1236,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def get_team(self, team_id: str, *, timeout: float | None = None) -> m_team.Team:
         """Fetches a team by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeam``.
         """
         if not (
@@ -856,6 +1271,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def get_team_by_name(self, name: str, *, timeout: float | None = None) -> m_team.Team:
         """Fetches a team by its URL name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamByName``.
         """
         if not (isinstance(name, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -873,6 +1301,22 @@ class AsyncTeamsMixin(AsyncTransport):
 
     async def get_team_icon(self, team_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches a team's icon image.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Image bytes.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamIcon``.
         """
@@ -897,6 +1341,20 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, user_id: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Fetches one user's membership in a team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamMember``.
         """
@@ -925,6 +1383,21 @@ class AsyncTeamsMixin(AsyncTransport):
     ) -> list[m_team.TeamMember]:
         """Lists the memberships of a team, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamMembers``.
         """
         if not (
@@ -952,6 +1425,21 @@ class AsyncTeamsMixin(AsyncTransport):
         self, user_id: str, *, page: int = 0, per_page: int = 60, timeout: float | None = None
     ) -> list[m_team.TeamMember]:
         """Lists a user's team memberships, one page at a time.
+
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamMembersForUser``.
         """
@@ -990,6 +1478,19 @@ class AsyncTeamsMixin(AsyncTransport):
     ) -> m_api_user_team.TeamStats:
         """Fetches member counts for a team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeamStats``.
         """
         if not (
@@ -1012,6 +1513,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def get_teams(self, *, timeout: float | None = None) -> list[m_team.Team]:
         """Lists all teams.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetTeams``.
         """
         if not (timeout is None or isinstance(timeout, (int, float))):
@@ -1029,6 +1543,19 @@ class AsyncTeamsMixin(AsyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_team.Team]:
         """Lists the teams a user belongs to.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamsForUser``.
         """
@@ -1053,6 +1580,19 @@ class AsyncTeamsMixin(AsyncTransport):
         self, user_id: str, *, timeout: float | None = None
     ) -> list[m_team.TeamUnread]:
         """Fetches a user's unread and mention counts for every team.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetTeamsUnreadForUser``.
         """
@@ -1087,6 +1627,21 @@ class AsyncTeamsMixin(AsyncTransport):
     ) -> list[m_user.User]:
         """Lists the members of a team as users, one page at a time.
 
+        Args:
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersInTeam``.
         """
         if not (
@@ -1114,6 +1669,21 @@ class AsyncTeamsMixin(AsyncTransport):
         self, user_id: str, team_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a permission in a team.
+
+        Args:
+            permission_id: Permission id, e.g. "manage_team".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``team_id`` or ``permission_id`` is empty, a
+                number is out of range or text is not UTF-8 (checked before the call); or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionToTeam``.
         """
@@ -1157,6 +1727,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def remove_team_icon(self, team_id: str, *, timeout: float | None = None) -> None:
         """Removes a team's icon image.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RemoveTeamIcon``.
         """
         if not (
@@ -1178,6 +1761,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def search_teams(self, term: str, *, timeout: float | None = None) -> list[m_team.Team]:
         """Searches teams by name or display name.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchTeams``.
         """
         if not (isinstance(term, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -1197,6 +1793,20 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, data: bytes, *, timeout: float | None = None
     ) -> None:
         """Replaces a team's icon image.
+
+        Args:
+            data: Image bytes.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetTeamIcon``.
         """
@@ -1221,6 +1831,19 @@ class AsyncTeamsMixin(AsyncTransport):
     async def update_team(self, team: m_team.Team, *, timeout: float | None = None) -> m_team.Team:
         """Saves changes to an existing team.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateTeam``.
         """
         if not (
@@ -1242,6 +1865,21 @@ class AsyncTeamsMixin(AsyncTransport):
         self, team_id: str, user_id: str, new_roles: str, *, timeout: float | None = None
     ) -> m_team.TeamMember:
         """Replaces a user's roles in a team.
+
+        Args:
+            new_roles: Space-separated team roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``team_id`` or ``user_id`` is empty, a number is out of range
+                or text is not UTF-8 (checked before the call); or the server refused a
+                value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateTeamMemberRoles``.
         """

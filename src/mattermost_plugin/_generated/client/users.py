@@ -44,6 +44,19 @@ class UsersMixin(SyncTransport):
     ) -> m_api_user_team.Session:
         """Creates a new session for a user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateSession``.
         """
         if not (
@@ -64,6 +77,19 @@ class UsersMixin(SyncTransport):
 
     def create_user(self, user: m_user.User, *, timeout: float | None = None) -> m_user.User:
         """Creates a new user account.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateUser``.
         """
@@ -86,6 +112,19 @@ class UsersMixin(SyncTransport):
         self, token: m_api_user_team.UserAccessToken, *, timeout: float | None = None
     ) -> m_api_user_team.UserAccessToken:
         """Creates a personal access token for a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateUserAccessToken``.
         """
@@ -111,6 +150,19 @@ class UsersMixin(SyncTransport):
     def delete_user(self, user_id: str, *, timeout: float | None = None) -> None:
         """Deletes a user; the server deactivates the account (soft delete).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteUser``.
         """
         if not (
@@ -131,6 +183,20 @@ class UsersMixin(SyncTransport):
         self, session_id: str, new_expiry: int, *, timeout: float | None = None
     ) -> None:
         """Moves the expiry time of a session.
+
+        Args:
+            new_expiry: New expiry time, in milliseconds since the Unix epoch.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ExtendSessionExpiry``.
         """
@@ -161,6 +227,23 @@ class UsersMixin(SyncTransport):
         self, user_id: str, attributes: list[str], *, timeout: float | None = None
     ) -> dict[str, str]:
         """Reads LDAP attributes of a user (requires an LDAP-enabled license).
+
+        Args:
+            attributes: LDAP attribute names to read.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Attribute values keyed by name.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetLDAPUserAttributes``.
         """
@@ -195,6 +278,22 @@ class UsersMixin(SyncTransport):
     def get_profile_image(self, user_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches a user's profile image.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Image bytes (PNG or JPEG).
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetProfileImage``.
         """
         if not (
@@ -219,6 +318,19 @@ class UsersMixin(SyncTransport):
     ) -> m_api_user_team.Session:
         """Fetches a session by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetSession``.
         """
         if not (
@@ -240,6 +352,19 @@ class UsersMixin(SyncTransport):
 
     def get_user(self, user_id: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUser``.
         """
@@ -263,6 +388,19 @@ class UsersMixin(SyncTransport):
     def get_user_by_email(self, email: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by email address.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUserByEmail``.
         """
         if not (isinstance(email, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -280,6 +418,19 @@ class UsersMixin(SyncTransport):
 
     def get_user_by_username(self, name: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by username.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUserByUsername``.
         """
@@ -304,6 +455,19 @@ class UsersMixin(SyncTransport):
     ) -> m_api_user_team.Status:
         """Fetches a user's presence status (online, away, dnd, offline).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUserStatus``.
         """
         if not (
@@ -327,6 +491,19 @@ class UsersMixin(SyncTransport):
         self, user_ids: list[str], *, timeout: float | None = None
     ) -> list[m_api_user_team.Status]:
         """Fetches the presence statuses of several users.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUserStatusesByIds``.
         """
@@ -373,6 +550,31 @@ class UsersMixin(SyncTransport):
         timeout: float | None = None,
     ) -> list[m_user.User]:
         """Lists users matching the given filters, one page at a time.
+
+        Args:
+            group_constrained: Only users allowed by the groups of a group-constrained team
+                or channel.
+            without_team: Only users in no team.
+            inactive: Only deactivated users.
+            active: Only active users.
+            role: Only users with this system role.
+            sort: Sort order, e.g. "last_activity_at" or "create_at"; empty for username.
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            updated_after: Only users updated after this time, in milliseconds since the
+                Unix epoch.
+            view_restrictions: Optional visibility limits.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUsers``.
         """
@@ -438,6 +640,19 @@ class UsersMixin(SyncTransport):
     ) -> list[m_user.User]:
         """Fetches several users by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersByIds``.
         """
         if not (
@@ -459,6 +674,19 @@ class UsersMixin(SyncTransport):
         self, usernames: list[str], *, timeout: float | None = None
     ) -> list[m_user.User]:
         """Fetches several users by username.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUsersByUsernames``.
         """
@@ -484,6 +712,21 @@ class UsersMixin(SyncTransport):
         self, user_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a system-wide permission.
+
+        Args:
+            permission_id: Permission id, e.g. "manage_system".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``permission_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionTo``.
         """
@@ -519,6 +762,21 @@ class UsersMixin(SyncTransport):
         self, user_id: str, channel_id: str, parent_id: str, *, timeout: float | None = None
     ) -> None:
         """Broadcasts a "user is typing" event for a channel or thread.
+
+        Args:
+            parent_id: Root post id when typing in a thread; empty otherwise.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``channel_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PublishUserTyping``.
         """
@@ -557,6 +815,19 @@ class UsersMixin(SyncTransport):
     def remove_user_custom_status(self, user_id: str, *, timeout: float | None = None) -> None:
         """Clears a user's custom status.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RemoveUserCustomStatus``.
         """
         if not (
@@ -587,6 +858,19 @@ class UsersMixin(SyncTransport):
     def revoke_session(self, session_id: str, *, timeout: float | None = None) -> None:
         """Revokes (logs out) a session.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RevokeSession``.
         """
         if not (
@@ -607,6 +891,19 @@ class UsersMixin(SyncTransport):
 
     def revoke_user_access_token(self, token_id: str, *, timeout: float | None = None) -> None:
         """Revokes a personal access token.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``token_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RevokeUserAccessToken``.
         """
@@ -639,6 +936,23 @@ class UsersMixin(SyncTransport):
         self, role_names: list[str], permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Tells whether any of the given roles grants a permission.
+
+        Args:
+            role_names: Role names to check.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            True when at least one role grants the permission.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``permission_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RolesGrantPermission``.
         """
@@ -694,6 +1008,24 @@ class UsersMixin(SyncTransport):
     ) -> list[m_user.User]:
         """Searches users by a term (username, name, nickname, email) with optional filters.
 
+        Args:
+            term: Text to search for.
+            team_id: Only users in this team.
+            allow_inactive: Include deactivated users.
+            limit: Maximum number of results.
+            role: Only users with this system role.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchUsers``.
         """
         if not (
@@ -743,6 +1075,20 @@ class UsersMixin(SyncTransport):
     def set_profile_image(self, user_id: str, data: bytes, *, timeout: float | None = None) -> None:
         """Replaces a user's profile image.
 
+        Args:
+            data: Image bytes.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SetProfileImage``.
         """
         if not (
@@ -767,6 +1113,20 @@ class UsersMixin(SyncTransport):
         self, user_id: str, end_time: int, *, timeout: float | None = None
     ) -> m_api_user_team.Status:
         """Puts a user in Do Not Disturb until the given end time.
+
+        Args:
+            end_time: When DND ends, as Unix time in seconds.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetUserStatusTimedDND``.
         """
@@ -801,6 +1161,19 @@ class UsersMixin(SyncTransport):
     def update_user(self, user: m_user.User, *, timeout: float | None = None) -> m_user.User:
         """Saves changes to an existing user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateUser``.
         """
         if not (
@@ -822,6 +1195,19 @@ class UsersMixin(SyncTransport):
         self, user_id: str, active: bool, *, timeout: float | None = None
     ) -> None:
         """Activates or deactivates a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserActive``.
         """
@@ -847,6 +1233,19 @@ class UsersMixin(SyncTransport):
         self, user_id: str, user_auth: m_api_user_team.UserAuth, *, timeout: float | None = None
     ) -> m_api_user_team.UserAuth:
         """Changes how a user authenticates (auth service and auth data).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserAuth``.
         """
@@ -877,6 +1276,19 @@ class UsersMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sets a user's custom status (emoji, text, expiry).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserCustomStatus``.
         """
@@ -912,6 +1324,20 @@ class UsersMixin(SyncTransport):
     ) -> m_user.User:
         """Replaces a user's system roles.
 
+        Args:
+            new_roles: Space-separated system roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateUserRoles``.
         """
         if not (
@@ -937,6 +1363,20 @@ class UsersMixin(SyncTransport):
         self, user_id: str, status: str, *, timeout: float | None = None
     ) -> m_api_user_team.Status:
         """Sets a user's presence status.
+
+        Args:
+            status: "online", "away", "dnd" or "offline".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserStatus``.
         """
@@ -968,6 +1408,19 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> m_api_user_team.Session:
         """Creates a new session for a user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.CreateSession``.
         """
         if not (
@@ -988,6 +1441,19 @@ class AsyncUsersMixin(AsyncTransport):
 
     async def create_user(self, user: m_user.User, *, timeout: float | None = None) -> m_user.User:
         """Creates a new user account.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateUser``.
         """
@@ -1010,6 +1476,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, token: m_api_user_team.UserAccessToken, *, timeout: float | None = None
     ) -> m_api_user_team.UserAccessToken:
         """Creates a personal access token for a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreateUserAccessToken``.
         """
@@ -1035,6 +1514,19 @@ class AsyncUsersMixin(AsyncTransport):
     async def delete_user(self, user_id: str, *, timeout: float | None = None) -> None:
         """Deletes a user; the server deactivates the account (soft delete).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.DeleteUser``.
         """
         if not (
@@ -1057,6 +1549,20 @@ class AsyncUsersMixin(AsyncTransport):
         self, session_id: str, new_expiry: int, *, timeout: float | None = None
     ) -> None:
         """Moves the expiry time of a session.
+
+        Args:
+            new_expiry: New expiry time, in milliseconds since the Unix epoch.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.ExtendSessionExpiry``.
         """
@@ -1087,6 +1593,23 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, attributes: list[str], *, timeout: float | None = None
     ) -> dict[str, str]:
         """Reads LDAP attributes of a user (requires an LDAP-enabled license).
+
+        Args:
+            attributes: LDAP attribute names to read.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Attribute values keyed by name.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetLDAPUserAttributes``.
         """
@@ -1121,6 +1644,22 @@ class AsyncUsersMixin(AsyncTransport):
     async def get_profile_image(self, user_id: str, *, timeout: float | None = None) -> bytes:
         """Fetches a user's profile image.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            Image bytes (PNG or JPEG).
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetProfileImage``.
         """
         if not (
@@ -1145,6 +1684,19 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> m_api_user_team.Session:
         """Fetches a session by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetSession``.
         """
         if not (
@@ -1166,6 +1718,19 @@ class AsyncUsersMixin(AsyncTransport):
 
     async def get_user(self, user_id: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by id.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUser``.
         """
@@ -1189,6 +1754,19 @@ class AsyncUsersMixin(AsyncTransport):
     async def get_user_by_email(self, email: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by email address.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUserByEmail``.
         """
         if not (isinstance(email, str) and (timeout is None or isinstance(timeout, (int, float)))):
@@ -1206,6 +1784,19 @@ class AsyncUsersMixin(AsyncTransport):
 
     async def get_user_by_username(self, name: str, *, timeout: float | None = None) -> m_user.User:
         """Fetches a user by username.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUserByUsername``.
         """
@@ -1230,6 +1821,19 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> m_api_user_team.Status:
         """Fetches a user's presence status (online, away, dnd, offline).
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUserStatus``.
         """
         if not (
@@ -1253,6 +1857,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_ids: list[str], *, timeout: float | None = None
     ) -> list[m_api_user_team.Status]:
         """Fetches the presence statuses of several users.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUserStatusesByIds``.
         """
@@ -1299,6 +1916,31 @@ class AsyncUsersMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> list[m_user.User]:
         """Lists users matching the given filters, one page at a time.
+
+        Args:
+            group_constrained: Only users allowed by the groups of a group-constrained team
+                or channel.
+            without_team: Only users in no team.
+            inactive: Only deactivated users.
+            active: Only active users.
+            role: Only users with this system role.
+            sort: Sort order, e.g. "last_activity_at" or "create_at"; empty for username.
+            page: Zero-based page index.
+            per_page: Number of items per page.
+            updated_after: Only users updated after this time, in milliseconds since the
+                Unix epoch.
+            view_restrictions: Optional visibility limits.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUsers``.
         """
@@ -1364,6 +2006,19 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> list[m_user.User]:
         """Fetches several users by id.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.GetUsersByIds``.
         """
         if not (
@@ -1385,6 +2040,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, usernames: list[str], *, timeout: float | None = None
     ) -> list[m_user.User]:
         """Fetches several users by username.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.GetUsersByUsernames``.
         """
@@ -1410,6 +2078,21 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Checks whether a user has a system-wide permission.
+
+        Args:
+            permission_id: Permission id, e.g. "manage_system".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``permission_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.HasPermissionTo``.
         """
@@ -1445,6 +2128,21 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, channel_id: str, parent_id: str, *, timeout: float | None = None
     ) -> None:
         """Broadcasts a "user is typing" event for a channel or thread.
+
+        Args:
+            parent_id: Root post id when typing in a thread; empty otherwise.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` or ``channel_id`` is empty, a number is out of
+                range or text is not UTF-8 (checked before the call); or the server refused
+                a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.PublishUserTyping``.
         """
@@ -1485,6 +2183,19 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> None:
         """Clears a user's custom status.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RemoveUserCustomStatus``.
         """
         if not (
@@ -1515,6 +2226,19 @@ class AsyncUsersMixin(AsyncTransport):
     async def revoke_session(self, session_id: str, *, timeout: float | None = None) -> None:
         """Revokes (logs out) a session.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``session_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.RevokeSession``.
         """
         if not (
@@ -1537,6 +2261,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, token_id: str, *, timeout: float | None = None
     ) -> None:
         """Revokes a personal access token.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``token_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RevokeUserAccessToken``.
         """
@@ -1569,6 +2306,23 @@ class AsyncUsersMixin(AsyncTransport):
         self, role_names: list[str], permission_id: str, *, timeout: float | None = None
     ) -> bool:
         """Tells whether any of the given roles grants a permission.
+
+        Args:
+            role_names: Role names to check.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            True when at least one role grants the permission.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``permission_id`` is empty, a number is out of range or text is
+                not UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.RolesGrantPermission``.
         """
@@ -1624,6 +2378,24 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> list[m_user.User]:
         """Searches users by a term (username, name, nickname, email) with optional filters.
 
+        Args:
+            term: Text to search for.
+            team_id: Only users in this team.
+            allow_inactive: Include deactivated users.
+            limit: Maximum number of results.
+            role: Only users with this system role.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SearchUsers``.
         """
         if not (
@@ -1675,6 +2447,20 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> None:
         """Replaces a user's profile image.
 
+        Args:
+            data: Image bytes.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.SetProfileImage``.
         """
         if not (
@@ -1699,6 +2485,20 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, end_time: int, *, timeout: float | None = None
     ) -> m_api_user_team.Status:
         """Puts a user in Do Not Disturb until the given end time.
+
+        Args:
+            end_time: When DND ends, as Unix time in seconds.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.SetUserStatusTimedDND``.
         """
@@ -1733,6 +2533,19 @@ class AsyncUsersMixin(AsyncTransport):
     async def update_user(self, user: m_user.User, *, timeout: float | None = None) -> m_user.User:
         """Saves changes to an existing user.
 
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a number is out of range or text is not UTF-8 (checked before
+                the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateUser``.
         """
         if not (
@@ -1754,6 +2567,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, active: bool, *, timeout: float | None = None
     ) -> None:
         """Activates or deactivates a user.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserActive``.
         """
@@ -1779,6 +2605,19 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, user_auth: m_api_user_team.UserAuth, *, timeout: float | None = None
     ) -> m_api_user_team.UserAuth:
         """Changes how a user authenticates (auth service and auth data).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserAuth``.
         """
@@ -1809,6 +2648,19 @@ class AsyncUsersMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sets a user's custom status (emoji, text, expiry).
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserCustomStatus``.
         """
@@ -1844,6 +2696,20 @@ class AsyncUsersMixin(AsyncTransport):
     ) -> m_user.User:
         """Replaces a user's system roles.
 
+        Args:
+            new_roles: Space-separated system roles.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.UpdateUserRoles``.
         """
         if not (
@@ -1869,6 +2735,20 @@ class AsyncUsersMixin(AsyncTransport):
         self, user_id: str, status: str, *, timeout: float | None = None
     ) -> m_api_user_team.Status:
         """Sets a user's presence status.
+
+        Args:
+            status: "online", "away", "dnd" or "offline".
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: ``user_id`` is empty, a number is out of range or text is not
+                UTF-8 (checked before the call); or the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``,
+                ``AlreadyExistsError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.UpdateUserStatus``.
         """
