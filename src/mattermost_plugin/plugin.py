@@ -36,11 +36,20 @@ if TYPE_CHECKING:
 # Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
 SettingsT = TypeVar("SettingsT", bound="BaseModel", default=Any)
 
-__all__ = ["Plugin"]
+__all__ = ["HandlerDefinitionError", "Plugin"]
 
 # Handlers receive the plugin context (where the hook has one) and then the payload fields;
 # ServeHTTP handlers receive (context, request).
 _ARITY_OVERRIDES = {"ServeHTTP": 2}
+
+
+class HandlerDefinitionError(TypeError):
+    """A plugin class's handler cannot be used (wrong arity, a second handler for a hook);
+    ``handler`` is its function, so tools can point at its line rather than the class's."""
+
+    def __init__(self, message: str, handler: Callable[..., Any]) -> None:
+        super().__init__(message)
+        self.handler = handler
 
 
 def handler_arity(hook_name: str) -> int:
@@ -59,9 +68,10 @@ def _check_signature(cls_name: str, attr: str, func: Callable[..., Any], hook_na
             # The guide calls the plugin context "context".
             names = [a.name.replace("plugin_context", "context") for a in HOOKS[hook_name].args]
         expected = ", ".join(["self", *names])
-        raise TypeError(
+        raise HandlerDefinitionError(
             f"{cls_name}.{attr} handles {hook_name}, which passes {arity} argument(s) after "
-            f"self; define it as ({expected})"
+            f"self; define it as ({expected})",
+            func,
         ) from None
 
 
@@ -157,12 +167,13 @@ class Plugin(HookMethods, Generic[SettingsT]):
             hook_name = _handled_hook(cls, attr, value)
             if hook_name is None:
                 continue
-            if hook_name in own:
-                raise TypeError(
-                    f"{cls.__name__} has two handlers for {hook_name}: {own[hook_name]} and "
-                    f"{attr}; a plugin has one handler per hook"
-                )
             func = getattr(value, "__func__", value)
+            if hook_name in own:
+                raise HandlerDefinitionError(
+                    f"{cls.__name__} has two handlers for {hook_name}: {own[hook_name]} and "
+                    f"{attr}; a plugin has one handler per hook",
+                    func,
+                )
             _check_signature(cls.__name__, attr, func, hook_name)
             own[hook_name] = attr
         handlers.update(own)

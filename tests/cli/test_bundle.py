@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.cli import NO_NETWORK, run_cli, start_plugin, unpack, write_plugin
+from tests.support.dev import dev_server
 
 from mattermost_plugin.cli.bundle import Target, expand_platform
 from mattermost_plugin.host.supervisor import PluginExitedError
@@ -74,6 +75,18 @@ def test_bundled_starts_with_nothing_installed(
         assert ("", "hello-world") in started.fake.commands
         print(f"bundled: {archive.stat().st_size} bytes, start {started.seconds:.2f} s")
     assert started.supervisor.returncode == 0
+
+
+@pytest.mark.slow
+def test_dev_runs_an_unpacked_bundle_on_a_bare_python(
+    archives: dict[str, Path], bare_python: str, tmp_path: Path
+) -> None:
+    plugin_dir = unpack(archives["bundled"], tmp_path / "empty")
+    with dev_server(plugin_dir, "--in-memory", "--python", bare_python) as dev:
+        assert dev.status()["state"] == "running"
+        command = {"channel_id": "town-square", "command": "/hello-world Ada"}
+        answer = dev.request("POST", "/api/v4/commands/execute", command)
+        assert answer.json()["text"] == "Hello, Ada!"
 
 
 @pytest.mark.slow

@@ -68,6 +68,36 @@ def test_no_manifest(tmp_path: Path) -> None:
     result = run_cli("validate", tmp_path)
     assert result.exit_code == 1
     assert "no plugin.json, plugin.yaml or plugin.yml here" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"✗ 1 problem in {tmp_path}"
+
+
+def test_summary_line_counts_problems_and_warnings(tmp_path: Path) -> None:
+    source = GOOD_PLUGIN.replace(
+        '        self.logger.info("activated")\n',
+        '        self.logger.info("activated")\n\n'
+        "    def MessageHasBeenPosted(self, context, post) -> None:\n"
+        "        pass\n",
+    )
+    plugin = write_plugin(tmp_path / "p", source)
+    result = run_cli("validate", plugin)
+    assert result.exit_code == 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "✓ com.example.checked 1.2.3: MyPlugin implements OnActivate (1 warning)"
+    )
+    strict = run_cli("validate", plugin, "--strict")
+    assert strict.exit_code == 1
+    assert strict.stderr.strip().splitlines()[-1] == "✗ 1 problem in com.example.checked 1.2.3"
+    server = {"executable": "server/plugin.py", "runtime": "python", "python_version": ">=3.99"}
+    broken = write_plugin(
+        tmp_path / "q",
+        GOOD_PLUGIN.replace("def on_activate(self)", "def on_activate(self, extra)"),
+        manifest={"server": server},
+    )
+    failed = run_cli("validate", broken)
+    assert failed.exit_code == 1
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "✗ 1 problem (1 warning) in com.example.checked 1.2.3"
+    )
 
 
 def test_missing_executable_and_not_python(tmp_path: Path) -> None:
@@ -127,13 +157,18 @@ def test_handler_arity(tmp_path: Path) -> None:
 
         run_plugin(MyPlugin)
     """
-    code, report = _json(write_plugin(tmp_path / "p", source))
+    plugin = write_plugin(tmp_path / "p", source)
+    code, report = _json(plugin)
     assert code == 1
     (error,) = _messages(report)
+    # The handler's line (its decorator's, as for every handler), not the class's (5).
     assert error.startswith(
-        "server/plugin.py:5: TypeError: MyPlugin.on_post handles MessageWillBePosted, which "
-        "passes 2 argument(s) after self; define it as (self, context, post)"
+        "server/plugin.py:6: HandlerDefinitionError: MyPlugin.on_post handles "
+        "MessageWillBePosted, which passes 2 argument(s) after self; define it as "
+        "(self, context, post)"
     ), error
+    human = run_cli("validate", plugin).stderr.strip().splitlines()
+    assert human[-1] == "✗ 1 problem in com.example.checked 1.2.3", human
 
 
 def test_two_handlers_for_one_hook(tmp_path: Path) -> None:
@@ -144,7 +179,10 @@ def test_two_handlers_for_one_hook(tmp_path: Path) -> None:
     )
     code, report = _json(write_plugin(tmp_path / "p", source))
     assert code == 1
-    assert "has two handlers for OnActivate: first and on_activate" in _messages(report)[0]
+    (error,) = _messages(report)
+    # The second handler's line: GOOD_PLUGIN's handler moved down by the two added lines.
+    assert error.startswith("server/plugin.py:8: HandlerDefinitionError: MyPlugin has two "), error
+    assert "has two handlers for OnActivate: first and on_activate" in error
 
 
 def test_unregistered_lookalike_is_a_warning(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mattermost_plugin.testing import LocalMattermost, local_mattermost
+from mattermost_plugin.testing import ANONYMOUS, LocalMattermost, local_mattermost
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
@@ -68,7 +68,7 @@ def test_http_routes(mattermost: LocalMattermost) -> None:
     bob = mattermost.create_user("bob")
     mattermost.execute_command("/todo add water the plants", user=bob)
     assert mattermost.get("/items", user=bob).json() == ["water the plants (low)"]
-    assert mattermost.get("/items").status_code == 401
+    assert mattermost.get("/items", user=ANONYMOUS).status_code == 401
 
     admin = mattermost.user
     assert mattermost.get(f"/users/{bob.id}/items", user=admin).json() == ["water the plants (low)"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mattermost_plugin.testing import LocalMattermost
+from mattermost_plugin.testing import ANONYMOUS, LocalMattermost
 
 pytestmark = pytest.mark.mattermost_plugin("plugins/fastapi_identity", hook_timeout=5.0)
 
@@ -16,14 +16,14 @@ pytestmark = pytest.mark.mattermost_plugin("plugins/fastapi_identity", hook_time
 def test_user_id_and_current_user(mattermost: LocalMattermost) -> None:
     alice = mattermost.create_user("alice")
     assert mattermost.get("/whoami", user=alice).json() == {"user_id": alice.id}
-    anonymous = mattermost.get("/whoami")
+    anonymous = mattermost.get("/whoami", user=ANONYMOUS)
     assert anonymous.status_code == 401
     assert anonymous.json() == {"detail": "not logged in to Mattermost"}
-    assert mattermost.get("/maybe").json() == {"user_id": None}
+    assert mattermost.get("/maybe", user=ANONYMOUS).json() == {"user_id": None}
     assert mattermost.get("/maybe", user=alice).json() == {"user_id": alice.id}
 
     assert mattermost.get("/me", user=alice).json() == {"id": alice.id, "username": "alice"}
-    assert mattermost.get("/me").status_code == 401
+    assert mattermost.get("/me", user=ANONYMOUS).status_code == 401
     gone = mattermost.get("/me", user="x" * 26)  # a session whose user no longer exists
     assert gone.status_code == 401
 
@@ -35,11 +35,13 @@ def test_system_admins_only(mattermost: LocalMattermost) -> None:
     assert allowed.status_code == 200 and allowed.json() == {"reindexed_by": admin.id}
     refused = mattermost.post("/admin/reindex", user=alice)
     assert refused.status_code == 403 and refused.json() == {"detail": "system admins only"}
-    assert mattermost.post("/admin/reindex").status_code == 401
+    assert mattermost.post("/admin/reindex", user=ANONYMOUS).status_code == 401
 
 
 def test_calls_from_other_plugins(mattermost: LocalMattermost) -> None:
-    called = mattermost.post("/inter-plugin", headers={"Mattermost-Plugin-ID": "com.example.other"})
+    called = mattermost.post(
+        "/inter-plugin", headers={"Mattermost-Plugin-ID": "com.example.other"}, user=ANONYMOUS
+    )
     assert called.json() == {"caller": "com.example.other"}
     refused = mattermost.post("/inter-plugin", user=mattermost.user)
     assert refused.status_code == 401

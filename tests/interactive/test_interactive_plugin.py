@@ -10,7 +10,7 @@ import pytest
 
 from mattermost_plugin.host.fake_server import FakeAppError
 from mattermost_plugin.interactive import KEY_NAME
-from mattermost_plugin.testing import LocalMattermost
+from mattermost_plugin.testing import ANONYMOUS, LocalMattermost
 
 pytestmark = pytest.mark.mattermost_plugin("plugins/board", hook_timeout=10.0)
 
@@ -139,7 +139,7 @@ def test_the_plugins_own_routes_keep_working(mattermost: LocalMattermost) -> Non
     assert mattermost.get("/_sdk/actions/vote").status_code == 405
     unknown = mattermost.post("/_sdk/actions/nope", json_body={}, user=mattermost.user)
     assert unknown.status_code == 404 and "no @action handler named 'nope'" in unknown.text
-    anonymous = mattermost.post("/_sdk/actions/vote", json_body={})
+    anonymous = mattermost.post("/_sdk/actions/vote", json_body={}, user=ANONYMOUS)
     assert anonymous.status_code == 401
     garbage = mattermost.post("/_sdk/dialogs/poll", body="{", user=mattermost.user)
     assert garbage.status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -113,13 +114,21 @@ def test_http_and_settings(mattermost: LocalMattermost) -> None:
     assert mattermost.wait_for_log("configuration", since=mark).fields["config"] == {
         "mode": "strict"
     }
-    # A failure reads as the server shows it: where, error id, detailed error.
+    # A failure reads as the server shows it (where, error id, detailed error), then the
+    # plugin's traceback, its own frame first.
     with pytest.raises(RuntimeError) as failed:
         mattermost.set_plugin_config({"mode": "invalid"})
-    assert str(failed.value) == (
+    first, origin, *traceback = str(failed.value).splitlines()
+    assert first == (
         f"OnConfigurationChange failed: plugin {mattermost.plugin_id}: "
         "Workbench.on_configuration_change: plugin.hook.error, mode 'invalid' is not a mode"
     )
+    assert re.search(
+        r"workbench/server/plugin\.py:\d+ in on_configuration_change: "
+        r"ValueError: mode 'invalid' is not a mode$",
+        origin,
+    ), origin
+    assert traceback[-1] == "ValueError: mode 'invalid' is not a mode"
 
 
 def test_crash_fails_open_and_the_plugin_comes_back(mattermost: LocalMattermost) -> None:
@@ -149,7 +158,7 @@ def test_reload_keeps_the_old_version_on_a_broken_edit(tmp_path: Path) -> None:
             .replace("def on_activate(self", "def on_activate(self)")
         )
         assert mm.reload() and mm.generation == 2
-        assert mm.get("/status").json() == {"version": "v2", "posts": 1, "user": ""}
+        assert mm.get("/status").json() == {"version": "v2", "posts": 1, "user": mm.user.id}
 
 
 def test_state_file_survives_restarts(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from mattermost_plugin.commands import UsageError
-from mattermost_plugin.testing import LocalMattermost
+from mattermost_plugin.testing import ANONYMOUS, LocalMattermost
 
 from plugin import TodoList, parse_due  # server/ is on sys.path: see pyproject.toml
 
@@ -65,7 +65,7 @@ def test_other_users_have_their_own_lists(mattermost: LocalMattermost) -> None:
     alice = mattermost.create_user("alice")
     mattermost.execute_command("/todo add mine")
     assert mattermost.get("/items", user=alice).json() == []
-    assert mattermost.get("/items").status_code == 401  # no session, no list
+    assert mattermost.get("/items", user=ANONYMOUS).status_code == 401  # no session, no list
 
 
 def test_the_add_dialog(mattermost: LocalMattermost) -> None:

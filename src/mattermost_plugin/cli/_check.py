@@ -261,6 +261,7 @@ def check(executable: str, extra_paths: list[str]) -> dict[str, Any]:
         sys.path.insert(index, entry)
         site.addsitedir(entry)  # .pth files, as the bundle entry processes them
     try:
+        import mattermost_plugin.plugin as sdk_plugin
         import mattermost_plugin.server as sdk_server
         from mattermost_plugin._generated.hook_table import HOOKS
         from mattermost_plugin.plugin import Plugin
@@ -301,7 +302,12 @@ def check(executable: str, extra_paths: list[str]) -> dict[str, Any]:
             )
         )
     except BaseException as exc:
-        where = _user_frame(exc.__traceback__, root) or where_script
+        # A handler the class refuses is named by its own line, not the class statement's
+        # (an SDK older than HandlerDefinitionError has none: its tuple matches nothing).
+        where = ""
+        if isinstance(exc, getattr(sdk_plugin, "HandlerDefinitionError", ())):
+            where = _location(getattr(exc, "handler", None), root)
+        where = where or _user_frame(exc.__traceback__, root) or where_script
         text = str(exc)
         problems.append(_problem("error", where, f"{type(exc).__name__}: {text}"))
         if isinstance(exc, ImportError) and exc.name and not exc.name.startswith("mattermost"):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -41,7 +45,27 @@ from mattermost_plugin.cli import EXIT_PROBLEMS, main
     help="Deadline of each hook call in seconds (the server's is 30).",
 )
 @click.option("--no-reload", is_flag=True, help="Do not restart the plugin when files change.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print background hooks as they end.")
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Interpreter to run the plugin with, e.g. a bare Python for an unpacked bundle "
+    "[default: the plugin's venv/ or .venv/, else the one running this command].",
+)
+@click.option(
+    "--setting",
+    "settings",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Set one of the plugin's settings before it starts (repeatable). VALUE is read as "
+    "JSON when it is JSON (5, false, [1]), else as text.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also print background hooks as they end, and every frame of tracebacks.",
+)
 def dev(
     path: Path,
     port: int,
@@ -49,6 +73,8 @@ def dev(
     in_memory: bool,
     hook_timeout: float,
     no_reload: bool,
+    python: str | None,
+    settings: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Run the plugin in PATH against a local fake Mattermost, without a server.
@@ -56,10 +82,11 @@ def dev(
     Serves http://127.0.0.1:PORT: /plugins/<id>/... goes to the plugin's ServeHTTP,
     POST /api/v4/posts ({"channel_id", "message"}) posts through MessageWillBePosted and
     MessageHasBeenPosted, POST /api/v4/commands/execute ({"channel_id", "command"}) runs a
-    slash command. The plugin restarts when its files change; hooks, rejections and the
-    plugin's logs are printed as they happen (secrets redacted). Requests through another
-    host name, and state-changing requests from other sites' pages, are refused (403).
-    Stop with Ctrl-C.
+    slash command, PUT /api/v4/config/patch changes the configuration (the plugin's settings
+    under PluginSettings.Plugins.<id>). The plugin restarts when its files change; hooks,
+    rejections and the plugin's logs are printed as they happen (secrets redacted), a
+    failing handler with its traceback. Requests through another host name, and
+    state-changing requests from other sites' pages, are refused (403). Stop with Ctrl-C.
     """
     from mattermost_plugin.host.dev_server import DevServer, default_db_path
     from mattermost_plugin.host.store import StoreError
@@ -70,6 +97,8 @@ def dev(
     plugin_dir = path.resolve()
     if not ((plugin_dir / "plugin.json").is_file() or (plugin_dir / "plugin.yaml").is_file()):
         raise click.UsageError(f"{path} has no plugin.json or plugin.yaml")
+    interpreter = _interpreter(python) if python is not None else None
+    plugin_settings = dict(_setting(text) for text in settings)
     # The supervisor re-logs the plugin's lines; the dev server prints them itself.
     logging.getLogger("mattermost_plugin.host").addHandler(logging.NullHandler())
     logging.getLogger("mattermost_plugin.host").propagate = False
@@ -82,6 +111,8 @@ def dev(
             hook_timeout=hook_timeout,
             reload=not no_reload,
             verbose=verbose,
+            python=interpreter,
+            settings=plugin_settings,
         )
     except OSError as exc:
         click.secho(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", fg="red", err=True)
@@ -108,3 +139,25 @@ def dev(
     finally:
         server.console.print("[bold]stopping[/]")
         server.stop()
+
+
+def _interpreter(python: str) -> str:
+    """``--python``: a path to an executable, or a name on PATH."""
+    found = python if os.sep in python else shutil.which(python)
+    if found is None or not Path(found).is_file() or not os.access(found, os.X_OK):
+        raise click.BadParameter(
+            f"{python!r} is not an executable interpreter", param_hint="--python"
+        )
+    return str(Path(found).absolute())
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """``--setting KEY=VALUE``: VALUE as JSON when it parses, else the text itself."""
+    key, equals, raw = text.partition("=")
+    if not equals or not key.strip():
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--setting")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value

@@ -318,8 +318,9 @@ def check_plugin(
     return report
 
 
-def print_report(report: Report) -> None:
-    manifest = report.manifest
+def print_report(report: Report, *, strict: bool = False) -> None:
+    """The problems, one per line, then a one-line summary (``✗ 2 problems in ...`` or
+    ``✓ ...``); with ``strict``, warnings count as problems."""
     if report.interpreter:
         version = python_version_text(report.python_version or ())
         console.print(
@@ -327,20 +328,25 @@ def print_report(report: Report) -> None:
             soft_wrap=True,
         )
     print_problems(report.problems)
-    if manifest is None:
-        return
-    title = f"{manifest.id} {manifest.version or ''}".strip()
-    if report.ok:
-        hooks = ", ".join(report.implemented) or "no hooks"
-        served = f"{report.served} implements {hooks}" if report.served else "no plugin class"
-        warnings = len(report.problems)
-        tail = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
-        console.print(f"[green]✓[/green] {escape(title)}: {escape(served)}{tail}", soft_wrap=True)
-    else:
-        count = len(errors(report.problems))
-        console.print(
-            f"[red]✗[/red] {escape(title)}: {count} problem{'s' * (count != 1)}", soft_wrap=True
-        )
+    console.print(summary(report, strict=strict), soft_wrap=True)
+
+
+def summary(report: Report, *, strict: bool = False) -> str:
+    """The last line ``validate`` prints (rich markup)."""
+    manifest = report.manifest
+    title = (
+        f"{manifest.id} {manifest.version or ''}".strip() if manifest else str(report.plugin_dir)
+    )
+    found = len(errors(report.problems))
+    warnings = len(report.problems) - found
+    if strict:
+        found, warnings = found + warnings, 0
+    noted = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+    if found:
+        return f"[red]✗[/red] {found} problem{'s' * (found != 1)}{noted} in {escape(title)}"
+    hooks = ", ".join(report.implemented) or "no hooks"
+    served = f"{report.served} implements {hooks}" if report.served else "no plugin class"
+    return f"[green]✓[/green] {escape(title)}: {escape(served)}{noted}"
 
 
 @main.command()
@@ -389,5 +395,5 @@ def validate(path: Path, python: str | None, as_json: bool, strict: bool, timeou
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        print_report(report)
+        print_report(report, strict=strict)
     raise SystemExit(EXIT_PROBLEMS if failed else EXIT_OK)

@@ -30,7 +30,7 @@ from mattermost_plugin.host._http_front import (
     HTTPError,
 )
 from mattermost_plugin.host.http_bridge import BridgeError, BridgeResponse, PendingRequest
-from mattermost_plugin.host.local import LocalMattermost
+from mattermost_plugin.host.local import ANONYMOUS, LocalMattermost
 from mattermost_plugin.http import Headers
 
 __all__ = ["PluginAnswerError", "forward_to_plugin", "plugin_headers"]
@@ -130,11 +130,11 @@ class _Cancel:
 def forward_to_plugin(
     exchange: Exchange,
     local: LocalMattermost,
-    user: str | None,
+    user_id: str,
     emit: Callable[[str, str], None],
 ) -> None:
-    """Send ``exchange`` through the plugin and its answer back; ``emit(level, message)``
-    reports what went wrong on the way."""
+    """Send ``exchange`` through the plugin, as ``user_id`` (empty: no user), and its answer
+    back; ``emit(level, message)`` reports what went wrong on the way."""
     request = exchange.request
     if not local.running:
         reason = local.last_error or "the plugin is not running"
@@ -161,7 +161,7 @@ def forward_to_plugin(
             query=request.query,
             headers=headers,
             body=body(),
-            user=user,
+            user=user_id or ANONYMOUS,
             remote_addr=f"{request.client[0]}:{request.client[1]}",
         )
     except RuntimeError as exc:

@@ -74,7 +74,7 @@ class DevRoutes:
             forward_to_plugin(
                 exchange,
                 self.dev.local,
-                self._user_id(exchange) or None,
+                self._user_id(exchange),
                 lambda level, message: self.dev.emit("http", message, level),
             )
         elif path.startswith("/plugins/"):
@@ -113,6 +113,8 @@ class DevRoutes:
             self._create_post(exchange, self._json_body(exchange))
         elif method == "POST" and path == "/api/v4/commands/execute":
             self._execute_command(exchange, self._json_body(exchange))
+        elif path in ("/api/v4/config", "/api/v4/config/patch"):
+            self._config(exchange, method, path)
         elif method == "GET" and (match := _ONE_POST.match(path)):
             try:
                 post = local.get_post(match[1])
@@ -178,6 +180,36 @@ class DevRoutes:
         except FakeAppError as exc:
             raise _from_fake(exc) from None
         exchange.respond_json(200, response.model_dump(mode="json"))
+
+    def _config(self, exchange: Exchange, method: str, path: str) -> None:
+        """``GET /api/v4/config`` and ``PUT /api/v4/config/patch``, for a logged-in user
+        (the dev server has no permissions: every user is an admin here)."""
+        local = self.dev.local
+        if (method, path) not in (("GET", "/api/v4/config"), ("PUT", "/api/v4/config/patch")):
+            raise HTTPError(405, "api.context.405.app_error", f"{method} is not allowed here")
+        if not self._user_id(exchange):
+            raise HTTPError(401, "api.context.session_expired.app_error", "log in first")
+        if method == "GET":
+            exchange.respond_json(200, local.get_config())
+            return
+        patch = self._json_body(exchange)
+        try:
+            config = local.patch_config(patch)
+        except FakeAppError as exc:
+            raise _from_fake(exc) from None
+        self.dev.emit("server", f"configuration patched: {_patched_keys(patch)}")
+        exchange.respond_json(200, config)
+
+
+def _patched_keys(patch: dict[str, Any], prefix: str = "") -> str:
+    """The paths a patch sets, for the console (values left out: they may be secrets)."""
+    paths = []
+    for key, value in patch.items():
+        if isinstance(value, dict) and value:
+            paths.append(_patched_keys(value, f"{prefix}{key}."))
+        else:
+            paths.append(f"{prefix}{key}")
+    return ", ".join(paths)
 
 
 def _shown_target(target: str, redactor: Redactor) -> str:

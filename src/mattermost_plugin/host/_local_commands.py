@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     hooks_lifecycle_pb2,
     post_pb2,
 )
+from mattermost_plugin.host._config_patch import merge_config, sanitized_config
 from mattermost_plugin.host._local_posts import LocalPosts
 from mattermost_plugin.host._local_types import (
     ChannelRef,
@@ -90,20 +92,90 @@ class LocalCommands(LocalPosts):
         System Console does); raises :class:`HookCallError` or :class:`CommandError`-style
         failures as :class:`RuntimeError` when the plugin refuses the configuration."""
         self._write_plugin_config(settings)
-        if self.implements("OnConfigurationChange"):
-            started = time.monotonic()
-            answer = self.call_hook(
-                "OnConfigurationChange", hooks_lifecycle_pb2.OnConfigurationChangeRequest()
+        self._configuration_changed()
+
+    def _configuration_changed(self) -> None:
+        """``OnConfigurationChange``, waited for: an error answer raises
+        :class:`RuntimeError` with the plugin's traceback, a crash :class:`HookCallError`."""
+        if not self.implements("OnConfigurationChange"):
+            return
+        hook = "OnConfigurationChange"
+        started, mark = time.monotonic(), self.logs.total
+        try:
+            answer = self.call_hook(hook, hooks_lifecycle_pb2.OnConfigurationChangeRequest())
+        except HookCallError as exc:
+            self._hook_event(hook, f"failed: {exc.detail}", started, "error")
+            raise
+        if answer.HasField("error"):
+            failure = f"failed: {hook_error_text(answer.error)}"
+            self._hook_event(hook, failure, started, "error")
+            trace = self._failure_stacktrace(mark, hook=hook, timeout=1.0)
+            shown = f"\n{self.readable_traceback(trace)}" if trace is not None else ""
+            raise RuntimeError(f"{hook} {failure}{shown}")
+        self._hook_event(hook, "done", started)
+
+    def get_config(self) -> dict[str, Any]:
+        """The whole configuration as the server's API shows it (``GET /api/v4/config``):
+        secrets, and the plugin's settings marked ``secret``, hidden."""
+        with self.server.transaction():
+            return sanitized_config(
+                self.server.config, self.plugin_id, self.manifest.secret_settings
             )
-            if answer.HasField("error"):
-                self._hook_event(
-                    "OnConfigurationChange",
-                    f"failed: {hook_error_text(answer.error)}",
-                    started,
-                    "error",
-                )
-                raise RuntimeError(f"OnConfigurationChange failed: {hook_error_text(answer.error)}")
-            self._hook_event("OnConfigurationChange", "done", started)
+
+    def patch_config(self, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """What the server's ``PUT /api/v4/config/patch`` does: merge ``patch``, a partial
+        configuration (``{"PluginSettings": {"Plugins": {<id>: {"max_links": 5}}}}``), over
+        the configuration (a patch that does not fit its shape raises :class:`FakeAppError`,
+        400); let the plugin's ``ConfigurationWillBeSaved`` refuse it (400 too) or change it;
+        save it; then call ``OnConfigurationChange`` and wait for it (a failure there is
+        reported and the configuration stays saved, as on the server). Returns
+        :meth:`get_config`."""
+        fake = self.server
+        with fake.transaction():
+            try:
+                merged = merge_config(fake.config, patch)
+            except ValueError as exc:
+                raise FakeAppError(
+                    "api.context.invalid_body_param.app_error", str(exc), 400
+                ) from None
+        merged = self._config_will_be_saved(merged)
+        with fake.transaction():
+            fake.config = merged
+        with contextlib.suppress(RuntimeError, HookCallError):
+            self._configuration_changed()  # a failure is reported; the server only logs it
+        return self.get_config()
+
+    def _config_will_be_saved(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``ConfigurationWillBeSaved``: the config to save (the plugin's replacement, if it
+        made one); raises :class:`FakeAppError` when the plugin refuses it."""
+        hook = "ConfigurationWillBeSaved"
+        if not self.implements(hook):
+            return config
+        started = time.monotonic()
+        request = hooks_lifecycle_pb2.ConfigurationWillBeSavedRequest(
+            new_config=hooks_lifecycle_pb2.ConfigJson(config_json=json.dumps(config).encode())
+        )
+        try:
+            answer = self.call_hook(hook, request)
+        except HookCallError as exc:
+            self._hook_event(hook, f"failed: {exc.detail}; saving unchanged", started, "error")
+            return config
+        if answer.HasField("error"):
+            reason = hook_error_text(answer.error)
+            self._hook_event(hook, f"refused: {reason}", started, "warn")
+            raise FakeAppError("app.save_config.plugin_hook_error", reason, 400)
+        if not answer.HasField("modified_config"):
+            self._hook_event(hook, "allowed", started)
+            return config
+        try:
+            replaced = json.loads(answer.modified_config.config_json)
+        except ValueError:
+            replaced = None
+        if not isinstance(replaced, dict):
+            self._hook_event(hook, "answered a config that is no JSON object", started, "error")
+            return config
+        self._hook_event(hook, "modified", started)
+        return replaced
 
     def execute_command(
         self,

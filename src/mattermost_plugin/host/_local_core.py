@@ -32,6 +32,7 @@ from mattermost_plugin.host._local_types import (
     _rpc_code,
 )
 from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
+from mattermost_plugin.host._tracebacks import readable_traceback
 from mattermost_plugin.host.fake_server import (
     FakeMattermost,
     LogEntry,
@@ -68,6 +69,10 @@ def interpreter_for(plugin_dir: Path) -> str | None:
 
 class LocalCore:
     """State, events, logs and hook calls of a local Mattermost."""
+
+    full_tracebacks = False
+    """Show every frame of the plugin's tracebacks in failure messages, not only the
+    plugin's own (the pytest plugin sets it under ``pytest -v``)."""
 
     def __init__(
         self,
@@ -114,6 +119,9 @@ class LocalCore:
         """How many times the plugin was started successfully (first start, reloads)."""
         self.last_error: str | None = None
         """Why the latest start or reload failed, until one succeeds."""
+        self.last_traceback: str | None = None
+        """The traceback of that failure (a log line's ``stacktrace``), when the plugin
+        logged one."""
         self._team: Team | None = None
         self._user: User | None = None
         self._channel: Channel | None = None
@@ -278,6 +286,23 @@ class LocalCore:
     ) -> LogRecord:
         """The first matching log record (see :meth:`find_logs`), waiting for it: the
         plugin's stderr is read on a thread, so a line may arrive just after its hook ended."""
+        found = self._await_log(match, level=level, since=since, timeout=timeout)
+        if found is None:
+            lines = "\n".join(f"  [{r.level}] {r.message}" for r in self.logs.since(since))
+            raise AssertionError(
+                f"no log line matching {match!r} within {timeout:g} s; the log:\n"
+                + (lines or "  (empty)")
+            )
+        return found
+
+    def _await_log(
+        self,
+        match: str | Callable[[LogRecord], bool],
+        *,
+        level: str | None = None,
+        since: int = 0,
+        timeout: float,
+    ) -> LogRecord | None:
         deadline = time.monotonic() + timeout
         with self._logs_changed:
             while True:
@@ -286,12 +311,30 @@ class LocalCore:
                     return found[0]
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    lines = "\n".join(f"  [{r.level}] {r.message}" for r in self.logs.since(since))
-                    raise AssertionError(
-                        f"no log line matching {match!r} within {timeout:g} s; the log:\n"
-                        + (lines or "  (empty)")
-                    )
+                    return None
                 self._logs_changed.wait(remaining)
+
+    def _failure_stacktrace(
+        self, since: int, *, hook: str | None = None, timeout: float = 0.0
+    ) -> str | None:
+        """The ``stacktrace`` of the plugin's latest failure logged after the first ``since``
+        lines (by ``hook``'s handler when given), waiting up to ``timeout`` for the line;
+        ``None`` when there is none."""
+
+        def failure(record: LogRecord) -> bool:
+            stacktrace = record.fields.get("stacktrace")
+            return isinstance(stacktrace, str) and hook in (None, record.fields.get("hook"))
+
+        if self._await_log(failure, since=since, timeout=timeout) is None:
+            return None
+        return str(self.find_logs(failure, since=since)[-1].fields["stacktrace"])
+
+    def readable_traceback(self, stacktrace: str) -> str:
+        """A traceback of the plugin for a failure message: its file and line first, the
+        SDK's frames folded unless :attr:`full_tracebacks`."""
+        return readable_traceback(
+            stacktrace, plugin_dir=self.plugin_dir, verbose=self.full_tracebacks
+        )
 
     def implements(self, hook: str) -> bool:
         supervisor = self._supervisor

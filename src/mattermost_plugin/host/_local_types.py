@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -29,6 +30,7 @@ from mattermost_plugin.models import (
 )
 
 __all__ = [
+    "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
     "CommandError",
@@ -50,6 +52,19 @@ DEV_RESTART_POLICY = RestartPolicy(
 
 R = TypeVar("R", bound=Message)
 UserRef = str | User | user_pb2.User
+
+
+class _NoUser(enum.Enum):
+    ANONYMOUS = "anonymous"
+
+    def __repr__(self) -> str:
+        return "ANONYMOUS"
+
+
+ANONYMOUS: Final = _NoUser.ANONYMOUS
+"""``user=ANONYMOUS``: an HTTP request to the plugin without a user (no
+``Mattermost-User-Id``), as from someone not logged in."""
+HTTPUser = UserRef | Literal[_NoUser.ANONYMOUS] | None
 TeamRef = str | Team | team_pb2.Team
 ChannelRef = str | Channel | channel_pb2.Channel
 PostRef = str | Post | post_pb2.Post

@@ -9,6 +9,9 @@ on ``127.0.0.1:PORT``:
   created post, or 400 with the plugin's rejection reason, like Mattermost;
 * ``POST /api/v4/commands/execute`` (``{"channel_id", "command"}``): the command response;
 * ``GET /api/v4/posts/<id>``, ``GET /api/v4/channels/<id>/posts``: what was stored;
+* ``GET /api/v4/config`` and ``PUT /api/v4/config/patch`` (a partial config, e.g.
+  ``{"PluginSettings": {"Plugins": {"<id>": {...}}}}``): the configuration, sanitized, and
+  a patch of it that runs ``ConfigurationWillBeSaved`` and ``OnConfigurationChange``;
 * ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
   a click on a button or menu and a dialog submission, as the webapp sends them;
   ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
@@ -32,20 +35,24 @@ plugin's HTTP), ``_dev_console`` (printing) and ``_dev_watch`` (the file watcher
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from mattermost_plugin.host._config_patch import plugin_settings_patch
 from mattermost_plugin.host._dev_console import EventPrinter
 from mattermost_plugin.host._dev_guard import RequestGuard
 from mattermost_plugin.host._dev_routes import DevRoutes
 from mattermost_plugin.host._dev_watch import STATE_DIR, FileWatcher
 from mattermost_plugin.host._http_front import HEADER_TIMEOUT, HTTPFront, Request
+from mattermost_plugin.host._tracebacks import traceback_origin
 from mattermost_plugin.host.local import Event, LocalMattermost
 
 __all__ = ["DEFAULT_PORT", "DevServer", "EventPrinter", "FileWatcher", "default_db_path"]
@@ -69,7 +76,10 @@ class DevServer:
 
     ``db`` is the SQLite state file (``None``: in memory). ``port=0`` picks a free port;
     :attr:`url` tells which. ``console`` receives the printed events. ``header_timeout``
-    is how long a client may take to send a request's headers.
+    is how long a client may take to send a request's headers. ``python`` runs the plugin
+    under that interpreter (default: the plugin's venv, else this one). ``settings`` are
+    set in the plugin's configuration before it starts (merged over the stored ones).
+    ``verbose`` also prints background hooks, and tracebacks with every frame.
     """
 
     def __init__(
@@ -83,9 +93,12 @@ class DevServer:
         console: Console | None = None,
         verbose: bool = False,
         header_timeout: float = HEADER_TIMEOUT,
+        python: str | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.plugin_dir = Path(plugin_dir).resolve()
-        self.printer = EventPrinter(console, verbose=verbose)
+        self.settings = dict(settings or {})
+        self.printer = EventPrinter(console, verbose=verbose, plugin_dir=self.plugin_dir)
         self.console = self.printer.console
         self.front = HTTPFront(
             self._serve,
@@ -103,6 +116,7 @@ class DevServer:
                 hook_timeout=hook_timeout,
                 on_event=self.printer,
                 site_url=self.url,
+                python=python,
             )
         except BaseException:
             self.front.stop()
@@ -145,6 +159,8 @@ class DevServer:
         """Start everything; the plugin failing to start is printed, not raised."""
         started = time.monotonic()
         self.local.start(plugin=False)
+        if self.settings:
+            self.local.patch_config(plugin_settings_patch(self.local.plugin_id, self.settings))
         self.front.start()
         self.local.reload()
         if self.reload_enabled:
@@ -164,17 +180,56 @@ class DevServer:
         c.print(f"  plugin    {self.url}/plugins/{local.plugin_id}/")
         where = str(local.db) if local.db is not None else "in memory"
         c.print(f"  state     {escape(where)}")
+        if self.settings:
+            shown = local.redactor().fields(self.settings)
+            settings = ", ".join(f"{key}={_json(value)}" for key, value in shown.items())
+            c.print(f"  settings  {escape(settings)}")
         if local._team and local._user and local._channel:
             c.print(
                 f"  logged in as [bold]admin[/] ({local.user.id}); team local ({local.team.id}); "
                 f"channel town-square ({local.channel.id})"
             )
-        c.print(
-            "  try       curl -s -X POST " + self.url + "/api/v4/posts -d "
-            '\'{"channel_id": "town-square", "message": "hello"}\''
-        )
+        if local.running:
+            for number, hint in enumerate(self._try_hints()):
+                c.print(("  try       " if number == 0 else " " * 12) + escape(hint))
+        else:
+            self._print_failure()
         if self.reload_enabled:
             c.print(f"  watching  {escape(str(self.plugin_dir))} for changes")
+
+    def _try_hints(self) -> list[str]:
+        """curl lines that fit the plugin: its slash commands, its HTTP, a post when it
+        handles message hooks; the status page when it has none of these."""
+        local = self.local
+        supervisor = local._supervisor
+        hooks = supervisor.implemented if supervisor is not None else []
+        with local.server.transaction():
+            triggers = sorted({trigger for _team, trigger in local.server.commands})
+        hints = []
+        for trigger in triggers:
+            body = {"channel_id": "town-square", "command": f"/{trigger}"}
+            hints.append(f"curl -s -X POST {self.url}/api/v4/commands/execute -d '{_json(body)}'")
+        if "ServeHTTP" in hooks:
+            hints.append(f"curl -s {self.url}/plugins/{local.plugin_id}/")
+        if any(hook.startswith("Message") for hook in hooks):
+            body = {"channel_id": "town-square", "message": "hello"}
+            hints.append(f"curl -s -X POST {self.url}/api/v4/posts -d '{_json(body)}'")
+        return hints or [f"curl -s {self.url}/dev/status"]
+
+    def _print_failure(self) -> None:
+        """In place of the hints: why the plugin is not running, and where it failed."""
+        local = self.local
+        reason = local.last_error or "the plugin is not running"
+        first, *rest = reason.splitlines() or [reason]
+        c = self.console
+        c.print(f"  [bold red]failed[/]    [red]{escape(first)}[/]")
+        for line in rest:
+            c.print(" " * 12 + escape(line))
+        origin = traceback_origin(local.last_traceback or "", plugin_dir=self.plugin_dir)
+        if origin is not None:
+            c.print(f"            at {escape(origin)} (the traceback is above)")
+        if self.reload_enabled:
+            c.print("            fix it and save: the plugin starts again on every change")
 
     def _on_change(self, changes: list[str]) -> None:
         shown = ", ".join(changes[:5]) + (
@@ -200,3 +255,7 @@ class DevServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

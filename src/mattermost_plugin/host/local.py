@@ -24,7 +24,11 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   trigger, calls ``ExecuteCommand`` with ``CommandArgs`` filled like the server (user,
   channel, team, root and parent ids, command, site URL, trigger id), then posts an
   ``in_channel`` answer to the channel or keeps an ephemeral one for the user.
-* :meth:`~LocalMattermost.http`: one request through the plugin's ``ServeHTTP``.
+* :meth:`~LocalMattermost.http` (and ``get``, ``post``, ``put``, ``patch``, ``delete``,
+  ``stream``): one request through the plugin's ``ServeHTTP``, as the default user unless
+  ``user=`` names another or is :data:`ANONYMOUS`.
+* :meth:`~LocalMattermost.patch_config`: the server's ``PUT /api/v4/config/patch``
+  (``ConfigurationWillBeSaved``, the save, ``OnConfigurationChange``).
 * :meth:`~LocalMattermost.click` and :meth:`~LocalMattermost.submit_dialog`: a click on a
   button or menu of a post, and a dialog submission, the way the server runs them (the
   integration request to the plugin's URL, then its answer applied: the post updated, an
@@ -67,16 +71,17 @@ from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
 from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive
 from mattermost_plugin.host._local_types import (
+    ANONYMOUS,
     DEV_RESTART_POLICY,
     DISMISS_POST,
     CommandError,
     Event,
     HookCallError,
     HTTPResult,
+    HTTPUser,
     LogRecord,
     PostDismissedError,
     PostRejectedError,
-    UserRef,
     _id,
     _ms,
 )
@@ -88,6 +93,7 @@ from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor
 from mattermost_plugin.http import Headers, HeadersLike
 
 __all__ = [
+    "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
     "ActionResult",
@@ -158,7 +164,10 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             )
             self._monitor.start()
         if plugin and not self.reload():
-            raise PluginStartError(self.last_error or "the plugin did not start")
+            failure = self.last_error or "the plugin did not start"
+            if self.last_traceback:
+                failure += "\n" + self.readable_traceback(self.last_traceback)
+            raise PluginStartError(failure)
         return self
 
     def stop(self) -> None:
@@ -224,10 +233,14 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             self._emit("plugin", f"{verb} {self.plugin_id}")
             new = self._new_supervisor()
             started = time.monotonic()
+            mark = self.logs.total
             try:
                 new.start()
             except PluginStartError as exc:
                 self.last_error = str(exc)
+                # The process is gone and its stderr read: a failing OnActivate (or
+                # OnConfigurationChange before it) has logged its traceback by now.
+                self.last_traceback = self._failure_stacktrace(mark)
                 kept = " (the previous version keeps running)" if old is not None else ""
                 self._emit("plugin", f"{verb} failed{kept}: {exc}", level="error")
                 return False
@@ -238,7 +251,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
                 registered = dict(self.fake.commands.items())
             self._supervisor = new
             self.generation += 1
-            self.last_error = None
+            self.last_error = self.last_traceback = None
             if old is not None:
                 old.stop()
                 with self.fake.transaction():
@@ -288,6 +301,22 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             path = path[len(prefix) :]
         return path or "/"
 
+    def _user_header(self, user: HTTPUser) -> str | None:
+        """The ``Mattermost-User-Id`` a request of ``user`` carries (``None``: none)."""
+        if user is ANONYMOUS:
+            return None
+        if user is None:
+            if self._user is None:
+                raise ValueError(
+                    "no user given and no default user (defaults=False): pass user=..., "
+                    "or user=ANONYMOUS for a request without a user"
+                )
+            return self._user.id
+        user_id = _id(user)
+        if not user_id:
+            raise ValueError("user='' is no user: pass user=ANONYMOUS for a request without one")
+        return user_id
+
     def start_stream(
         self,
         method: str,
@@ -296,7 +325,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         query: str = "",
         headers: HeadersLike | None = None,
         body: bytes | Iterable[bytes] = b"",
-        user: UserRef | None = None,
+        user: HTTPUser = None,
         remote_addr: str = "127.0.0.1:0",
         timeout: float | None = None,
     ) -> PendingRequest:
@@ -306,8 +335,9 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         all_headers = [
             (k, v) for k, v in Headers(headers).multi_items() if k.lower() != "mattermost-user-id"
         ]
-        if user is not None:
-            all_headers.append(("Mattermost-User-Id", _id(user)))
+        user_id = self._user_header(user)
+        if user_id is not None:
+            all_headers.append(("Mattermost-User-Id", user_id))
         if "?" in path and not query:
             path, query = path.split("?", 1)
         return start_request(
@@ -330,14 +360,15 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         query: str = "",
         headers: HeadersLike | None = None,
         body: bytes | Iterable[bytes] = b"",
-        user: UserRef | None = None,
+        user: HTTPUser = None,
         remote_addr: str = "127.0.0.1:0",
         timeout: float | None = None,
     ) -> BridgeResponse:
         """Send a request to the plugin's ``ServeHTTP``; the answer streams (see
         :func:`~mattermost_plugin.host.http_bridge.send_request`). ``path`` is below
-        ``/plugins/<id>`` (a full ``/plugins/<id>/...`` path works too); ``user`` becomes the
-        ``Mattermost-User-Id`` header, as for a logged-in session."""
+        ``/plugins/<id>`` (a full ``/plugins/<id>/...`` path works too). The request is the
+        default user's (``admin``), as the server sends it for a logged-in session, with
+        ``Mattermost-User-Id``; ``user=`` picks another user, ``user=ANONYMOUS`` sends none."""
         return self.start_stream(
             method,
             path,
@@ -358,11 +389,12 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         headers: HeadersLike | None = None,
         body: bytes | str = b"",
         json_body: Any = None,
-        user: UserRef | None = None,
+        user: HTTPUser = None,
         timeout: float | None = 30.0,
     ) -> HTTPResult:
-        """Send a request to the plugin's ``ServeHTTP`` and read the whole answer.
-        ``json_body`` is sent as JSON (with its Content-Type)."""
+        """Send a request to the plugin's ``ServeHTTP`` and read the whole answer, as the
+        default user unless ``user=`` says otherwise (see :meth:`stream`). ``json_body`` is
+        sent as JSON (with its Content-Type)."""
         extra: list[tuple[str, str]] = list(Headers(headers).multi_items())
         data = body.encode() if isinstance(body, str) else body
         if json_body is not None:
@@ -382,11 +414,98 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         )
         return HTTPResult(response.status_code, response.headers, content)
 
-    def get(self, path: str, **kwargs: Any) -> HTTPResult:
-        return self.http("GET", path, **kwargs)
+    def get(
+        self,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        user: HTTPUser = None,
+        timeout: float | None = 30.0,
+    ) -> HTTPResult:
+        """``GET`` through the plugin's ``ServeHTTP`` (see :meth:`http`)."""
+        return self.http("GET", path, query=query, headers=headers, user=user, timeout=timeout)
 
-    def post(self, path: str, **kwargs: Any) -> HTTPResult:
-        return self.http("POST", path, **kwargs)
+    def delete(
+        self,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        user: HTTPUser = None,
+        timeout: float | None = 30.0,
+    ) -> HTTPResult:
+        """``DELETE`` through the plugin's ``ServeHTTP`` (see :meth:`http`)."""
+        return self.http("DELETE", path, query=query, headers=headers, user=user, timeout=timeout)
+
+    def post(
+        self,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        body: bytes | str = b"",
+        json_body: Any = None,
+        user: HTTPUser = None,
+        timeout: float | None = 30.0,
+    ) -> HTTPResult:
+        """``POST`` through the plugin's ``ServeHTTP`` (see :meth:`http`)."""
+        return self.http(
+            "POST",
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            json_body=json_body,
+            user=user,
+            timeout=timeout,
+        )
+
+    def put(
+        self,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        body: bytes | str = b"",
+        json_body: Any = None,
+        user: HTTPUser = None,
+        timeout: float | None = 30.0,
+    ) -> HTTPResult:
+        """``PUT`` through the plugin's ``ServeHTTP`` (see :meth:`http`)."""
+        return self.http(
+            "PUT",
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            json_body=json_body,
+            user=user,
+            timeout=timeout,
+        )
+
+    def patch(
+        self,
+        path: str,
+        *,
+        query: str = "",
+        headers: HeadersLike | None = None,
+        body: bytes | str = b"",
+        json_body: Any = None,
+        user: HTTPUser = None,
+        timeout: float | None = 30.0,
+    ) -> HTTPResult:
+        """``PATCH`` through the plugin's ``ServeHTTP`` (see :meth:`http`)."""
+        return self.http(
+            "PATCH",
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            json_body=json_body,
+            user=user,
+            timeout=timeout,
+        )
 
 
 @contextlib.contextmanager

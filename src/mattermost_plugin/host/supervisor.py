@@ -47,6 +47,7 @@ from mattermost_plugin._process import (
     MAGIC_COOKIE_KEY,
     MAGIC_COOKIE_VALUE,
 )
+from mattermost_plugin.host._coverage import PluginCoverage, plugin_coverage
 from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, read_lines
 from mattermost_plugin.logging import HclogRecord, Redactor, parse_hclog_line
 from mattermost_plugin.manifest import Manifest, ManifestError, load_manifest
@@ -282,6 +283,7 @@ class _Instance:
         self.proc = proc
         self.max_line = max_line
         self.socket_dir: str | None = None
+        self.coverage: PluginCoverage | None = None
         self.closed = False
         self.channel: grpc.Channel | None = None
         self.handshake: Handshake | None = None
@@ -586,10 +588,15 @@ class PluginSupervisor:
                 extra["PLUGIN_UNIX_SOCKET_GROUP"] = self.unix_socket_group
                 os.chmod(socket_dir, 0o750)  # group members must reach the socket
 
+        # Under coverage, the plugin's process is measured too (host/_coverage.py).
+        coverage = plugin_coverage(python)
+        command = [python, str(executable)]
+        if coverage is not None:
+            command = coverage.command(python, str(executable))
         started = time.monotonic()
         try:
             proc = subprocess.Popen(
-                [python, str(executable)],
+                command,
                 cwd=self.plugin_dir,
                 env=self._environment(extra),
                 stdin=subprocess.DEVNULL,
@@ -602,6 +609,7 @@ class PluginSupervisor:
             raise PluginStartError(f"cannot run {python}: {exc}") from None
         instance = self._instance = _Instance(proc, self._on_stderr_line, self.max_log_line)
         instance.socket_dir = socket_dir
+        instance.coverage = coverage
         try:
             handshake = self._await_handshake(instance, started + self.handshake_timeout)
             self.handshake_seconds = time.monotonic() - started
@@ -712,6 +720,8 @@ class PluginSupervisor:
                 proc.kill()
                 proc.wait()
         instance.close()
+        if instance.coverage is not None:
+            instance.coverage.collect()
         if self.mtls and proc.returncode != 0:
             # Killed, or crashed: the plugin could not remove its private TLS folder.
             remove_abandoned_dirs(self._environment({}).get("TMPDIR"))

@@ -7,8 +7,9 @@ Installing the SDK registers a pytest plugin (entry point ``pytest11``) with the
     your plugin folder running under the supervisor as a real subprocess, exactly as the
     server runs it (handshake, health check, ``Implemented``, ``OnActivate``). It is stopped
     (``OnDeactivate``) after the test; when the test fails, the plugin's log is shown in the
-    report. It comes with a team ``local``, a user ``admin`` and the channels
-    ``town-square`` and ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
+    report, a failing handler with its traceback (the plugin's frames; all under ``-v``).
+    It comes with a team ``local``, a user ``admin`` and the channels ``town-square`` and
+    ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
 
 ``mattermost_plugin_dir``
     The plugin folder. Taken, in this order, from the ``mattermost_plugin`` marker's first
@@ -48,11 +49,12 @@ What :class:`LocalMattermost` offers (see its documentation):
   ``add_reaction``/``remove_reaction(post, emoji_name, user=...)``
   (``ReactionHasBeenAdded``/``ReactionHasBeenRemoved``), ``set_preferences(preferences,
   user=...)`` (``PreferencesHaveChanged``), ``execute_command("/trigger args")`` (raises
-  :class:`CommandError`), ``http``/``get``/``post`` and ``stream`` to ``ServeHTTP``,
-  ``click(post, "Approve", user=..., selected_option=...)`` (a button or menu, the plugin's
-  answer applied; an :class:`ActionResult`) and ``submit_dialog(values, user=...)`` (the
-  latest dialog the plugin opened; its ``SubmitDialogResponse``),
-  ``set_plugin_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
+  :class:`CommandError`), ``http``/``get``/``post``/``put``/``patch``/``delete`` and
+  ``stream`` to ``ServeHTTP`` (as the default user; ``user=`` another, ``user=ANONYMOUS``
+  none), ``click(post, "Approve", user=..., selected_option=...)`` (a button or menu, the
+  plugin's answer applied; an :class:`ActionResult`) and ``submit_dialog(values, user=...)``
+  (the latest dialog the plugin opened; its ``SubmitDialogResponse``), ``set_plugin_config``
+  and ``patch_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
 * inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``,
   ``reactions(post)``, ``preferences(user)``, ``actions(post)``, ``dialogs(user)``
   (:class:`OpenedDialog`), ``kv_get``, ``kv_keys``, ``logs``,
@@ -69,6 +71,7 @@ from __future__ import annotations
 from mattermost_plugin.host._fake_dialogs import OpenedDialog
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
+    ANONYMOUS,
     ActionResult,
     CommandError,
     Event,
@@ -83,6 +86,7 @@ from mattermost_plugin.host.local import (
 from mattermost_plugin.host.supervisor import PluginStartError
 
 __all__ = [
+    "ANONYMOUS",
     "ActionResult",
     "CommandError",
     "Event",

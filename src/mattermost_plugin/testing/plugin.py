@@ -93,6 +93,7 @@ def mattermost(
         plugin_config=mattermost_plugin_config,
         hook_timeout=float(timeout),
     )
+    local.full_tracebacks = _verbose(request.config)
     try:
         local.start()
     except BaseException:
@@ -106,9 +107,25 @@ def mattermost(
         _report_logs(request, local)
 
 
+def _verbose(config: pytest.Config) -> bool:
+    verbosity: int = config.getoption("verbose")
+    return verbosity > 0
+
+
 def _report_logs(request: pytest.FixtureRequest, local: LocalMattermost) -> None:
-    """The plugin's log as a report section (pytest shows it for failing tests)."""
-    lines = [f"[{r.level}] {r.message}" + (f" {r.fields}" if r.fields else "") for r in local.logs]
+    """The plugin's log as a report section (pytest shows it for failing tests); a line with
+    a traceback is followed by it, readable (all of its frames under ``pytest -v``)."""
+    from mattermost_plugin.host._tracebacks import readable_traceback, split_stacktrace
+
+    lines = []
+    for record in local.logs:
+        fields, stacktrace = split_stacktrace(record.fields)
+        lines.append(f"[{record.level}] {record.message}" + (f" {fields}" if fields else ""))
+        if stacktrace is not None:
+            shown = readable_traceback(
+                stacktrace, plugin_dir=local.plugin_dir, verbose=_verbose(request.config)
+            )
+            lines += [f"    {line}" for line in shown.splitlines()]
     problems = [e.message for e in local.events if e.level in ("warn", "error")]
     text = "\n".join(lines) or "(no log lines)"
     if problems:

@@ -105,6 +105,16 @@ class Workbench(Plugin):
             )
         if request.path == "/echo":
             return {"status_code": 200, "body": request.body}
+        if request.path == "/request":
+            return HTTPResponse.json(
+                {
+                    "method": request.method,
+                    "query": request.query,
+                    "user": request.headers.get("Mattermost-User-Id"),
+                    "content_type": request.headers.get("Content-Type"),
+                    "body": request.body.decode(),
+                }
+            )
         if request.path == "/stream":
 
             def ticks() -> Iterator[str]:
