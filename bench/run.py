@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import api_calls, commands, hooks, http, process, startup, state, upload
+from bench import api_calls, commands, hooks, http, mutex, process, startup, state, upload
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -41,6 +41,8 @@ SUITES: list[Suite] = [
     http.suite,
     state.sync_suite,
     state.async_suite,
+    mutex.sync_suite,
+    mutex.async_suite,
 ]
 
 RESULTS = Path(__file__).with_name("results.json")

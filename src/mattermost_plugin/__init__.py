@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         action,
         dialog,
     )
+    from mattermost_plugin.jobs import JobRun, job, once_job
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "HTTPRequest",
     "HTTPResponse",
     "HookName",
+    "JobRun",
     "NotFoundError",
     "PermissionDeniedError",
     "Plugin",
@@ -61,9 +63,11 @@ __all__ = [
     "command",
     "dialog",
     "hook",
+    "job",
     "mount_asgi",
     "mount_wsgi",
     "on_cluster_event",
+    "once_job",
 ]
 
 
@@ -88,6 +92,9 @@ _LAZY = {
     "ActionResponse": "interactive",
     "DialogResponse": "interactive",
     "DialogSubmission": "interactive",
+    "job": "jobs",
+    "once_job": "jobs",
+    "JobRun": "jobs",
 }
 
 

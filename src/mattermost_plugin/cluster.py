@@ -1,4 +1,5 @@
-"""Cluster events: ``self.cluster.publish(...)`` and ``@on_cluster_event`` handlers.
+"""Cluster events (``self.cluster.publish(...)``, ``@on_cluster_event`` handlers) and the
+cluster mutex (``self.cluster.mutex(name)``, :mod:`mattermost_plugin.mutex`).
 
 In a high-availability deployment each server node runs its own process of the plugin. One
 process tells the others something (drop a cache, reload a file) with a cluster event::
@@ -49,6 +50,7 @@ from mattermost_plugin.models.api_remaining import (
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
+    from mattermost_plugin.mutex import AsyncMutex, Mutex, Seconds
     from mattermost_plugin.plugin import Plugin
 
 __all__ = ["AsyncCluster", "Cluster", "on_cluster_event"]
@@ -101,6 +103,25 @@ class Cluster:
         event, options = _event(event_id, payload, reliable)
         self.api.publish_plugin_cluster_event(event, opts=options)
 
+    def mutex(
+        self,
+        name: str,
+        *,
+        lease: Seconds = 15,
+        timeout: Seconds | None = None,
+        max_hold: Seconds | None = 600.0,
+    ) -> Mutex:
+        """A lock held across every node: ``with self.cluster.mutex("sync", timeout=5):``.
+
+        ``lease``: whole seconds the lock outlives a holder that stopped renewing it (a
+        crashed node); ``timeout``: how long ``with`` and ``lock()`` wait (``None``: for
+        ever); ``max_hold``: after this long the lease is no longer renewed. See
+        :mod:`mattermost_plugin.mutex` for what a lost lease means to the holder.
+        """
+        from mattermost_plugin.mutex import Mutex
+
+        return Mutex(self.api, name, lease=lease, timeout=timeout, max_hold=max_hold)
+
 
 class AsyncCluster:
     """:class:`Cluster` with an ``AsyncPluginAPIClient`` (``self.async_cluster``)."""
@@ -112,6 +133,19 @@ class AsyncCluster:
         """:meth:`Cluster.publish`, as a coroutine."""
         event, options = _event(event_id, payload, reliable)
         await self.api.publish_plugin_cluster_event(event, opts=options)
+
+    def mutex(
+        self,
+        name: str,
+        *,
+        lease: Seconds = 15,
+        timeout: Seconds | None = None,
+        max_hold: Seconds | None = 600.0,
+    ) -> AsyncMutex:
+        """:meth:`Cluster.mutex` for ``async with``."""
+        from mattermost_plugin.mutex import AsyncMutex
+
+        return AsyncMutex(self.api, name, lease=lease, timeout=timeout, max_hold=max_hold)
 
 
 def on_cluster_event(event_id: str) -> Callable[[F], F]:

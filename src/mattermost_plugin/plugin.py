@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
     from mattermost_plugin.cluster import AsyncCluster, Cluster
     from mattermost_plugin.interactive import Interactions
+    from mattermost_plugin.jobs import AsyncJobs, Jobs
     from mattermost_plugin.kv import KV, AsyncKV
 
 # Plain `Plugin` is `Plugin[Any]`, so every plugin class fits `type[Plugin]`.
@@ -115,8 +116,9 @@ class Plugin(HookMethods, Generic[SettingsT]):
         logger: a logger whose records reach the server log with their level.
 
     Built on first use (docs/state.md): ``kv`` / ``async_kv`` (typed KV collections),
-    ``cluster`` / ``async_cluster`` (cluster events), and the method ``ensure_bot`` /
-    ``async_ensure_bot``; ``interactive``: buttons, menus and dialogs (docs/interactive.md).
+    ``cluster`` / ``async_cluster`` (cluster events and mutexes), ``jobs`` / ``async_jobs``
+    (once-jobs, job schedules), and the method ``ensure_bot`` / ``async_ensure_bot``;
+    ``interactive``: buttons, menus and dialogs (docs/interactive.md).
 
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
@@ -135,6 +137,8 @@ class Plugin(HookMethods, Generic[SettingsT]):
             plugin activates, and reading ``self.settings`` raises ``SettingsError``).
         reject_invalid_settings: refuse an admin's save of settings that do not validate
             (``ConfigurationWillBeSaved``).
+        jobs_poll_interval: seconds between two looks for once-jobs other nodes scheduled
+            (default 30; see :mod:`mattermost_plugin.jobs`).
     """
 
     api: PluginAPIClient
@@ -152,6 +156,7 @@ class Plugin(HookMethods, Generic[SettingsT]):
 
     settings_required: ClassVar[bool] = False
     reject_invalid_settings: ClassVar[bool] = False
+    jobs_poll_interval: ClassVar[float] = 30.0
     __settings_model__: ClassVar[type[BaseModel] | None] = None
 
     # hook name → method name, for this class and its bases
@@ -265,6 +270,20 @@ class Plugin(HookMethods, Generic[SettingsT]):
         from mattermost_plugin.interactive._interactions import interactions_of
 
         return interactions_of(self)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """Once-jobs and job schedules: ``self.jobs.schedule_once(key, at=…, run=…)``."""
+        from mattermost_plugin.jobs import Jobs
+
+        return Jobs(self._connected("api"), self)
+
+    @cached_property
+    def async_jobs(self) -> AsyncJobs:
+        """:attr:`jobs` on ``self.async_api``, for ``async def`` code."""
+        from mattermost_plugin.jobs import AsyncJobs
+
+        return AsyncJobs(self._connected("async_api"), self)
 
     def ensure_bot(
         self,

@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 from mattermost_plugin._pb.pluginapi.v1 import (
     hooks_common_pb2,
 )
+from mattermost_plugin.clock import TestClock
 from mattermost_plugin.host._local_types import (
     DEV_RESTART_POLICY,
     Event,
@@ -108,6 +109,9 @@ class LocalCore:
 
         self.fake: FakeMattermost | None = None
         self.api_target = ""
+        self.clock = TestClock.temporary()
+        """The clock of the fake server and the plugin's jobs: ``clock.advance(timedelta(days=1))``
+        moves both forward (:mod:`mattermost_plugin.clock`)."""
         self.max_log_line = max_log_line
         self.max_log_lines = max_log_lines
         self.logs: LogRing[LogRecord] = LogRing(max_log_lines)

@@ -137,7 +137,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         from mattermost_plugin.host.fake_server import serve
 
         if self.fake is None:
-            fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db)
+            fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db, clock=self.clock.time)
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved
@@ -212,6 +212,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             env={
                 "MATTERMOST_PLUGIN_ID": self.plugin_id,
                 "MATTERMOST_PLUGIN_PATH": str(self.plugin_dir),
+                **self.clock.env(),
                 **self.env,
             },
             python=self.python,
