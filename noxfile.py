@@ -33,6 +33,13 @@ def codegen_check(session: nox.Session) -> None:
 
 
 @nox.session
+def local_host_docs(session: nox.Session) -> None:
+    """Regenerate docs/local-host-methods.md from the fake server's registry and tests/fake."""
+    _install(session)
+    session.run("python", "-m", "codegen.local_host_methods", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff, generated code included."""
     _install(session)
@@ -59,6 +66,7 @@ def ci(session: nox.Session) -> None:
     """Everything CI checks, in one environment, with the thorough hypothesis profile."""
     _install(session)
     session.run("python", "-m", "codegen", "--check")
+    session.run("python", "-m", "codegen.local_host_methods", "--check")
     session.run("ruff", "check", *CODE)
     session.run("ruff", "format", "--check", *CODE)
     session.run("mypy")

@@ -220,7 +220,10 @@ def first_run(now: float, every: float, offset: float | None, state: JobState | 
 def following_run(due: float, now: float, every: float) -> float:
     """The first slot after ``now`` on the grid of ``due`` + k·``every``: runs missed while
     no node ran the job collapse into this one."""
-    return due + (math.floor((now - due) / every) + 1) * every
+    following = due + (math.floor((now - due) / every) + 1) * every
+    while following <= now:  # the division rounds: a slot equal to now is not after it
+        following += every
+    return following
 
 
 def _datetime(seconds: float) -> datetime:

@@ -54,7 +54,7 @@ def new_team(api: PluginAPIClient, name: str = "engineering") -> Team:
     return api.create_team(Team(name=name, display_name=name.title(), type=TeamType.OPEN))
 
 
-def new_channel(api: PluginAPIClient, team: Team, name: str = "town-square") -> Channel:
+def new_channel(api: PluginAPIClient, team: Team, name: str = "dev") -> Channel:
     return api.create_channel(
         Channel(team_id=team.id, name=name, display_name=name.title(), type=ChannelType.OPEN)
     )
@@ -135,8 +135,8 @@ def test_teams_channels_and_members(api: PluginAPIClient) -> None:
 
     channel = new_channel(api, team)
     assert channel.type is ChannelType.OPEN
-    assert api.get_channel(channel.id).name == "town-square"
-    assert api.get_channel_by_name(team.id, "town-square").id == channel.id
+    assert api.get_channel(channel.id).name == "dev"
+    assert api.get_channel_by_name(team.id, "dev").id == channel.id
 
     channel_member = api.add_channel_member(channel.id, user.id)
     assert channel_member.user_id == user.id
@@ -362,12 +362,12 @@ def test_config_and_server(api: PluginAPIClient, fake: FakeMattermost) -> None:
 
 def test_method_the_fake_does_not_implement(api: PluginAPIClient) -> None:
     with pytest.raises(PluginAPIError) as info:
-        api.get_diagnostic_id()
+        api.get_ldap_user_attributes("u" * 26, ["cn"])
     error = info.value
     assert type(error) is PluginAPIError
     assert error.status_code == 501
-    assert error.method == "GetDiagnosticId"
-    assert error.message == "the local host does not model GetDiagnosticId"
+    assert error.method == "GetLDAPUserAttributes"
+    assert error.message == "the local host does not model GetLDAPUserAttributes"
 
 
 # --------------------------------------------------------------------------- connecting

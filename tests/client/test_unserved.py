@@ -175,19 +175,22 @@ def test_the_fake_answers_unserved_methods_unimplemented(
 
 @pytest.mark.parametrize("flavor", ["sync", "async"])
 def test_a_method_the_fake_does_not_model_says_so(fake_address: str, flavor: str) -> None:
-    code, _, answer = raw_call(fake_address, "GetLicense", flavor)
+    code, _, answer = raw_call(fake_address, "RequestTrialLicense", flavor)
     assert code is grpc.StatusCode.OK
-    error = rem.GetLicenseResponse.FromString(answer).error
-    assert (error.status_code, error.message) == (501, "the local host does not model GetLicense")
+    error = rem.RequestTrialLicenseResponse.FromString(answer).error
+    assert (error.status_code, error.message) == (
+        501,
+        "the local host does not model RequestTrialLicense",
+    )
 
 
 def test_the_two_answers_differ_through_the_client(fake_address: str) -> None:
     with PluginAPIClient(target=fake_address) as api:
         with pytest.raises(PluginAPIError) as not_modelled:
-            api.get_license()
+            api.request_trial_license("u" * 26, 10, True, False)
         with pytest.raises(PluginAPIError) as not_served:
             api.get_groups()
-    assert not_modelled.value.message == "the local host does not model GetLicense"
+    assert not_modelled.value.message == "the local host does not model RequestTrialLicense"
     assert not_modelled.value.grpc_code is grpc.StatusCode.OK  # an answer, not a refusal
     assert "does not serve GetGroups" in not_served.value.message
     assert not_served.value.grpc_code is grpc.StatusCode.UNIMPLEMENTED

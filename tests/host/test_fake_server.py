@@ -90,8 +90,8 @@ def create_team_with_channel(
         cp.CreateChannelRequest(
             channel=channel_pb2.Channel(
                 team_id=team.id,
-                name="town-square",
-                display_name="Town Square",
+                name="dev",
+                display_name="Dev",
                 type=channel_pb2.CHANNEL_TYPE_OPEN,
             )
         )
@@ -133,11 +133,11 @@ def test_every_rpc_has_a_handler_of_its_own() -> None:
 def test_unimplemented_method_answers_501_naming_the_method(
     api: api_pb2_grpc.PluginAPIStub,
 ) -> None:
-    response = api.GetLicense(rem.GetLicenseRequest())
+    response = api.GetLDAPUserAttributes(ut.GetLDAPUserAttributesRequest(user_id="u" * 26))
     assert response.error.status_code == 501
     assert response.error.id == "app.plugin.fake.not_implemented"
-    assert response.error.where == "GetLicense"
-    assert "GetLicense" in response.error.message
+    assert response.error.where == "GetLDAPUserAttributes"
+    assert "GetLDAPUserAttributes" in response.error.message
 
 
 # ------------------------------------------------------------------------------ users
@@ -252,8 +252,10 @@ def test_channel_members(api: api_pb2_grpc.PluginAPIStub) -> None:
 
 def test_channel_lookup_and_validation(api: api_pb2_grpc.PluginAPIStub) -> None:
     team, channel = create_team_with_channel(api)
-    found = api.GetChannelByName(cp.GetChannelByNameRequest(team_id=team.id, name="town-square"))
+    found = api.GetChannelByName(cp.GetChannelByNameRequest(team_id=team.id, name="dev"))
     assert found.channel.id == channel.id
+    # As on the server, a team comes with its default channels.
+    api.GetChannelByName(cp.GetChannelByNameRequest(team_id=team.id, name="town-square"))
 
     def create(name: str) -> grpc.Call:
         request = cp.CreateChannelRequest(
@@ -263,18 +265,17 @@ def test_channel_lookup_and_validation(api: api_pb2_grpc.PluginAPIStub) -> None:
         )
         return status_error(lambda: api.CreateChannel(request))
 
+    assert create("dev").code() == grpc.StatusCode.ALREADY_EXISTS
     assert create("town-square").code() == grpc.StatusCode.ALREADY_EXISTS
     assert create("Not A Name!").code() == grpc.StatusCode.INVALID_ARGUMENT
 
     api.DeleteChannel(cp.DeleteChannelRequest(channel_id=channel.id))
     hidden = status_error(
-        lambda: api.GetChannelByName(
-            cp.GetChannelByNameRequest(team_id=team.id, name="town-square")
-        )
+        lambda: api.GetChannelByName(cp.GetChannelByNameRequest(team_id=team.id, name="dev"))
     )
     assert hidden.code() == grpc.StatusCode.NOT_FOUND
     with_deleted = api.GetChannelByName(
-        cp.GetChannelByNameRequest(team_id=team.id, name="town-square", include_deleted=True)
+        cp.GetChannelByNameRequest(team_id=team.id, name="dev", include_deleted=True)
     )
     assert with_deleted.channel.delete_at > 0
 

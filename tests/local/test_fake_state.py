@@ -107,9 +107,9 @@ def test_plugin_commands_and_not_implemented(api: PluginAPIClient) -> None:
     commands = api.list_plugin_commands("any-team")
     assert [(c.trigger, c.plugin_id) for c in commands] == [("weather", "com.example.plugin")]
     with pytest.raises(PluginAPIError) as missing:
-        api.get_emoji_list(sort_by="name", page=0, per_page=10)
+        api.request_trial_license("u" * 26, 10, True, False)
     assert missing.value.status_code == 501
-    assert "GetEmojiList" in str(missing.value)
+    assert "RequestTrialLicense" in str(missing.value)
 
 
 def test_everything_survives_a_restart(db: Path, clock: Clock) -> None:

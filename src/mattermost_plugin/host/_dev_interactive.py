@@ -6,7 +6,7 @@
 * ``POST /api/v4/actions/dialogs/submit`` (a ``SubmitDialogRequest``): a dialog submission;
   the answer is the plugin's ``{"error"?, "errors"?}``;
 * ``GET /dev/dialogs``: the dialogs the plugin opened, newest first (a client would show
-  them): for whom, when, and the ``OpenDialogRequest`` to submit them with.
+  them): for whom, and the ``OpenDialogRequest`` to submit them with.
 
 Both POST routes run :class:`~mattermost_plugin.host.local.LocalMattermost`'s flows, the
 ones the pytest helpers use. A cookie is accepted and not read: the local host finds an
@@ -44,7 +44,6 @@ def route_interactive(routes: DevRoutes, exchange: Exchange, method: str, path: 
             [
                 {
                     "user_id": d.user_id,
-                    "opened_at": d.opened_at,
                     "trigger_id": d.trigger_id,
                     "request": d.request.model_dump(mode="json"),
                 }

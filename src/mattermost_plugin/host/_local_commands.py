@@ -241,7 +241,9 @@ class LocalCommands(LocalPosts):
         filled.CopyFrom(args)
         filled.command = text
         filled.site_url = filled.site_url or self.site_url_value
-        filled.trigger_id = filled.trigger_id or fake.new_trigger_id(filled.user_id)
+        if not filled.trigger_id:  # one the plugin can open a dialog with
+            with fake.transaction():
+                filled.trigger_id = fake.issue_trigger_id(filled.user_id)
         started = time.monotonic()
         try:
             answer = self.call_hook(

@@ -9,7 +9,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
@@ -50,6 +50,21 @@ from mattermost_plugin.models import (
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import PluginAPIClient
+
+
+def _outcome(answer: Message) -> tuple[str, str]:
+    """How a hook's answer reads in the events (and its level): rejected, modified,
+    allowed, or done."""
+    fields = answer.DESCRIPTOR.fields_by_name
+    reason = getattr(answer, "rejection_reason", "") if "rejection_reason" in fields else ""
+    if reason:
+        return f"rejected: {reason!r}", "warn"
+    for name, field in fields.items():
+        if name.startswith("modified_"):
+            present = answer.HasField(name) if field.message_type else getattr(answer, name)
+            if present:
+                return "modified it", "info"
+    return ("allowed" if "rejection_reason" in fields else "done"), "info"
 
 
 def interpreter_for(plugin_dir: Path) -> str | None:
@@ -133,7 +148,9 @@ class LocalCore:
         self._server: grpc.Server | None = None
         self._supervisor: PluginSupervisor | None = None
         self._swap_lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="local-hooks")
+        # Notification hooks run here, each holding a thread while the plugin handles it.
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="local-hooks")
+        self._collecting = threading.local()
         self._pending: set[Future[None]] = set()
         self._pending_lock = threading.Lock()
         self._api: PluginAPIClient | None = None
@@ -203,10 +220,7 @@ class LocalCore:
 
     def _invoke(self, method: str, request: Message) -> Any:
         """Run a fake PluginAPI method in process; raise its FakeAppError."""
-        handler = getattr(type(self.server), method)
-        with self.server.transaction():
-            response = handler.__wrapped__(self.server, request, None)
-        return response
+        return self.server.invoke(method, request)
 
     def _emit(
         self,
@@ -374,9 +388,35 @@ class LocalCore:
             fields={"duration": _ms(time.monotonic() - started)},
         )
 
+    # --- what the fake calls (fake_server.PluginHooks) ----------------------------------
+
+    def run_hook(self, hook: str, request: Message) -> Message | None:
+        """Call a hook for the fake and report it; ``None`` when the call failed on the
+        transport (the server then goes on as if there were no hook: fail open)."""
+        started = time.monotonic()
+        try:
+            answer: Message = self.call_hook(hook, request)
+        except HookCallError as exc:
+            self._hook_event(
+                hook,
+                f"failed: {exc.detail}; the server goes on without it (fail open)",
+                started,
+                "error",
+            )
+            return None
+        outcome, level = _outcome(answer)
+        self._hook_event(hook, outcome, started, level)
+        return answer
+
+    def fire_hook(self, hook: str, request: Message) -> None:
+        """Run a notification hook in the background for the fake."""
+        self._fire(hook, request, wait=False)
+
+    # ------------------------------------------------------------------------------------
+
     def _fire(self, hook: str, request: Message, *, wait: bool) -> None:
         """Call a void hook in the background, like the server's goroutines; ``wait`` blocks
-        until it has run."""
+        until it has run. Inside :meth:`_hooks_fired` the call is also collected."""
         if not self.implements(hook):
             return
 
@@ -393,8 +433,27 @@ class LocalCore:
         with self._pending_lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
+        collected = getattr(self._collecting, "futures", None)
+        if collected is not None:
+            collected.append(future)
         if wait:
             future.result()
+
+    @contextlib.contextmanager
+    def _hooks_fired(self, *, wait: bool) -> Iterator[None]:
+        """Around a flow: the notification hooks it fires on this thread (through the fake)
+        have run when the block ends, if ``wait``."""
+        outer = getattr(self._collecting, "futures", None)
+        futures: list[Future[None]] = []
+        self._collecting.futures = futures
+        try:
+            yield
+        finally:
+            self._collecting.futures = outer
+            if outer is not None:
+                outer.extend(futures)
+        if wait and futures:
+            wait_futures(futures, timeout=self.hook_timeout + 5)
 
     def _forget(self, future: Future[None]) -> None:
         with self._pending_lock:

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from mattermost_plugin._generated.converters import api_remaining as c_remaining
 from mattermost_plugin._generated.converters import post as c_post
 from mattermost_plugin._pb.pluginapi.v1 import api_channel_post_pb2, post_pb2
-from mattermost_plugin.host._fake_dialogs import OpenedDialog
 from mattermost_plugin.host._local_posts import LocalPosts
 from mattermost_plugin.host._local_types import ChannelRef, PostRef, TeamRef, UserRef, _id, _ms
 from mattermost_plugin.host.fake_server import FakeAppError, new_id
@@ -43,16 +43,29 @@ from mattermost_plugin.interactive._wire import (
     SubmitDialogRequest,
     SubmitDialogResponse,
 )
-from mattermost_plugin.models import Post
+from mattermost_plugin.models import OpenDialogRequest, Post
 
 if TYPE_CHECKING:
     from mattermost_plugin.host._local_types import HTTPResult
 
-__all__ = ["ActionResult", "LocalInteractive"]
+__all__ = ["ActionResult", "LocalInteractive", "OpenedDialog"]
 
 _INTEGRATION_ERROR = "api.post.do_action.action_integration.app_error"
 # model.PostActionRetainPropKeys: kept from the original post when an action updates it.
 _RETAINED_PROPS = ("from_webhook", "override_username", "override_icon_url")
+
+
+@dataclass(frozen=True)
+class OpenedDialog:
+    """A dialog the plugin opened (``OpenInteractiveDialog``): for whom, and the request as
+    sent (its ``trigger_id``, ``url`` and ``dialog``)."""
+
+    user_id: str
+    request: OpenDialogRequest
+
+    @property
+    def trigger_id(self) -> str:
+        return self.request.trigger_id
 
 
 @dataclass(frozen=True)
@@ -106,20 +119,22 @@ class LocalInteractive(LocalPosts):
         return actions_of(c_post.post_from_pb(stored).props)
 
     def dialogs(self, user: UserRef | None = None) -> list[OpenedDialog]:
-        """The dialogs the plugin opened (for ``user``), oldest first; the latest 100."""
-        return list(self.server.dialogs_for(_id(user) if user is not None else None))
-
-    def _dialog_opened(self, opened: OpenedDialog) -> None:
-        dialog = opened.request.dialog
-        title = dialog.title if dialog is not None else ""
-        self._emit(
-            "dialog", f"opened {title!r} for {opened.user_id}", fields={"url": opened.request.url}
-        )
+        """The dialogs the plugin opened (for ``user``), oldest first (the latest 1000)."""
+        user_id = _id(user) if user is not None else None
+        with self.server.transaction():
+            opened = list(self.server.dialogs)
+        return [
+            OpenedDialog(owner, c_remaining.open_dialog_request_from_pb(request))
+            for owner, request in opened
+            if user_id is None or owner == user_id
+        ]
 
     def new_trigger_id(self, user: UserRef | None = None) -> str:
         """A trigger id for ``user`` (default: the default user), as a command or click
         gives one: it opens a dialog for 3 seconds."""
-        return self.server.new_trigger_id(self._default(user, self._user, "user"))
+        user_id = self._default(user, self._user, "user")
+        with self.server.transaction():
+            return self.server.issue_trigger_id(user_id)
 
     # -- clicking ---------------------------------------------------------------------------
     def click(
@@ -182,7 +197,7 @@ class LocalInteractive(LocalPosts):
         action_type = str(action.get("type") or "button")
         if action_type == "select" and selected_option:
             context["selected_option"] = selected_option
-        trigger_id = fake.new_trigger_id(user)
+        trigger_id = self.new_trigger_id(user)
         request = PostActionIntegrationRequest(
             user_id=user,
             user_name=username,

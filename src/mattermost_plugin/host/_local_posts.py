@@ -3,23 +3,21 @@ run the plugin's hooks around them."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
 
 from mattermost_plugin._generated.converters import api_remaining as c_remaining
 from mattermost_plugin._generated.converters import post as c_post
 from mattermost_plugin._pb.pluginapi.v1 import (
     api_channel_post_pb2,
     api_remaining_pb2,
-    hooks_message_pb2,
     post_pb2,
 )
 from mattermost_plugin.host._local_core import LocalCore
 from mattermost_plugin.host._local_types import (
     DISMISS_POST,
     ChannelRef,
-    HookCallError,
     PostDismissedError,
     PostRef,
     PostRejectedError,
@@ -27,15 +25,24 @@ from mattermost_plugin.host._local_types import (
     UserRef,
     _id,
 )
-from mattermost_plugin.host.fake_server import (
-    FakeAppError,
-    mark_edited,
-)
+from mattermost_plugin.host.fake_server import HookRejection
 from mattermost_plugin.models import (
     Post,
     Preference,
     Reaction,
 )
+
+
+@contextlib.contextmanager
+def _rejections() -> Iterator[None]:
+    """The fake's rejection of a post, as :class:`PostRejectedError` (or
+    :class:`PostDismissedError`) with the plugin's reason."""
+    try:
+        yield
+    except HookRejection as exc:
+        error = PostDismissedError if exc.reason == DISMISS_POST else PostRejectedError
+        post = cast(post_pb2.Post, exc.rejected)
+        raise error(exc.reason, c_post.post_from_pb(post)) from None
 
 
 class LocalPosts(LocalCore):
@@ -57,7 +64,6 @@ class LocalPosts(LocalCore):
         post; raises :class:`PostRejectedError` when the plugin rejects it and
         :class:`~mattermost_plugin.host.fake_server.FakeAppError` for an invalid post.
         ``wait=False`` returns before ``MessageHasBeenPosted`` has run."""
-        fake = self.server
         post = post_pb2.Post(
             user_id=self._default(user, self._user, "user"),
             channel_id=self._default(channel, self._channel, "channel"),
@@ -67,64 +73,14 @@ class LocalPosts(LocalCore):
         )
         if props:
             post.props.update(dict(props))
-        with fake.transaction():
-            fake._check_new_post(post)
-        post.create_at = fake.now_ms()
-        if self.implements("MessageWillBePosted"):
-            started = time.monotonic()
-            try:
-                answer = self.call_hook(
-                    "MessageWillBePosted",
-                    hooks_message_pb2.MessageWillBePostedRequest(
-                        plugin_context=self._context(), post=self._for_hook(post)
-                    ),
-                )
-            except HookCallError as exc:
-                self._hook_event(
-                    "MessageWillBePosted",
-                    f"failed: {exc.detail}; the post goes through (fail open, as on the server)",
-                    started,
-                    "error",
-                )
-            else:
-                reason = answer.rejection_reason
-                if reason:
-                    self._hook_event(
-                        "MessageWillBePosted", f"rejected: {reason!r}", started, "warn"
-                    )
-                    error = PostDismissedError if reason == DISMISS_POST else PostRejectedError
-                    raise error(reason, c_post.post_from_pb(post))
-                if answer.HasField("modified_post"):
-                    post = answer.modified_post
-                    self._hook_event("MessageWillBePosted", "modified the post", started)
-                else:
-                    self._hook_event("MessageWillBePosted", "allowed", started)
-        post.id = ""
-        stored = self._invoke("CreatePost", api_channel_post_pb2.CreatePostRequest(post=post)).post
-        result = c_post.post_from_pb(stored)
+        with self._hooks_fired(wait=wait), _rejections():
+            stored = self.server.create_post(post, context=self._context())
         self._emit(
             "post",
             f"created post {stored.id} in {stored.channel_id}",
             fields={"message": stored.message},
         )
-        self._fire(
-            "MessageHasBeenPosted",
-            hooks_message_pb2.MessageHasBeenPostedRequest(
-                plugin_context=self._context(), post=stored
-            ),
-            wait=wait,
-        )
-        return result
-
-    @staticmethod
-    def _for_hook(post: post_pb2.Post) -> post_pb2.Post:
-        """A copy of ``post`` as the server's Python host sends it to a "will be" hook:
-        without ``props`` and ``metadata`` (PROTOCOL §3)."""
-        copy = post_pb2.Post()
-        copy.CopyFrom(post)
-        copy.ClearField("props")
-        copy.ClearField("metadata")
-        return copy
+        return c_post.post_from_pb(stored)
 
     def update_post(
         self,
@@ -171,68 +127,12 @@ class LocalPosts(LocalCore):
             received.file_ids[:] = list(file_ids)
         if is_pinned is not None:
             received.is_pinned = is_pinned
-        new = fake.edited_post(old, received)
-
-        if self.implements("MessageWillBeUpdated"):
-            started = time.monotonic()
-            try:
-                answer = self.call_hook(
-                    "MessageWillBeUpdated",
-                    hooks_message_pb2.MessageWillBeUpdatedRequest(
-                        plugin_context=self._context(),
-                        new_post=self._for_hook(new),
-                        old_post=self._for_hook(old),
-                    ),
-                )
-            except HookCallError as exc:
-                self._hook_event(
-                    "MessageWillBeUpdated",
-                    f"failed: {exc.detail}; the edit goes through (fail open, as on the server)",
-                    started,
-                    "error",
-                )
-            else:
-                reason = answer.rejection_reason
-                if reason:
-                    self._hook_event(
-                        "MessageWillBeUpdated", f"rejected: {reason!r}", started, "warn"
-                    )
-                    raise PostRejectedError(reason, c_post.post_from_pb(new))
-                if answer.HasField("modified_post"):
-                    new = answer.modified_post
-                    new.id = old.id
-                    # The server restores the metadata the hook could not see.
-                    new.ClearField("metadata")
-                    if old.HasField("metadata"):
-                        new.metadata.CopyFrom(old.metadata)
-                    mark_edited(new, old, fake.now_ms())
-                    self._hook_event("MessageWillBeUpdated", "modified the post", started)
-                else:
-                    self._hook_event("MessageWillBeUpdated", "allowed", started)
-
-        with fake.transaction():
-            current = fake._post(post_id)  # 404 if it was deleted meanwhile
-            # What the store keeps up to date on its own is taken from the current row.
-            new.reply_count = current.reply_count
-            new.last_reply_at = current.last_reply_at
-            new.has_reactions = current.has_reactions
-            new.update_at = max(fake.now_ms(), new.edit_at)
-            stored = post_pb2.Post()
-            stored.CopyFrom(new)
-            fake.posts[post_id] = stored
-            new = post_pb2.Post()
-            new.CopyFrom(stored)
+        with self._hooks_fired(wait=wait), _rejections():
+            new = fake.update_post(received, context=self._context())
         self._emit(
             "post",
             f"updated post {post_id} in {new.channel_id}",
             fields={"message": new.message},
-        )
-        self._fire(
-            "MessageHasBeenUpdated",
-            hooks_message_pb2.MessageHasBeenUpdatedRequest(
-                plugin_context=self._context(), new_post=new, old_post=old
-            ),
-            wait=wait,
         )
         return c_post.post_from_pb(new)
 
@@ -246,17 +146,11 @@ class LocalPosts(LocalCore):
         fake = self.server
         post_id = _id(post)
         deleted = post_pb2.Post()
-        with fake.transaction():
+        with self._hooks_fired(wait=wait):
             self._invoke("DeletePost", api_channel_post_pb2.DeletePostRequest(post_id=post_id))
+        with fake.transaction():
             deleted.CopyFrom(fake.posts[post_id])
         self._emit("post", f"deleted post {post_id} in {deleted.channel_id}")
-        self._fire(
-            "MessageHasBeenDeleted",
-            hooks_message_pb2.MessageHasBeenDeletedRequest(
-                plugin_context=self._context(), post=deleted
-            ),
-            wait=wait,
-        )
         return c_post.post_from_pb(deleted)
 
     def posts(
@@ -294,23 +188,11 @@ class LocalPosts(LocalCore):
             return [c_post.post_from_pb(p) for p in found]
 
     def _reaction(self, post: PostRef, emoji_name: str, user: UserRef | None) -> post_pb2.Reaction:
-        """The reaction of ``user`` on ``post``; raise what the server raises for a missing
-        post or an archived channel."""
-        fake = self.server
-        reaction = post_pb2.Reaction(
+        return post_pb2.Reaction(
             user_id=self._default(user, self._user, "user"),
             post_id=_id(post),
             emoji_name=emoji_name,
         )
-        with fake.transaction():
-            channel = fake._channel(fake._post(reaction.post_id).channel_id)
-            if channel.delete_at:
-                raise FakeAppError(
-                    "api.reaction.save.archived_channel.app_error",
-                    "you cannot react to a post in an archived channel",
-                    403,
-                )
-        return reaction
 
     def add_reaction(
         self, post: PostRef, emoji_name: str, *, user: UserRef | None = None, wait: bool = True
@@ -318,23 +200,17 @@ class LocalPosts(LocalCore):
         """React to ``post`` with ``emoji_name`` (no colons) as ``user`` (default: the
         default user), then ``ReactionHasBeenAdded`` runs (``wait=False`` returns before it
         has run). Returns the stored reaction; raises
-        :class:`~mattermost_plugin.host.fake_server.FakeAppError` for a missing post or an
-        invalid emoji name."""
+        :class:`~mattermost_plugin.host.fake_server.FakeAppError` for a missing post, a post
+        in an archived channel or an invalid emoji name."""
         reaction = self._reaction(post, emoji_name, user)
-        stored = self._invoke(
-            "AddReaction", api_channel_post_pb2.AddReactionRequest(reaction=reaction)
-        ).reaction
+        with self._hooks_fired(wait=wait):
+            stored = self._invoke(
+                "AddReaction", api_channel_post_pb2.AddReactionRequest(reaction=reaction)
+            ).reaction
         self._emit(
             "post",
             f"{reaction.user_id} reacted :{emoji_name}: to {reaction.post_id}",
             level="debug",
-        )
-        self._fire(
-            "ReactionHasBeenAdded",
-            hooks_message_pb2.ReactionHasBeenAddedRequest(
-                plugin_context=self._context(), reaction=stored
-            ),
-            wait=wait,
         )
         return c_post.reaction_from_pb(stored)
 
@@ -344,13 +220,8 @@ class LocalPosts(LocalCore):
         """Remove ``user``'s (default: the default user's) ``emoji_name`` reaction from
         ``post``, then ``ReactionHasBeenRemoved`` runs with it (``wait=False`` returns before
         it has run). As on the server, removing a reaction that is not there is no error."""
-        fake = self.server
         reaction = self._reaction(post, emoji_name, user)
-        with fake.transaction():
-            for existing in fake.reactions.get(reaction.post_id, []):
-                if (existing.user_id, existing.emoji_name) == (reaction.user_id, emoji_name):
-                    reaction.CopyFrom(existing)
-                    reaction.delete_at = reaction.update_at = fake.now_ms()
+        with self._hooks_fired(wait=wait):
             self._invoke(
                 "RemoveReaction", api_channel_post_pb2.RemoveReactionRequest(reaction=reaction)
             )
@@ -358,13 +229,6 @@ class LocalPosts(LocalCore):
             "post",
             f"{reaction.user_id} removed :{emoji_name}: from {reaction.post_id}",
             level="debug",
-        )
-        self._fire(
-            "ReactionHasBeenRemoved",
-            hooks_message_pb2.ReactionHasBeenRemovedRequest(
-                plugin_context=self._context(), reaction=reaction
-            ),
-            wait=wait,
         )
 
     def reactions(self, post: PostRef) -> list[Reaction]:
@@ -404,18 +268,14 @@ class LocalPosts(LocalCore):
                 )
             preference.user_id = preference.user_id or user_id
             saved.append(preference)
-        self._invoke(
-            "UpdatePreferencesForUser",
-            api_remaining_pb2.UpdatePreferencesForUserRequest(user_id=user_id, preferences=saved),
-        )
+        with self._hooks_fired(wait=wait):
+            self._invoke(
+                "UpdatePreferencesForUser",
+                api_remaining_pb2.UpdatePreferencesForUserRequest(
+                    user_id=user_id, preferences=saved
+                ),
+            )
         self._emit("server", f"saved {len(saved)} preference(s) of {user_id}", level="debug")
-        self._fire(
-            "PreferencesHaveChanged",
-            hooks_message_pb2.PreferencesHaveChangedRequest(
-                plugin_context=self._context(), preferences=saved
-            ),
-            wait=wait,
-        )
         return [c_remaining.preference_from_pb(p) for p in saved]
 
     def preferences(self, user: UserRef | None = None) -> list[Preference]:

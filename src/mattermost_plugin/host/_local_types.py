@@ -38,6 +38,7 @@ __all__ = [
     "HTTPResult",
     "HookCallError",
     "LogRecord",
+    "LoginRejectedError",
     "PostDismissedError",
     "PostRejectedError",
 ]
@@ -88,6 +89,15 @@ class PostRejectedError(Exception):
 
 class PostDismissedError(PostRejectedError):
     """The plugin dismissed the post (``plugin.message_will_be_posted.dismiss_post``)."""
+
+
+class LoginRejectedError(Exception):
+    """The plugin's ``UserWillLogIn`` rejected the login; ``reason`` is its reason."""
+
+    def __init__(self, reason: str, user: User) -> None:
+        super().__init__(f"Login rejected by plugin: {reason}")
+        self.reason = reason
+        self.user = user
 
 
 class CommandError(Exception):

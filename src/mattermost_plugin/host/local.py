@@ -44,9 +44,11 @@ The ``...HasBeen...`` hooks run in the background, as the server's goroutines do
 methods wait for them unless given ``wait=False`` (then :meth:`~LocalMattermost.wait_for_hooks`
 waits). A hook runs only when the plugin implements it.
 
-Posts, edits, deletions, reactions and preferences the plugin makes itself through the API
-(``self.api.create_post``, ``update_post``, ...) are stored without running that same
-plugin's hooks: there is only one plugin here, so no hook runs for them.
+The fake runs the same hooks for the plugin's own API calls (``self.api.create_post`` runs
+its ``MessageWillBePosted`` and ``MessageHasBeenPosted``, ...), as the server does: this
+object is the fake's :class:`~mattermost_plugin.host.fake_server.PluginHooks`. The flows
+above go through the same code. :meth:`~LocalMattermost.login` runs ``UserWillLogIn`` and
+``UserHasLoggedIn`` around a new session.
 
 :meth:`~LocalMattermost.reload` starts the plugin folder again as a new process and swaps
 it in only once it has activated; when the new version fails to start, the old one keeps
@@ -66,10 +68,11 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
+from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2
 from mattermost_plugin.host._local_commands import LocalCommands
 from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
-from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive
+from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive, OpenedDialog
 from mattermost_plugin.host._local_types import (
     ANONYMOUS,
     DEV_RESTART_POLICY,
@@ -79,6 +82,7 @@ from mattermost_plugin.host._local_types import (
     HookCallError,
     HTTPResult,
     HTTPUser,
+    LoginRejectedError,
     LogRecord,
     PostDismissedError,
     PostRejectedError,
@@ -103,6 +107,8 @@ __all__ = [
     "HookCallError",
     "LocalMattermost",
     "LogRecord",
+    "LoginRejectedError",
+    "OpenedDialog",
     "PostDismissedError",
     "PostRejectedError",
     "interpreter_for",
@@ -138,11 +144,24 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
 
         if self.fake is None:
             fake = FakeMattermost(plugin_id=self.plugin_id, store=self.db, clock=self.clock.time)
+            fake.hooks = self  # API calls run the plugin's hooks as on the server
             fake.on_log = self._on_api_log
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved
-            fake.on_dialog = self._dialog_opened
             self.fake = fake
+            fake.bundle_path = str(self.plugin_dir)
+            manifest = self.manifest
+            with fake.transaction():
+                fake.install_manifest(
+                    api_kv_config_pb2.Manifest(
+                        id=manifest.id,
+                        name=manifest.name or "",
+                        description=manifest.description or "",
+                        version=str(manifest.version or ""),
+                        min_server_version=str(manifest.min_server_version or ""),
+                    ),
+                    running=True,
+                )
             if self.site_url is not None:
                 with fake.transaction():
                     fake.config.setdefault("ServiceSettings", {})["SiteURL"] = self.site_url

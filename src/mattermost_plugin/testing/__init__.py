@@ -41,7 +41,9 @@ Example (``tests/test_plugin.py`` of a plugin project, ``mattermost_plugin_dir =
 What :class:`LocalMattermost` offers (see its documentation):
 
 * data: ``create_user``, ``create_team``, ``create_channel(members=...)``,
-  ``add_to_team``, ``add_to_channel``, ``direct_channel`` (with the hooks the server runs);
+  ``add_to_team``/``remove_from_team``, ``add_to_channel``/``remove_from_channel``,
+  ``direct_channel`` (with the hooks the server runs), ``login(user, password)``
+  (``UserWillLogIn``, ``UserHasLoggedIn``; raises :class:`LoginRejectedError`);
 * ``create_post`` (``MessageWillBePosted``, store, ``MessageHasBeenPosted``; raises
   :class:`PostRejectedError`), ``update_post(post_or_id, message, ...)``
   (``MessageWillBeUpdated`` with the new and old post, store, ``MessageHasBeenUpdated``;
@@ -68,7 +70,6 @@ hook_timeout=5.0)``.
 
 from __future__ import annotations
 
-from mattermost_plugin.host._fake_dialogs import OpenedDialog
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
     ANONYMOUS,
@@ -78,7 +79,9 @@ from mattermost_plugin.host.local import (
     HookCallError,
     HTTPResult,
     LocalMattermost,
+    LoginRejectedError,
     LogRecord,
+    OpenedDialog,
     PostDismissedError,
     PostRejectedError,
     local_mattermost,
@@ -96,6 +99,7 @@ __all__ = [
     "HookCallError",
     "LocalMattermost",
     "LogRecord",
+    "LoginRejectedError",
     "OpenedDialog",
     "PluginStartError",
     "PostDismissedError",

@@ -58,7 +58,8 @@ class Workbench(Plugin):
 
     @hook(HookName.MessageHasBeenPosted)
     def message_has_been_posted(self, context: PluginContext, post: Post) -> None:
-        if post.user_id == self.bot_id:
+        if post.user_id == self.bot_id:  # the plugin's own post runs its hooks too
+            self.logger.info("own post", extra={"post_id": post.id})
             return
         while True:  # a compare-and-set loop: correct however many posts arrive at once
             raw = self.api.kv_get("posts") or b""
