@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from mattermost_plugin.host._dev_guard import RequestGuard
+from mattermost_plugin.host._dev_interactive import route_interactive
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
 from mattermost_plugin.host.fake_server import FakeAppError
@@ -133,7 +134,7 @@ class DevRoutes:
                     "posts": {p.id: _post_json(p) for p in newest_first},
                 },
             )
-        else:
+        elif not route_interactive(self, exchange, method, path):
             raise HTTPError(404, "api.context.404.app_error", f"no route for {method} {path}")
 
     def _create_post(self, exchange: Exchange, body: dict[str, Any]) -> None:

@@ -12,6 +12,9 @@ on ``127.0.0.1:PORT``:
 * ``GET /api/v4/config`` and ``PUT /api/v4/config/patch`` (a partial config, e.g.
   ``{"PluginSettings": {"Plugins": {"<id>": {...}}}}``): the configuration, sanitized, and
   a patch of it that runs ``ConfigurationWillBeSaved`` and ``OnConfigurationChange``;
+* ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
+  a click on a button or menu and a dialog submission, as the webapp sends them;
+  ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /api/v4/system/ping`` and ``GET /dev/status``: liveness and the plugin's state.
 
 Requests act as the default user ``admin`` unless they carry a ``Mattermost-User-Id``
