@@ -25,13 +25,25 @@ if TYPE_CHECKING:
     from mattermost_plugin.cluster import on_cluster_event
     from mattermost_plugin.commands import Greedy, Text, UsageError, command
     from mattermost_plugin.http import HTTPRequest, HTTPResponse, mount_asgi, mount_wsgi
+    from mattermost_plugin.interactive import (
+        ActionRequest,
+        ActionResponse,
+        DialogResponse,
+        DialogSubmission,
+        action,
+        dialog,
+    )
     from mattermost_plugin.jobs import JobRun, job, once_job
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionRequest",
+    "ActionResponse",
     "AlreadyExistsError",
     "AsyncPluginAPIClient",
+    "DialogResponse",
+    "DialogSubmission",
     "Greedy",
     "HTTPRequest",
     "HTTPResponse",
@@ -47,7 +59,9 @@ __all__ = [
     "UsageError",
     "ValidationError",
     "__version__",
+    "action",
     "command",
+    "dialog",
     "hook",
     "job",
     "mount_asgi",
@@ -58,7 +72,8 @@ __all__ = [
 
 
 # Loaded on first use, not with every import: the clients (233 generated methods each), the
-# HTTP layer, the commands and cluster events are not needed by every plugin.
+# HTTP layer, the commands, cluster events and the interactive messages are not needed
+# by every plugin.
 _LAZY = {
     "PluginAPIClient": "client",
     "AsyncPluginAPIClient": "client",
@@ -71,6 +86,12 @@ _LAZY = {
     "mount_asgi": "http",
     "mount_wsgi": "http",
     "on_cluster_event": "cluster",
+    "action": "interactive",
+    "dialog": "interactive",
+    "ActionRequest": "interactive",
+    "ActionResponse": "interactive",
+    "DialogResponse": "interactive",
+    "DialogSubmission": "interactive",
     "job": "jobs",
     "once_job": "jobs",
     "JobRun": "jobs",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from mattermost_plugin.client import AsyncPluginAPIClient, PluginAPIClient
     from mattermost_plugin.cluster import AsyncCluster, Cluster
+    from mattermost_plugin.interactive import Interactions
     from mattermost_plugin.jobs import AsyncJobs, Jobs
     from mattermost_plugin.kv import KV, AsyncKV
 
@@ -116,7 +117,8 @@ class Plugin(HookMethods, Generic[SettingsT]):
 
     Built on first use (docs/state.md): ``kv`` / ``async_kv`` (typed KV collections),
     ``cluster`` / ``async_cluster`` (cluster events and mutexes), ``jobs`` / ``async_jobs``
-    (once-jobs, job schedules), and the method ``ensure_bot`` / ``async_ensure_bot``.
+    (once-jobs, job schedules), and the method ``ensure_bot`` / ``async_ensure_bot``;
+    ``interactive``: buttons, menus and dialogs (docs/interactive.md).
 
     Class settings a plugin may override:
         hook_timeout: seconds a handler may run (default: MATTERMOST_PLUGIN_HOOK_TIMEOUT or 30).
@@ -260,6 +262,14 @@ class Plugin(HookMethods, Generic[SettingsT]):
         from mattermost_plugin.cluster import AsyncCluster
 
         return AsyncCluster(self._connected("async_api"))
+
+    @cached_property
+    def interactive(self) -> Interactions:
+        """Buttons, menus and dialogs: ``self.interactive.with_attachments(post, [...])``,
+        ``self.interactive.open_dialog(args, Dialog(...))`` (docs/interactive.md)."""
+        from mattermost_plugin.interactive._interactions import interactions_of
+
+        return interactions_of(self)
 
     @cached_property
     def jobs(self) -> Jobs:

@@ -27,6 +27,8 @@ _KIND_STYLE = {
     "post": "green",
     "command": "green",
     "http": "dim",
+    "action": "green",
+    "dialog": "green",
 }
 
 

@@ -70,7 +70,9 @@ TeamRef = str | Team | team_pb2.Team
 ChannelRef = str | Channel | channel_pb2.Channel
 PostRef = str | Post | post_pb2.Post
 PreferenceLike = Preference | api_remaining_pb2.Preference | Mapping[str, str]
-EventKind = Literal["server", "plugin", "hook", "log", "post", "command", "http"]
+EventKind = Literal[
+    "server", "plugin", "hook", "log", "post", "command", "http", "action", "dialog"
+]
 
 
 # --- results and errors ------------------------------------------------------------------------

@@ -10,6 +10,9 @@ on ``127.0.0.1:PORT``:
   uploads and statuses): one module per area (``_rest_*``), in one table
   (``_dev_routes.REST_ROUTES``), with the server's paths, JSON, status codes, ``AppError``
   errors and permission checks;
+* ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
+  a click on a button or menu and a dialog submission, as the webapp sends them;
+  ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
   server's own, as server-sent events; ``GET /dev/status``: the plugin's state.
 

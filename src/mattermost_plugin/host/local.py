@@ -29,6 +29,12 @@ subprocess, and does what the Mattermost server does around the plugin's hooks:
   ``user=`` names another or is :data:`ANONYMOUS`.
 * :meth:`~LocalMattermost.patch_config`: the server's ``PUT /api/v4/config/patch``
   (``ConfigurationWillBeSaved``, the save, ``OnConfigurationChange``).
+* :meth:`~LocalMattermost.click` and :meth:`~LocalMattermost.submit_dialog`: a click on a
+  button or menu of a post, and a dialog submission, the way the server runs them (the
+  integration request to the plugin's URL, then its answer applied: the post updated, an
+  ephemeral text, the dialog's field errors); the dialogs the plugin opened
+  (``OpenInteractiveDialog``, with the server's trigger id checks) are in
+  :meth:`~LocalMattermost.dialogs`.
 * users, teams, channels and memberships (firing ``UserHasBeenCreated``,
   ``ChannelHasBeenCreated``, ``UserHasJoinedTeam`` and ``UserHasJoinedChannel``), the
   plugin's settings (``OnConfigurationChange``), and its logs: stderr lines and
@@ -67,6 +73,7 @@ from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2
 from mattermost_plugin.host._local_commands import LocalCommands
 from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
+from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive, OpenedDialog
 from mattermost_plugin.host._local_types import (
     ANONYMOUS,
     DEV_RESTART_POLICY,
@@ -95,6 +102,7 @@ __all__ = [
     "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
+    "ActionResult",
     "CommandError",
     "Event",
     "HTTPResult",
@@ -102,13 +110,14 @@ __all__ = [
     "LocalMattermost",
     "LogRecord",
     "LoginRejectedError",
+    "OpenedDialog",
     "PostDismissedError",
     "PostRejectedError",
     "interpreter_for",
 ]
 
 
-class LocalMattermost(LocalDirectory, LocalCommands):
+class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
     """A fake Mattermost with one plugin, started as a real subprocess. See the module doc.
 
     Args:

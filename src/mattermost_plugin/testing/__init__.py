@@ -53,10 +53,13 @@ What :class:`LocalMattermost` offers (see its documentation):
   user=...)`` (``PreferencesHaveChanged``), ``execute_command("/trigger args")`` (raises
   :class:`CommandError`), ``http``/``get``/``post``/``put``/``patch``/``delete`` and
   ``stream`` to ``ServeHTTP`` (as the default user; ``user=`` another, ``user=ANONYMOUS``
-  none), ``set_plugin_config`` and ``patch_config`` (``OnConfigurationChange``),
-  ``call_hook`` for any other hook;
+  none), ``click(post, "Approve", user=..., selected_option=...)`` (a button or menu, the
+  plugin's answer applied; an :class:`ActionResult`) and ``submit_dialog(values, user=...)``
+  (the latest dialog the plugin opened; its ``SubmitDialogResponse``), ``set_plugin_config``
+  and ``patch_config`` (``OnConfigurationChange``), ``call_hook`` for any other hook;
 * inspection: ``posts(channel)``, ``get_post``, ``ephemeral_posts(user)``,
-  ``reactions(post)``, ``preferences(user)``, ``kv_get``, ``kv_keys``, ``logs``,
+  ``reactions(post)``, ``preferences(user)``, ``actions(post)``, ``dialogs(user)``
+  (:class:`OpenedDialog`), ``kv_get``, ``kv_keys``, ``logs``,
   ``find_logs``, ``wait_for_log``, ``wait_for_hooks``, the typed ``api`` client (the same
   Plugin API the plugin has) and ``server``, the fake itself;
 * ``reload()`` to restart the plugin folder, ``supervisor`` for the process.
@@ -70,6 +73,7 @@ from __future__ import annotations
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
     ANONYMOUS,
+    ActionResult,
     CommandError,
     Event,
     HookCallError,
@@ -77,6 +81,7 @@ from mattermost_plugin.host.local import (
     LocalMattermost,
     LoginRejectedError,
     LogRecord,
+    OpenedDialog,
     PostDismissedError,
     PostRejectedError,
     local_mattermost,
@@ -85,6 +90,7 @@ from mattermost_plugin.host.supervisor import PluginStartError
 
 __all__ = [
     "ANONYMOUS",
+    "ActionResult",
     "CommandError",
     "Event",
     "FakeAppError",
@@ -94,6 +100,7 @@ __all__ = [
     "LocalMattermost",
     "LogRecord",
     "LoginRejectedError",
+    "OpenedDialog",
     "PluginStartError",
     "PostDismissedError",
     "PostRejectedError",
