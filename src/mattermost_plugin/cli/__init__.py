@@ -1,4 +1,5 @@
-"""The ``mattermost-plugin`` command line: ``new``, ``validate``, ``manifest``, ``bundle``, ``dev``.
+"""The ``mattermost-plugin`` command line: ``new``, ``validate``, ``manifest``, ``bundle``, ``dev``,
+``deploy``, ``logs``.
 
 Each command lives in a module of this package and registers itself on ``main``; every
 command has ``--help``, and exit codes are shared: 0 success, 1 the command found problems

@@ -12,7 +12,7 @@ def main() -> None:
     try:
         from mattermost_plugin.cli import main as cli
     except ModuleNotFoundError as exc:
-        if exc.name not in ("click", "rich"):
+        if exc.name not in ("click", "rich", "httpx", "h11", "python_multipart"):
             raise
         sys.stderr.write(
             f"mattermost-plugin: the command line needs {exc.name!r}; install it with\n"

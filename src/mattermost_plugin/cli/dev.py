@@ -79,11 +79,11 @@ def dev(
 ) -> None:
     """Run the plugin in PATH against a local fake Mattermost, without a server.
 
-    Serves http://127.0.0.1:PORT: /plugins/<id>/... goes to the plugin's ServeHTTP,
-    POST /api/v4/posts ({"channel_id", "message"}) posts through MessageWillBePosted and
-    MessageHasBeenPosted, POST /api/v4/commands/execute ({"channel_id", "command"}) runs a
-    slash command, PUT /api/v4/config/patch changes the configuration (the plugin's settings
-    under PluginSettings.Plugins.<id>). The plugin restarts when its files change; hooks,
+    Serves http://127.0.0.1:PORT: /plugins/<id>/... goes to the plugin's ServeHTTP, and
+    the server's REST API (users, logins, teams, channels, posts, reactions, files,
+    commands, config, logs, plugin uploads) runs the plugin's hooks as the server does;
+    GET /dev/events streams what happens. Requests without a token act as the admin (the
+    banner prints its token). The plugin restarts when its files change; hooks,
     rejections and the plugin's logs are printed as they happen (secrets redacted), a
     failing handler with its traceback. Requests through another host name, and
     state-changing requests from other sites' pages, are refused (403). Stop with Ctrl-C.

@@ -25,6 +25,7 @@ _IGNORED_DIRS = frozenset(
         "venv",
         "__pycache__",
         "node_modules",
+        "dist",  # what `bundle` and `deploy` write: build output, not the plugin's source
         STATE_DIR,
     }
 )

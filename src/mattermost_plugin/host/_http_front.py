@@ -76,14 +76,15 @@ def app_error_json(
 class HTTPError(Exception):
     """Answer ``status`` with an ``AppError`` body (raised by the application)."""
 
-    def __init__(self, status: int, error_id: str, message: str) -> None:
+    def __init__(self, status: int, error_id: str, message: str, detailed: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
+        self.detailed = detailed
 
     def body(self) -> dict[str, Any]:
-        return app_error_json(self.error_id, self.message, self.status)
+        return app_error_json(self.error_id, self.message, self.status, self.detailed)
 
 
 class BadRequest(HTTPError):

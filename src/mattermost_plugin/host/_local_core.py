@@ -114,6 +114,8 @@ class LocalCore:
         self.plugin_id = self.manifest.id
         self.db = Path(db) if db is not None else None
         self.plugin_config = dict(plugin_config) if plugin_config is not None else None
+        self.python_option = python
+        """The interpreter asked for (``None``: the one each plugin folder calls for)."""
         self.python = python if python is not None else interpreter_for(self.plugin_dir)
         self.env = dict(env or {})
         self.hook_timeout = hook_timeout

@@ -5,23 +5,24 @@ on ``127.0.0.1:PORT``:
 
 * ``/plugins/<plugin id>/...``: the plugin's ``ServeHTTP``, streamed both ways (the answer
   goes out with chunked transfer encoding unless the plugin set ``Content-Length``);
-* ``POST /api/v4/posts`` (``{"channel_id", "message", "root_id"?, "props"?}``): 201 and the
-  created post, or 400 with the plugin's rejection reason, like Mattermost;
-* ``POST /api/v4/commands/execute`` (``{"channel_id", "command"}``): the command response;
-* ``GET /api/v4/posts/<id>``, ``GET /api/v4/channels/<id>/posts``: what was stored;
-* ``GET /api/v4/config`` and ``PUT /api/v4/config/patch`` (a partial config, e.g.
-  ``{"PluginSettings": {"Plugins": {"<id>": {...}}}}``): the configuration, sanitized, and
-  a patch of it that runs ``ConfigurationWillBeSaved`` and ``OnConfigurationChange``;
+* the server's REST API for what a plugin reacts to (users, logins and tokens, teams,
+  channels, members, posts, reactions, files, commands, config, the server log, plugin
+  uploads and statuses): one module per area (``_rest_*``), in one table
+  (``_dev_routes.REST_ROUTES``), with the server's paths, JSON, status codes, ``AppError``
+  errors and permission checks;
 * ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
   a click on a button or menu and a dialog submission, as the webapp sends them;
   ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
-* ``GET /api/v4/system/ping`` and ``GET /dev/status``: liveness and the plugin's state.
+* ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
+  server's own, as server-sent events; ``GET /dev/status``: the plugin's state.
 
-Requests act as the default user ``admin`` unless they carry a ``Mattermost-User-Id``
-header (a user id; empty for an anonymous request). ``channel_id`` may also be a channel
-name of the default team (``town-square``). Errors are Mattermost ``AppError`` JSON.
-Requests through another host name than the dev server's own, and state-changing requests
-a browser marks as cross-site, are refused with 403 (``_dev_guard``).
+A token in ``Authorization: Bearer`` acts as its user, as on the server; requests without
+one act as the default user ``admin`` (a system admin; ``Mattermost-User-Id`` picks another
+user), and the dev server prints an ``admin`` token at start. ``channel_id`` may also be a
+channel name of the default team (``town-square``). Requests through another host name than
+the dev server's own, and state-changing requests a browser marks as cross-site, are
+refused with 403 (``_dev_guard``). An uploaded bundle is unpacked into the state folder and
+swapped in for the running plugin (``_dev_plugins``).
 
 It polls the plugin folder's files every half second and reloads the plugin when they
 change: the new version replaces the old one only once it has activated, so a broken edit
@@ -29,8 +30,10 @@ is reported and the last good version keeps serving. Everything that happens (ho
 their outcome, rejections, the plugin's logs with their levels, restarts) is printed.
 
 The parts: ``_http_front`` (sockets, deadlines, HTTP framing with h11), ``_dev_guard``
-(which requests are accepted), ``_dev_routes`` (the REST routes), ``_dev_proxy`` (the
-plugin's HTTP), ``_dev_console`` (printing) and ``_dev_watch`` (the file watcher).
+(which requests are accepted), ``_dev_routes`` (what answers which path), ``_rest*`` (the
+REST routes), ``_dev_proxy`` (the plugin's HTTP), ``_dev_events`` (the event stream),
+``_dev_plugins`` (uploads and statuses), ``_dev_server_log`` (``GET /api/v4/logs``),
+``_dev_console`` (printing) and ``_dev_watch`` (the file watcher).
 """
 
 from __future__ import annotations
@@ -46,10 +49,14 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from mattermost_plugin._pb.pluginapi.v1 import api_user_team_pb2
 from mattermost_plugin.host._config_patch import plugin_settings_patch
 from mattermost_plugin.host._dev_console import EventPrinter
+from mattermost_plugin.host._dev_events import KEEP_ALIVE, EventStream
 from mattermost_plugin.host._dev_guard import RequestGuard
+from mattermost_plugin.host._dev_plugins import DevPlugins
 from mattermost_plugin.host._dev_routes import DevRoutes
+from mattermost_plugin.host._dev_server_log import ServerLog
 from mattermost_plugin.host._dev_watch import STATE_DIR, FileWatcher
 from mattermost_plugin.host._http_front import HEADER_TIMEOUT, HTTPFront, Request
 from mattermost_plugin.host._tracebacks import traceback_origin
@@ -58,6 +65,8 @@ from mattermost_plugin.host.local import Event, LocalMattermost
 __all__ = ["DEFAULT_PORT", "DevServer", "EventPrinter", "FileWatcher", "default_db_path"]
 
 DEFAULT_PORT = 8065
+ADMIN_TOKEN_DESCRIPTION = "mattermost-plugin dev"
+"""The description of the admin token the dev server makes (and reuses from its state)."""
 
 
 def default_db_path(plugin_dir: Path) -> Path:
@@ -95,11 +104,23 @@ class DevServer:
         header_timeout: float = HEADER_TIMEOUT,
         python: str | None = None,
         settings: Mapping[str, Any] | None = None,
+        events_keep_alive: float = KEEP_ALIVE,
     ) -> None:
         self.plugin_dir = Path(plugin_dir).resolve()
         self.settings = dict(settings or {})
         self.printer = EventPrinter(console, verbose=verbose, plugin_dir=self.plugin_dir)
         self.console = self.printer.console
+        self.events = EventStream()
+        """``GET /dev/events``: the server's WebSocket events and the dev server's own."""
+        self.events_keep_alive = events_keep_alive
+        self.server_log = ServerLog()
+        """``GET /api/v4/logs``: the server log's latest lines."""
+        self.plugins = DevPlugins(self, Path(db).resolve().parent if db is not None else None)
+        """The installed plugin: uploads, enabling, statuses."""
+        self.admin_token = ""
+        """A personal access token of ``admin``, printed at start."""
+        self._statuses: list[dict[str, Any]] | None = None
+        self._statuses_lock = threading.Lock()
         self.front = HTTPFront(
             self._serve,
             "127.0.0.1",
@@ -114,13 +135,14 @@ class DevServer:
                 self.plugin_dir,
                 db=db,
                 hook_timeout=hook_timeout,
-                on_event=self.printer,
+                on_event=self._on_event,
                 site_url=self.url,
                 python=python,
             )
         except BaseException:
             self.front.stop()
             raise
+        self.server_log.plugin_id = self.local.plugin_id
         self.printer.redactor = self.local.redactor
         self.routes = DevRoutes(self, RequestGuard(self.port))
         self.reload_enabled = reload
@@ -136,7 +158,28 @@ class DevServer:
 
     def emit(self, kind: str, message: str, level: str = "info", ms: float | None = None) -> None:
         fields = {"duration": f"{ms:.1f} ms"} if ms is not None else {}
-        self.printer(Event(kind, message, level, fields))  # type: ignore[arg-type]
+        self._on_event(Event(kind, message, level, fields))  # type: ignore[arg-type]
+
+    def _on_event(self, event: Event) -> None:
+        """Everything the local Mattermost and the dev server report: printed, logged in
+        the server log, and sent to ``/dev/events``."""
+        self.printer(event)
+        self.server_log.add(event)
+        self.events.local_event(event)
+        if event.kind == "plugin":
+            self.plugin_status_changed()
+
+    def plugin_status_changed(self) -> None:
+        """Send ``plugin_statuses_changed`` when the plugins' statuses differ from the
+        ones sent last."""
+        if self.local.fake is None:
+            return
+        with self._statuses_lock:
+            statuses = self.plugins.statuses()
+            if statuses == self._statuses:
+                return
+            self._statuses = statuses
+        self.events.publish("plugin_statuses_changed", {"plugin_statuses": statuses})
 
     def status(self) -> dict[str, Any]:
         local = self.local
@@ -149,6 +192,8 @@ class DevServer:
             "restarts": supervisor.restarts if supervisor is not None else 0,
             "last_error": local.last_error,
             "hooks": supervisor.implemented if supervisor is not None else [],
+            "enabled": self.plugins.enabled,
+            "plugin_dir": str(local.plugin_dir),
             "url": self.url,
             "team_id": local._team.id if local._team else None,
             "user_id": local._user.id if local._user else None,
@@ -159,6 +204,7 @@ class DevServer:
         """Start everything; the plugin failing to start is printed, not raised."""
         started = time.monotonic()
         self.local.start(plugin=False)
+        self._prepare_server()
         if self.settings:
             self.local.patch_config(plugin_settings_patch(self.local.plugin_id, self.settings))
         self.front.start()
@@ -168,6 +214,41 @@ class DevServer:
             self.watcher.start()
         self.started_seconds = time.monotonic() - started
         self._banner()
+
+    def _prepare_server(self) -> None:
+        """What the dev server needs of the fake: its WebSocket events, uploads and
+        personal access tokens allowed (unless a stored config says otherwise), the plugin
+        enabled, and a token for ``admin``."""
+        fake = self.local.server
+        fake.on_websocket_event = self.events.websocket
+        self.plugins.set_enabled(True)
+        with fake.transaction():
+            fake.config.setdefault("ServiceSettings", {}).setdefault("EnableUserAccessTokens", True)
+            fake.config.setdefault("PluginSettings", {}).setdefault("EnableUploads", True)
+            admin = self.local._user
+            if admin is None:
+                return
+            token = next(
+                (
+                    t
+                    for t in fake.access_tokens.values()
+                    if t.user_id == admin.id and t.description == ADMIN_TOKEN_DESCRIPTION
+                ),
+                None,
+            )
+            alive = token is not None and any(
+                s.token == token.token for s in fake.sessions.values()
+            )
+        if token is None or not alive:
+            token = self.local._invoke(
+                "CreateUserAccessToken",
+                api_user_team_pb2.CreateUserAccessTokenRequest(
+                    token=api_user_team_pb2.UserAccessToken(
+                        user_id=admin.id, description=ADMIN_TOKEN_DESCRIPTION
+                    )
+                ),
+            ).token
+        self.admin_token = token.token
 
     def _banner(self) -> None:
         local = self.local
@@ -189,6 +270,12 @@ class DevServer:
                 f"  logged in as [bold]admin[/] ({local.user.id}); team local ({local.team.id}); "
                 f"channel town-square ({local.channel.id})"
             )
+        if self.admin_token:
+            c.print(
+                f"  token     {self.admin_token}  (admin's personal access token: "
+                "Authorization: Bearer ...; requests without one act as admin)"
+            )
+        c.print(f"  events    {self.url}/dev/events")
         if local.running:
             for number, hint in enumerate(self._try_hints()):
                 c.print(("  try       " if number == 0 else " " * 12) + escape(hint))
@@ -236,7 +323,7 @@ class DevServer:
             f" and {len(changes) - 5} more" if len(changes) > 5 else ""
         )
         self.emit("server", f"changed: {shown}")
-        self.local.reload()
+        self.plugins.source_changed()
 
     def serve_until(self, stop: threading.Event) -> None:
         """Block until ``stop`` is set (the CLI sets it on Ctrl-C or SIGTERM)."""
@@ -246,8 +333,10 @@ class DevServer:
     def stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self.events.close()
         self.front.stop()
         self.local.stop()
+        self.plugins.close()
 
     def __enter__(self) -> DevServer:
         self.start()

@@ -65,6 +65,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -95,6 +96,7 @@ from mattermost_plugin.host.fake_server import (
 from mattermost_plugin.host.http_bridge import BridgeResponse, PendingRequest, start_request
 from mattermost_plugin.host.supervisor import PluginStartError, PluginSupervisor
 from mattermost_plugin.http import Headers, HeadersLike
+from mattermost_plugin.manifest import ManifestError, load_manifest
 
 __all__ = [
     "ANONYMOUS",
@@ -149,19 +151,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             fake.execute_command = self._execute_from_api
             fake.on_config_saved = self._config_saved
             self.fake = fake
-            fake.bundle_path = str(self.plugin_dir)
-            manifest = self.manifest
-            with fake.transaction():
-                fake.install_manifest(
-                    api_kv_config_pb2.Manifest(
-                        id=manifest.id,
-                        name=manifest.name or "",
-                        description=manifest.description or "",
-                        version=str(manifest.version or ""),
-                        min_server_version=str(manifest.min_server_version or ""),
-                    ),
-                    running=True,
-                )
+            self._record_installed()
             if self.site_url is not None:
                 with fake.transaction():
                     fake.config.setdefault("ServiceSettings", {})["SiteURL"] = self.site_url
@@ -224,17 +214,35 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
     ) -> None:
         self.stop()
 
-    def _new_supervisor(self) -> PluginSupervisor:
+    def _record_installed(self) -> None:
+        """Tell the fake which plugin is installed, and where (``GetBundlePath``)."""
+        fake = self.server
+        manifest = self.manifest
+        fake.bundle_path = str(self.plugin_dir)
+        with fake.transaction():
+            fake.install_manifest(
+                api_kv_config_pb2.Manifest(
+                    id=manifest.id,
+                    name=manifest.name or "",
+                    description=manifest.description or "",
+                    version=str(manifest.version or ""),
+                    min_server_version=str(manifest.min_server_version or ""),
+                ),
+                running=True,
+            )
+
+    def _new_supervisor(self, plugin_dir: Path) -> PluginSupervisor:
+        python = self.python if plugin_dir == self.plugin_dir else self._new_python(plugin_dir)
         return PluginSupervisor(
-            self.plugin_dir,
+            plugin_dir,
             api_target=self.api_target,
             env={
                 "MATTERMOST_PLUGIN_ID": self.plugin_id,
-                "MATTERMOST_PLUGIN_PATH": str(self.plugin_dir),
+                "MATTERMOST_PLUGIN_PATH": str(plugin_dir),
                 **self.clock.env(),
                 **self.env,
             },
-            python=self.python,
+            python=python,
             hook_timeout=self.hook_timeout,
             deactivate_timeout=min(self.hook_timeout, 10.0),
             restart_policy=self.restart_policy,
@@ -243,15 +251,29 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             max_log_line=self.max_log_line,
         )
 
-    def reload(self) -> bool:
-        """Start the plugin folder as a new process; once it has activated, it replaces the
-        running one (which is then deactivated and stopped). On failure the running one is
-        kept, :attr:`last_error` says why, and ``False`` is returned."""
+    def reload(self, plugin_dir: str | os.PathLike[str] | None = None) -> bool:
+        """Start the plugin folder (or ``plugin_dir``, another version of the same plugin,
+        e.g. an unpacked bundle) as a new process; once it has activated, it replaces the
+        running one (which is then deactivated and stopped) and its folder becomes
+        :attr:`plugin_dir`. On failure the running one is kept, :attr:`last_error` says
+        why, and ``False`` is returned. A folder whose manifest has another id raises
+        :class:`PluginStartError`."""
+        folder = Path(plugin_dir).resolve() if plugin_dir is not None else self.plugin_dir
+        manifest = self.manifest
+        if folder != self.plugin_dir:
+            try:
+                manifest = load_manifest(folder)
+            except ManifestError as exc:
+                raise PluginStartError(f"bad manifest in {folder}: {exc}") from None
+            if manifest.id != self.plugin_id:
+                raise PluginStartError(
+                    f"{folder} holds the plugin {manifest.id}, not {self.plugin_id}"
+                )
         with self._swap_lock:
             old = self._supervisor
             verb = "reloading" if old is not None else "starting"
             self._emit("plugin", f"{verb} {self.plugin_id}")
-            new = self._new_supervisor()
+            new = self._new_supervisor(folder)
             started = time.monotonic()
             mark = self.logs.total
             try:
@@ -272,6 +294,10 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             self._supervisor = new
             self.generation += 1
             self.last_error = self.last_traceback = None
+            if folder != self.plugin_dir:
+                self.plugin_dir, self.manifest = folder, manifest
+                self.python = self._new_python(folder)
+                self._record_installed()
             if old is not None:
                 old.stop()
                 with self.fake.transaction():
@@ -285,6 +311,22 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
                 fields={"hooks": ", ".join(h for h in new.implemented if h != "Implemented")},
             )
             return True
+
+    def _new_python(self, folder: Path) -> str | None:
+        return self.python_option if self.python_option is not None else interpreter_for(folder)
+
+    def deactivate(self) -> None:
+        """Stop the plugin (``OnDeactivate``, then the process), as disabling it does; it
+        stays stopped until :meth:`reload`."""
+        with self._swap_lock:
+            supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.stop()
+            self._emit(
+                "plugin",
+                f"stopped {self.plugin_id} (disabled)",
+                fields={"exit_code": supervisor.returncode},
+            )
 
     def _watch(self) -> None:
         """Report restarts and crashes the supervisor handles on its own."""

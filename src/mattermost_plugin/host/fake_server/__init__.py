@@ -79,6 +79,7 @@ from mattermost_plugin.host.fake_server._state import (
     DEFAULT_SERVER_VERSION,
     LogEntry,
     PluginHooks,
+    WebSocketEvent,
     default_config,
     new_id,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "Mail",
     "Modelled",
     "PluginHooks",
+    "WebSocketEvent",
     "app_error",
     "default_config",
     "grpc_code_for_http",

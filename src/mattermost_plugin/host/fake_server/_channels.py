@@ -76,6 +76,11 @@ class ChannelsAPI(MembersAPI):
         return channel
 
     def _channel_created(self, channel: channel_pb2.Channel) -> None:
+        self.publish(
+            "channel_created",
+            {"channel_id": channel.id, "team_id": channel.team_id},
+            team_id=channel.team_id,
+        )
         self.fire(
             "ChannelHasBeenCreated",
             lambda: hooks_user_channel_pb2.ChannelHasBeenCreatedRequest(
@@ -232,6 +237,7 @@ class ChannelsAPI(MembersAPI):
         channel.total_msg_count_root = old.total_msg_count_root
         channel.update_at = self.now_ms()
         self.channels[channel.id] = channel
+        self.publish("channel_updated", {"channel": channel}, channel_id=channel.id)
         return api_channel_post_pb2.UpdateChannelResponse(channel=channel)
 
     @status
@@ -249,6 +255,11 @@ class ChannelsAPI(MembersAPI):
                 "api.channel.delete_channel.deleted.app_error", "the channel is already deleted"
             )
         channel.delete_at = channel.update_at = self.now_ms()
+        self.publish(
+            "channel_deleted",
+            {"channel_id": channel.id, "delete_at": channel.delete_at},
+            team_id=channel.team_id,
+        )
         return api_channel_post_pb2.DeleteChannelResponse()
 
     @status

@@ -66,6 +66,9 @@ class MembersAPI(FakeState):
             last_update_at=self.now_ms(),
         )
         self.channel_members.setdefault(channel.id, {})[user.id] = member
+        self.publish(
+            "user_added", {"user_id": user.id, "team_id": channel.team_id}, channel_id=channel.id
+        )
         return member
 
     def join_channel(
@@ -118,12 +121,14 @@ class MembersAPI(FakeState):
             request.actor.CopyFrom(actor)
         return request
 
-    def leave_channel(self, channel_id: str, user_id: str) -> None:
-        """The server's ``LeaveChannel``: not a direct or group message, not the default
-        channel (guests excepted), not the last member of a private channel; then
-        ``UserHasLeftChannel`` runs with the member and the user as the actor."""
+    def leave_channel(self, channel_id: str, user_id: str, *, actor_id: str = "") -> None:
+        """The server's ``LeaveChannel`` (``RemoveUserFromChannel`` when ``actor_id`` is
+        another user): not a direct or group message, not the default channel (guests
+        excepted), not the last member of a private channel; then ``UserHasLeftChannel``
+        runs with the member and the actor (the user, unless ``actor_id``)."""
         channel = self._channel(channel_id)
         user = self._user(user_id)
+        actor = self._user(actor_id) if actor_id else user
         members = self._members(channel_id)
         member = members.get(user_id)
         if channel.type not in (OPEN, PRIVATE):
@@ -144,10 +149,15 @@ class MembersAPI(FakeState):
             )
         del members[user_id]
         self.channel_members.touch(channel_id)
+        self.publish(
+            "user_removed",
+            {"user_id": user_id, "channel_id": channel_id, "remover_id": actor.id},
+            channel_id=channel_id,
+        )
         self.fire(
             "UserHasLeftChannel",
             lambda: hooks_user_channel_pb2.UserHasLeftChannelRequest(
-                plugin_context=self.plugin_context(), channel_member=member, actor=user
+                plugin_context=self.plugin_context(), channel_member=member, actor=actor
             ),
         )
 

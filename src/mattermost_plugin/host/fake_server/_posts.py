@@ -18,6 +18,7 @@ from mattermost_plugin.host.fake_server._rpc import (
     embedded,
 )
 from mattermost_plugin.host.fake_server._state import (
+    CHANNEL_TYPE_LETTERS,
     POST_MESSAGE_MAX_RUNES,
     EphemeralPost,
     FakeState,
@@ -152,6 +153,19 @@ class PostsAPI(FakeState):
             stored = self.files.get(file_id)
             if stored is not None and not stored.info.post_id:
                 stored.info.post_id = post.id
+        sender = self.users.get(post.user_id)
+        self.publish(
+            "posted",
+            {
+                "post": post,
+                "channel_type": CHANNEL_TYPE_LETTERS.get(channel.type, ""),
+                "channel_name": channel.name,
+                "channel_display_name": channel.display_name,
+                "sender_name": f"@{sender.username}" if sender is not None else "",
+                "team_id": channel.team_id,
+            },
+            channel_id=channel.id,
+        )
         return post
 
     @embedded
@@ -232,6 +246,7 @@ class PostsAPI(FakeState):
             stored = post_pb2.Post()
             stored.CopyFrom(new)
             self.posts[old.id] = stored
+            self.publish("post_edited", {"post": stored}, channel_id=stored.channel_id)
             self.fire(
                 "MessageHasBeenUpdated",
                 lambda: hooks_message_pb2.MessageHasBeenUpdatedRequest(
@@ -259,6 +274,7 @@ class PostsAPI(FakeState):
                     self.posts.touch(reply.id)
         # Only the post itself is announced (the server's app.DeletePost); its replies are
         # deleted by the store without a hook each.
+        self.publish("post_deleted", {"post": post}, channel_id=post.channel_id)
         self.fire(
             "MessageHasBeenDeleted",
             lambda: hooks_message_pb2.MessageHasBeenDeletedRequest(
@@ -324,6 +340,9 @@ class PostsAPI(FakeState):
         post.create_at = post.create_at or self.now_ms()
         post.user_id = post.user_id or request.user_id
         self.ephemeral_posts[post.id] = EphemeralPost(request.user_id, post)
+        self.publish(
+            "ephemeral_message", {"post": post}, channel_id=post.channel_id, user_id=request.user_id
+        )
         return api_channel_post_pb2.SendEphemeralPostResponse(post=post)
 
     @embedded(never_fails=True)
@@ -337,6 +356,9 @@ class PostsAPI(FakeState):
         post.type = "ephemeral"
         post.update_at = self.now_ms()
         self.ephemeral_posts[post.id] = EphemeralPost(request.user_id, post)
+        self.publish(
+            "post_edited", {"post": post}, channel_id=post.channel_id, user_id=request.user_id
+        )
         return api_channel_post_pb2.UpdateEphemeralPostResponse(post=post)
 
     @embedded(never_fails=True)
@@ -344,5 +366,10 @@ class PostsAPI(FakeState):
         self, request: api_channel_post_pb2.DeleteEphemeralPostRequest, context: Ctx
     ) -> api_channel_post_pb2.DeleteEphemeralPostResponse:
         """Takes back an ephemeral post; the server checks nothing."""
-        self.ephemeral_posts.pop(request.post_id, None)
+        taken = self.ephemeral_posts.pop(request.post_id, None)
+        post = taken.post if taken is not None else post_pb2.Post(id=request.post_id)
+        post.delete_at = self.now_ms()
+        self.publish(
+            "post_deleted", {"post": post}, channel_id=post.channel_id, user_id=request.user_id
+        )
         return api_channel_post_pb2.DeleteEphemeralPostResponse()

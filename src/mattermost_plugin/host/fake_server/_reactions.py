@@ -60,6 +60,7 @@ class ReactionsAPI(FakeState):
         else:
             reaction = existing
         # The server saves (upserts) and announces the reaction every time.
+        self.publish("reaction_added", {"reaction": reaction}, channel_id=post.channel_id)
         self.fire(
             "ReactionHasBeenAdded",
             lambda: hooks_message_pb2.ReactionHasBeenAddedRequest(
@@ -96,6 +97,7 @@ class ReactionsAPI(FakeState):
         reactions[:] = kept
         self.reactions.touch(post.id)
         post.has_reactions = bool(reactions)
+        self.publish("reaction_removed", {"reaction": target}, channel_id=post.channel_id)
         self.fire(
             "ReactionHasBeenRemoved",
             lambda: hooks_message_pb2.ReactionHasBeenRemovedRequest(

@@ -134,6 +134,8 @@ OPEN = channel_pb2.CHANNEL_TYPE_OPEN
 PRIVATE = channel_pb2.CHANNEL_TYPE_PRIVATE
 DIRECT = channel_pb2.CHANNEL_TYPE_DIRECT
 GROUP = channel_pb2.CHANNEL_TYPE_GROUP
+CHANNEL_TYPE_LETTERS = {OPEN: "O", PRIVATE: "P", DIRECT: "D", GROUP: "G"}
+"""The server's names of the channel types, in its JSON."""
 
 
 def default_config() -> dict[str, Any]:
@@ -158,6 +160,18 @@ class LogEntry:
     level: str
     message: str
     fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WebSocketEvent:
+    """An event the server would send to WebSocket clients: its ``event`` name
+    (``posted``, ``custom_<plugin id>_<name>``, ...), its ``data`` (protobuf messages where
+    the server sends an object, as they were when it happened) and its ``broadcast``
+    (``channel_id``, ``user_id``, ``team_id``: who receives it)."""
+
+    event: str
+    data: dict[str, Any]
+    broadcast: dict[str, Any]
 
 
 @dataclass
@@ -233,6 +247,7 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.depth = 0  # nested transactions of this thread
         self.fired: list[tuple[str, Message]] = []  # hooks to fire once the lock is released
+        self.published: list[WebSocketEvent] = []  # WebSocket events, likewise
 
 
 # --------------------------------------------------------------------------- the state
@@ -261,6 +276,7 @@ class FakeState:
             Callable[[api_remaining_pb2.CommandArgs], api_remaining_pb2.CommandResponse] | None
         ) = None
         self.on_config_saved: Callable[[], None] | None = None
+        self.on_websocket_event: Callable[[WebSocketEvent], None] | None = None
         self.cluster_events: collections.deque[Any] = collections.deque(maxlen=1000)
         self.deliver_cluster_event: Callable[[Any, Any], None] | None = None
         P = proto_codec
@@ -372,16 +388,23 @@ class FakeState:
         thread = self._thread
         with self._lock:
             thread.depth += 1
-            mark = len(thread.fired)
+            mark, published_mark = len(thread.fired), len(thread.published)
             try:
                 yield
             except BaseException:
                 del thread.fired[mark:]
+                del thread.published[published_mark:]
                 raise
             finally:
                 thread.depth -= 1
                 if self.store is not None:
                     self.store.flush({"config": self.config})
+        if thread.depth == 0 and thread.published:
+            published, thread.published = thread.published, []
+            listener = self.on_websocket_event
+            if listener is not None:
+                for event in published:
+                    listener(event)
         if thread.depth == 0 and thread.fired:
             fired, thread.fired = thread.fired, []
             hooks = self.hooks
@@ -417,6 +440,25 @@ class FakeState:
         the request ``build`` makes now (a snapshot of the state it reads)."""
         if self.wants(hook):
             self._thread.fired.append((hook, build()))
+
+    def publish(self, event: str, data: dict[str, Any], **broadcast: Any) -> None:
+        """Send a WebSocket event, as the server does for every change clients show, once
+        the current transaction succeeded (to ``on_websocket_event``; nothing without one).
+        Messages in ``data`` are copied now."""
+        if self.on_websocket_event is None:
+            return
+        snapshot: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, Message):
+                copy = type(value)()
+                copy.CopyFrom(value)
+                value = copy
+            snapshot[key] = value
+        published = WebSocketEvent(event, snapshot, broadcast)
+        if self._thread.depth:
+            self._thread.published.append(published)
+        else:
+            self.on_websocket_event(published)
 
     def run_hook(self, hook: str, request: Message) -> Message | None:
         """Call a "will be" hook and wait for its answer (``None``: no hook ran, or the call

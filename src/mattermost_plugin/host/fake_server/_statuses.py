@@ -134,11 +134,7 @@ class StatusesAPI(FakeState):
     ) -> api_user_team_pb2.PublishUserTypingResponse:
         """Sends the "typing" WebSocket event to the channel (recorded in
         ``websocket_events``); the server checks nothing."""
-        self.websocket_events.append(
-            (
-                "typing",
-                {"user_id": request.user_id, "parent_id": request.parent_id},
-                {"channel_id": request.channel_id},
-            )
-        )
+        data = {"user_id": request.user_id, "parent_id": request.parent_id}
+        self.websocket_events.append(("typing", data, {"channel_id": request.channel_id}))
+        self.publish("typing", data, channel_id=request.channel_id)
         return api_user_team_pb2.PublishUserTypingResponse()

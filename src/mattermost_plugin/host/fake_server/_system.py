@@ -123,13 +123,11 @@ class SystemAPI(FakeState):
     ) -> api_kv_config_pb2.PublishWebSocketEventResponse:
         """Sends a WebSocket event named ``custom_<plugin id>_<event>`` (recorded in
         ``websocket_events`` with its payload and broadcast)."""
-        self.websocket_events.append(
-            (
-                f"custom_{self.plugin_id}_{request.event}",
-                json_format.MessageToDict(request.payload),
-                json_format.MessageToDict(request.broadcast, preserving_proto_field_name=True),
-            )
-        )
+        name = f"custom_{self.plugin_id}_{request.event}"
+        payload = json_format.MessageToDict(request.payload)
+        broadcast = json_format.MessageToDict(request.broadcast, preserving_proto_field_name=True)
+        self.websocket_events.append((name, payload, broadcast))
+        self.publish(name, payload, **broadcast)
         return api_kv_config_pb2.PublishWebSocketEventResponse()
 
     @status
@@ -159,6 +157,7 @@ class SystemAPI(FakeState):
         dialog = api_remaining_pb2.OpenDialogRequest()
         dialog.CopyFrom(opened)
         self.dialogs.append((user_id, dialog))
+        self.publish("open_dialog", {"dialog": dialog}, user_id=user_id)
         return api_remaining_pb2.OpenInteractiveDialogResponse()
 
     @status(never_fails=True)

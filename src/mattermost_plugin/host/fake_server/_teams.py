@@ -197,6 +197,7 @@ class TeamsAPI(ChannelsAPI):
         member.roles = "team_guest" if guest else "team_user"
         member.scheme_guest, member.scheme_user, member.scheme_admin = guest, not guest, False
         member.delete_at = 0  # re-joining reactivates the old membership
+        self.publish("added_to_team", {"team_id": team_id, "user_id": user_id}, user_id=user_id)
         self.fire("UserHasJoinedTeam", lambda: self._team_change(UserHasJoinedTeam, member, actor))
         if not guest:
             for channel in self.channels.values():
@@ -269,6 +270,11 @@ class TeamsAPI(ChannelsAPI):
             raise not_found("app.team.get_member.missing.app_error", "team member", key)
         actor = self._user(request.requestor_id) if request.requestor_id else None
         member.delete_at = self.now_ms()
+        self.publish(
+            "leave_team",
+            {"team_id": request.team_id, "user_id": request.user_id},
+            team_id=request.team_id,
+        )
         # Leaving a team also leaves its channels (in one store call, without hooks).
         for channel in self.channels.values():
             if channel.team_id == request.team_id:

@@ -86,6 +86,7 @@ class UsersAPI(FakeState):
         user.roles = user.roles or "system_user"
         user.locale = user.locale or "en"
         self.users[user.id] = user
+        self.publish("new_user", {"user_id": user.id})
         self.fire(
             "UserHasBeenCreated",
             lambda: hooks_user_channel_pb2.UserHasBeenCreatedRequest(
@@ -205,6 +206,7 @@ class UsersAPI(FakeState):
         user.is_bot = old.is_bot
         user.update_at = self.now_ms()
         self.users[user.id] = user
+        self.publish("user_updated", {"user": user})
         return api_user_team_pb2.UpdateUserResponse(user=user)
 
     def set_active(self, user: user_pb2.User, active: bool) -> None:
@@ -213,6 +215,7 @@ class UsersAPI(FakeState):
         does not compare)."""
         user.delete_at = 0 if active else self.now_ms()
         user.update_at = self.now_ms()
+        self.publish("user_updated", {"user": user})
         if not active:
             self.sessions_of_user_revoked(user.id)
             self.fire(

@@ -148,6 +148,9 @@ SYSTEM_ONLY = frozenset(
         "delete_others_emojis",
         "sysconsole_read_plugins",
         "sysconsole_write_plugins",
+        "sysconsole_write_user_management_users",
+        "remove_others_reactions",
+        "get_logs",
     }
 )
 """Permissions only ``system_admin`` has by default."""
