@@ -145,12 +145,15 @@ def test_clear_errors(dev: DevProcess, tmp_path: Path, not_mattermost: str) -> N
     refused = deploy(REACTOR, "--url", url, "--token", "x" * 26, "--no-check")
     assert "refused the token (401" in refused and "x" * 26 not in refused
     login = httpx.post(
-        f"{url}/api/v4/users",
+        timeout=30,
+        url=f"{url}/api/v4/users",
         json={"username": "dora", "email": "d@x.io", "password": "Password1!"},
     )
     assert login.status_code == 201
     token = httpx.post(
-        f"{url}/api/v4/users/login", json={"login_id": "dora", "password": "Password1!"}
+        timeout=30,
+        url=f"{url}/api/v4/users/login",
+        json={"login_id": "dora", "password": "Password1!"},
     ).headers["Token"]
     forbidden = deploy(REACTOR, "--url", url, "--token", token, "--no-check")
     assert "does not let this token's user POST /api/v4/plugins (403" in forbidden
@@ -172,13 +175,15 @@ def test_clear_errors(dev: DevProcess, tmp_path: Path, not_mattermost: str) -> N
     )
     # Uploads turned off on the server.
     patch = {"PluginSettings": {"EnableUploads": False}}
-    assert httpx.put(f"{url}/api/v4/config/patch", json=patch).status_code == 200
+    assert httpx.put(timeout=30, url=f"{url}/api/v4/config/patch", json=patch).status_code == 200
     try:
         disabled = deploy(REACTOR, "--url", url, "--token", admin_token(dev), "--no-check")
         assert "does not take plugin uploads" in disabled and "EnableUploads" in disabled
     finally:
         patch = {"PluginSettings": {"EnableUploads": True}}
-        assert httpx.put(f"{url}/api/v4/config/patch", json=patch).status_code == 200
+        assert (
+            httpx.put(timeout=30, url=f"{url}/api/v4/config/patch", json=patch).status_code == 200
+        )
 
 
 def test_logs_shows_the_plugins_lines_and_follows(dev: DevProcess, tmp_path: Path) -> None:
@@ -216,10 +221,13 @@ def test_logs_shows_the_plugins_lines_and_follows(dev: DevProcess, tmp_path: Pat
     try:
         time.sleep(1.5)  # started, and printed nothing of the past (-n 0)
         post = httpx.post(
-            f"{url}/api/v4/posts", json={"channel_id": "town-square", "message": "r"}
+            timeout=30,
+            url=f"{url}/api/v4/posts",
+            json={"channel_id": "town-square", "message": "r"},
         ).json()
         httpx.post(
-            f"{url}/api/v4/reactions",
+            timeout=30,
+            url=f"{url}/api/v4/reactions",
             json={"user_id": post["user_id"], "post_id": post["id"], "emoji_name": "eyes"},
         )
         assert follow.stdout is not None

@@ -52,7 +52,8 @@ class Dev:
             )
             assert joined.status_code == 201, joined.text
         login = httpx.post(
-            f"{self.server.url}/api/v4/users/login",
+            timeout=30,
+            url=f"{self.server.url}/api/v4/users/login",
             json={"login_id": username, "password": password},
         )
         assert login.status_code == 200, login.text

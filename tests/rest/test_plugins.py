@@ -167,7 +167,9 @@ def test_uploads_need_an_admin_and_enabled_uploads(dev: Dev) -> None:
     )
     assert login.status_code == 201
     token = httpx.post(
-        f"{dev.server.url}/api/v4/users/login", json={"login_id": "pat", "password": "Password1!"}
+        timeout=30,
+        url=f"{dev.server.url}/api/v4/users/login",
+        json={"login_id": "pat", "password": "Password1!"},
     ).headers["Token"]
     with dev.client(token) as pat:
         assert_app_error(upload(pat, bundle_of(REACTOR)), 403, "api.context.permissions.app_error")

@@ -173,4 +173,6 @@ def test_config_and_logs_are_for_system_admins(dev: Dev) -> None:
     assert paged == lines[-2:]
     assert dev.admin.get("/api/v4/logs", params={"page": 10_000, "logs_per_page": 2}).json() == []
     assert_app_error(dev.admin.get("/api/v4/logs", params={"page": "x"}), 400)
-    assert httpx.get(f"{dev.server.url}/api/v4/system/ping").json()["status"] == "OK"
+    assert (
+        httpx.get(timeout=30, url=f"{dev.server.url}/api/v4/system/ping").json()["status"] == "OK"
+    )

@@ -18,7 +18,9 @@ def test_created_user_logs_in_and_acts_with_the_session_token(dev: Dev) -> None:
     assert user["roles"] == "system_user"
 
     login = httpx.post(
-        f"{dev.server.url}/api/v4/users/login", json={"login_id": "ada", "password": "Password1!"}
+        timeout=30,
+        url=f"{dev.server.url}/api/v4/users/login",
+        json={"login_id": "ada", "password": "Password1!"},
     )
     assert login.status_code == 200 and login.json()["id"] == user["id"]
     token = login.headers["Token"]
@@ -30,7 +32,9 @@ def test_created_user_logs_in_and_acts_with_the_session_token(dev: Dev) -> None:
             == user["id"]
         )
         assert (
-            httpx.get(f"{dev.server.url}/api/v4/users/me?access_token={token}").json()["id"]
+            httpx.get(
+                timeout=30, url=f"{dev.server.url}/api/v4/users/me?access_token={token}"
+            ).json()["id"]
             == user["id"]
         )
         assert ada.post("/api/v4/users/logout").json() == {"status": "OK"}
@@ -53,14 +57,17 @@ def test_wrong_password_and_a_login_the_plugin_rejects(dev: Dev) -> None:
         json={"username": "blocked", "email": "b@example.com", "password": "Password1!"},
     )
     rejected = httpx.post(
-        f"{dev.server.url}/api/v4/users/login",
+        timeout=30,
+        url=f"{dev.server.url}/api/v4/users/login",
         json={"login_id": "blocked", "password": "Password1!"},
     )
     body = assert_app_error(rejected, 400)
     assert body["message"] == "Login rejected by plugin: blocked users stay out"
     assert "Token" not in rejected.headers
     wrong = httpx.post(
-        f"{dev.server.url}/api/v4/users/login", json={"login_id": "nobody", "password": "x"}
+        timeout=30,
+        url=f"{dev.server.url}/api/v4/users/login",
+        json={"login_id": "nobody", "password": "x"},
     )
     assert_app_error(wrong, 401, "api.user.login.invalid_credentials_email_username")
 
