@@ -22,6 +22,7 @@ from mattermost_plugin.host import (
 from mattermost_plugin.host._dev_events import serve_events
 from mattermost_plugin.host._dev_guard import RequestGuard
 from mattermost_plugin.host._dev_interactive import route_interactive
+from mattermost_plugin.host._dev_panels import PANEL_ROUTES
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
 from mattermost_plugin.host._rest import (
@@ -50,6 +51,7 @@ REST_ROUTES: tuple[Route, ...] = (
     *_rest_plugins.ROUTES,
 )
 """Every REST route of the dev server, searched in this order."""
+_ROUTES = (*REST_ROUTES, *PANEL_ROUTES)  # and the /dev/ routes of the author's panels
 _INVALID_BODY = "api.context.invalid_body_param.app_error"
 
 
@@ -89,12 +91,23 @@ class DevRoutes:
         path = exchange.request.path
         prefix = f"/plugins/{self.dev.local.plugin_id}"
         if path == prefix or path.startswith(prefix + "/"):
-            forward_to_plugin(
-                exchange,
-                self.dev.local,
-                self._user_id(exchange),
-                lambda level, message: self.dev.emit("http", message, level),
-            )
+            started = time.monotonic()
+            self.dev.hooks.http_started()
+            try:
+                forward_to_plugin(
+                    exchange,
+                    self.dev.local,
+                    self._user_id(exchange),
+                    lambda level, message: self.dev.emit("http", message, level),
+                )
+            finally:
+                target = exchange.request.target[len(prefix) :] or "/"
+                self.dev.hooks.http_ended(
+                    exchange.request.method,
+                    _shown_target(target, self.dev.local.redactor()),
+                    exchange.status,
+                    time.monotonic() - started,
+                )
         elif path.startswith("/plugins/"):
             raise HTTPError(404, "api.plugin.not_found", "no such plugin")
         else:
@@ -135,7 +148,7 @@ class DevRoutes:
                 keep_alive=self.dev.events_keep_alive,
                 on_drop=lambda reason: self.dev.emit("http", f"/dev/events: {reason}", "warn"),
             )
-        elif (found := find_route(REST_ROUTES, method, path)) is not None:
+        elif (found := find_route(_ROUTES, method, path)) is not None:
             self._rest(exchange, *found)
         elif not route_interactive(self, exchange, method, path):
             raise HTTPError(404, "api.context.404.app_error", f"no route for {method} {path}")

@@ -27,6 +27,8 @@ from mattermost_plugin.host._local_types import (
     Event,
     EventKind,
     HookCallError,
+    HookCallInfo,
+    HookObserver,
     LogRecord,
     _id,
     _ms,
@@ -159,6 +161,12 @@ class LocalCore:
         self._monitor: threading.Thread | None = None
         self._closing = threading.Event()
         self._logs_changed = threading.Condition()
+        self.hook_observer: HookObserver | None = None
+        """Told of every hook call, with its request when it ended (the dev server's hook
+        log)."""
+        # The hook call running on this thread: call_hook sets it, _hook_event reads it, so
+        # the hook log gets each call's request without every flow passing it along.
+        self._current_call = threading.local()
 
     @property
     def supervisor(self) -> PluginSupervisor:
@@ -260,6 +268,7 @@ class LocalCore:
             redactor.text(record.message),
             redactor.fields(record.fields),
             record.source,
+            record.time,
         )
         with self._logs_changed:
             self.logs.append(record)
@@ -363,6 +372,11 @@ class LocalCore:
     def call_hook(self, hook: str, request: Message, *, timeout: float | None = None) -> Any:
         """Call a unary hook of the running plugin with the hook deadline; raise
         :class:`HookCallError` when the call fails on the transport (crash, deadline)."""
+        self._current_call.request = (hook, request)
+        observer = self.hook_observer
+        if observer is not None:
+            with contextlib.suppress(Exception):  # a broken observer must not break the server
+                observer.hook_started(hook)
         supervisor = self._supervisor
         if supervisor is None or supervisor.state != "running":
             state = supervisor.state if supervisor is not None else "not started"
@@ -383,12 +397,15 @@ class LocalCore:
             raise HookCallError(hook, code, f"{detail} after {_ms(elapsed)}") from None
 
     def _hook_event(self, hook: str, outcome: str, started: float, level: str = "info") -> None:
-        self._emit(
-            "hook",
-            f"{hook} → {outcome}",
-            level=level,
-            fields={"duration": _ms(time.monotonic() - started)},
-        )
+        seconds = time.monotonic() - started
+        self._emit("hook", f"{hook} → {outcome}", level=level, fields={"duration": _ms(seconds)})
+        observer = self.hook_observer
+        if observer is None:
+            return
+        current = getattr(self._current_call, "request", None)
+        request = current[1] if current is not None and current[0] == hook else None
+        with contextlib.suppress(Exception):  # a broken observer must not break the server
+            observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds))
 
     # --- what the fake calls (fake_server.PluginHooks) ----------------------------------
 

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -33,10 +33,13 @@ __all__ = [
     "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
+    "SINGLE_NODE",
     "CommandError",
     "Event",
     "HTTPResult",
     "HookCallError",
+    "HookCallInfo",
+    "HookObserver",
     "LogRecord",
     "LoginRejectedError",
     "PostDismissedError",
@@ -143,6 +146,36 @@ class LogRecord:
     message: str
     fields: dict[str, Any]
     source: Literal["stderr", "api"]
+    time: float = field(default_factory=time.time)
+    """When the host got it (seconds since the epoch)."""
+
+
+SINGLE_NODE = "0"
+"""The node that serves every hook when the plugin runs as one process."""
+
+
+@dataclass(frozen=True)
+class HookCallInfo:
+    """One ended hook call, for a hook log (``LocalCore.on_hook_call``): the request (``None``
+    when the call was not made through ``call_hook``), how it ended (``outcome`` and its
+    ``level``, as the ``hook`` events say), how long it took, and the node that served it."""
+
+    hook: str
+    request: Message | None
+    outcome: str
+    level: str
+    seconds: float
+    node: str = SINGLE_NODE
+    time: float = field(default_factory=time.time)
+
+
+class HookObserver(Protocol):
+    """Told of each hook call made through ``call_hook``: when it starts, and when it ended
+    (every such call ends with a ``hook`` event)."""
+
+    def hook_started(self, hook: str) -> None: ...
+
+    def hook_ended(self, call: HookCallInfo) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,303 @@
+"""The dev server's hook log: every hook call, with a short view of its arguments, what it
+answered, how long it took, the node that served it, and its failure with the readable
+traceback. ``GET /dev/hooks`` pages through it (``_dev_panels``) and each call is published
+on ``/dev/events`` as ``dev_hook``.
+
+Memory stays bounded: the latest :data:`MAX_HOOK_CALLS` calls are kept, each argument view is
+cut to :data:`MAX_ARGS_VIEW` characters (built from the request's set fields only, bytes shown
+as their length, long texts and lists cut on the way) and each traceback to
+:data:`MAX_TRACEBACK` bytes. Secrets are hidden with the plugin's redactor, as in its logs.
+
+A handler that raises does not make the call fail on the wire: the SDK logs the failure
+(with ``hook`` and the ``stacktrace``) and answers as if the handler had not been there. The
+log line can arrive just before or just after the hook's answer (stderr is read on its own
+thread), so a failure is matched to the latest call of that hook within
+:data:`FAILURE_WINDOW` seconds, whichever comes first; a call that gets its failure after it
+was published is published again with the same ``id``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from mattermost_plugin.host._local_types import SINGLE_NODE, Event, HookCallInfo
+from mattermost_plugin.host._logring import cut_text
+from mattermost_plugin.host._tracebacks import readable_traceback, traceback_origin
+from mattermost_plugin.logging import Redactor
+
+__all__ = [
+    "FAILURE_WINDOW",
+    "MAX_ARGS_VIEW",
+    "MAX_HOOK_CALLS",
+    "MAX_TRACEBACK",
+    "HookLog",
+    "HookRecord",
+    "args_view",
+]
+
+MAX_HOOK_CALLS = 2000
+"""Hook calls the dev server keeps (the oldest go first)."""
+MAX_ARGS_VIEW = 300
+"""Characters of a call's argument view."""
+MAX_TRACEBACK = 8 * 1024
+"""Bytes of a failure's traceback kept."""
+FAILURE_WINDOW = 5.0
+"""Seconds between a hook call and its failure's log line for the two to be matched."""
+_CONTEXT_FIELDS = frozenset({"context", "plugin_context"})
+_MAX_TEXT = 120
+_MAX_ITEMS = 5
+_MAX_DEPTH = 4
+
+
+@dataclass
+class HookRecord:
+    """One hook call as the hook log shows it."""
+
+    id: int
+    hook: str
+    args: str
+    outcome: str
+    level: str
+    duration_ms: float
+    node: str
+    time: float
+    error: str | None = None
+    """The failure's message: the call failed on the wire, or the handler raised."""
+    traceback: str | None = None
+    """The handler's traceback, readable: the plugin's file and line first."""
+    origin: str | None = None
+    """Where in the plugin's code it failed (``server/plugin.py:12 in parse``)."""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "hook": self.hook,
+            "args": self.args,
+            "outcome": self.outcome,
+            "level": self.level,
+            "duration_ms": round(self.duration_ms, 3),
+            "duration": _duration(self.duration_ms),
+            "node": self.node,
+            "time": self.time,
+            "failed": self.failed,
+            "error": self.error,
+            "traceback": self.traceback,
+            "origin": self.origin,
+        }
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.1f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+class HookLog:
+    """The latest hook calls of a dev server; see the module doc. It is the local
+    Mattermost's ``hook_observer``. ``publish`` gets each new or updated call; ``redactor``
+    and ``plugin_dir`` are asked at each call (the settings and the running folder change)."""
+
+    def __init__(
+        self,
+        *,
+        redactor: Callable[[], Redactor],
+        plugin_dir: Callable[[], Path],
+        publish: Callable[[dict[str, Any]], None] = lambda record: None,
+        keep: int = MAX_HOOK_CALLS,
+    ) -> None:
+        self._redactor = redactor
+        self._plugin_dir = plugin_dir
+        self._publish = publish
+        self._records: collections.deque[HookRecord] = collections.deque(maxlen=keep)
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self._running: collections.Counter[str] = collections.Counter()
+        # A failure logged while its call was still running: hook → (time, error, stacktrace).
+        self._early: dict[str, tuple[float, str, str | None]] = {}
+
+    def hook_started(self, hook: str) -> None:
+        with self._lock:
+            self._running[hook] += 1
+
+    def hook_ended(self, call: HookCallInfo) -> None:
+        """Record a hook call that ended."""
+        redactor = self._redactor()
+        args = args_view(call.request, redactor) if call.request is not None else ""
+        outcome = redactor.text(call.outcome)
+        record = HookRecord(
+            0,
+            call.hook,
+            args,
+            outcome,
+            call.level,
+            call.seconds * 1000,
+            call.node or SINGLE_NODE,
+            call.time,
+            error=outcome if call.level == "error" else None,
+        )
+        self._add(record, started=call.time - call.seconds)
+
+    def http_started(self) -> None:
+        """A request goes to the plugin's ``ServeHTTP``."""
+        self.hook_started("ServeHTTP")
+
+    def http_ended(self, method: str, target: str, status: int, seconds: float) -> None:
+        """The plugin's ``ServeHTTP`` answered ``status`` (``0``: nothing)."""
+        redactor = self._redactor()
+        outcome = f"answered {status}" if status else "no answer"
+        record = HookRecord(
+            0,
+            "ServeHTTP",
+            cut_text(redactor.text(f"{method} {target}"), MAX_ARGS_VIEW),
+            outcome,
+            "warn" if status >= 500 or not status else "info",
+            seconds * 1000,
+            SINGLE_NODE,
+            time.time(),
+        )
+        self._add(record, started=record.time - seconds)
+
+    def _add(self, record: HookRecord, *, started: float) -> None:
+        with self._lock:
+            if self._running[record.hook] > 0:
+                self._running[record.hook] -= 1
+            record.id = self._next_id
+            self._next_id += 1
+            early = self._early.get(record.hook)
+            if early is not None and early[0] >= started - 0.5:
+                del self._early[record.hook]
+                self._set_failure(record, early[1], early[2])
+            self._records.append(record)
+            shown = record.as_json()
+        self._publish(shown)
+
+    def add_log(self, event: Event) -> None:
+        """A log line of the plugin: an error naming its ``hook`` is that hook's failure,
+        of the call still running if there is one, else of the latest one that ended."""
+        if event.kind != "log" or event.level != "error":
+            return
+        hook = event.fields.get("hook")
+        if not isinstance(hook, str) or not hook:
+            return
+        stacktrace = event.fields.get("stacktrace")
+        trace = stacktrace if isinstance(stacktrace, str) else None
+        with self._lock:
+            record = None
+            if self._running[hook] == 0:
+                record = next(
+                    (
+                        r
+                        for r in reversed(self._records)
+                        if r.hook == hook
+                        and r.traceback is None
+                        and r.time >= event.time - FAILURE_WINDOW
+                    ),
+                    None,
+                )
+            if record is None:
+                self._early[hook] = (event.time, event.message, trace)
+                return
+            self._set_failure(record, event.message, trace)
+            shown = record.as_json()
+        self._publish(shown)
+
+    def _set_failure(self, record: HookRecord, message: str, stacktrace: str | None) -> None:
+        record.error = message
+        if record.level != "error":
+            record.level = "error"
+        if stacktrace is not None:
+            plugin_dir = self._plugin_dir()
+            record.traceback = cut_text(
+                readable_traceback(stacktrace, plugin_dir=plugin_dir), MAX_TRACEBACK
+            )
+            record.origin = traceback_origin(stacktrace, plugin_dir=plugin_dir)
+
+    def page(
+        self,
+        *,
+        hook: str | None = None,
+        failed: bool | None = None,
+        page: int = 0,
+        per_page: int = 50,
+    ) -> dict[str, Any]:
+        """One page of the calls, newest first, of ``hook`` (any when ``None``), failed
+        or not (any when ``None``); with the total that match and every hook name seen."""
+        with self._lock:
+            records = list(self._records)
+            total = self._next_id - 1
+        names = sorted({r.hook for r in records})
+        matching = [
+            r
+            for r in reversed(records)
+            if (hook is None or r.hook == hook) and (failed is None or r.failed == failed)
+        ]
+        start = page * per_page
+        with self._lock:  # a failure may be attached meanwhile: read each one whole
+            calls = [r.as_json() for r in matching[start : start + per_page]]
+        return {
+            "calls": calls,
+            "matching": len(matching),
+            "kept": len(records),
+            "total": total,
+            "hooks": names,
+            "page": page,
+            "per_page": per_page,
+        }
+
+
+def args_view(request: Message, redactor: Redactor, limit: int = MAX_ARGS_VIEW) -> str:
+    """A short view of a hook request's arguments: its set fields but the plugin context,
+    as compact JSON with secrets hidden, cut to ``limit`` characters."""
+    shown = {
+        field.name: _plain(field, value, 0)
+        for field, value in request.ListFields()
+        if field.name not in _CONTEXT_FIELDS
+    }
+    text = json.dumps(redactor.value(shown), ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(field: FieldDescriptor, value: Any, depth: int) -> Any:
+    if field.is_repeated and not _is_map(field):
+        items = list(value)
+        shown = [_single(field, item, depth + 1) for item in items[:_MAX_ITEMS]]
+        if len(items) > _MAX_ITEMS:
+            shown.append(f"… {len(items) - _MAX_ITEMS} more")
+        return shown
+    if _is_map(field):
+        value_field = field.message_type.fields_by_name["value"]  # type: ignore[union-attr]
+        pairs = list(value.items())[: _MAX_ITEMS * 2]
+        return {str(k): _single(value_field, v, depth + 1) for k, v in pairs}
+    return _single(field, value, depth)
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    message = field.message_type
+    return message is not None and message.GetOptions().map_entry
+
+
+def _single(field: FieldDescriptor, value: Any, depth: int) -> Any:
+    if isinstance(value, Message):
+        if depth >= _MAX_DEPTH:
+            return "{…}"
+        return {f.name: _plain(f, v, depth + 1) for f, v in value.ListFields()}
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, str):
+        return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+    if field.enum_type is not None:
+        number = field.enum_type.values_by_number.get(value)
+        return number.name if number is not None else value
+    return value
