@@ -43,6 +43,7 @@ __all__ = [
     "HookLog",
     "HookRecord",
     "args_view",
+    "shown_traceback",
 ]
 
 MAX_HOOK_CALLS = 2000
@@ -218,11 +219,7 @@ class HookLog:
         if record.level != "error":
             record.level = "error"
         if stacktrace is not None:
-            plugin_dir = self._plugin_dir()
-            record.traceback = cut_text(
-                readable_traceback(stacktrace, plugin_dir=plugin_dir), MAX_TRACEBACK
-            )
-            record.origin = traceback_origin(stacktrace, plugin_dir=plugin_dir)
+            record.traceback, record.origin = shown_traceback(stacktrace, self._plugin_dir())
 
     def page(
         self,
@@ -255,6 +252,19 @@ class HookLog:
             "page": page,
             "per_page": per_page,
         }
+
+
+def shown_traceback(stacktrace: str, plugin_dir: Path) -> tuple[str, str | None]:
+    """A failure's traceback for the panels, readable and cut to :data:`MAX_TRACEBACK`, and
+    where in the plugin it came from, paths relative to the plugin folder."""
+    text = readable_traceback(
+        stacktrace,
+        plugin_dir=plugin_dir,
+        relative_to=plugin_dir,
+        hint="GET /api/v4/logs has them all",
+    )
+    origin = traceback_origin(stacktrace, plugin_dir=plugin_dir, relative_to=plugin_dir)
+    return cut_text(text, MAX_TRACEBACK), origin
 
 
 def args_view(request: Message, redactor: Redactor, limit: int = MAX_ARGS_VIEW) -> str:

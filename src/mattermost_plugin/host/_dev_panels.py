@@ -28,13 +28,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from mattermost_plugin._pb.pluginapi.v1 import api_kv_config_pb2
+from mattermost_plugin.host._dev_hooklog import shown_traceback
 from mattermost_plugin.host._http_front import HTTPError
 from mattermost_plugin.host._rest import Call, invalid_param, query_int, route
-from mattermost_plugin.host._tracebacks import (
-    readable_traceback,
-    split_stacktrace,
-    traceback_origin,
-)
+from mattermost_plugin.host._tracebacks import split_stacktrace
 from mattermost_plugin.logging import Redactor
 
 __all__ = ["LOG_LEVELS", "MAX_PER_PAGE", "MAX_VALUE_SHOWN", "PANEL_ROUTES"]
@@ -103,8 +100,7 @@ def logs(call: Call) -> None:
             "source": record.source,
         }
         if stacktrace is not None:
-            line["traceback"] = readable_traceback(stacktrace, plugin_dir=plugin_dir)
-            line["origin"] = traceback_origin(stacktrace, plugin_dir=plugin_dir)
+            line["traceback"], line["origin"] = shown_traceback(stacktrace, plugin_dir)
         lines.append(line)
     call.respond(
         200,
