@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -58,6 +59,7 @@ _CONTEXT_FIELDS = frozenset({"context", "plugin_context"})
 _MAX_TEXT = 120
 _MAX_ITEMS = 5
 _MAX_DEPTH = 4
+_Hide = Callable[[str], str]
 
 
 @dataclass
@@ -271,7 +273,7 @@ def args_view(request: Message, redactor: Redactor, limit: int = MAX_ARGS_VIEW) 
     """A short view of a hook request's arguments: its set fields but the plugin context,
     as compact JSON with secrets hidden, cut to ``limit`` characters."""
     shown = {
-        field.name: _plain(field, value, 0)
+        field.name: _plain(field, value, 0, redactor.text)
         for field, value in request.ListFields()
         if field.name not in _CONTEXT_FIELDS
     }
@@ -279,18 +281,49 @@ def args_view(request: Message, redactor: Redactor, limit: int = MAX_ARGS_VIEW) 
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _plain(field: FieldDescriptor, value: Any, depth: int) -> Any:
+def _plain(field: FieldDescriptor, value: Any, depth: int, hide: _Hide) -> Any:
     if field.is_repeated and not _is_map(field):
         items = list(value)
-        shown = [_single(field, item, depth + 1) for item in items[:_MAX_ITEMS]]
+        shown = [_single(field, item, depth + 1, hide) for item in items[:_MAX_ITEMS]]
         if len(items) > _MAX_ITEMS:
             shown.append(f"… {len(items) - _MAX_ITEMS} more")
         return shown
     if _is_map(field):
         value_field = field.message_type.fields_by_name["value"]  # type: ignore[union-attr]
         pairs = list(value.items())[: _MAX_ITEMS * 2]
-        return {str(k): _single(value_field, v, depth + 1) for k, v in pairs}
-    return _single(field, value, depth)
+        return {str(k): _single(value_field, v, depth + 1, hide) for k, v in pairs}
+    return _single(field, value, depth, hide)
+
+
+def _json_value(
+    value: struct_pb2.Struct | struct_pb2.Value | struct_pb2.ListValue, depth: int, hide: _Hide
+) -> Any:
+    """A ``Struct`` (a post's ``props``), ``Value`` or ``ListValue`` as the JSON it holds,
+    cut as the rest."""
+    if depth >= _MAX_DEPTH:
+        return "…"
+    if isinstance(value, struct_pb2.Struct):
+        items = list(value.fields.items())
+        shown = {k: _json_value(v, depth + 1, hide) for k, v in items[: _MAX_ITEMS * 2]}
+        if len(items) > _MAX_ITEMS * 2:
+            shown["…"] = f"{len(items) - _MAX_ITEMS * 2} more"
+        return shown
+    if isinstance(value, struct_pb2.ListValue):
+        values = list(value.values)
+        listed = [_json_value(v, depth + 1, hide) for v in values[:_MAX_ITEMS]]
+        if len(values) > _MAX_ITEMS:
+            listed.append(f"… {len(values) - _MAX_ITEMS} more")
+        return listed
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return _json_value(value.struct_value, depth, hide)
+    if kind == "list_value":
+        return _json_value(value.list_value, depth, hide)
+    if kind == "string_value":
+        return _cut(hide(value.string_value))
+    if kind in ("number_value", "bool_value"):
+        return getattr(value, kind)
+    return None
 
 
 def _is_map(field: FieldDescriptor) -> bool:
@@ -298,16 +331,23 @@ def _is_map(field: FieldDescriptor) -> bool:
     return message is not None and message.GetOptions().map_entry
 
 
-def _single(field: FieldDescriptor, value: Any, depth: int) -> Any:
+def _single(field: FieldDescriptor, value: Any, depth: int, hide: _Hide) -> Any:
     if isinstance(value, Message):
         if depth >= _MAX_DEPTH:
             return "{…}"
-        return {f.name: _plain(f, v, depth + 1) for f, v in value.ListFields()}
+        if isinstance(value, (struct_pb2.Struct, struct_pb2.Value, struct_pb2.ListValue)):
+            return _json_value(value, depth, hide)
+        return {f.name: _plain(f, v, depth + 1, hide) for f, v in value.ListFields()}
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if isinstance(value, str):
-        return value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 1] + "…"
+        return _cut(hide(value))
     if field.enum_type is not None:
         number = field.enum_type.values_by_number.get(value)
         return number.name if number is not None else value
     return value
+
+
+def _cut(text: str) -> str:
+    """A text of the view, cut (secrets are hidden before, so none is shown in part)."""
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
