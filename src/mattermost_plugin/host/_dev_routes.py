@@ -22,6 +22,7 @@ from mattermost_plugin.host import (
 from mattermost_plugin.host._dev_events import serve_events
 from mattermost_plugin.host._dev_guard import RequestGuard
 from mattermost_plugin.host._dev_interactive import route_interactive
+from mattermost_plugin.host._dev_playground import route_playground
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
 from mattermost_plugin.host._rest import (
@@ -137,6 +138,8 @@ class DevRoutes:
             )
         elif (found := find_route(REST_ROUTES, method, path)) is not None:
             self._rest(exchange, *found)
+        elif route_playground(exchange, method, path):
+            pass
         elif not route_interactive(self, exchange, method, path):
             raise HTTPError(404, "api.context.404.app_error", f"no route for {method} {path}")
 
