@@ -74,7 +74,7 @@ def _content_type(name: str) -> str | None:
 def playground_file(name: str) -> bytes | None:
     """The content of ``playground/<name>`` in the package; ``None`` when it is not there
     (``name`` is one checked by the route: no separators)."""
-    entry = resources.files("mattermost_plugin.host").joinpath("playground", name)
+    entry = resources.files("mattermost_plugin.host").joinpath("playground").joinpath(name)
     try:
         return entry.read_bytes() if entry.is_file() else None
     except OSError:
