@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from mattermost_plugin.host import (
     _rest_channels,
+    _rest_commands,
     _rest_files,
     _rest_plugins,
     _rest_posts,
@@ -47,6 +48,7 @@ REST_ROUTES: tuple[Route, ...] = (
     *_rest_teams.ROUTES,
     *_rest_channels.ROUTES,
     *_rest_posts.ROUTES,
+    *_rest_commands.ROUTES,
     *_rest_files.ROUTES,
     *_rest_plugins.ROUTES,
 )
