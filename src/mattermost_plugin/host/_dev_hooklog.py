@@ -337,7 +337,8 @@ def _single(field: FieldDescriptor, value: Any, depth: int, hide: _Hide) -> Any:
             return "{…}"
         if isinstance(value, (struct_pb2.Struct, struct_pb2.Value, struct_pb2.ListValue)):
             return _json_value(value, depth, hide)
-        return {f.name: _plain(f, v, depth + 1, hide) for f, v in value.ListFields()}
+        fields = sorted(value.ListFields(), key=lambda item: _is_bookkeeping(item[0].name))
+        return {f.name: _plain(f, v, depth + 1, hide) for f, v in fields}
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if isinstance(value, str):
@@ -346,6 +347,11 @@ def _single(field: FieldDescriptor, value: Any, depth: int, hide: _Hide) -> Any:
         number = field.enum_type.values_by_number.get(value)
         return number.name if number is not None else value
     return value
+
+
+def _is_bookkeeping(name: str) -> bool:
+    """Ids and timestamps, which go last in a view: what a person wrote comes first."""
+    return name == "id" or name.endswith(("_id", "_at", "_ids"))
 
 
 def _cut(text: str) -> str:

@@ -52,7 +52,7 @@ class Workshop(Plugin[Settings]):
             name = post.message.removeprefix("remember ")
             notes = self.kv.collection("notes", dict)
             notes.set(name, {"text": name, "author": post.user_id, "token": "kv-token-value"})
-            self.logger.info("remembered", extra={"name": name})
+            self.logger.info("remembered", extra={"note": name})
         if post.message == "fill":
             for number in range(25):
                 self.api.kv_set(f"item-{number:02d}", f"value {number}".encode())
