@@ -206,7 +206,7 @@ function show(entry) {
 // Hooks: GET /dev/hooks, live on dev_hook.
 function hooksPanel(entry) {
   const state = { hook: "", failed: false, page: 0, perPage: 25, matching: 0, open: new Set() };
-  const hookSelect = h("select", { "aria-label": "Hook", onchange: () => { state.hook = hookSelect.value; state.page = 0; load(); } },
+  const hookSelect = h("select", { "aria-label": "Filter by hook", onchange: () => { state.hook = hookSelect.value; state.page = 0; load(); } },
     h("option", { value: "" }, "every hook"));
   const failedBox = h("input", { type: "checkbox", onchange: () => { state.failed = failedBox.checked; state.page = 0; load(); } });
   const list = h("ol", { class: "rows hook-calls", "aria-label": "Hook calls" });
@@ -719,8 +719,11 @@ function httpPanel(entry) {
       }
     }
     prefix.textContent = `${PLUGIN_ROOT}${pluginId}`;
+    prefix.title = prefix.textContent;
     const user = window.playground?.currentUser?.();
-    asUserLabel.textContent = user ? `as @${user.username} (the acting user), not admin` : "as the acting user";
+    asUserLabel.textContent = user
+      ? `as @${user.username}, the acting user (unchecked: as admin)`
+      : "as the acting user (unchecked: as admin)";
     try {
       const data = await request("GET", "/dev/hooks?hook=ServeHTTP&per_page=50");
       for (const call of data.calls) {
