@@ -84,7 +84,8 @@ def test_the_log_filters_by_level_and_text(page: Page, workshop: Playground) -> 
     panel.get_by_label("Lowest level").select_option("warn")
     expect()(panel.locator(".row[data-level='debug']")).to_have_count(0)
     expect()(panel.locator(".row[data-level='info']")).to_have_count(0)
-    expect()(panel.locator(".row[data-level='warn']").filter(has_text="rejected a post")).to_have_count(1)
+    rejected = panel.locator(".row[data-level='warn']").filter(has_text="rejected a post")
+    expect()(rejected).to_have_count(1)
     panel.get_by_label("Lowest level").select_option("debug")
     panel.get_by_label("Filter the log by text").fill("activated")
     expect()(panel.locator(".row")).to_have_count(1)
@@ -129,7 +130,7 @@ def test_the_kv_browser_lists_pages_shows_json_and_deletes(
     panel = open_panel(workshop, page, "kv")
     expect()(panel.locator(".row[data-key='item-00']")).to_be_visible()
     expect()(panel.locator(".page-of")).to_have_text(re.compile(r"page 1 of 2"))
-    panel.get_by_role("button", name="Older ›").click()
+    panel.get_by_role("button", name=re.compile("^Older")).click()
     expect()(panel.locator(".page-of")).to_have_text(re.compile(r"page 2 of 2"))
     expect()(panel.locator(".row[data-key='item-00']")).to_have_count(0)
 
