@@ -8,12 +8,19 @@ dialog. Screenshots of the main views go to ``test-artifacts/playground/``.
 from __future__ import annotations
 
 import datetime
+import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.playground.conftest import Playground, screenshot
+from tests.playground.conftest import CENSOR, Playground, playground_server, screenshot
+from tests.support.dev import REPO
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
+
+DOCS_SCREENSHOT = REPO / "docs" / "images" / "playground.png"
+UPDATE_DOCS_SCREENSHOT = "MATTERMOST_PLUGIN_UPDATE_DOCS_SCREENSHOT"
 
 
 def send(page: Page, text: str) -> None:
@@ -140,7 +147,7 @@ def test_reactions_and_thread_replies(page: Page, censor_playground: Playground)
     reply.press("Enter")
     post_with(page, "and goes on here", within="#thread-posts")
     assert "reply to" in post_with(page, "and goes on here").inner_text()
-    assert root.locator("button.reply").inner_text() == "1 reply"
+    assert root.locator("button.replies").inner_text() == "1 reply"
     screenshot(page, "thread")
     reaction.click()  # a second click takes the reaction back
     root.locator(".reaction").wait_for(state="detached")
@@ -231,3 +238,50 @@ def test_light_and_dark(page: Page, censor_playground: Playground) -> None:
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(31, 35, 41)")
         screenshot(page, f"channel-{scheme}")
+
+
+def test_the_screenshot_of_the_docs(page: Page, tmp_path: Path) -> None:
+    """The picture in docs/dev-server.md, taken on a fresh dev server; written to the
+    artifacts, and to docs/images/ with MATTERMOST_PLUGIN_UPDATE_DOCS_SCREENSHOT=1."""
+    with playground_server(CENSOR, tmp_path) as playground:
+        bob = playground.user("bob")
+        as_bob = {"Mattermost-User-Id": bob["id"]}
+        root = playground.http.post(
+            "/api/v4/posts",
+            json={"channel_id": "town-square", "message": "Is the release ready?"},
+            headers=as_bob,
+        ).json()
+        admin = playground.server.local.user.id
+        playground.http.post(
+            "/api/v4/reactions",
+            json={"user_id": admin, "post_id": root["id"], "emoji_name": "eyes"},
+        )
+        playground.open(page)
+        send(page, "darn, almost: one test left")
+        post_with(page, "d**n, almost")
+        send(page, "that badword test again")
+        post_with(page, "that badword test again")
+        send(page, "/shout fixed it")
+        post_with(page, "FIXED IT!")
+        send(page, "/pick")
+        post_with(page, "Pick a colour")
+        reply = playground.http.post(
+            "/api/v4/posts",
+            json={
+                "channel_id": "town-square",
+                "message": "Ship it :rocket:",
+                "root_id": root["id"],
+            },
+            headers=as_bob,
+        )
+        assert reply.status_code == 201, reply.text
+        post_with(page, "Is the release ready?").get_by_role("button", name="1 reply").click()
+        post_with(page, "Ship it", within="#thread-posts")
+        page.locator("#message-box").fill("/")
+        page.locator("#suggestions").wait_for()
+        page.mouse.move(0, 0)
+        shot = screenshot(page, "overview")
+    assert shot.stat().st_size > 10_000
+    if os.environ.get(UPDATE_DOCS_SCREENSHOT) == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, DOCS_SCREENSHOT)
