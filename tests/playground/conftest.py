@@ -133,7 +133,11 @@ class Playground:
         """A new user in the team ``local`` (and so in ``town-square``)."""
         created = self.http.post(
             "/api/v4/users",
-            json={"username": username, "email": f"{username}@example.com", "password": "Pw1!"},
+            json={
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": "Password1!",
+            },
         )
         assert created.status_code == 201, created.text
         user: dict[str, Any] = created.json()

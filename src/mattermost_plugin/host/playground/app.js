@@ -548,9 +548,12 @@ function renderPost(p, withThreads) {
       el("button", { type: "button", class: "react", "aria-label": "Add a reaction", "aria-haspopup": "true",
         onclick: (event) => togglePicker(event.currentTarget, p) }, "☺+"));
     if (withThreads) {
+      actions.append(el("button", { type: "button", class: "reply", onclick: () => openThread(p.root_id || p.id) }, "Reply"));
       const replies = p.root_id ? 0 : repliesTo(p.id);
-      actions.append(el("button", { type: "button", class: "reply", onclick: () => openThread(p.root_id || p.id) },
-        replies ? `${replies} ${replies === 1 ? "reply" : "replies"}` : "Reply"));
+      if (replies) {
+        item.append(el("button", { type: "button", class: "replies link", onclick: () => openThread(p.id) },
+          `${replies} ${replies === 1 ? "reply" : "replies"}`));
+      }
     }
     item.append(actions);
   }
@@ -710,7 +713,7 @@ function openDialog(request) {
   const { dialog } = request;
   state.dialog = request;
   $("#dialog-title").textContent = dialog.title || "Dialog";
-  $("#dialog-intro").replaceChildren(markdown(dialog.introduction_text || ""));
+  $("#dialog-intro").replaceChildren(...(dialog.introduction_text ? [markdown(dialog.introduction_text)] : []));
   $("#dialog-error").textContent = "";
   $("#dialog-submit").textContent = dialog.submit_label || "Submit";
   $("#dialog-fields").replaceChildren(...(dialog.elements || []).map(renderField));
