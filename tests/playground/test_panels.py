@@ -4,12 +4,15 @@ did, live, and its controls work. Each test leaves a screenshot in test-artifact
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from tests.playground.conftest import Playground, playground_server, screenshot
+from tests.playground.test_playground import UPDATE_DOCS_SCREENSHOT
 from tests.support.dev import REPO
 
 from mattermost_plugin.host._config_patch import FAKE_SETTING
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 WORKSHOP = REPO / "tests" / "dev" / "plugins" / "workshop"
+DOCS_SCREENSHOT = REPO / "docs" / "images" / "playground-panels.png"
 PLUGIN_ID = "com.example.workshop"
 
 
@@ -74,7 +78,9 @@ def test_the_hook_log_shows_calls_live_filters_them_and_shows_failures(
     expect()(details.locator(".origin")).to_contain_text("server/plugin.py:")
     expect()(details.locator(".origin")).to_contain_text("in parse_count")
     expect()(details.locator(".traceback")).to_contain_text("ValueError: invalid literal")
-    screenshot(page, "panels-hooks")
+    shot = screenshot(page, "panels-hooks")
+    if os.environ.get(UPDATE_DOCS_SCREENSHOT) == "1":  # the picture in docs/dev-server.md
+        shutil.copyfile(shot, DOCS_SCREENSHOT)
 
 
 def test_the_log_filters_by_level_and_text(page: Page, workshop: Playground) -> None:

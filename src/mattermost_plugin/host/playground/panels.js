@@ -239,7 +239,7 @@ function hooksPanel(entry) {
       },
         h("time", {}, clock(call.time)),
         h("span", { class: "hook-name" }, call.hook),
-        h("span", { class: "outcome" }, call.failed && !call.outcome.startsWith("failed") ? `${call.outcome} · handler failed` : call.outcome),
+        h("span", { class: "outcome", title: call.outcome }, call.failed && !call.outcome.startsWith("failed") ? `handler failed · ${call.outcome}` : call.outcome),
         h("span", { class: "duration" }, call.duration),
         h("span", { class: "node", title: "the node that served it" }, `node ${call.node}`)),
       h("code", { class: "args" }, call.args),
