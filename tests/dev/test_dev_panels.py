@@ -206,6 +206,8 @@ def test_the_panel_routes_need_a_system_admin_and_good_parameters(dev: Dev) -> N
     for path in ("/dev/hooks", "/dev/logs", "/dev/kv", "/dev/kv/binary"):
         assert_app_error(plain.http.get(path), 403, "api.context.permissions.app_error")
     assert_app_error(plain.http.delete("/dev/kv/binary"), 403)
+    other_site = {"Origin": "http://evil.example"}
+    assert_app_error(dev.admin.delete("/dev/kv/binary", headers=other_site), 403)
     assert dev.admin.get("/dev/kv/binary").status_code == 200
     assert_app_error(dev.admin.get("/dev/logs", params={"level": "loud"}), 400)
     assert_app_error(dev.admin.get("/dev/hooks", params={"failed": "maybe"}), 400)

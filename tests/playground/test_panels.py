@@ -200,6 +200,14 @@ def test_the_settings_form_follows_the_schema_saves_and_shows_invalid_settings(
     expect()(panel.locator(".notice.ok")).to_be_visible()
     expect()(form.locator(".setting-problem")).to_have_count(0)
 
+    # ConfigurationWillBeSaved refuses: nothing is saved, the plugin's reason is shown.
+    form.locator("#setting-greeting").fill("forbidden")
+    form.get_by_role("button", name="Save").click()
+    refused = panel.locator(".settings-result .panel-error")
+    expect()(refused).to_contain_text("Not saved")
+    expect()(refused).to_contain_text("the greeting 'forbidden' is not allowed")
+    assert workshop.http.get(f"/plugins/{PLUGIN_ID}/hello").json()["greeting"] == "ahoy"
+
 
 def test_the_http_panel_sends_a_request_and_shows_the_answer(
     page: Page, workshop: Playground

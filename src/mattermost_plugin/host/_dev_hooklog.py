@@ -156,8 +156,10 @@ class HookLog:
         """A request goes to the plugin's ``ServeHTTP``."""
         self.hook_started("ServeHTTP")
 
-    def http_ended(self, method: str, target: str, status: int, seconds: float) -> None:
-        """The plugin's ``ServeHTTP`` answered ``status`` (``0``: nothing)."""
+    def http_ended(
+        self, method: str, target: str, status: int, seconds: float, node: str = SINGLE_NODE
+    ) -> None:
+        """The plugin's ``ServeHTTP`` (on ``node``) answered ``status`` (``0``: nothing)."""
         redactor = self._redactor()
         outcome = f"answered {status}" if status else "no answer"
         record = HookRecord(
@@ -167,7 +169,7 @@ class HookLog:
             outcome,
             "warn" if status >= 500 or not status else "info",
             seconds * 1000,
-            SINGLE_NODE,
+            node,
             time.time(),
         )
         self._add(record, started=record.time - seconds)

@@ -104,7 +104,8 @@ class DevRoutes:
                     lambda level, message: self.dev.emit("http", message, level),
                 )
             finally:
-                target = exchange.request.target[len(prefix) :] or "/"
+                target = exchange.request.target[len(prefix) :]
+                target = target if target.startswith("/") else f"/{target}"
                 self.dev.hooks.http_ended(
                     exchange.request.method,
                     _shown_target(target, self.dev.local.redactor()),

@@ -372,9 +372,9 @@ class LocalCore:
     def call_hook(self, hook: str, request: Message, *, timeout: float | None = None) -> Any:
         """Call a unary hook of the running plugin with the hook deadline; raise
         :class:`HookCallError` when the call fails on the transport (crash, deadline)."""
-        self._current_call.request = (hook, request)
         observer = self.hook_observer
         if observer is not None:
+            self._current_call.request = (hook, request)
             with contextlib.suppress(Exception):  # a broken observer must not break the server
                 observer.hook_started(hook)
         supervisor = self._supervisor
@@ -403,6 +403,7 @@ class LocalCore:
         if observer is None:
             return
         current = getattr(self._current_call, "request", None)
+        self._current_call.request = None  # not kept: a request may hold a whole file
         request = current[1] if current is not None and current[0] == hook else None
         with contextlib.suppress(Exception):  # a broken observer must not break the server
             observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds))

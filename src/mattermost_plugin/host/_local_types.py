@@ -146,8 +146,8 @@ class LogRecord:
     message: str
     fields: dict[str, Any]
     source: Literal["stderr", "api"]
-    time: float = field(default_factory=time.time)
-    """When the host got it (seconds since the epoch)."""
+    time: float = field(default_factory=time.time, compare=False)
+    """When the host got it (seconds since the epoch; not compared: equal lines are equal)."""
 
 
 SINGLE_NODE = "0"

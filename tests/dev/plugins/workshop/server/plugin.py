@@ -60,6 +60,13 @@ class Workshop(Plugin[Settings]):
             self.api.kv_set("secret-echo", self.settings.api_key.get_secret_value().encode())
             self.logger.error("filled the store", extra={"keys": 27})
 
+    @hook(HookName.ConfigurationWillBeSaved)
+    def configuration_will_be_saved(self, config: dict[str, Any]) -> object:
+        mine = config.get("PluginSettings", {}).get("Plugins", {}).get("com.example.workshop", {})
+        if mine.get("greeting") == "forbidden":
+            return "the greeting 'forbidden' is not allowed"
+        return None
+
     @hook(HookName.ServeHTTP)
     def serve_http(self, context: PluginContext, request: Any) -> dict[str, Any]:
         if request.path == "/hello":
