@@ -129,6 +129,19 @@ def test_the_plugins_http_is_in_the_hook_log(dev: Dev) -> None:
     assert call["outcome"] == "answered 200" and call["node"] == "0"
 
 
+def test_http_failures_and_the_local_hosts_requests_are_in_the_hook_log(dev: Dev) -> None:
+    assert dev.admin.get(f"/plugins/{PLUGIN_ID}/crash").status_code == 500
+    crash = eventually(
+        lambda: hook_calls(dev, hook="ServeHTTP", failed="true")["calls"],
+        lambda calls: calls and calls[0]["args"] == "GET /crash",
+    )[0]
+    assert "the handler broke" in crash["error"] and crash["origin"].endswith("in serve_http")
+    # Requests of the local host's own flows (button clicks, the pytest helpers) too.
+    assert dev.server.local.post("/echo", body="ping").status_code == 201
+    echo = hook_calls(dev, hook="ServeHTTP")["calls"][0]
+    assert (echo["args"], echo["outcome"], echo["failed"]) == ("POST /echo", "answered 201", False)
+
+
 def test_the_log_filters_by_level_and_text_and_shows_tracebacks(dev: Dev) -> None:
     assert post(dev, "buy spam again").status_code == 400
     assert post(dev, "count eleven").status_code == 201

@@ -21,11 +21,11 @@ from __future__ import annotations
 import collections
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from google.protobuf import struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
@@ -34,7 +34,7 @@ from google.protobuf.message import Message
 from mattermost_plugin.host._local_types import SINGLE_NODE, Event, HookCallInfo
 from mattermost_plugin.host._logring import cut_text
 from mattermost_plugin.host._tracebacks import readable_traceback, traceback_origin
-from mattermost_plugin.logging import Redactor
+from mattermost_plugin.logging import REDACTED, Redactor
 
 __all__ = [
     "FAILURE_WINDOW",
@@ -44,6 +44,7 @@ __all__ = [
     "HookLog",
     "HookRecord",
     "args_view",
+    "shown_target",
     "shown_traceback",
 ]
 
@@ -60,6 +61,7 @@ _MAX_TEXT = 120
 _MAX_ITEMS = 5
 _MAX_DEPTH = 4
 _Hide = Callable[[str], str]
+_CLOCK_SLACK = 0.05  # seconds: a call's start is computed, a log line's time is measured
 
 
 @dataclass
@@ -137,7 +139,12 @@ class HookLog:
     def hook_ended(self, call: HookCallInfo) -> None:
         """Record a hook call that ended."""
         redactor = self._redactor()
-        args = args_view(call.request, redactor) if call.request is not None else ""
+        if call.request is not None:
+            args = args_view(call.request, redactor)
+        else:
+            method, _, target = call.summary.partition(" ")
+            shown = f"{method} {shown_target(target, redactor)}" if target else method
+            args = cut_text(redactor.text(shown), MAX_ARGS_VIEW)
         outcome = redactor.text(call.outcome)
         record = HookRecord(
             0,
@@ -152,28 +159,6 @@ class HookLog:
         )
         self._add(record, started=call.time - call.seconds)
 
-    def http_started(self) -> None:
-        """A request goes to the plugin's ``ServeHTTP``."""
-        self.hook_started("ServeHTTP")
-
-    def http_ended(
-        self, method: str, target: str, status: int, seconds: float, node: str = SINGLE_NODE
-    ) -> None:
-        """The plugin's ``ServeHTTP`` (on ``node``) answered ``status`` (``0``: nothing)."""
-        redactor = self._redactor()
-        outcome = f"answered {status}" if status else "no answer"
-        record = HookRecord(
-            0,
-            "ServeHTTP",
-            cut_text(redactor.text(f"{method} {target}"), MAX_ARGS_VIEW),
-            outcome,
-            "warn" if status >= 500 or not status else "info",
-            seconds * 1000,
-            node,
-            time.time(),
-        )
-        self._add(record, started=record.time - seconds)
-
     def _add(self, record: HookRecord, *, started: float) -> None:
         with self._lock:
             if self._running[record.hook] > 0:
@@ -181,7 +166,7 @@ class HookLog:
             record.id = self._next_id
             self._next_id += 1
             early = self._early.get(record.hook)
-            if early is not None and early[0] >= started - 0.5:
+            if early is not None and early[0] >= started - _CLOCK_SLACK:
                 del self._early[record.hook]
                 self._set_failure(record, early[1], early[2])
             self._records.append(record)
@@ -199,20 +184,20 @@ class HookLog:
         stacktrace = event.fields.get("stacktrace")
         trace = stacktrace if isinstance(stacktrace, str) else None
         with self._lock:
-            record = None
-            if self._running[hook] == 0:
-                record = next(
-                    (
-                        r
-                        for r in reversed(self._records)
-                        if r.hook == hook
-                        and r.traceback is None
-                        and r.time >= event.time - FAILURE_WINDOW
-                    ),
-                    None,
-                )
-            if record is None:
+            if self._running[hook] > 0:  # its call has not ended yet: it takes it then
                 self._early[hook] = (event.time, event.message, trace)
+                return
+            record = next(
+                (
+                    r
+                    for r in reversed(self._records)
+                    if r.hook == hook
+                    and r.traceback is None
+                    and r.time >= event.time - FAILURE_WINDOW
+                ),
+                None,
+            )
+            if record is None:  # a hook the log does not see (OnActivate): nothing to mark
                 return
             self._set_failure(record, event.message, trace)
             shown = record.as_json()
@@ -256,6 +241,16 @@ class HookLog:
             "page": page,
             "per_page": per_page,
         }
+
+
+def shown_target(target: str, redactor: Redactor) -> str:
+    """A request target with the values of secret-looking query parameters hidden."""
+    path, _, query = target.partition("?")
+    if not query:
+        return target
+    pairs = parse_qsl(query, keep_blank_values=True)
+    shown = [(k, REDACTED if redactor.is_secret(k) else v) for k, v in pairs]
+    return f"{path}?{urlencode(shown, safe='[]')}" if shown != pairs else target
 
 
 def shown_traceback(stacktrace: str, plugin_dir: Path) -> tuple[str, str | None]:

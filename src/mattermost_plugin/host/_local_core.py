@@ -408,6 +408,26 @@ class LocalCore:
         with contextlib.suppress(Exception):  # a broken observer must not break the server
             observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds))
 
+    def _http_started(self) -> None:
+        """A request goes to the plugin's ``ServeHTTP`` (for the hook observer)."""
+        observer = self.hook_observer
+        if observer is not None:
+            with contextlib.suppress(Exception):
+                observer.hook_started("ServeHTTP")
+
+    def _http_ended(self, method: str, target: str, status: int, seconds: float) -> None:
+        """The plugin's ``ServeHTTP`` answered ``status`` (``0``: no answer)."""
+        observer = self.hook_observer
+        if observer is None:
+            return
+        outcome = f"answered {status}" if status else "no answer"
+        level = "warn" if status >= 500 or not status else "info"
+        call = HookCallInfo(
+            "ServeHTTP", None, outcome, level, seconds, summary=f"{method} {target}"
+        )
+        with contextlib.suppress(Exception):  # a broken observer must not break the server
+            observer.hook_ended(call)
+
     # --- what the fake calls (fake_server.PluginHooks) ----------------------------------
 
     def run_hook(self, hook: str, request: Message) -> Message | None:

@@ -156,8 +156,8 @@ SINGLE_NODE = "0"
 
 @dataclass(frozen=True)
 class HookCallInfo:
-    """One ended hook call, for a hook log (``LocalCore.on_hook_call``): the request (``None``
-    when the call was not made through ``call_hook``), how it ended (``outcome`` and its
+    """One ended hook call, for a hook log (``LocalCore.hook_observer``): the request (``None``
+    for ``ServeHTTP``, which streams: ``summary`` tells it), how it ended (``outcome`` and its
     ``level``, as the ``hook`` events say), how long it took, and the node that served it."""
 
     hook: str
@@ -167,11 +167,14 @@ class HookCallInfo:
     seconds: float
     node: str = SINGLE_NODE
     time: float = field(default_factory=time.time)
+    summary: str = ""
+    """The arguments when there is no request message: ``"GET /path?query"`` for a
+    ``ServeHTTP`` request."""
 
 
 class HookObserver(Protocol):
-    """Told of each hook call made through ``call_hook``: when it starts, and when it ended
-    (every such call ends with a ``hook`` event)."""
+    """Told of each hook call made through ``call_hook`` (every such call ends with a
+    ``hook`` event) and each ``ServeHTTP`` request: when it starts, and when it ended."""
 
     def hook_started(self, hook: str) -> None: ...
 

@@ -76,6 +76,8 @@ class Workshop(Plugin[Settings]):
                 "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body),
             }
+        if request.path == "/crash":
+            raise RuntimeError("the handler broke")
         if request.path == "/echo" and request.method == "POST":
             return {"status_code": 201, "headers": {"X-Echo": "yes"}, "body": request.body}
         return {"status_code": 404, "body": "no such page"}
