@@ -15,6 +15,9 @@ on ``127.0.0.1:PORT``:
   ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
   server's own, as server-sent events; ``GET /dev/status``: the plugin's state;
+* ``GET /dev/hooks``, ``GET /dev/logs``, ``GET``/``DELETE /dev/kv[/{key}]``
+  (``_dev_panels``): the hook log (``_dev_hooklog``), the plugin's log and its KV store,
+  for the playground's author panels;
 * ``GET /`` and ``GET /playground/<file>`` (``_dev_playground``): the playground, a page
   that acts like Mattermost, using the routes above.
 
@@ -56,7 +59,7 @@ from mattermost_plugin.host._config_patch import plugin_settings_patch
 from mattermost_plugin.host._dev_console import EventPrinter
 from mattermost_plugin.host._dev_events import KEEP_ALIVE, EventStream
 from mattermost_plugin.host._dev_guard import RequestGuard
-from mattermost_plugin.host._dev_hooklog import HookLog
+from mattermost_plugin.host._dev_hooklog import HookLog, shown_traceback
 from mattermost_plugin.host._dev_plugins import DevPlugins
 from mattermost_plugin.host._dev_routes import DevRoutes
 from mattermost_plugin.host._dev_server_log import ServerLog
@@ -204,7 +207,7 @@ class DevServer:
             "reloads": max(local.generation - 1, 0),
             "restarts": supervisor.restarts if supervisor is not None else 0,
             "last_error": local.last_error,
-            "last_traceback": local.readable_traceback(local.last_traceback)
+            "last_traceback": shown_traceback(local.last_traceback, local.plugin_dir)[0]
             if local.last_traceback
             else None,
             "hooks": supervisor.implemented if supervisor is not None else [],
