@@ -148,6 +148,11 @@ def test_the_kv_browser_lists_pages_shows_json_and_deletes(
     expect()(shown).to_contain_text('"token": "[REDACTED]"')
     assert "kv-token-value" not in page.content()
     screenshot(page, "panels-kv")
+    page.emulate_media(color_scheme="dark")
+    background = panel.evaluate("node => getComputedStyle(node.closest('aside')).backgroundColor")
+    assert background == "rgb(31, 35, 41)"  # the page's dark --bg
+    screenshot(page, "panels-kv-dark")
+    page.emulate_media(color_scheme="light")
 
     delete = panel.locator(".kv-value").get_by_role("button", name="Delete")
     delete.click()

@@ -444,7 +444,7 @@ function kvPanel(entry) {
               h("span", { class: "muted" }, formatBytes(item.size)),
               h("span", { class: "preview" }, item.preview))))
         : [h("li", { class: "empty" }, state.prefix ? "No keys with this prefix." : "The plugin has stored nothing yet.")]));
-      fill(footer, pager(state, load), h("span", { class: "muted" }, `${data.matching} keys`));
+      fill(footer, pager(state, load), h("span", { class: "muted" }, `${data.matching} key${data.matching === 1 ? "" : "s"}`));
       entry.section.dataset.loaded = "true";
     } catch (error) {
       fill(list, errorLine(error));
