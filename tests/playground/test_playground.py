@@ -186,6 +186,35 @@ def test_adding_a_user_from_the_page(page: Page, censor_playground: Playground) 
     assert post_with(page, "erin says hi").locator(".author").inner_text() == "erin"
 
 
+def test_up_and_down_go_through_the_command_hints(page: Page, todo_playground: Playground) -> None:
+    todo_playground.open(page)
+    box = page.locator("#message-box")
+    box.fill("/todo")
+    options = page.locator("#suggestions .suggestion .trigger")
+    assert options.all_inner_texts() == [
+        "/todo",
+        "/todo add",
+        "/todo list",
+        "/todo done",
+        "/todo help",
+    ]
+    screenshot(page, "commands")
+    for key in ("ArrowDown", "ArrowDown", "ArrowDown", "ArrowUp"):
+        box.press(key)
+    selected = page.locator("#suggestions [aria-selected='true'] .trigger")
+    assert selected.inner_text() == "/todo add"
+    assert box.get_attribute("aria-activedescendant") == "suggestion-1"
+    box.press("Enter")  # completes the chosen one rather than sending
+    assert box.input_value() == "/todo add "
+    box.press_sequentially("call mum")
+    # While the arguments are typed, the command stays on show with its hint.
+    assert options.all_inner_texts() == ["/todo add"]
+    box.press("ArrowDown")
+    box.press("Enter")  # the command is complete: Enter sends it
+    post_with(page, "Added #")
+    assert box.input_value() == ""
+
+
 def test_a_button_click_updates_its_post(page: Page, todo_playground: Playground) -> None:
     todo_playground.open(page)
     send(page, "/todo add water the plants")
@@ -194,9 +223,12 @@ def test_a_button_click_updates_its_post(page: Page, todo_playground: Playground
     listing = post_with(page, "open item(s)")
     assert "water the plants" in listing.inner_text()
     screenshot(page, "buttons")
-    listing.get_by_role("button", name="Done").first.click()
-    post_with(page, "Nothing to do.")
-    assert page.locator("#posts .post").filter(has_text="water the plants").count() == 1
+    post_id = listing.get_attribute("data-post-id")
+    item = listing.locator(".attachment").filter(has_text="water the plants")
+    item.get_by_role("button", name="Done").click()
+    # The same post, updated by the plugin's answer: that item is gone from it.
+    updated = page.locator(f"#posts .post[data-post-id='{post_id}']")
+    updated.filter(has_not_text="water the plants").wait_for()
 
 
 def test_a_dialog_submits(page: Page, todo_playground: Playground) -> None:

@@ -94,6 +94,8 @@ function el(tag, attributes = {}, ...children) {
     if (name === "class") node.className = value;
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else if (name === "dataset") Object.assign(node.dataset, value);
+    // CSSOM, not a style attribute: the page's Content-Security-Policy allows no inline styles.
+    else if (name === "style") for (const [property, v] of Object.entries(value)) node.style.setProperty(property, v);
     else node.setAttribute(name, value === true ? "" : value);
   }
   for (const child of children.flat()) {
@@ -207,7 +209,7 @@ async function loadTeams(preferred) {
       el("button", {
         type: "button", role: "listitem", class: "team", title: t.display_name,
         "aria-current": t.id === team?.id ? "true" : undefined,
-        onclick: () => selectTeam(t),
+        onclick: () => run(() => selectTeam(t)),
       }, (t.display_name || t.name).slice(0, 2)),
     ),
   );
@@ -258,7 +260,7 @@ function renderChannels() {
         el("button", {
           type: "button", class: "channel", dataset: { channelId: channel.id },
           "aria-current": channel.id === state.channel?.id ? "page" : undefined,
-          onclick: () => selectChannel(channel),
+          onclick: () => run(() => selectChannel(channel)),
         }, el("span", { class: "sigil", "aria-hidden": "true" }, sigil[channel.type] || "#"), channelLabel(channel)),
       ),
     ),
@@ -301,8 +303,12 @@ async function selectChannel(channel) {
   state.order = [];
   closeThread();
   for (const button of document.querySelectorAll("#channels .channel")) {
-    button.toggleAttribute("aria-current", button.dataset.channelId === channel?.id);
-    if (button.dataset.channelId === channel?.id) button.setAttribute("aria-current", "page");
+    if (button.dataset.channelId === channel?.id) {
+      button.setAttribute("aria-current", "page");
+      button.classList.remove("unread");
+    } else {
+      button.removeAttribute("aria-current");
+    }
   }
   $("#channel-name").textContent = channel ? channelLabel(channel) : "No channel";
   $("#channel-purpose").textContent = channel?.purpose || channel?.header || "";
@@ -348,7 +354,10 @@ function suggestionsFor(text) {
       }
     }
   }
-  return found.filter((s) => s.text.startsWith(typed.trimEnd()) || typed.startsWith(s.text + " ") && !found.some((o) => o !== s && o.text.startsWith(s.text + " ")));
+  // What starts with the text typed; once arguments are being typed, the command itself
+  // (the deepest one: "/todo add", not "/todo"), for its hint.
+  const deepest = (s) => !found.some((other) => other.text.startsWith(s.text + " ") && typed.startsWith(other.text + " "));
+  return found.filter((s) => s.text.startsWith(typed.trimEnd()) || (typed.startsWith(s.text + " ") && deepest(s)));
 }
 
 const composer = { active: -1, shown: [] };
@@ -400,8 +409,10 @@ function onComposerKey(event) {
     $("#suggestions").hidden = true;
   } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
-    if (open && composer.active >= 0) complete(composer.active);
-    else send($("#message-box"), "");
+    const chosen = open ? composer.shown[composer.active] : undefined;
+    const box = $("#message-box");
+    if (chosen && !box.value.startsWith(chosen.text + " ")) complete(composer.active);
+    else run(() => send(box, ""));
   }
 }
 
@@ -464,7 +475,10 @@ function addLocalNote(channelId, rootId, message, kind, reason) {
 // --- posts -------------------------------------------------------------------------------
 
 function addPost(p) {
-  if (p.channel_id !== state.channel?.id) return;
+  if (p.channel_id !== state.channel?.id) {
+    document.querySelector(`#channels .channel[data-channel-id="${CSS.escape(p.channel_id)}"]`)?.classList.add("unread");
+    return;
+  }
   const known = state.posts.has(p.id);
   const current = state.posts.get(p.id);
   if (current && current.update_at > p.update_at) return;
@@ -473,7 +487,7 @@ function addPost(p) {
     state.order.push(p.id);
     state.order.sort((a, b) => state.posts.get(a).create_at - state.posts.get(b).create_at);
   }
-  userOf(p.user_id).then(renderPosts);
+  run(() => userOf(p.user_id).then(renderPosts));
 }
 
 function removePost(id) {
@@ -522,7 +536,7 @@ function renderPost(p, withThreads) {
   item.append(head);
   if (p.root_id && withThreads) {
     const root = state.posts.get(p.root_id);
-    item.append(el("button", { type: "button", class: "reply-to link", onclick: () => openThread(p.root_id) },
+    item.append(el("button", { type: "button", class: "reply-to link", onclick: () => run(() => openThread(p.root_id)) },
       `↪ reply to ${root ? `@${nameOf(root.user_id)}: ${(root.message || "").slice(0, 60)}` : "a thread"}`));
   }
   item.append(el("div", { class: "post-message" }, markdown(p.message)));
@@ -548,10 +562,10 @@ function renderPost(p, withThreads) {
       el("button", { type: "button", class: "react", "aria-label": "Add a reaction", "aria-haspopup": "true",
         onclick: (event) => togglePicker(event.currentTarget, p) }, "☺+"));
     if (withThreads) {
-      actions.append(el("button", { type: "button", class: "reply", onclick: () => openThread(p.root_id || p.id) }, "Reply"));
+      actions.append(el("button", { type: "button", class: "reply", onclick: () => run(() => openThread(p.root_id || p.id)) }, "Reply"));
       const replies = p.root_id ? 0 : repliesTo(p.id);
       if (replies) {
-        item.append(el("button", { type: "button", class: "replies link", onclick: () => openThread(p.id) },
+        item.append(el("button", { type: "button", class: "replies link", onclick: () => run(() => openThread(p.id)) },
           `${replies} ${replies === 1 ? "reply" : "replies"}`));
       }
     }
@@ -617,7 +631,7 @@ function onReaction(reaction, added) {
 // --- message attachments: buttons and menus ------------------------------------------------
 
 function renderAttachment(p, a) {
-  const box = el("div", { class: "attachment", style: a.color ? `--bar: ${safeColor(a.color)}` : undefined });
+  const box = el("div", { class: "attachment", style: a.color ? { "--bar": safeColor(a.color) } : undefined });
   if (a.pretext) box.append(el("div", { class: "pretext" }, markdown(a.pretext)));
   if (a.author_name) box.append(el("div", { class: "author-name" }, a.author_name));
   if (a.title) {
@@ -806,6 +820,12 @@ async function submitDialog(cancelled) {
   }
 }
 
+// The plugin hears of a cancelled dialog only when it asked to (notify_on_cancel).
+function cancelDialog() {
+  if (state.dialog?.dialog?.notify_on_cancel) submitDialog(true);
+  else closeDialog();
+}
+
 function fieldError(name, message) {
   const field = document.querySelector(`#dialog .field[data-field="${CSS.escape(name)}"]`);
   if (field) {
@@ -844,7 +864,7 @@ const handlers = {
     }
     if (state.posts.has(p.id)) {
       state.posts.set(p.id, { ...p, metadata: p.metadata || state.posts.get(p.id).metadata });
-      userOf(p.user_id).then(renderPosts);
+      run(() => userOf(p.user_id).then(renderPosts));
     }
   },
   post_deleted({ data, broadcast }) {
@@ -871,16 +891,16 @@ const handlers = {
   },
   plugin_statuses_changed({ data }) {
     showPluginStatus(data.plugin_statuses);
-    if (state.team) loadCommands();
+    if (state.team) run(loadCommands);
   },
   channel_created: refreshChannels,
   channel_updated: refreshChannels,
   channel_deleted: refreshChannels,
   user_added: refreshChannels,
   user_removed: refreshChannels,
-  added_to_team: ({ data }) => { if (data.user_id === state.me?.id) loadTeams(); },
-  leave_team: ({ data }) => { if (data.user_id === state.me?.id) loadTeams(); },
-  new_user: () => loadUsers(),
+  added_to_team: ({ data }) => { if (data.user_id === state.me?.id) run(loadTeams); },
+  leave_team: ({ data }) => { if (data.user_id === state.me?.id) run(loadTeams); },
+  new_user: () => run(loadUsers),
   user_updated: ({ data }) => {
     if (data.user?.id) state.users.set(data.user.id, { ...state.users.get(data.user.id), ...data.user });
   },
@@ -890,13 +910,13 @@ let refreshing = null;
 
 function refreshChannels() {
   if (!state.team || refreshing) return;
-  refreshing = setTimeout(async () => {
+  refreshing = setTimeout(() => run(async () => {
     refreshing = null;
     await loadChannels();
     if (state.channel && !state.channels.some((c) => c.id === state.channel.id)) {
       await selectChannel(state.channels.find((c) => c.name === "town-square") || state.channels[0] || null);
     }
-  }, 100);
+  }), 100);
 }
 
 function onEphemeral(p) {
@@ -909,7 +929,7 @@ function onEphemeral(p) {
   const known = state.posts.has(p.id);
   state.posts.set(p.id, p);
   if (!known) state.order.push(p.id);
-  userOf(p.user_id).then(renderPosts);
+  run(() => userOf(p.user_id).then(renderPosts));
 }
 
 function showPluginStatus(statuses) {
@@ -969,7 +989,7 @@ function dispatch(text) {
   } catch {
     return;
   }
-  if (envelope.event === "dev_missed" && state.channel) selectChannel(state.channel);
+  if (envelope.event === "dev_missed" && state.channel) run(() => selectChannel(state.channel));
   try {
     handlers[envelope.event]?.(envelope);
   } catch (error) {
@@ -992,19 +1012,19 @@ function wire() {
   box.addEventListener("focus", showSuggestions);
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
-    send(box, "");
+    run(() => send(box, ""));
   });
   const reply = $("#reply-box");
   reply.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      send(reply, state.thread);
+      run(() => send(reply, state.thread));
     }
   });
   reply.addEventListener("input", () => autosize(reply));
   $("#thread-composer").addEventListener("submit", (event) => {
     event.preventDefault();
-    send(reply, state.thread);
+    run(() => send(reply, state.thread));
   });
   $("#close-thread").addEventListener("click", closeThread);
   $("#leave-channel").addEventListener("click", leaveChannel);
@@ -1037,12 +1057,12 @@ function wire() {
   });
   $("#dialog-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    submitDialog(false);
+    run(() => submitDialog(false));
   });
-  $("#dialog-cancel").addEventListener("click", () => submitDialog(true));
+  $("#dialog-cancel").addEventListener("click", cancelDialog);
   $("#dialog").addEventListener("cancel", (event) => {
     event.preventDefault();
-    submitDialog(true);
+    cancelDialog();
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") document.querySelector(".picker")?.remove();
