@@ -176,6 +176,26 @@ def test_acting_as_another_user(page: Page, censor_playground: Playground) -> No
     page.locator("#acting-user option:checked", has_text="@admin").wait_for(state="attached")
 
 
+def test_teams_and_their_channels(page: Page, censor_playground: Playground) -> None:
+    created = censor_playground.http.post(
+        "/api/v4/teams", json={"name": "design", "display_name": "Design", "type": "O"}
+    )
+    assert created.status_code == 201, created.text
+    censor_playground.open(page)
+    page.locator("#teams .team[title='Design']").click()
+    page.locator("#team-name", has_text="Design").wait_for()
+    channels = page.locator("#channels .channel .label").all_inner_texts()
+    assert channels == ["Off-Topic", "Town Square"]
+    page.locator("#channel-name", has_text="Town Square").wait_for()
+    send(page, "hello, designers")
+    post = post_with(page, "hello, designers")
+    team_square = censor_playground.http.get(
+        f"/api/v4/teams/{created.json()['id']}/channels/name/town-square"
+    ).json()
+    assert page.locator("#playground").get_attribute("data-channel-id") == team_square["id"]
+    assert post.is_visible()
+
+
 def test_adding_a_user_from_the_page(page: Page, censor_playground: Playground) -> None:
     censor_playground.open(page)
     page.locator("#acting-user").select_option(label="Add a user…")

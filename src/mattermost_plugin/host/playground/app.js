@@ -261,7 +261,8 @@ function renderChannels() {
           type: "button", class: "channel", dataset: { channelId: channel.id },
           "aria-current": channel.id === state.channel?.id ? "page" : undefined,
           onclick: () => run(() => selectChannel(channel)),
-        }, el("span", { class: "sigil", "aria-hidden": "true" }, sigil[channel.type] || "#"), channelLabel(channel)),
+        }, el("span", { class: "sigil", "aria-hidden": "true" }, sigil[channel.type] || "#"),
+        el("span", { class: "label" }, channelLabel(channel))),
       ),
     ),
   );
