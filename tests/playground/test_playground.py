@@ -272,6 +272,39 @@ def test_a_dialog_submits(page: Page, todo_playground: Playground) -> None:
     post_with(page, f"file the taxes (due {next_year.isoformat()})")
 
 
+def test_a_dialog_with_every_kind_of_field(page: Page, censor_playground: Playground) -> None:
+    censor_playground.open(page)
+    send(page, "/survey")
+    dialog = page.locator("dialog#dialog")
+    dialog.wait_for()
+    assert dialog.locator("#dialog-intro strong").inner_text() == "quickly"
+    assert dialog.locator("#field-size input:checked").get_attribute("value") == "M"
+    assert dialog.locator("#field-notes-help").inner_text() == "Anything else?"
+    dialog.locator("#field-colour").select_option("blue")
+    page.locator("#dialog-submit").click()
+    # A required checkbox must be checked, as in the webapp; the plugin is not asked.
+    agree = dialog.locator(".field[data-field='agree'] .field-error")
+    assert agree.inner_text() == "This field is required."
+    dialog.get_by_label("I agree").check()
+    page.locator("#dialog-submit").click()
+    colour = dialog.locator(".field[data-field='colour'] .field-error")
+    colour.wait_for()
+    assert colour.inner_text() == "Not blue, please."
+    assert agree.inner_text() == ""
+    dialog.locator("#field-colour").select_option("green")
+    dialog.get_by_label("L", exact=True).check()
+    dialog.locator("#field-notes").fill("none")
+    page.locator("#dialog-submit").click()
+    dialog.wait_for(state="hidden")
+    post_with(page, "Survey: agree=True, colour=green, notes=none, size=L")
+    # The plugin asked to hear of a cancel (notify_on_cancel).
+    send(page, "/survey")
+    dialog.wait_for()
+    page.locator("#dialog-cancel").click()
+    dialog.wait_for(state="hidden")
+    post_with(page, "Survey cancelled")
+
+
 def test_a_cancelled_dialog_closes(page: Page, todo_playground: Playground) -> None:
     todo_playground.open(page)
     send(page, "/todo add")

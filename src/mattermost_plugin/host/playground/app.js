@@ -188,7 +188,6 @@ async function loadUsers() {
 }
 
 async function actAs(userId, { initial = false } = {}) {
-  state.me = null;
   const me = userId ? await api("GET", `/api/v4/users/${userId}`, undefined, { asAdmin: true }) : await get("/api/v4/users/me");
   state.me = me;
   state.users.set(me.id, me);
@@ -201,14 +200,14 @@ async function actAs(userId, { initial = false } = {}) {
   await loadTeams();
 }
 
-async function loadTeams(preferred) {
+async function loadTeams() {
   state.teams = await get(`/api/v4/users/${state.me.id}/teams`);
-  const team = state.teams.find((t) => t.id === (preferred || state.team?.id)) || state.teams[0] || null;
+  const team = state.teams.find((t) => t.id === state.team?.id) || state.teams[0] || null;
   $("#teams").replaceChildren(
     ...state.teams.map((t) =>
       el("button", {
-        type: "button", role: "listitem", class: "team", title: t.display_name,
-        "aria-current": t.id === team?.id ? "true" : undefined,
+        type: "button", class: "team", title: t.display_name, "aria-label": `Team ${t.display_name}`,
+        dataset: { teamId: t.id },
         onclick: () => run(() => selectTeam(t)),
       }, (t.display_name || t.name).slice(0, 2)),
     ),
@@ -220,7 +219,8 @@ async function selectTeam(team) {
   state.team = team;
   $("#team-name").textContent = team ? team.display_name : "No team";
   for (const button of document.querySelectorAll("#teams .team")) {
-    button.toggleAttribute("aria-current", button.title === team?.display_name);
+    if (button.dataset.teamId === team?.id) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
   }
   if (!team) {
     state.channels = [];
@@ -298,7 +298,10 @@ async function leaveChannel() {
   }
 }
 
+let selecting = 0;
+
 async function selectChannel(channel) {
+  const ticket = ++selecting;
   state.channel = channel;
   state.posts = new Map(state.ephemeral.map((p) => [p.id, p]));
   state.order = [];
@@ -317,10 +320,12 @@ async function selectChannel(channel) {
   $("#message-box").disabled = !channel;
   if (channel) {
     const list = await get(`/api/v4/channels/${channel.id}/posts?per_page=200`);
-    const ids = [...list.order].reverse();
-    await Promise.all(ids.map((id) => userOf(list.posts[id].user_id)));
-    for (const id of ids) state.posts.set(id, list.posts[id]);
-    state.order = ids;
+    await Promise.all(list.order.map((id) => userOf(list.posts[id].user_id)));
+    if (ticket !== selecting) return; // another channel was chosen meanwhile
+    for (const id of list.order) state.posts.set(id, list.posts[id]);
+    const ephemeral = state.ephemeral.filter((p) => p.channel_id === channel.id).map((p) => p.id);
+    state.order = [...list.order, ...ephemeral];
+    state.order.sort((a, b) => state.posts.get(a).create_at - state.posts.get(b).create_at);
   }
   renderPosts();
   $("#playground").dataset.channelId = channel?.id || "";
@@ -763,7 +768,9 @@ function renderField(element) {
         ...options.map((o) => el("option", { value: o.value, selected: o.value === value }, o.text)));
     }
   } else if (element.type === "bool") {
-    control = el("input", { ...common, type: "checkbox", required: false, checked: value === true || value === "true" });
+    control = el("label", { class: "checkbox" },
+      el("input", { ...common, type: "checkbox", checked: value === true || value === "true" }),
+      element.placeholder || "");
   } else {
     const subtype = ["email", "number", "password", "tel", "url"].includes(element.subtype) ? element.subtype : "text";
     control = el("input", { ...common, type: subtype, value, placeholder: element.placeholder, maxlength: element.max_length || undefined, minlength: element.min_length || undefined });
@@ -801,7 +808,8 @@ async function submitDialog(cancelled) {
     cancelled, submission: cancelled ? {} : dialogSubmission(),
   };
   if (!cancelled) {
-    const missing = (dialog.elements || []).filter((e) => !e.optional && e.type !== "bool" && (body.submission[e.name] ?? "") === "");
+    // As the webapp: a required field must be filled in, a required checkbox checked.
+    const missing = (dialog.elements || []).filter((e) => !e.optional && [undefined, "", false].includes(body.submission[e.name]));
     if (missing.length) {
       for (const e of missing) fieldError(e.name, "This field is required.");
       return;
