@@ -89,3 +89,8 @@ def test_only_get_and_head(censor_playground: Playground) -> None:
 def test_the_page_follows_the_host_rule(censor_playground: Playground) -> None:
     answer = censor_playground.http.get("/", headers={"Host": "evil.example"})
     assert answer.status_code == 403
+
+
+def test_the_banner_points_to_the_page(censor_playground: Playground) -> None:
+    banner = censor_playground.output.getvalue()
+    assert f"  browser   {censor_playground.url}/  (the playground: " in banner
