@@ -10,7 +10,7 @@ Fixtures:
 
 * ``browser_context``: one Chromium for the package, with a fresh profile folder;
 * ``page``: a new tab per test; a JavaScript error on it fails the test;
-* ``todo_playground``, ``censor_playground``: a running dev server (module scope) for
+* ``todo_playground``, ``censor_playground``: a running dev server (one for the package) for
   ``examples/todo`` and ``plugins/censor``; :func:`playground_server` makes one for any
   plugin folder.
 
@@ -161,13 +161,13 @@ def playground_server(plugin: Path, folder: Path) -> Iterator[Playground]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def todo_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
     with playground_server(TODO, tmp_path_factory.mktemp("todo")) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def censor_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
     with playground_server(CENSOR, tmp_path_factory.mktemp("censor")) as running:
         yield running

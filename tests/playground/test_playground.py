@@ -176,6 +176,26 @@ def test_acting_as_another_user(page: Page, censor_playground: Playground) -> No
     page.locator("#acting-user option:checked", has_text="@admin").wait_for(state="attached")
 
 
+def test_teams_and_their_channels(page: Page, censor_playground: Playground) -> None:
+    created = censor_playground.http.post(
+        "/api/v4/teams", json={"name": "design", "display_name": "Design", "type": "O"}
+    )
+    assert created.status_code == 201, created.text
+    censor_playground.open(page)
+    page.locator("#teams .team[title='Design']").click()
+    page.locator("#team-name", has_text="Design").wait_for()
+    channels = page.locator("#channels .channel .label").all_inner_texts()
+    assert channels == ["Off-Topic", "Town Square"]
+    page.locator("#channel-name", has_text="Town Square").wait_for()
+    send(page, "hello, designers")
+    post = post_with(page, "hello, designers")
+    team_square = censor_playground.http.get(
+        f"/api/v4/teams/{created.json()['id']}/channels/name/town-square"
+    ).json()
+    assert page.locator("#playground").get_attribute("data-channel-id") == team_square["id"]
+    assert post.is_visible()
+
+
 def test_adding_a_user_from_the_page(page: Page, censor_playground: Playground) -> None:
     censor_playground.open(page)
     page.locator("#acting-user").select_option(label="Add a user…")
@@ -186,6 +206,35 @@ def test_adding_a_user_from_the_page(page: Page, censor_playground: Playground) 
     assert post_with(page, "erin says hi").locator(".author").inner_text() == "erin"
 
 
+def test_up_and_down_go_through_the_command_hints(page: Page, todo_playground: Playground) -> None:
+    todo_playground.open(page)
+    box = page.locator("#message-box")
+    box.fill("/todo")
+    options = page.locator("#suggestions .suggestion .trigger")
+    assert options.all_inner_texts() == [
+        "/todo",
+        "/todo add",
+        "/todo list",
+        "/todo done",
+        "/todo help",
+    ]
+    screenshot(page, "commands")
+    for key in ("ArrowDown", "ArrowDown", "ArrowDown", "ArrowUp"):
+        box.press(key)
+    selected = page.locator("#suggestions [aria-selected='true'] .trigger")
+    assert selected.inner_text() == "/todo add"
+    assert box.get_attribute("aria-activedescendant") == "suggestion-1"
+    box.press("Enter")  # completes the chosen one rather than sending
+    assert box.input_value() == "/todo add "
+    box.press_sequentially("call mum")
+    # While the arguments are typed, the command stays on show with its hint.
+    assert options.all_inner_texts() == ["/todo add"]
+    box.press("ArrowDown")
+    box.press("Enter")  # the command is complete: Enter sends it
+    post_with(page, "Added #")
+    assert box.input_value() == ""
+
+
 def test_a_button_click_updates_its_post(page: Page, todo_playground: Playground) -> None:
     todo_playground.open(page)
     send(page, "/todo add water the plants")
@@ -194,9 +243,12 @@ def test_a_button_click_updates_its_post(page: Page, todo_playground: Playground
     listing = post_with(page, "open item(s)")
     assert "water the plants" in listing.inner_text()
     screenshot(page, "buttons")
-    listing.get_by_role("button", name="Done").first.click()
-    post_with(page, "Nothing to do.")
-    assert page.locator("#posts .post").filter(has_text="water the plants").count() == 1
+    post_id = listing.get_attribute("data-post-id")
+    item = listing.locator(".attachment").filter(has_text="water the plants")
+    item.get_by_role("button", name="Done").click()
+    # The same post, updated by the plugin's answer: that item is gone from it.
+    updated = page.locator(f"#posts .post[data-post-id='{post_id}']")
+    updated.filter(has_not_text="water the plants").wait_for()
 
 
 def test_a_dialog_submits(page: Page, todo_playground: Playground) -> None:
@@ -218,6 +270,39 @@ def test_a_dialog_submits(page: Page, todo_playground: Playground) -> None:
     page.locator("#dialog-submit").click()
     dialog.wait_for(state="hidden")
     post_with(page, f"file the taxes (due {next_year.isoformat()})")
+
+
+def test_a_dialog_with_every_kind_of_field(page: Page, censor_playground: Playground) -> None:
+    censor_playground.open(page)
+    send(page, "/survey")
+    dialog = page.locator("dialog#dialog")
+    dialog.wait_for()
+    assert dialog.locator("#dialog-intro strong").inner_text() == "quickly"
+    assert dialog.locator("#field-size input:checked").get_attribute("value") == "M"
+    assert dialog.locator("#field-notes-help").inner_text() == "Anything else?"
+    dialog.locator("#field-colour").select_option("blue")
+    page.locator("#dialog-submit").click()
+    # A required checkbox must be checked, as in the webapp; the plugin is not asked.
+    agree = dialog.locator(".field[data-field='agree'] .field-error")
+    assert agree.inner_text() == "This field is required."
+    dialog.get_by_label("I agree").check()
+    page.locator("#dialog-submit").click()
+    colour = dialog.locator(".field[data-field='colour'] .field-error")
+    colour.wait_for()
+    assert colour.inner_text() == "Not blue, please."
+    assert agree.inner_text() == ""
+    dialog.locator("#field-colour").select_option("green")
+    dialog.get_by_label("L", exact=True).check()
+    dialog.locator("#field-notes").fill("none")
+    page.locator("#dialog-submit").click()
+    dialog.wait_for(state="hidden")
+    post_with(page, "Survey: agree=True, colour=green, notes=none, size=L")
+    # The plugin asked to hear of a cancel (notify_on_cancel).
+    send(page, "/survey")
+    dialog.wait_for()
+    page.locator("#dialog-cancel").click()
+    dialog.wait_for(state="hidden")
+    post_with(page, "Survey cancelled")
 
 
 def test_a_cancelled_dialog_closes(page: Page, todo_playground: Playground) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from tests.playground.conftest import Playground
 from tests.support.dev import head_and_body, raw_exchange
 
+import mattermost_plugin.host
 from mattermost_plugin.host._dev_playground import CONTENT_TYPES
 
 
@@ -22,21 +26,24 @@ def test_the_page_is_served_at_the_root(censor_playground: Playground) -> None:
     assert '<link rel="stylesheet" href="/playground/panels.css">' in page
 
 
-@pytest.mark.parametrize(
-    ("name", "content_type"),
-    [
-        ("index.html", CONTENT_TYPES[".html"]),
-        ("app.js", CONTENT_TYPES[".js"]),
-        ("app.css", CONTENT_TYPES[".css"]),
-    ],
-)
-def test_files_have_their_content_type(
-    censor_playground: Playground, name: str, content_type: str
+PLAYGROUND = Path(mattermost_plugin.host.__file__).parent / "playground"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PLAYGROUND.iterdir()))
+def test_every_file_is_served_with_its_content_type(
+    censor_playground: Playground, name: str
 ) -> None:
     answer = censor_playground.http.get(f"/playground/{name}")
     assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == content_type
-    assert answer.content
+    assert answer.headers["content-type"] == CONTENT_TYPES[Path(name).suffix]
+    assert answer.content == (PLAYGROUND / name).read_bytes()
+
+
+def test_the_modules_import_only_files_that_are_there() -> None:
+    """No build step: what a module imports is served as it is."""
+    for module in PLAYGROUND.glob("*.js"):
+        for imported in re.findall(r'from "\./([^"]+)"', module.read_text()):
+            assert (PLAYGROUND / imported).is_file(), (module.name, imported)
 
 
 def test_head_answers_the_headers_only(censor_playground: Playground) -> None:
@@ -89,3 +96,8 @@ def test_only_get_and_head(censor_playground: Playground) -> None:
 def test_the_page_follows_the_host_rule(censor_playground: Playground) -> None:
     answer = censor_playground.http.get("/", headers={"Host": "evil.example"})
     assert answer.status_code == 403
+
+
+def test_the_banner_points_to_the_page(censor_playground: Playground) -> None:
+    banner = censor_playground.output.getvalue()
+    assert f"  browser   {censor_playground.url}/  (the playground: " in banner

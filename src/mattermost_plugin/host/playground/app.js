@@ -13,24 +13,16 @@
 //                  sends them); also {event: "playground_user_changed", data: {user}}
 //                  when the switch changes the acting user. Returns a function that
 //                  unsubscribes.
+//
+// The modules: core.js (state, the REST API, DOM helpers), text.js (message text),
+// posts.js (the message list), composer.js (the message box), dialogs.js (dialogs).
 
-const $ = (selector) => document.querySelector(selector);
-const listeners = new Set();
-const state = {
-  me: null,            // the acting user
-  users: new Map(),    // id → user
-  teams: [],
-  team: null,
-  channels: [],        // the acting user's channels in the team
-  channel: null,
-  posts: new Map(),    // id → post (the channel's, ephemeral ones, and local notes)
-  order: [],           // ids of the channel's posts, oldest first
-  modified: new Map(), // post id → the text sent, when the plugin changed it
-  ephemeral: [],       // ephemeral posts for the acting user, kept in the page only
-  commands: [],        // the plugin's slash commands of the team
-  thread: null,        // the root post id of the open thread
-  dialog: null,        // the open dialog's request
-};
+import {
+  $, api, channelLabel, el, emit, get, listeners, nameOf, notice, post, run, state, userOf,
+} from "./core.js";
+import { autosize, loadCommands, onComposerInput, onComposerKey, send, showSuggestions } from "./composer.js";
+import { cancelDialog, openDialog, submitDialog } from "./dialogs.js";
+import { addPost, closeThread, onEphemeral, onReaction, removePost, renderPosts } from "./posts.js";
 
 window.playground = Object.freeze({
   currentUser: () => state.me,
@@ -40,139 +32,7 @@ window.playground = Object.freeze({
   },
 });
 
-function emit(envelope) {
-  for (const fn of listeners) {
-    try {
-      fn(envelope);
-    } catch (error) {
-      console.error("playground.onEvent listener failed", error);
-    }
-  }
-}
-
-// --- the REST API ------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message || `HTTP ${status}`);
-    this.status = status;
-    this.id = body?.id || "";
-    this.detailed = body?.detailed_error || "";
-  }
-}
-
-async function api(method, path, body, { asAdmin = false } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (state.me && !asAdmin) headers["Mattermost-User-Id"] = state.me.id;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = { message: text };
-  }
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-const get = (path) => api("GET", path);
-const post = (path, body = {}) => api("POST", path, body);
-
-// --- small DOM helpers -------------------------------------------------------------------
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-function notice(text, level = "error") {
-  const box = $("#notices") || document.body.appendChild(el("div", { id: "notices", "aria-live": "assertive" }));
-  const item = el("div", { class: `notice ${level}`, role: level === "error" ? "alert" : "status" }, text);
-  box.append(item);
-  setTimeout(() => item.remove(), 6000);
-}
-
-function formatTime(ms) {
-  const date = new Date(ms);
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-// --- message text: a small, safe part of Mattermost's Markdown (built as DOM nodes) --------
-
-const EMOJI = {
-  "+1": "👍", thumbsup: "👍", "-1": "👎", heart: "❤️", smile: "😄", laughing: "😆",
-  tada: "🎉", eyes: "👀", white_check_mark: "✅", x: "❌", rocket: "🚀", wave: "👋",
-  warning: "⚠️", fire: "🔥", thinking: "🤔", pray: "🙏", ok_hand: "👌", clap: "👏",
-};
-const PICKER = ["+1", "heart", "smile", "tada", "eyes", "white_check_mark"];
-const emojiOf = (name) => EMOJI[name] || `:${name}:`;
-
-const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(~~[^~\n]+~~)|(\*[^*\n]+\*|_[^_\n]+_)|\[([^\]\n]+)\]\((https?:\/\/[^)\s]+)\)|(https?:\/\/[^\s<>()]+)|(@[a-z0-9._-]+)|:([a-z0-9_+-]+):/gi;
-
-function inline(text) {
-  const nodes = [];
-  let last = 0;
-  for (const match of text.matchAll(INLINE)) {
-    if (match.index > last) nodes.push(text.slice(last, match.index));
-    const [whole, code, bold, strike, italic, linkText, linkUrl, url, mention, emoji] = match;
-    if (code) nodes.push(el("code", {}, code.slice(1, -1)));
-    else if (bold) nodes.push(el("strong", {}, inline(bold.slice(2, -2))));
-    else if (strike) nodes.push(el("del", {}, inline(strike.slice(2, -2))));
-    else if (italic) nodes.push(el("em", {}, inline(italic.slice(1, -1))));
-    else if (linkText) nodes.push(el("a", { href: linkUrl, target: "_blank", rel: "noopener noreferrer" }, linkText));
-    else if (url) nodes.push(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url));
-    else if (mention) nodes.push(el("span", { class: "mention" }, mention));
-    else if (emoji && EMOJI[emoji]) nodes.push(el("span", { class: "emoji", title: `:${emoji}:` }, EMOJI[emoji]));
-    else nodes.push(whole);
-    last = match.index + whole.length;
-  }
-  if (last < text.length) nodes.push(text.slice(last));
-  return nodes;
-}
-
-function markdown(text) {
-  const root = el("div", { class: "markdown" });
-  const parts = (text || "").split(/```[a-z]*\n?/i);
-  parts.forEach((part, index) => {
-    if (index % 2 === 1) root.append(el("pre", {}, el("code", {}, part.replace(/\n$/, ""))));
-    else if (part) root.append(el("span", {}, inline(part)));
-  });
-  return root;
-}
-
 // --- users, teams, channels --------------------------------------------------------------
-
-async function userOf(id) {
-  if (!id) return null;
-  if (!state.users.has(id)) {
-    try {
-      state.users.set(id, await get(`/api/v4/users/${id}`));
-    } catch {
-      state.users.set(id, { id, username: id.slice(0, 8) });
-    }
-  }
-  return state.users.get(id);
-}
-
-const nameOf = (id) => state.users.get(id)?.username || (id ? id.slice(0, 8) : "system");
 
 async function loadUsers() {
   const users = await get("/api/v4/users?per_page=200");
@@ -186,7 +46,6 @@ async function loadUsers() {
 }
 
 async function actAs(userId, { initial = false } = {}) {
-  state.me = null;
   const me = userId ? await api("GET", `/api/v4/users/${userId}`, undefined, { asAdmin: true }) : await get("/api/v4/users/me");
   state.me = me;
   state.users.set(me.id, me);
@@ -199,15 +58,15 @@ async function actAs(userId, { initial = false } = {}) {
   await loadTeams();
 }
 
-async function loadTeams(preferred) {
+async function loadTeams() {
   state.teams = await get(`/api/v4/users/${state.me.id}/teams`);
-  const team = state.teams.find((t) => t.id === (preferred || state.team?.id)) || state.teams[0] || null;
+  const team = state.teams.find((t) => t.id === state.team?.id) || state.teams[0] || null;
   $("#teams").replaceChildren(
     ...state.teams.map((t) =>
       el("button", {
-        type: "button", role: "listitem", class: "team", title: t.display_name,
-        "aria-current": t.id === team?.id ? "true" : undefined,
-        onclick: () => selectTeam(t),
+        type: "button", class: "team", title: t.display_name, "aria-label": `Team ${t.display_name}`,
+        dataset: { teamId: t.id },
+        onclick: () => run(() => selectTeam(t)),
       }, (t.display_name || t.name).slice(0, 2)),
     ),
   );
@@ -218,7 +77,8 @@ async function selectTeam(team) {
   state.team = team;
   $("#team-name").textContent = team ? team.display_name : "No team";
   for (const button of document.querySelectorAll("#teams .team")) {
-    button.toggleAttribute("aria-current", button.title === team?.display_name);
+    if (button.dataset.teamId === team?.id) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
   }
   if (!team) {
     state.channels = [];
@@ -242,14 +102,6 @@ async function loadChannels() {
   renderChannels();
 }
 
-function channelLabel(channel) {
-  if (channel.type === "D" || channel.type === "G") {
-    const others = channel.name.split("__").filter((id) => id !== state.me?.id);
-    return others.map((id) => "@" + nameOf(id)).join(", ") || channel.display_name || channel.name;
-  }
-  return channel.display_name || channel.name;
-}
-
 function renderChannels() {
   const sigil = { O: "#", P: "🔒", D: "@", G: "@" };
   $("#channels").replaceChildren(
@@ -258,8 +110,9 @@ function renderChannels() {
         el("button", {
           type: "button", class: "channel", dataset: { channelId: channel.id },
           "aria-current": channel.id === state.channel?.id ? "page" : undefined,
-          onclick: () => selectChannel(channel),
-        }, el("span", { class: "sigil", "aria-hidden": "true" }, sigil[channel.type] || "#"), channelLabel(channel)),
+          onclick: () => run(() => selectChannel(channel)),
+        }, el("span", { class: "sigil", "aria-hidden": "true" }, sigil[channel.type] || "#"),
+        el("span", { class: "label" }, channelLabel(channel))),
       ),
     ),
   );
@@ -295,14 +148,21 @@ async function leaveChannel() {
   }
 }
 
+let selecting = 0;
+
 async function selectChannel(channel) {
+  const ticket = ++selecting;
   state.channel = channel;
   state.posts = new Map(state.ephemeral.map((p) => [p.id, p]));
   state.order = [];
   closeThread();
   for (const button of document.querySelectorAll("#channels .channel")) {
-    button.toggleAttribute("aria-current", button.dataset.channelId === channel?.id);
-    if (button.dataset.channelId === channel?.id) button.setAttribute("aria-current", "page");
+    if (button.dataset.channelId === channel?.id) {
+      button.setAttribute("aria-current", "page");
+      button.classList.remove("unread");
+    } else {
+      button.removeAttribute("aria-current");
+    }
   }
   $("#channel-name").textContent = channel ? channelLabel(channel) : "No channel";
   $("#channel-purpose").textContent = channel?.purpose || channel?.header || "";
@@ -310,517 +170,15 @@ async function selectChannel(channel) {
   $("#message-box").disabled = !channel;
   if (channel) {
     const list = await get(`/api/v4/channels/${channel.id}/posts?per_page=200`);
-    const ids = [...list.order].reverse();
-    await Promise.all(ids.map((id) => userOf(list.posts[id].user_id)));
-    for (const id of ids) state.posts.set(id, list.posts[id]);
-    state.order = ids;
+    await Promise.all(list.order.map((id) => userOf(list.posts[id].user_id)));
+    if (ticket !== selecting) return; // another channel was chosen meanwhile
+    for (const id of list.order) state.posts.set(id, list.posts[id]);
+    const ephemeral = state.ephemeral.filter((p) => p.channel_id === channel.id).map((p) => p.id);
+    state.order = [...list.order, ...ephemeral];
+    state.order.sort((a, b) => state.posts.get(a).create_at - state.posts.get(b).create_at);
   }
   renderPosts();
   $("#playground").dataset.channelId = channel?.id || "";
-}
-
-// --- slash commands ----------------------------------------------------------------------
-
-async function loadCommands() {
-  try {
-    const all = await get(`/api/v4/teams/${state.team.id}/commands/autocomplete`);
-    state.commands = all.filter((command) => command.plugin_id);
-  } catch (error) {
-    state.commands = [];
-    notice(`Could not list the commands: ${error.message}`);
-  }
-}
-
-// Suggestions for what is typed: each command, and for a hint listing subcommands
-// ("[add|list|done]"), each subcommand.
-function suggestionsFor(text) {
-  if (!text.startsWith("/") || text.includes("\n")) return [];
-  const typed = text.toLowerCase();
-  const found = [];
-  for (const command of state.commands) {
-    const base = `/${command.trigger}`;
-    const hint = command.auto_complete_hint || "";
-    const subs = /^\[([a-z0-9_-]+(?:\|[a-z0-9_-]+)+)\]$/i.exec(hint.trim());
-    found.push({ text: base, hint, description: command.auto_complete_desc || command.description || "" });
-    if (subs) {
-      for (const sub of subs[1].split("|")) {
-        found.push({ text: `${base} ${sub}`, hint: "", description: `${base} subcommand` });
-      }
-    }
-  }
-  return found.filter((s) => s.text.startsWith(typed.trimEnd()) || typed.startsWith(s.text + " ") && !found.some((o) => o !== s && o.text.startsWith(s.text + " ")));
-}
-
-const composer = { active: -1, shown: [] };
-
-function showSuggestions() {
-  const box = $("#message-box");
-  const list = $("#suggestions");
-  composer.shown = suggestionsFor(box.value);
-  if (composer.active >= composer.shown.length) composer.active = composer.shown.length - 1;
-  list.replaceChildren(
-    ...composer.shown.map((s, index) =>
-      el("li", {
-        id: `suggestion-${index}`, role: "option", class: "suggestion",
-        "aria-selected": index === composer.active ? "true" : "false",
-        onmousedown: (event) => { event.preventDefault(); complete(index); },
-      }, el("span", { class: "trigger" }, s.text), s.hint && el("span", { class: "args" }, s.hint),
-      el("span", { class: "desc" }, s.description)),
-    ),
-  );
-  list.hidden = composer.shown.length === 0;
-  box.setAttribute("aria-expanded", String(!list.hidden));
-  if (composer.active >= 0) box.setAttribute("aria-activedescendant", `suggestion-${composer.active}`);
-  else box.removeAttribute("aria-activedescendant");
-}
-
-function complete(index) {
-  const box = $("#message-box");
-  const chosen = composer.shown[index];
-  if (!chosen) return;
-  box.value = chosen.text + " ";
-  composer.active = -1;
-  box.focus();
-  showSuggestions();
-}
-
-function onComposerKey(event) {
-  const open = !$("#suggestions").hidden;
-  if (open && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
-    event.preventDefault();
-    const step = event.key === "ArrowDown" ? 1 : -1;
-    const count = composer.shown.length;
-    composer.active = (composer.active + step + count + (composer.active < 0 && step < 0 ? 1 : 0)) % count;
-    showSuggestions();
-  } else if (open && event.key === "Tab" && !event.shiftKey) {
-    event.preventDefault();
-    complete(Math.max(composer.active, 0));
-  } else if (open && event.key === "Escape") {
-    composer.active = -1;
-    $("#suggestions").hidden = true;
-  } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    if (open && composer.active >= 0) complete(composer.active);
-    else send($("#message-box"), "");
-  }
-}
-
-function autosize(box) {
-  box.style.height = "auto";
-  box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
-}
-
-async function send(box, rootId) {
-  const text = box.value;
-  if (!text.trim() || !state.channel) return;
-  box.value = "";
-  autosize(box);
-  if (box.id === "message-box") showSuggestions();
-  if (text.startsWith("/")) await runCommand(text.trim(), rootId);
-  else await createPost(text, rootId);
-}
-
-async function createPost(message, rootId) {
-  const channel = state.channel;
-  try {
-    const created = await post("/api/v4/posts", { channel_id: channel.id, message, root_id: rootId || "" });
-    if (created.message !== message) state.modified.set(created.id, message);
-    addPost(created);
-  } catch (error) {
-    const rejected = error.status === 400 && /^Post rejected by plugin\./.test(error.message);
-    const dismissed = error.id === "plugin.message_will_be_posted.dismiss_post";
-    addLocalNote(channel.id, rootId, message,
-      dismissed ? "dismissed" : rejected ? "rejected" : "failed",
-      dismissed ? "The plugin dismissed this message (nobody sees it)."
-        : rejected ? error.message.replace(/^Post rejected by plugin\.\s*/, "") || "(no reason given)"
-          : error.message);
-  }
-}
-
-async function runCommand(command, rootId) {
-  const channel = state.channel;
-  try {
-    const answer = await post("/api/v4/commands/execute", {
-      channel_id: channel.id, team_id: state.team.id, command, root_id: rootId || "",
-    });
-    if (answer?.goto_location) notice(`The command points to ${answer.goto_location}`, "info");
-  } catch (error) {
-    addLocalNote(channel.id, rootId, command, "failed", error.message);
-  }
-}
-
-let localNotes = 0;
-
-function addLocalNote(channelId, rootId, message, kind, reason) {
-  const note = {
-    id: `local-${++localNotes}`, channel_id: channelId, root_id: rootId || "", message,
-    user_id: state.me.id, create_at: Date.now(), _note: { kind, reason },
-  };
-  state.posts.set(note.id, note);
-  if (channelId === state.channel?.id) state.order.push(note.id);
-  renderPosts();
-}
-
-// --- posts -------------------------------------------------------------------------------
-
-function addPost(p) {
-  if (p.channel_id !== state.channel?.id) return;
-  const known = state.posts.has(p.id);
-  const current = state.posts.get(p.id);
-  if (current && current.update_at > p.update_at) return;
-  state.posts.set(p.id, p);
-  if (!known) {
-    state.order.push(p.id);
-    state.order.sort((a, b) => state.posts.get(a).create_at - state.posts.get(b).create_at);
-  }
-  userOf(p.user_id).then(renderPosts);
-}
-
-function removePost(id) {
-  state.posts.delete(id);
-  state.order = state.order.filter((other) => other !== id);
-  state.ephemeral = state.ephemeral.filter((p) => p.id !== id);
-  renderPosts();
-}
-
-function repliesTo(rootId) {
-  return state.order.filter((id) => state.posts.get(id)?.root_id === rootId).length;
-}
-
-function renderPosts() {
-  renderList($("#posts"), state.order.map((id) => state.posts.get(id)).filter(Boolean), true);
-  if (state.thread) renderThread();
-}
-
-function renderList(list, posts, withThreads) {
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const focused = document.activeElement?.closest?.(".post")?.dataset.postId;
-  list.replaceChildren(...posts.map((p) => renderPost(p, withThreads)));
-  if (!posts.length) list.append(el("li", { class: "empty" }, "No messages yet. Say something, or try a slash command."));
-  if (atBottom || list.dataset.rendered !== state.channel?.id) list.scrollTop = list.scrollHeight;
-  list.dataset.rendered = state.channel?.id || "";
-  if (focused) list.querySelector(`[data-post-id="${CSS.escape(focused)}"]`)?.focus?.();
-}
-
-function renderPost(p, withThreads) {
-  const user = state.users.get(p.user_id);
-  const name = p.props?.override_username || user?.username || nameOf(p.user_id);
-  const system = p.type && p.type.startsWith("system_");
-  const classes = ["post"];
-  if (p.type === "ephemeral" || p._ephemeral) classes.push("ephemeral");
-  if (system) classes.push("system");
-  if (p._note) classes.push(`note-${p._note.kind}`);
-  if (p.root_id) classes.push("reply");
-  const item = el("li", { class: classes.join(" "), dataset: { postId: p.id }, tabindex: "-1" });
-  const head = el("div", { class: "post-head" },
-    el("span", { class: "avatar", "aria-hidden": "true" }, name.slice(0, 1).toUpperCase()),
-    el("strong", { class: "author" }, name),
-    user?.is_bot && el("span", { class: "badge" }, "BOT"),
-    el("time", { datetime: new Date(p.create_at).toISOString() }, formatTime(p.create_at)),
-    p.edit_at > 0 && el("span", { class: "edited" }, "(edited)"),
-  );
-  item.append(head);
-  if (p.root_id && withThreads) {
-    const root = state.posts.get(p.root_id);
-    item.append(el("button", { type: "button", class: "reply-to link", onclick: () => openThread(p.root_id) },
-      `↪ reply to ${root ? `@${nameOf(root.user_id)}: ${(root.message || "").slice(0, 60)}` : "a thread"}`));
-  }
-  item.append(el("div", { class: "post-message" }, markdown(p.message)));
-  if (p._note) {
-    const label = { rejected: "Rejected by the plugin", dismissed: "Dismissed", failed: "Not sent" }[p._note.kind];
-    item.append(el("div", { class: `post-outcome ${p._note.kind}`, role: "note" },
-      el("strong", {}, `${label}: `), el("span", { class: "reason" }, p._note.reason)));
-  }
-  const sent = state.modified.get(p.id);
-  if (sent !== undefined) {
-    item.append(el("div", { class: "post-outcome modified", role: "note" },
-      el("strong", {}, "Modified by the plugin"), " — you wrote: ", el("span", { class: "original" }, sent)));
-  }
-  const attachments = p.props?.attachments;
-  if (Array.isArray(attachments)) item.append(...attachments.map((a) => renderAttachment(p, a)));
-  if (p.type === "ephemeral" || p._ephemeral) {
-    item.append(el("div", { class: "only-you" }, "(Only visible to you)",
-      el("button", { type: "button", class: "link", onclick: () => removePost(p.id) }, "Dismiss")));
-  }
-  if (!p._note && !system && p.type !== "ephemeral") {
-    item.append(renderReactions(p));
-    const actions = el("div", { class: "post-actions" },
-      el("button", { type: "button", class: "react", "aria-label": "Add a reaction", "aria-haspopup": "true",
-        onclick: (event) => togglePicker(event.currentTarget, p) }, "☺+"));
-    if (withThreads) {
-      actions.append(el("button", { type: "button", class: "reply", onclick: () => openThread(p.root_id || p.id) }, "Reply"));
-      const replies = p.root_id ? 0 : repliesTo(p.id);
-      if (replies) {
-        item.append(el("button", { type: "button", class: "replies link", onclick: () => openThread(p.id) },
-          `${replies} ${replies === 1 ? "reply" : "replies"}`));
-      }
-    }
-    item.append(actions);
-  }
-  return item;
-}
-
-// --- reactions -----------------------------------------------------------------------------
-
-function renderReactions(p) {
-  const counts = new Map();
-  for (const r of p.metadata?.reactions || []) {
-    if (!counts.has(r.emoji_name)) counts.set(r.emoji_name, []);
-    counts.get(r.emoji_name).push(r.user_id);
-  }
-  return el("div", { class: "reactions" },
-    ...[...counts].map(([emoji, users]) => {
-      const mine = users.includes(state.me.id);
-      return el("button", {
-        type: "button", class: "reaction", "aria-pressed": String(mine),
-        title: users.map((id) => "@" + nameOf(id)).join(", ") + ` reacted with :${emoji}:`,
-        onclick: () => react(p, emoji, mine),
-      }, emojiOf(emoji), " ", String(users.length));
-    }),
-  );
-}
-
-function togglePicker(button, p) {
-  const open = button.parentElement.querySelector(".picker");
-  if (open) {
-    open.remove();
-    return;
-  }
-  const picker = el("div", { class: "picker", role: "menu", "aria-label": "Reactions" },
-    ...PICKER.map((emoji) => el("button", {
-      type: "button", role: "menuitem", title: `:${emoji}:`,
-      onclick: () => { picker.remove(); react(p, emoji, false); },
-    }, emojiOf(emoji))));
-  button.after(picker);
-  picker.querySelector("button").focus();
-}
-
-async function react(p, emoji, remove) {
-  try {
-    if (remove) await api("DELETE", `/api/v4/users/${state.me.id}/posts/${p.id}/reactions/${encodeURIComponent(emoji)}`);
-    else await post("/api/v4/reactions", { user_id: state.me.id, post_id: p.id, emoji_name: emoji });
-  } catch (error) {
-    notice(`Reaction not saved: ${error.message}`);
-  }
-}
-
-function onReaction(reaction, added) {
-  const p = state.posts.get(reaction.post_id);
-  if (!p) return;
-  const metadata = (p.metadata ||= {});
-  const others = (metadata.reactions || []).filter(
-    (r) => !(r.user_id === reaction.user_id && r.emoji_name === reaction.emoji_name));
-  metadata.reactions = added ? [...others, reaction] : others;
-  renderPosts();
-}
-
-// --- message attachments: buttons and menus ------------------------------------------------
-
-function renderAttachment(p, a) {
-  const box = el("div", { class: "attachment", style: a.color ? `--bar: ${safeColor(a.color)}` : undefined });
-  if (a.pretext) box.append(el("div", { class: "pretext" }, markdown(a.pretext)));
-  if (a.author_name) box.append(el("div", { class: "author-name" }, a.author_name));
-  if (a.title) {
-    box.append(el("div", { class: "title" }, a.title_link && /^https?:/.test(a.title_link)
-      ? el("a", { href: a.title_link, target: "_blank", rel: "noopener noreferrer" }, a.title) : a.title));
-  }
-  if (a.text) box.append(el("div", { class: "text" }, markdown(a.text)));
-  if (Array.isArray(a.fields) && a.fields.length) {
-    box.append(el("dl", { class: "fields" }, ...a.fields.flatMap((f) => [
-      el("dt", { class: f.short ? "short" : "" }, f.title || ""),
-      el("dd", { class: f.short ? "short" : "" }, markdown(String(f.value ?? ""))),
-    ])));
-  }
-  if (Array.isArray(a.actions) && a.actions.length) {
-    box.append(el("div", { class: "actions" }, ...a.actions.map((action) => renderAction(p, action))));
-  }
-  if (a.footer) box.append(el("div", { class: "footer" }, a.footer));
-  return box;
-}
-
-function safeColor(color) {
-  const named = { good: "#3db887", warning: "#ffbc1f", danger: "#d24b4e" };
-  return named[color] || (/^#[0-9a-f]{3,8}$/i.test(color) ? color : "#8c8c8c");
-}
-
-function renderAction(p, action) {
-  if (action.type === "select") {
-    const options = action.data_source === "users"
-      ? [...state.users.values()].filter((u) => !u.is_bot).map((u) => ({ text: "@" + u.username, value: u.id }))
-      : action.data_source === "channels"
-        ? state.channels.filter((c) => c.type === "O").map((c) => ({ text: c.display_name, value: c.id }))
-        : action.options || [];
-    const select = el("select", {
-      class: "action-menu", "aria-label": action.name || "Choose",
-      onchange: (event) => clickAction(p, action, event.target.value, event.target),
-    },
-    el("option", { value: "", disabled: true, selected: !action.default_option }, action.name || "Choose…"),
-    ...options.map((o) => el("option", { value: o.value, selected: o.value === action.default_option }, o.text)));
-    return select;
-  }
-  return el("button", {
-    type: "button", class: `action-button ${action.style || "default"}`, disabled: action.disabled,
-    onclick: (event) => clickAction(p, action, undefined, event.currentTarget),
-  }, action.name || "Button");
-}
-
-async function clickAction(p, action, selected, control) {
-  control.disabled = true;
-  try {
-    const body = selected === undefined ? {} : { selected_option: selected };
-    const answer = await post(`/api/v4/posts/${p.id}/actions/${encodeURIComponent(action.id)}`, body);
-    if (answer?.goto_location) notice(`The plugin points to ${answer.goto_location}`, "info");
-  } catch (error) {
-    notice(`${action.name || "The action"} failed: ${error.message}`);
-  } finally {
-    if (control.isConnected) control.disabled = false;
-  }
-}
-
-// --- threads -----------------------------------------------------------------------------
-
-async function openThread(rootId) {
-  state.thread = rootId;
-  $("#thread").hidden = false;
-  try {
-    const thread = await get(`/api/v4/posts/${rootId}/thread`);
-    for (const [id, p] of Object.entries(thread.posts)) {
-      await userOf(p.user_id);
-      if (!state.posts.has(id)) state.posts.set(id, p);
-    }
-  } catch (error) {
-    notice(`Could not load the thread: ${error.message}`);
-  }
-  renderThread();
-  $("#reply-box").focus();
-}
-
-function closeThread() {
-  state.thread = null;
-  $("#thread").hidden = true;
-}
-
-function renderThread() {
-  const posts = [...state.posts.values()]
-    .filter((p) => p.id === state.thread || p.root_id === state.thread)
-    .sort((a, b) => a.create_at - b.create_at);
-  renderList($("#thread-posts"), posts, false);
-}
-
-// --- interactive dialogs -----------------------------------------------------------------
-
-function openDialog(request) {
-  const { dialog } = request;
-  state.dialog = request;
-  $("#dialog-title").textContent = dialog.title || "Dialog";
-  $("#dialog-intro").replaceChildren(...(dialog.introduction_text ? [markdown(dialog.introduction_text)] : []));
-  $("#dialog-error").textContent = "";
-  $("#dialog-submit").textContent = dialog.submit_label || "Submit";
-  $("#dialog-fields").replaceChildren(...(dialog.elements || []).map(renderField));
-  const modal = $("#dialog");
-  if (!modal.open) modal.showModal();
-  modal.querySelector("input, textarea, select")?.focus();
-}
-
-function renderField(element) {
-  const id = `field-${element.name}`;
-  const help = element.help_text ? el("small", { class: "help", id: `${id}-help` }, element.help_text) : null;
-  const common = {
-    id, name: element.name, required: !element.optional, "aria-describedby": help ? `${id}-help` : undefined,
-  };
-  let control;
-  const value = element.default ?? "";
-  if (element.type === "textarea") {
-    control = el("textarea", { ...common, placeholder: element.placeholder, maxlength: element.max_length || undefined, minlength: element.min_length || undefined, rows: 3 }, value);
-  } else if (element.type === "select" || element.type === "radio") {
-    const options = element.data_source === "users"
-      ? [...state.users.values()].filter((u) => !u.is_bot).map((u) => ({ text: "@" + u.username, value: u.id }))
-      : element.data_source === "channels"
-        ? state.channels.map((c) => ({ text: channelLabel(c), value: c.id }))
-        : element.options || [];
-    if (element.type === "radio") {
-      control = el("div", { role: "radiogroup", id, "aria-labelledby": `${id}-label` },
-        ...options.map((o, index) => el("label", { class: "radio" },
-          el("input", { type: "radio", name: element.name, value: o.value, checked: o.value === value || (!value && index === 0 && !element.optional) }), o.text)));
-    } else {
-      control = el("select", common,
-        el("option", { value: "" }, element.placeholder || "Choose…"),
-        ...options.map((o) => el("option", { value: o.value, selected: o.value === value }, o.text)));
-    }
-  } else if (element.type === "bool") {
-    control = el("input", { ...common, type: "checkbox", required: false, checked: value === true || value === "true" });
-  } else {
-    const subtype = ["email", "number", "password", "tel", "url"].includes(element.subtype) ? element.subtype : "text";
-    control = el("input", { ...common, type: subtype, value, placeholder: element.placeholder, maxlength: element.max_length || undefined, minlength: element.min_length || undefined });
-  }
-  return el("div", { class: "field", dataset: { field: element.name } },
-    el("label", { for: id, id: `${id}-label` }, element.display_name || element.name, element.optional ? el("span", { class: "optional" }, " (optional)") : ""),
-    control, help, el("p", { class: "field-error error", role: "alert" }));
-}
-
-function dialogSubmission() {
-  const submission = {};
-  for (const element of state.dialog.dialog.elements || []) {
-    if (element.type === "bool") {
-      submission[element.name] = $(`#field-${CSS.escape(element.name)}`).checked;
-    } else if (element.type === "radio") {
-      const checked = document.querySelector(`#dialog input[name="${CSS.escape(element.name)}"]:checked`);
-      if (checked) submission[element.name] = checked.value;
-    } else {
-      const value = $(`#field-${CSS.escape(element.name)}`).value;
-      if (value !== "" || !element.optional) submission[element.name] = element.subtype === "number" && value !== "" ? Number(value) : value;
-    }
-  }
-  return submission;
-}
-
-async function submitDialog(cancelled) {
-  const request = state.dialog;
-  if (!request) return;
-  const { dialog } = request;
-  for (const node of document.querySelectorAll("#dialog .field-error")) node.textContent = "";
-  $("#dialog-error").textContent = "";
-  const body = {
-    url: request.url, callback_id: dialog.callback_id || "", state: dialog.state || "",
-    user_id: state.me.id, channel_id: state.channel?.id || "", team_id: state.team?.id || "",
-    cancelled, submission: cancelled ? {} : dialogSubmission(),
-  };
-  if (!cancelled) {
-    const missing = (dialog.elements || []).filter((e) => !e.optional && e.type !== "bool" && (body.submission[e.name] ?? "") === "");
-    if (missing.length) {
-      for (const e of missing) fieldError(e.name, "This field is required.");
-      return;
-    }
-  }
-  try {
-    const answer = await post("/api/v4/actions/dialogs/submit", body);
-    if (!cancelled && (answer?.error || (answer?.errors && Object.keys(answer.errors).length))) {
-      $("#dialog-error").textContent = answer.error || "";
-      for (const [name, message] of Object.entries(answer.errors || {})) fieldError(name, message);
-      return;
-    }
-    closeDialog();
-  } catch (error) {
-    if (cancelled) closeDialog();
-    else $("#dialog-error").textContent = error.message;
-  }
-}
-
-function fieldError(name, message) {
-  const field = document.querySelector(`#dialog .field[data-field="${CSS.escape(name)}"]`);
-  if (field) {
-    field.querySelector(".field-error").textContent = message;
-    field.querySelector("input, textarea, select")?.setAttribute("aria-invalid", "true");
-  } else {
-    $("#dialog-error").textContent += ` ${name}: ${message}`;
-  }
-}
-
-function closeDialog() {
-  state.dialog = null;
-  const modal = $("#dialog");
-  if (modal.open) modal.close();
-  $("#message-box").focus();
 }
 
 // --- live events -------------------------------------------------------------------------
@@ -844,7 +202,7 @@ const handlers = {
     }
     if (state.posts.has(p.id)) {
       state.posts.set(p.id, { ...p, metadata: p.metadata || state.posts.get(p.id).metadata });
-      userOf(p.user_id).then(renderPosts);
+      run(() => userOf(p.user_id).then(renderPosts));
     }
   },
   post_deleted({ data, broadcast }) {
@@ -871,16 +229,16 @@ const handlers = {
   },
   plugin_statuses_changed({ data }) {
     showPluginStatus(data.plugin_statuses);
-    if (state.team) loadCommands();
+    if (state.team) run(loadCommands);
   },
   channel_created: refreshChannels,
   channel_updated: refreshChannels,
   channel_deleted: refreshChannels,
   user_added: refreshChannels,
   user_removed: refreshChannels,
-  added_to_team: ({ data }) => { if (data.user_id === state.me?.id) loadTeams(); },
-  leave_team: ({ data }) => { if (data.user_id === state.me?.id) loadTeams(); },
-  new_user: () => loadUsers(),
+  added_to_team: ({ data }) => { if (data.user_id === state.me?.id) run(loadTeams); },
+  leave_team: ({ data }) => { if (data.user_id === state.me?.id) run(loadTeams); },
+  new_user: () => run(loadUsers),
   user_updated: ({ data }) => {
     if (data.user?.id) state.users.set(data.user.id, { ...state.users.get(data.user.id), ...data.user });
   },
@@ -890,26 +248,13 @@ let refreshing = null;
 
 function refreshChannels() {
   if (!state.team || refreshing) return;
-  refreshing = setTimeout(async () => {
+  refreshing = setTimeout(() => run(async () => {
     refreshing = null;
     await loadChannels();
     if (state.channel && !state.channels.some((c) => c.id === state.channel.id)) {
       await selectChannel(state.channels.find((c) => c.name === "town-square") || state.channels[0] || null);
     }
-  }, 100);
-}
-
-function onEphemeral(p) {
-  p._ephemeral = true;
-  state.ephemeral = [...state.ephemeral.filter((other) => other.id !== p.id), p];
-  if (p.channel_id !== state.channel?.id) {
-    notice(`Only visible to you, in another channel: ${p.message}`, "info");
-    return;
-  }
-  const known = state.posts.has(p.id);
-  state.posts.set(p.id, p);
-  if (!known) state.order.push(p.id);
-  userOf(p.user_id).then(renderPosts);
+  }), 100);
 }
 
 function showPluginStatus(statuses) {
@@ -969,7 +314,7 @@ function dispatch(text) {
   } catch {
     return;
   }
-  if (envelope.event === "dev_missed" && state.channel) selectChannel(state.channel);
+  if (envelope.event === "dev_missed" && state.channel) run(() => selectChannel(state.channel));
   try {
     handlers[envelope.event]?.(envelope);
   } catch (error) {
@@ -983,28 +328,24 @@ function dispatch(text) {
 function wire() {
   const box = $("#message-box");
   box.addEventListener("keydown", onComposerKey);
-  box.addEventListener("input", () => {
-    composer.active = -1;
-    autosize(box);
-    showSuggestions();
-  });
+  box.addEventListener("input", onComposerInput);
   box.addEventListener("blur", () => { $("#suggestions").hidden = true; });
   box.addEventListener("focus", showSuggestions);
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
-    send(box, "");
+    run(() => send(box, ""));
   });
   const reply = $("#reply-box");
   reply.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      send(reply, state.thread);
+      run(() => send(reply, state.thread));
     }
   });
   reply.addEventListener("input", () => autosize(reply));
   $("#thread-composer").addEventListener("submit", (event) => {
     event.preventDefault();
-    send(reply, state.thread);
+    run(() => send(reply, state.thread));
   });
   $("#close-thread").addEventListener("click", closeThread);
   $("#leave-channel").addEventListener("click", leaveChannel);
@@ -1037,24 +378,16 @@ function wire() {
   });
   $("#dialog-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    submitDialog(false);
+    run(() => submitDialog(false));
   });
-  $("#dialog-cancel").addEventListener("click", () => submitDialog(true));
+  $("#dialog-cancel").addEventListener("click", cancelDialog);
   $("#dialog").addEventListener("cancel", (event) => {
     event.preventDefault();
-    submitDialog(true);
+    cancelDialog();
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") document.querySelector(".picker")?.remove();
   });
-}
-
-async function run(work) {
-  try {
-    await work();
-  } catch (error) {
-    notice(error.message);
-  }
 }
 
 async function start() {
