@@ -271,7 +271,7 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
             " UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call."
         )
     doc_lines = [*wrap(doc, DOC_WIDTH).splitlines(), ""]
-    doc_lines += [*_doc_sections(params, results, required, served), ""]
+    doc_lines += [*_doc_sections(params, results, returns, required, served), ""]
     doc_lines.append(f"Go: ``plugin.API.{method.name}``.")
     reject = f'reject("{method.name}", self.{name}, locals(), {required!r}'
 
@@ -344,19 +344,26 @@ def _doc_entry(text: str, name: str | None = None) -> list[str]:
 
 
 def _doc_sections(
-    params: list[Param], results: list[FieldIR], required: tuple[str, ...], served: bool
+    params: list[Param],
+    results: list[FieldIR],
+    returns: str,
+    required: tuple[str, ...],
+    served: bool,
 ) -> list[str]:
-    """Args (what the protos say about the parameters, and ``timeout``), Returns (when the
-    proto describes the result) and Raises: the method's reference in the docs."""
+    """Args (what the protos say about each parameter, and ``timeout``), Returns (what they
+    say about the result) and Raises: the method's reference in the docs. Every parameter and
+    result has a comment (``codegen.completeness`` stops generation otherwise)."""
     out = ["Args:"]
     for p in params:
-        if p.role is Role.VARIADIC:
-            out += _doc_entry(p.field.comment or "Fields of the entry, as keywords.", f"**{p.name}")
-        elif p.field.comment:
-            out += _doc_entry(p.field.comment, p.name)
+        name = f"**{p.name}" if p.role is Role.VARIADIC else p.name
+        out += _doc_entry(p.field.comment, name)
     out += _doc_entry(TIMEOUT_DOC, "timeout")
-    if len(results) == 1 and results[0].comment:
+    if len(results) == 1:
         out += ["", "Returns:", *_doc_entry(results[0].comment)]
+    elif results:
+        out += ["", "Returns:", *_doc_entry(f"A ``{returns}`` (a named tuple) of:")]
+        for f in results:
+            out += [f"    {line}" for line in _doc_entry(f.comment, f"``{f.name}``")]
     out += ["", "Raises:"]
     if not served:
         return [*out, *_doc_entry("always (status 501), without a call.", "PluginAPIError")]

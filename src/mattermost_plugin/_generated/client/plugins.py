@@ -152,6 +152,9 @@ class PluginsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The plugin's state.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
@@ -185,6 +188,9 @@ class PluginsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            One manifest per installed plugin.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -217,6 +223,9 @@ class PluginsMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The manifest of the installed plugin.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -267,6 +276,12 @@ class PluginsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            A ``PluginHTTPResult`` (a named tuple) of:
+                ``status_code``: HTTP status returned by the target plugin.
+                ``headers``: Response headers (one value per name).
+                ``body``: Response body.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -309,6 +324,7 @@ class PluginsMixin(SyncTransport):
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
         Args:
+            event: The event: its id (the kind of event) and its data.
             opts: Delivery options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -492,6 +508,9 @@ class AsyncPluginsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The plugin's state.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
@@ -525,6 +544,9 @@ class AsyncPluginsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            One manifest per installed plugin.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -557,6 +579,9 @@ class AsyncPluginsMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The manifest of the installed plugin.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -607,6 +632,12 @@ class AsyncPluginsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            A ``PluginHTTPResult`` (a named tuple) of:
+                ``status_code``: HTTP status returned by the target plugin.
+                ``headers``: Response headers (one value per name).
+                ``body``: Response body.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -649,6 +680,7 @@ class AsyncPluginsMixin(AsyncTransport):
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
         Args:
+            event: The event: its id (the kind of event) and its data.
             opts: Delivery options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
