@@ -271,7 +271,8 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
             " UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call."
         )
     doc_lines = [*wrap(doc, DOC_WIDTH).splitlines(), ""]
-    doc_lines += [*_doc_sections(params, results, returns, required, served), ""]
+    shown_results = [re.sub(r"\bm_\w+\.", "", module.py_type(f)) for f in results]
+    doc_lines += [*_doc_sections(params, results, shown_results, required, served), ""]
     doc_lines.append(f"Go: ``plugin.API.{method.name}``.")
     reject = f'reject("{method.name}", self.{name}, locals(), {required!r}'
 
@@ -346,7 +347,7 @@ def _doc_entry(text: str, name: str | None = None) -> list[str]:
 def _doc_sections(
     params: list[Param],
     results: list[FieldIR],
-    returns: str,
+    result_annotations: list[str],
     required: tuple[str, ...],
     served: bool,
 ) -> list[str]:
@@ -360,10 +361,10 @@ def _doc_sections(
     out += _doc_entry(TIMEOUT_DOC, "timeout")
     if len(results) == 1:
         out += ["", "Returns:", *_doc_entry(results[0].comment)]
-    elif results:
-        out += ["", "Returns:", *_doc_entry(f"A ``{returns}`` (a named tuple) of:")]
-        for f in results:
-            out += [f"    {line}" for line in _doc_entry(f.comment, f"``{f.name}``")]
+    elif results:  # a named tuple: one item per field, named and typed as griffe reads them
+        out += ["", "Returns:"]
+        for f, annotation in zip(results, result_annotations, strict=True):
+            out += _doc_entry(f.comment, f"{f.name} ({annotation})")
     out += ["", "Raises:"]
     if not served:
         return [*out, *_doc_entry("always (status 501), without a call.", "PluginAPIError")]

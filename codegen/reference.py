@@ -138,6 +138,21 @@ def _expand(annotation: str) -> str:
     )
 
 
+def _markdown_text(text: str) -> str:
+    """Proto prose as Markdown text: ``<plugin id>`` is a placeholder, not an HTML tag."""
+    return text.replace("<", "&lt;")
+
+
+def _arguments(docs: list[tuple[str, str]]) -> list[str]:
+    """The handler's arguments with what the protos say about each, as a nested list."""
+    if not docs:
+        return ["- **Arguments**: none."]
+    return [
+        "- **Arguments**, in this order:",
+        *[f"    - `{arg}`: {_markdown_text(' '.join(text.split()))}" for arg, text in docs],
+    ]
+
+
 def _hook_section(
     types: _Types, name: str, doc: str, request: MessageIR, response: MessageIR
 ) -> list[str]:
@@ -153,13 +168,14 @@ def _hook_section(
     return [
         f"## {name}",
         "",
-        wrap(doc),
+        _markdown_text(wrap(doc)),
         "",
         "```python",
         f"def {method}({params}) -> {_expand(types.result(name, response))}: ...",
         "```",
         "",
         f"- **Handler**: a method named `{method}`, or any method marked `@hook(HookName.{name})`.",
+        *_arguments(types.argument_docs(name, request)),
         f"- **Returns**: {returns}",
         f"- **When the handler fails**: {failure_policy(name, kind, fail_closed)}.",
         "",

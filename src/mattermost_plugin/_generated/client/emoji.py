@@ -120,9 +120,8 @@ class EmojiMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            A ``GetEmojiImageResult`` (a named tuple) of:
-                ``image``: Image bytes.
-                ``content_type``: Image format, e.g. "png" or "gif".
+            image (bytes): Image bytes.
+            content_type (str): Image format, e.g. "png" or "gif".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -291,9 +290,8 @@ class AsyncEmojiMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            A ``GetEmojiImageResult`` (a named tuple) of:
-                ``image``: Image bytes.
-                ``content_type``: Image format, e.g. "png" or "gif".
+            image (bytes): Image bytes.
+            content_type (str): Image format, e.g. "png" or "gif".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

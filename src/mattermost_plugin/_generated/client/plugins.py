@@ -277,10 +277,9 @@ class PluginsMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            A ``PluginHTTPResult`` (a named tuple) of:
-                ``status_code``: HTTP status returned by the target plugin.
-                ``headers``: Response headers (one value per name).
-                ``body``: Response body.
+            status_code (int): HTTP status returned by the target plugin.
+            headers (dict[str, str]): Response headers (one value per name).
+            body (bytes): Response body.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -633,10 +632,9 @@ class AsyncPluginsMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            A ``PluginHTTPResult`` (a named tuple) of:
-                ``status_code``: HTTP status returned by the target plugin.
-                ``headers``: Response headers (one value per name).
-                ``body``: Response body.
+            status_code (int): HTTP status returned by the target plugin.
+            headers (dict[str, str]): Response headers (one value per name).
+            body (bytes): Response body.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
