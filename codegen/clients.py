@@ -19,7 +19,7 @@ from pathlib import Path
 
 from codegen import converters
 from codegen.ir import FieldIR, Kind, MethodIR, ProtoIR
-from codegen.models import wrap
+from codegen.models import prose, wrap
 from codegen.naming import snake
 from codegen.signatures import DEFAULTS, UNSERVED, Param, Role, is_json_blob, params_of
 
@@ -334,7 +334,7 @@ def _doc_entry(text: str, name: str | None = None) -> list[str]:
     """One entry of a Google-style section (``name: text``), wrapped with a hanging indent."""
     head = f"{name}: " if name is not None else ""
     filled = textwrap.fill(
-        head + " ".join(text.split()),
+        head + " ".join(prose(text).split()),
         DOC_WIDTH,
         initial_indent="    ",
         subsequent_indent="        ",

@@ -10,6 +10,7 @@ defaults as ``b""``.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -57,10 +58,21 @@ DCG_OPTIONS = [
 ]
 
 
+# A placeholder in proto prose (``/plugins/<plugin id>/...``, ``custom_<plugin id>_``):
+# Markdown would read ``<plugin id>`` as an HTML tag and drop it, so docs show it as code.
+_TEMPLATE = r"[\w/.-]*<[a-z][\w ]*>(?:[\w/-]|\.\.\.|\.(?=\w))*"
+PLACEHOLDER = re.compile(rf'"({_TEMPLATE})"|({_TEMPLATE})')  # quotes give way to the code
+
+
+def prose(text: str) -> str:
+    """Proto comment text as it goes into docstrings and pages: placeholders as code."""
+    return PLACEHOLDER.sub(lambda m: f"``{m[1] or m[2]}``", text)
+
+
 def wrap(text: str, width: int = 88) -> str:
     """Wrap each paragraph so docstrings fit the line length (they sit 4 spaces deep)."""
     paragraphs = text.split("\n\n")
-    return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
+    return "\n\n".join(textwrap.fill(prose(" ".join(p.split())), width) for p in paragraphs)
 
 
 def _scalar_schema(py_type: str) -> dict[str, Any]:

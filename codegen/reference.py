@@ -15,7 +15,7 @@ from pathlib import Path
 from codegen.hook_methods import SERVE_HTTP_ARGS, _Types
 from codegen.hooks import hook_rpcs, response_kind
 from codegen.ir import MessageIR, ProtoIR
-from codegen.models import ENUMS_MODULE, wrap
+from codegen.models import ENUMS_MODULE, prose, wrap
 from codegen.naming import snake
 
 # Written by codegen next to the package, copied to docs/ (see codegen.__main__).
@@ -138,18 +138,13 @@ def _expand(annotation: str) -> str:
     )
 
 
-def _markdown_text(text: str) -> str:
-    """Proto prose as Markdown text: ``<plugin id>`` is a placeholder, not an HTML tag."""
-    return text.replace("<", "&lt;")
-
-
 def _arguments(docs: list[tuple[str, str]]) -> list[str]:
     """The handler's arguments with what the protos say about each, as a nested list."""
     if not docs:
         return ["- **Arguments**: none."]
     return [
         "- **Arguments**, in this order:",
-        *[f"    - `{arg}`: {_markdown_text(' '.join(text.split()))}" for arg, text in docs],
+        *[f"    - `{arg}`: {' '.join(prose(text).split())}" for arg, text in docs],
     ]
 
 
@@ -168,7 +163,7 @@ def _hook_section(
     return [
         f"## {name}",
         "",
-        _markdown_text(wrap(doc)),
+        wrap(doc),
         "",
         "```python",
         f"def {method}({params}) -> {_expand(types.result(name, response))}: ...",

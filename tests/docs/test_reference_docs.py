@@ -16,6 +16,7 @@ from tests.docs.test_site import section
 
 from codegen import __main__ as codegen_main
 from codegen import completeness, ir, protoc
+from codegen.models import prose
 from mattermost_plugin._generated.client import GeneratedAsyncAPI, GeneratedSyncAPI
 from mattermost_plugin._generated.hook_table import HOOKS
 
@@ -116,3 +117,17 @@ def test_generation_stops_on_an_undocumented_hook_argument(
     message = str(stopped.value)
     assert "MessageHasBeenPostedRequest.post (hooks_message.proto: hook argument of" in message
     assert message.count("\n  ") == 1  # only that one
+
+
+@pytest.mark.parametrize(
+    ("comment", "shown"),
+    [
+        ("to /plugins/<plugin id>/...; then", "to ``/plugins/<plugin id>/...``; then"),
+        ("starting with /<target plugin id>/.", "starting with ``/<target plugin id>/``."),
+        ('without the "custom_<plugin id>_" prefix', "without the ``custom_<plugin id>_`` prefix"),
+        ("x < 3 and y > 2; map<string, string>", "x < 3 and y > 2; map<string, string>"),
+    ],
+)
+def test_placeholders_are_shown_as_code(comment: str, shown: str) -> None:
+    """Markdown would take ``<plugin id>`` for an HTML tag and drop it from the page."""
+    assert prose(comment) == shown

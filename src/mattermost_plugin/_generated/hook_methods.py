@@ -655,13 +655,13 @@ class HookMethods:
         ) -> Returns[
             HTTPResponse | Mapping[str, Any] | str | bytes | bytearray | memoryview | None
         ]:
-            """Called for HTTP requests to /plugins/<plugin id>/...; request and response are
-            streamed. See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
+            """Called for HTTP requests to ``/plugins/<plugin id>/...``; request and response
+            are streamed. See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
 
             Args:
                 context: Context of the request (session, request id, client IP, ...).
                 request: The HTTP request: method, URL (its path is the part after
-                    /plugins/<plugin id>), headers and body.
+                    ``/plugins/<plugin id>``), headers and body.
 
             Go: ``plugin.Hooks.ServeHTTP``.
             """

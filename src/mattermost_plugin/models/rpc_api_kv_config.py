@@ -400,11 +400,11 @@ class LogWarnResponse(ProtoModel):
 
 class PublishWebSocketEventRequest(ProtoModel):
     """Request of PluginAPI.PublishWebSocketEvent: sends a WebSocket event to clients; the
-    server prefixes the event name with "custom_<plugin id>_".
+    server prefixes the event name with ``custom_<plugin id>_``.
     """
 
     event: str = ""
-    """Event name, without the "custom_<plugin id>_" prefix."""
+    """Event name, without the ``custom_<plugin id>_`` prefix."""
     payload: dict[str, Any] = {}
     """Event data sent to clients.
 

@@ -941,13 +941,13 @@ class OpenInteractiveDialogResponse(ProtoModel):
 
 class PluginHTTPRequest(ProtoModel):
     """Request of PluginAPI.PluginHTTP: sends an HTTP request to another plugin's ServeHTTP
-    (URL path starts with /<plugin id>).
+    (URL path starts with ``/<plugin id>``).
     """
 
     method: str = ""
     """HTTP method."""
     url: str = ""
-    """URL path starting with /<target plugin id>/."""
+    """URL path starting with ``/<target plugin id>/``."""
     headers: dict[str, str] = {}
     """Request headers (one value per name)."""
     body: bytes = b""

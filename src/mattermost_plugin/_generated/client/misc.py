@@ -142,10 +142,10 @@ class MiscMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a WebSocket event to clients; the server prefixes the event name with
-        "custom_<plugin id>_".
+        ``custom_<plugin id>_``.
 
         Args:
-            event: Event name, without the "custom_<plugin id>_" prefix.
+            event: Event name, without the ``custom_<plugin id>_`` prefix.
             payload: Event data sent to clients.
             broadcast: Who receives the event.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -425,10 +425,10 @@ class AsyncMiscMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a WebSocket event to clients; the server prefixes the event name with
-        "custom_<plugin id>_".
+        ``custom_<plugin id>_``.
 
         Args:
-            event: Event name, without the "custom_<plugin id>_" prefix.
+            event: Event name, without the ``custom_<plugin id>_`` prefix.
             payload: Event data sent to clients.
             broadcast: Who receives the event.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s

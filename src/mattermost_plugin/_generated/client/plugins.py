@@ -264,12 +264,12 @@ class PluginsMixin(SyncTransport):
         body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
-        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
-        id>).
+        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with ``/<plugin
+        id>``).
 
         Args:
             method: HTTP method.
-            url: URL path starting with /<target plugin id>/.
+            url: URL path starting with ``/<target plugin id>/``.
             headers: Request headers (one value per name).
             body: Request body.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -619,12 +619,12 @@ class AsyncPluginsMixin(AsyncTransport):
         body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
-        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
-        id>).
+        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with ``/<plugin
+        id>``).
 
         Args:
             method: HTTP method.
-            url: URL path starting with /<target plugin id>/.
+            url: URL path starting with ``/<target plugin id>/``.
             headers: Request headers (one value per name).
             body: Request body.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
