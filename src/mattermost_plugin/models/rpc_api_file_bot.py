@@ -37,7 +37,7 @@ class CreateBotRequest(ProtoModel):
 
     bot: api_file_bot.Bot | None = None
     """The bot to create: username (required), display_name and description; the server creates
-    its user and assigns user_id.
+    its user and assigns user_id. An empty owner_id makes this plugin the owner.
     """
 
 

@@ -269,7 +269,7 @@ class KVSetRequest(ProtoModel):
     key: str = ""
     """Key, at most 150 characters; each plugin has its own keys."""
     value: bytes = b""
-    """Raw value bytes."""
+    """Raw value bytes; empty deletes the key."""
 
 
 class KVSetResponse(ProtoModel):

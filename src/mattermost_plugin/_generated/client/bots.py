@@ -34,7 +34,8 @@ class BotsMixin(SyncTransport):
 
         Args:
             bot: The bot to create: username (required), display_name and description; the
-                server creates its user and assigns user_id.
+                server creates its user and assigns user_id. An empty owner_id makes this
+                plugin the owner.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -325,7 +326,8 @@ class AsyncBotsMixin(AsyncTransport):
 
         Args:
             bot: The bot to create: username (required), display_name and description; the
-                server creates its user and assigns user_id.
+                server creates its user and assigns user_id. An empty owner_id makes this
+                plugin the owner.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.

@@ -654,7 +654,7 @@ class CreateBotRequest(_message.Message):
     @_builtins.property
     def bot(self) -> Global___Bot:
         """The bot to create: username (required), display_name and description; the server creates its
-        user and assigns user_id.
+        user and assigns user_id. An empty owner_id makes this plugin the owner.
         """
 
     def __init__(

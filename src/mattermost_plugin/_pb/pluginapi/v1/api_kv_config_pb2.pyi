@@ -37,7 +37,7 @@ class KVSetRequest(_message.Message):
     key: _builtins.str
     """Key, at most 150 characters; each plugin has its own keys."""
     value: _builtins.bytes
-    """Raw value bytes."""
+    """Raw value bytes; empty deletes the key."""
     def __init__(
         self,
         *,
