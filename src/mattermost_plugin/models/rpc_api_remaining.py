@@ -834,7 +834,7 @@ class ListBuiltInCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
-    """The commands."""
+    """The built-in slash commands."""
 
 
 class ListCommandsRequest(ProtoModel):
@@ -850,7 +850,7 @@ class ListCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
-    """The commands."""
+    """The team's slash commands."""
 
 
 class ListCustomCommandsRequest(ProtoModel):
@@ -868,7 +868,7 @@ class ListCustomCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
-    """The commands."""
+    """The team's custom slash commands."""
 
 
 class ListPluginCommandsRequest(ProtoModel):
@@ -886,7 +886,7 @@ class ListPluginCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
-    """The commands."""
+    """The slash commands registered by plugins."""
 
 
 class LogAuditRecRequest(ProtoModel):

@@ -198,7 +198,7 @@ class CommandsMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The built-in slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -236,7 +236,7 @@ class CommandsMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The team's slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -277,7 +277,7 @@ class CommandsMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The team's custom slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -321,7 +321,7 @@ class CommandsMixin(SyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The slash commands registered by plugins.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -650,7 +650,7 @@ class AsyncCommandsMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The built-in slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -688,7 +688,7 @@ class AsyncCommandsMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The team's slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -729,7 +729,7 @@ class AsyncCommandsMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The team's custom slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -773,7 +773,7 @@ class AsyncCommandsMixin(AsyncTransport):
                 ``UnavailableError``.
 
         Returns:
-            The commands.
+            The slash commands registered by plugins.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

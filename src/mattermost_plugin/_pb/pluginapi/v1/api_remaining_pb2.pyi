@@ -556,7 +556,7 @@ class ListCommandsResponse(_message.Message):
 
     @_builtins.property
     def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
-        """The commands."""
+        """The team's slash commands."""
 
     def __init__(
         self,
@@ -608,7 +608,7 @@ class ListCustomCommandsResponse(_message.Message):
 
     @_builtins.property
     def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
-        """The commands."""
+        """The team's custom slash commands."""
 
     def __init__(
         self,
@@ -660,7 +660,7 @@ class ListPluginCommandsResponse(_message.Message):
 
     @_builtins.property
     def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
-        """The commands."""
+        """The slash commands registered by plugins."""
 
     def __init__(
         self,
@@ -707,7 +707,7 @@ class ListBuiltInCommandsResponse(_message.Message):
 
     @_builtins.property
     def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
-        """The commands."""
+        """The built-in slash commands."""
 
     def __init__(
         self,
