@@ -13,13 +13,12 @@ when there is none. ``*_json`` bytes travel as parsed JSON. Methods the server d
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import converters
 from codegen.ir import FieldIR, Kind, MethodIR, ProtoIR
-from codegen.models import prose, wrap
+from codegen.models import section_entry, wrap
 from codegen.naming import snake
 from codegen.signatures import DEFAULTS, UNSERVED, Param, Role, is_json_blob, params_of
 
@@ -331,17 +330,7 @@ TIMEOUT_DOC = (
 
 
 def _doc_entry(text: str, name: str | None = None) -> list[str]:
-    """One entry of a Google-style section (``name: text``), wrapped with a hanging indent."""
-    head = f"{name}: " if name is not None else ""
-    filled = textwrap.fill(
-        head + " ".join(prose(text).split()),
-        DOC_WIDTH,
-        initial_indent="    ",
-        subsequent_indent="        ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    return filled.splitlines()
+    return section_entry(text, name, DOC_WIDTH)
 
 
 def _doc_sections(

@@ -13,18 +13,21 @@ from collections.abc import Iterator
 from codegen.hooks import hook_rpcs
 from codegen.ir import FieldIR, MessageIR, MethodIR, ProtoIR
 
-# Fields no handler or caller sees: the runtime reads them (or the server leaves them empty).
-UNSEEN = {"error"}  # the response's AppError: the client raises it, a hook's error is returned
+# Fields no caller or handler sees as such: a response's AppError (the client raises it; a
+# hook's error is what its handler raises, documented per hook kind) and the RequestContext
+# a hook request starts with (the server sends it empty).
+ERROR = {"error"}
+REQUEST_CONTEXT = {"context"}
 
 
 def _fields(ir: ProtoIR) -> Iterator[tuple[str, MethodIR, MessageIR, FieldIR]]:
     """(role, method, message, field) for every parameter and result of the protocol."""
     for method in ir.service("PluginAPI").methods:
         yield from _of("parameter", method, ir.messages[method.input], set())
-        yield from _of("result", method, ir.messages[method.output], UNSEEN)
+        yield from _of("result", method, ir.messages[method.output], ERROR)
     for method, request, response in hook_rpcs(ir):
-        yield from _of("hook argument", method, request, {"context"})
-        yield from _of("hook result", method, response, UNSEEN)
+        yield from _of("hook argument", method, request, REQUEST_CONTEXT)
+        yield from _of("hook result", method, response, ERROR)
 
 
 def _of(

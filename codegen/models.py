@@ -75,6 +75,21 @@ def wrap(text: str, width: int = 88) -> str:
     return "\n\n".join(textwrap.fill(prose(" ".join(p.split())), width) for p in paragraphs)
 
 
+def section_entry(text: str, name: str | None, width: int) -> list[str]:
+    """One entry of a Google-style docstring section (``name: text``), wrapped with a
+    hanging indent, as the Args and Returns of the clients and hook methods have them."""
+    head = f"{name}: " if name is not None else ""
+    filled = textwrap.fill(
+        head + " ".join(prose(text).split()),
+        width,
+        initial_indent="    ",
+        subsequent_indent="        ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return filled.splitlines()
+
+
 def _scalar_schema(py_type: str) -> dict[str, Any]:
     return {
         "str": {"type": "string"},
