@@ -178,6 +178,16 @@ def test_the_settings_form_follows_the_schema_saves_and_shows_invalid_settings(
         "Links a post may contain before it is rejected."
     )
 
+    strictness = form.locator(".setting[data-key='strictness'] input[type='radio']")
+    expect()(strictness).to_have_count(2)
+    form.locator(".setting[data-key='strictness']").get_by_label("high").check()
+    expect()(form.locator("#setting-signing_key")).to_have_value("")
+    form.locator(".setting[data-key='signing_key']").get_by_role(
+        "button", name="Regenerate"
+    ).click()
+    expect()(form.locator("#setting-signing_key")).to_have_value(
+        re.compile(r"^[A-Za-z0-9]{20,32}$")
+    )
     form.locator("#setting-greeting").fill("ahoy")
     form.locator("#setting-api_key").fill("sk-typed-in-the-form-123")
     form.locator("#setting-mode").select_option("strict")
@@ -199,6 +209,7 @@ def test_the_settings_form_follows_the_schema_saves_and_shows_invalid_settings(
     screenshot(page, "panels-settings")
     config = workshop.server.local.server.config["PluginSettings"]["Plugins"][PLUGIN_ID]
     assert config["api_key"] == "sk-typed-in-the-form-123" and config["mode"] == "strict"
+    assert config["strictness"] == "high" and len(config["signing_key"]) >= 20
 
     form.locator("#setting-max_links").fill("4")
     form.get_by_role("button", name="Save").click()

@@ -83,6 +83,7 @@ export function settingsPanel(entry) {
             input(setting, value),
             problem ? h("p", { class: "setting-problem", role: "alert" }, problem === "[REDACTED]" ? "not valid" : problem) : null,
             setting.help_text ? h("p", { id: `setting-${key}-help`, class: "help" }, setting.help_text) : null,
+            setting.regenerate_help_text ? h("p", { class: "help" }, setting.regenerate_help_text) : null,
             setting.secret ? h("p", { class: "help" }, "Secret: shown masked, never logged.") : null,
             setting.type === "custom" ? h("p", { class: "help" }, "Custom: the plugin's webapp renders it; edit it as JSON here.") : null)));
       }

@@ -24,7 +24,11 @@ class Settings(BaseModel):
     mode: Literal["relaxed", "strict"] = setting(
         "relaxed", options={"relaxed": "Relaxed", "strict": "Strict"}
     )
+    strictness: Literal["low", "high"] = setting("low", kind="radio")
     api_key: SecretStr = setting(SecretStr(""), display_name="API key", section="Service")
+    signing_key: str = setting(
+        "", kind="generated", section="Service", regenerate_help_text="Makes a new key."
+    )
 
 
 def parse_count(text: str) -> int:
