@@ -143,6 +143,8 @@ class LogRecord:
     message: str
     fields: dict[str, Any]
     source: Literal["stderr", "api"]
+    node: int | None = None
+    """The node whose plugin process wrote it, on a local cluster (``nodes=N`` > 1)."""
 
 
 @dataclass(frozen=True)
