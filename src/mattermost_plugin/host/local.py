@@ -503,12 +503,12 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         if "?" in path and not query:
             path, query = path.split("?", 1)
         node = self._serving()
-        if node.supervisor is None:
+        if node.supervisor is None or (self.clustered and not node.running):
+            why = f": {self.last_error}" if self.last_error else ""
+            if node.supervisor is not None and node.supervisor.returncode is not None:
+                why = f" (its process exited with code {node.supervisor.returncode})"
             where = f" on {node.name}" if self.clustered else ""
-            raise RuntimeError(
-                f"{self.plugin_id} is not running{where}"
-                + (f": {self.last_error}" if self.last_error else "")
-            )
+            raise RuntimeError(f"{self.plugin_id} is not running{where}{why}")
         return start_request(
             node.supervisor.channel,
             method,
