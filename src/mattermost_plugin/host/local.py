@@ -445,7 +445,8 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         elif state[3] is not None and seen[3] is None and state[2] == "running":
             self._emit(
                 "plugin",
-                f"the plugin process{where} exited with code {state[3]}; restarting it",
+                f"the plugin process{where} exited with code {state[3]}; "
+                + ("it stays down" if self.restart_policy == NO_RESTARTS else "restarting it"),
                 level="error",
                 fields=fields,
             )
