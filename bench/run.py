@@ -21,7 +21,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import api_calls, commands, hooks, http, mutex, process, startup, state, upload
+from bench import (
+    api_calls,
+    cluster,
+    commands,
+    hooks,
+    http,
+    mutex,
+    process,
+    startup,
+    state,
+    upload,
+)
 from bench.harness import (
     INTERLEAVE,
     Context,
@@ -124,7 +135,10 @@ def run(args: argparse.Namespace) -> list[Result]:
             ctx.close()
             loop.close()
     # Process-level measurements: (module, its entries), each with its own table.
-    reports = [] if args.only else [(m, m.run()) for m in (process, upload, startup)]
+    modules: list[Any] = [] if args.only else [process, upload, startup]
+    if not args.only or any(o in "kv update under contention from 3 nodes" for o in args.only):
+        modules.append(cluster)
+    reports = [(m, m.run()) for m in modules]
     extra = [entry for _, entries in reports for entry in entries]
     elapsed = time.monotonic() - started
     print(f"\n{table(results)}\n")

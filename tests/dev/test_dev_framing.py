@@ -235,3 +235,37 @@ def _status_kib(pid: int, key: str) -> int:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     raise AssertionError(f"no {key} for {pid}")
+
+
+# --- request bodies nobody reads -----------------------------------------------------------
+
+
+def _post_to_nowhere(port: int, length: int, extra: str = "") -> bytes:
+    """The head of a POST announcing a body of ``length`` bytes to a route that refuses it
+    unread (a 404)."""
+    return (
+        f"POST /api/v4/no-such-route HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Length: {length}\r\n{extra}\r\n"
+    ).encode()
+
+
+def test_a_small_unread_body_is_dropped_and_the_connection_kept(dev: DevProcess) -> None:
+    body = b"x" * 100_000
+    with socket.create_connection(("127.0.0.1", dev.port), timeout=3) as sock:
+        for _ in range(2):  # the second request comes on the same connection
+            sock.sendall(_post_to_nowhere(dev.port, len(body)) + body)
+            received = b""
+            while not received.endswith(b"}"):
+                received += sock.recv(65536)
+            status, headers, _ = head_and_body(received)
+            assert status == 404 and "connection" not in headers
+
+
+@pytest.mark.parametrize(("length", "extra"), [(300 * 1024, ""), (10, "Expect: 100-continue\r\n")])
+def test_an_unread_body_that_cannot_be_dropped_closes_the_connection_and_says_so(
+    dev: DevProcess, length: int, extra: str
+) -> None:
+    # Longer than 256 KiB, or held back until "100 Continue": the body never comes.
+    answer, closed = raw_exchange(dev.port, _post_to_nowhere(dev.port, length, extra), 3.0)
+    status, headers, _ = head_and_body(answer)
+    assert (status, headers["connection"], closed) == (404, "close", True)

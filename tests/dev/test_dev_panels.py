@@ -65,7 +65,7 @@ def test_the_hook_log_shows_each_call_with_its_arguments_outcome_and_node(dev: D
     assert newest["hook"] == "MessageWillBePosted" and newest["outcome"] == "allowed"
     assert '"message":"hello from the test"' in newest["args"]
     assert '"context"' not in newest["args"] and len(newest["args"]) <= 300
-    assert newest["node"] == "0" and newest["failed"] is False and newest["traceback"] is None
+    assert newest["node"] == 0 and newest["failed"] is False and newest["traceback"] is None
     assert newest["duration_ms"] > 0 and newest["duration"].endswith(("ms", " s"))
 
     background = eventually(
@@ -126,7 +126,7 @@ def test_the_plugins_http_is_in_the_hook_log(dev: Dev) -> None:
     assert answer.status_code == 200 and answer.json()["greeting"] == "hello"
     call = hook_calls(dev, hook="ServeHTTP")["calls"][0]
     assert call["args"] == "GET /hello?access_token=[REDACTED]"
-    assert call["outcome"] == "answered 200" and call["node"] == "0"
+    assert call["outcome"] == "answered 200" and call["node"] == 0
 
 
 def test_http_failures_and_the_local_hosts_requests_are_in_the_hook_log(dev: Dev) -> None:

@@ -1,7 +1,7 @@
 """``self.kv``, ``self.ensure_bot`` and cluster events from a real plugin subprocess under
 the local Mattermost (tests/state/plugins/state), with this process writing the same store.
 
-One node only: the cross-node runs (3 processes, one store) come with the N-node local host.
+One node only: the same on the 3-node local cluster is in test_state_cluster.py.
 """
 
 from __future__ import annotations

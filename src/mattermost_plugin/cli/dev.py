@@ -61,6 +61,15 @@ from mattermost_plugin.cli import EXIT_PROBLEMS, main
     "JSON when it is JSON (5, false, [1]), else as text.",
 )
 @click.option(
+    "--nodes",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Run the plugin as a cluster of N processes on the one store: requests go to the "
+    "nodes in turn (round robin), cluster events to the other nodes, and each printed line "
+    "says which node served it.",
+)
+@click.option(
     "-v",
     "--verbose",
     is_flag=True,
@@ -75,6 +84,7 @@ def dev(
     no_reload: bool,
     python: str | None,
     settings: tuple[str, ...],
+    nodes: int,
     verbose: bool,
 ) -> None:
     """Run the plugin in PATH against a local fake Mattermost, without a server.
@@ -113,6 +123,7 @@ def dev(
             verbose=verbose,
             python=interpreter,
             settings=plugin_settings,
+            nodes=nodes,
         )
     except OSError as exc:
         click.secho(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", fg="red", err=True)

@@ -62,6 +62,8 @@ class EventPrinter:
         kind_style = _KIND_STYLE.get(event.kind, "")
         redactor = self.redactor()
         fields = redactor.fields({k: v for k, v in event.fields.items() if k != "source"})
+        node = fields.pop("node", None)  # on a cluster: which node served it
+        head_node = f"[dim]{escape(f'[node {node}]')}[/] " if node is not None else ""
         stacktrace = None
         if event.kind == "log":
             fields, stacktrace = split_stacktrace(fields)
@@ -75,7 +77,7 @@ class EventPrinter:
         message = escape(redactor.text(event.message))
         if style and event.kind != "log":
             message = f"[{style}]{message}[/]"
-        line = f"[dim]{stamp}[/] {head}{message}" + (f"  {extra}" if extra else "")
+        line = f"[dim]{stamp}[/] {head}{head_node}{message}" + (f"  {extra}" if extra else "")
         if stacktrace is not None:
             line += "\n" + self._traceback(stacktrace, style)
         with self._lock:

@@ -31,7 +31,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from mattermost_plugin.host._local_types import SINGLE_NODE, Event, HookCallInfo
+from mattermost_plugin.host._local_types import Event, HookCallInfo
 from mattermost_plugin.host._logring import cut_text
 from mattermost_plugin.host._tracebacks import readable_traceback, traceback_origin
 from mattermost_plugin.logging import REDACTED, Redactor
@@ -74,7 +74,7 @@ class HookRecord:
     outcome: str
     level: str
     duration_ms: float
-    node: str
+    node: int
     time: float
     error: str | None = None
     """The failure's message: the call failed on the wire, or the handler raised."""
@@ -153,7 +153,7 @@ class HookLog:
             outcome,
             call.level,
             call.seconds * 1000,
-            call.node or SINGLE_NODE,
+            call.node,
             call.time,
             error=outcome if call.level == "error" else None,
         )

@@ -144,10 +144,11 @@ def forward_to_plugin(
     headers = [(k, v) for k, v in request.headers if k.lower() not in _NOT_FORWARDED]
     cancel = _Cancel()
     body_errors: list[Exception] = []
+    received = exchange.body()  # claimed now: the answer may start before it is read
 
     def body() -> Iterator[bytes]:
         try:
-            yield from exchange.body()
+            yield from received
         except (BadRequest, ClientGone) as exc:
             # End the call before the body would be marked complete: the plugin must not
             # take a cut body for a whole one.

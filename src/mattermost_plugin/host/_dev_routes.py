@@ -68,9 +68,12 @@ class DevRoutes:
         started = time.monotonic()
         request = exchange.request
         outcome = ""
+        local = self.dev.local
+        node = None
         try:
             self.guard.check(request)
-            self._route(exchange)
+            with local.serving() as node:  # on a cluster, one node serves the request
+                self._route(exchange)
         except HTTPError as exc:
             outcome = f" ({exc.message})" if exc.status == 403 else ""
             if exchange.started:
@@ -86,7 +89,11 @@ class DevRoutes:
         elapsed = (time.monotonic() - started) * 1000
         target = shown_target(request.target, self.dev.local.redactor())
         self.dev.emit(
-            "http", f"{request.method} {target} → {status or '-'}{outcome}", level, elapsed
+            "http",
+            f"{request.method} {target} → {status or '-'}{outcome}",
+            level,
+            elapsed,
+            node=node.index if node is not None and local.clustered else None,
         )
 
     def _route(self, exchange: Exchange) -> None:

@@ -55,6 +55,9 @@ HEADER_TIMEOUT = 10.0
 IDLE_TIMEOUT = 60.0
 IO_TIMEOUT = 60.0
 MAX_HEADER_BYTES = 64 * 1024
+MAX_UNREAD_BODY = 256 * 1024
+"""What an answer drops of a request body nobody read, to keep the connection (Go's
+``maxPostHandlerReadBytes``); past it the connection closes."""
 _READ_SIZE = 64 * 1024
 _REASONS = {int(s): s.phrase.encode("ascii") for s in http.HTTPStatus}
 _POLL_IN = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
@@ -230,10 +233,13 @@ class Exchange:
     def body(self) -> Iterator[bytes]:
         """The request body as it arrives. Raises :class:`BadRequest` for broken framing and
         :class:`ClientGone` when the client leaves before its end."""
-        conn = self._conn
         if self._body_started:
             raise RuntimeError("the body can be read once")
-        self._body_started = True
+        self._body_started = True  # now, not at the first chunk: the answer must know
+        return self._receive_body()
+
+    def _receive_body(self) -> Iterator[bytes]:
+        conn = self._conn
         while True:
             with conn.lock:
                 if conn.closed:
@@ -304,13 +310,50 @@ class Exchange:
 
     def start(self, status: int, headers: Sequence[tuple[str, bytes | str]]) -> None:
         """Send the status line and headers. With a ``Content-Length`` header the body must
-        have that length; without one it is chunked (HTTP/1.1) or ends with the connection."""
+        have that length; without one it is chunked (HTTP/1.1) or ends with the connection.
+        An answer after which the connection closes says so (``Connection: close``)."""
         raw = [(name.encode("ascii"), _latin1(value)) for name, value in headers]
+        if self._discard_unread_body():
+            self.close_connection = True
+        if self.close_connection:
+            raw = [(n, v) for n, v in raw if n.lower() != b"connection"]
+            raw.append((b"Connection", b"close"))
         if not any(name.lower() == b"date" for name, _ in raw):
             raw.append((b"Date", formatdate(usegmt=True).encode("ascii")))
         reason = _REASONS.get(status, b"")
         self._conn.send(h11.Response(status_code=status, headers=raw, reason=reason))
         self.status = status
+
+    def _discard_unread_body(self) -> bool:
+        """Before answering a request whose body the application did not read, do as Go's
+        net/http: drop up to 256 KiB of it, so that the connection can carry the next
+        request. True when the answer must close the connection instead: the client waits
+        for ``100 Continue``, or the body is longer, broken or does not come."""
+        conn = self._conn
+        if self._body_started:
+            return False  # read elsewhere (a plugin request streaming on): theirs to finish
+        with conn.lock:
+            if conn.h11.their_state is not h11.SEND_BODY:
+                return False
+            if conn.h11.they_are_waiting_for_100_continue:
+                return True
+        length = self.request.header("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_UNREAD_BODY:
+            return True
+        self._body_started = True
+        dropped = 0
+        try:
+            while dropped <= MAX_UNREAD_BODY:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive(None)
+                elif isinstance(event, h11.Data):
+                    dropped += len(event.data)
+                else:
+                    return not isinstance(event, h11.EndOfMessage)
+        except (h11.RemoteProtocolError, ClientGone, TimeoutError):
+            pass
+        return True
 
     def write(self, data: bytes) -> None:
         if data and self.request.method != "HEAD":

@@ -18,6 +18,7 @@ from mattermost_plugin._pb.pluginapi.v1 import (
     post_pb2,
 )
 from mattermost_plugin.host._config_patch import merge_config, sanitized_config
+from mattermost_plugin.host._local_nodes import on_node
 from mattermost_plugin.host._local_posts import LocalPosts
 from mattermost_plugin.host._local_types import (
     ChannelRef,
@@ -60,10 +61,16 @@ class LocalCommands(LocalPosts):
 
     def _config_saved(self) -> None:
         """The plugin saved the config through the API: the server then calls
-        ``OnConfigurationChange`` (in the background: the saving call is still running)."""
-        self._fire(
-            "OnConfigurationChange", hooks_lifecycle_pb2.OnConfigurationChangeRequest(), wait=False
-        )
+        ``OnConfigurationChange`` on every node (in the background: the saving call is
+        still running)."""
+        for node in self.nodes:
+            if node.running:
+                self._fire(
+                    "OnConfigurationChange",
+                    hooks_lifecycle_pb2.OnConfigurationChangeRequest(),
+                    wait=False,
+                    node=node,
+                )
 
     def _apply_schema_defaults(self) -> None:
         """As the server does: a setting of the manifest's ``settings_schema`` that the
@@ -95,10 +102,23 @@ class LocalCommands(LocalPosts):
         self._configuration_changed()
 
     def _configuration_changed(self) -> None:
-        """``OnConfigurationChange``, waited for: an error answer raises
-        :class:`RuntimeError` with the plugin's traceback, a crash :class:`HookCallError`."""
+        """``OnConfigurationChange`` on every running node, waited for: an error answer
+        raises :class:`RuntimeError` with the plugin's traceback, a crash
+        :class:`HookCallError` (after every node had its call)."""
         if not self.implements("OnConfigurationChange"):
             return
+        nodes = [node for node in self.nodes if node.running] or self.nodes[:1]
+        failures: list[Exception] = []
+        for node in nodes:
+            with on_node(node):
+                try:
+                    self._configuration_changed_here()
+                except (RuntimeError, HookCallError) as exc:
+                    failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def _configuration_changed_here(self) -> None:
         hook = "OnConfigurationChange"
         started, mark = time.monotonic(), self.logs.total
         try:
@@ -149,8 +169,13 @@ class LocalCommands(LocalPosts):
         """``ConfigurationWillBeSaved``: the config to save (the plugin's replacement, if it
         made one); raises :class:`FakeAppError` when the plugin refuses it."""
         hook = "ConfigurationWillBeSaved"
-        if not self.implements(hook):
-            return config
+        with self.serving():
+            if not self.implements(hook):
+                return config
+            return self._config_will_be_saved_here(config)
+
+    def _config_will_be_saved_here(self, config: dict[str, Any]) -> dict[str, Any]:
+        hook = "ConfigurationWillBeSaved"
         started = time.monotonic()
         request = hooks_lifecycle_pb2.ConfigurationWillBeSavedRequest(
             new_config=hooks_lifecycle_pb2.ConfigJson(config_json=json.dumps(config).encode())
@@ -218,6 +243,12 @@ class LocalCommands(LocalPosts):
         return self._run_command(args)
 
     def _run_command(
+        self, args: api_remaining_pb2.CommandArgs
+    ) -> api_remaining_pb2.CommandResponse:
+        with self.serving():  # the command and the post of its answer: one node
+            return self._run_command_here(args)
+
+    def _run_command_here(
         self, args: api_remaining_pb2.CommandArgs
     ) -> api_remaining_pb2.CommandResponse:
         fake = self.server

@@ -13,17 +13,20 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 from google.protobuf.message import Message
 
 from mattermost_plugin._pb.pluginapi.v1 import (
+    hooks_command_pb2,
     hooks_common_pb2,
 )
 from mattermost_plugin.clock import TestClock
+from mattermost_plugin.host._local_nodes import LocalNode, NodeInterceptor, current_node, on_node
 from mattermost_plugin.host._local_types import (
     DEV_RESTART_POLICY,
+    SINGLE_NODE,
     Event,
     EventKind,
     HookCallError,
@@ -37,6 +40,7 @@ from mattermost_plugin.host._local_types import (
 from mattermost_plugin.host._logring import MAX_LOG_LINE, MAX_LOG_LINES, LogRing, cut_text
 from mattermost_plugin.host._tracebacks import readable_traceback
 from mattermost_plugin.host.fake_server import (
+    ClusterEvent,
     FakeMattermost,
     LogEntry,
     new_id,
@@ -52,6 +56,7 @@ from mattermost_plugin.models import (
 
 if TYPE_CHECKING:
     from mattermost_plugin.client import PluginAPIClient
+    from mattermost_plugin.host.local import LocalMattermost
 
 
 def _outcome(answer: Message) -> tuple[str, str]:
@@ -107,7 +112,10 @@ class LocalCore:
         defaults: bool = True,
         max_log_lines: int = MAX_LOG_LINES,
         max_log_line: int = MAX_LOG_LINE,
+        nodes: int = 1,
     ) -> None:
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+            raise ValueError(f"nodes must be a whole number of at least 1, not {nodes!r}")
         self.plugin_dir = Path(plugin_dir).resolve()
         try:
             self.manifest = load_manifest(self.plugin_dir)
@@ -150,7 +158,12 @@ class LocalCore:
         self._channel: Channel | None = None
 
         self._server: grpc.Server | None = None
-        self._supervisor: PluginSupervisor | None = None
+        host = cast("LocalMattermost", self)  # a LocalCore is always a LocalMattermost's part
+        self.nodes: list[LocalNode] = [LocalNode(host, index) for index in range(nodes)]
+        """The plugin's nodes (one unless ``nodes=N``): its processes, sharing this server's
+        store and clock (see :mod:`mattermost_plugin.host._local_nodes`)."""
+        self._next_node = 0
+        self._nodes_lock = threading.Lock()
         self._swap_lock = threading.RLock()
         # Notification hooks run here, each holding a thread while the plugin handles it.
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="local-hooks")
@@ -169,8 +182,80 @@ class LocalCore:
         self._current_call = threading.local()
 
     @property
+    def clustered(self) -> bool:
+        """Whether the plugin runs on more than one node."""
+        return len(self.nodes) > 1
+
+    @property
+    def _supervisor(self) -> PluginSupervisor | None:
+        """The supervisor of the node serving the current call, else of the first running
+        node, else the first one there is."""
+        node = current_node()
+        if node is not None and node.local is self:
+            return node.supervisor
+        supervisors = [n.supervisor for n in self.nodes if n.supervisor is not None]
+        running = [s for s in supervisors if s.state == "running" and s.returncode is None]
+        found = running or supervisors
+        return found[0] if found else None
+
+    def _serving(self) -> LocalNode:
+        """The node that serves the current call: the one already serving it, else the next
+        running one in round robin (the first node when none runs: calls then fail)."""
+        node = current_node()
+        if node is not None and node.local is self:
+            return node
+        if len(self.nodes) == 1:
+            return self.nodes[0]
+        with self._nodes_lock:
+            count = len(self.nodes)
+            for step in range(count):
+                candidate = self.nodes[(self._next_node + step) % count]
+                if candidate.running:
+                    self._next_node = (candidate.index + 1) % count
+                    return candidate
+        return self.nodes[0]
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[LocalNode]:
+        """``with mm.serving() as node:``: every hook and HTTP request in the block (on this
+        thread) runs on one node, the one already serving, else the next in round robin."""
+        with on_node(self._serving()) as node:
+            yield node
+
+    def _node_fields(self, node: LocalNode | None = None) -> dict[str, Any]:
+        """``{"node": i}`` for events on a cluster; nothing with one node."""
+        if not self.clustered:
+            return {}
+        node = node if node is not None else current_node()
+        return {"node": node.index} if node is not None and node.local is self else {}
+
+    def _serve_nodes(self, fake: FakeMattermost) -> None:
+        """Give each node its own API endpoint (one node shares the host's) and deliver the
+        cluster events between them."""
+        from mattermost_plugin.host.fake_server import serve
+
+        if not self.clustered:
+            self.nodes[0].api_target = self.api_target
+            return
+        for node in self.nodes:
+            node.server, node.api_target = serve(fake, interceptors=[NodeInterceptor(node)])
+        fake.deliver_cluster_event = self._deliver_cluster_event
+
+    def _deliver_cluster_event(self, event: ClusterEvent, context: Any) -> None:
+        """What the server's cluster does with a published event: ``OnPluginClusterEvent``
+        once on every other running node (every node when no node published it)."""
+        sender = current_node()
+        request = hooks_command_pb2.OnPluginClusterEventRequest(
+            plugin_context=self._context(), event=event.event
+        )
+        for node in self.nodes:
+            if node is not sender and node.running:
+                self._fire("OnPluginClusterEvent", request, wait=False, node=node)
+
+    @property
     def supervisor(self) -> PluginSupervisor:
-        """The supervisor of the running plugin process."""
+        """The supervisor of the running plugin process (on a cluster: of the node serving
+        the current call, else the first running one; ``nodes[i].supervisor`` for one)."""
         supervisor = self._supervisor
         if supervisor is None:
             raise RuntimeError(
@@ -204,7 +289,10 @@ class LocalCore:
 
     @property
     def running(self) -> bool:
-        supervisor = self._supervisor
+        """Whether the plugin runs (on a cluster: on at least one node)."""
+        if self.clustered:
+            return any(node.running for node in self.nodes)
+        supervisor = self.nodes[0].supervisor
         return supervisor is not None and supervisor.state == "running"
 
     @property
@@ -229,8 +317,10 @@ class LocalCore:
         return str(settings.get("SiteURL", "")) if isinstance(settings, dict) else ""
 
     def _invoke(self, method: str, request: Message) -> Any:
-        """Run a fake PluginAPI method in process; raise its FakeAppError."""
-        return self.server.invoke(method, request)
+        """Run a fake PluginAPI method in process (its hooks on one node); raise its
+        FakeAppError."""
+        with self.serving():
+            return self.server.invoke(method, request)
 
     def _emit(
         self,
@@ -268,6 +358,7 @@ class LocalCore:
             redactor.text(record.message),
             redactor.fields(record.fields),
             record.source,
+            record.node,
             record.time,
         )
         with self._logs_changed:
@@ -277,18 +368,26 @@ class LocalCore:
             "log",
             record.message,
             level=record.level,
-            fields={**record.fields, "source": record.source},
+            fields={
+                **record.fields,
+                "source": record.source,
+                **({"node": record.node} if self.clustered and record.node is not None else {}),
+            },
         )
 
-    def _on_stderr_log(self, record: HclogRecord | str) -> None:
+    def _on_stderr_log(self, record: HclogRecord | str, node: int | None = None) -> None:
         if isinstance(record, str):
-            self._add_log(LogRecord("debug", record, {}, "stderr"))
+            self._add_log(LogRecord("debug", record, {}, "stderr", node))
         else:
-            self._add_log(LogRecord(record.level, record.message, dict(record.fields), "stderr"))
+            self._add_log(
+                LogRecord(record.level, record.message, dict(record.fields), "stderr", node)
+            )
 
     def _on_api_log(self, entry: LogEntry) -> None:
         message = cut_text(entry.message, self.max_log_line)  # stderr lines come cut already
-        self._add_log(LogRecord(entry.level, message, dict(entry.fields), "api"))
+        node = current_node()
+        index = node.index if node is not None and node.local is self else None
+        self._add_log(LogRecord(entry.level, message, dict(entry.fields), "api", index))
 
     def find_logs(
         self, match: str | Callable[[LogRecord], bool], *, level: str | None = None, since: int = 0
@@ -371,16 +470,19 @@ class LocalCore:
 
     def call_hook(self, hook: str, request: Message, *, timeout: float | None = None) -> Any:
         """Call a unary hook of the running plugin with the hook deadline; raise
-        :class:`HookCallError` when the call fails on the transport (crash, deadline)."""
+        :class:`HookCallError` when the call fails on the transport (crash, deadline). On a
+        cluster it runs on the node serving the current call (else the next one)."""
+        node = self._serving()
+        supervisor = node.supervisor
         observer = self.hook_observer
         if observer is not None:
-            self._current_call.request = (hook, request)
+            self._current_call.request = (hook, request, node.index)
             with contextlib.suppress(Exception):  # a broken observer must not break the server
                 observer.hook_started(hook)
-        supervisor = self._supervisor
         if supervisor is None or supervisor.state != "running":
             state = supervisor.state if supervisor is not None else "not started"
-            raise HookCallError(hook, grpc.StatusCode.UNAVAILABLE, f"the plugin is {state}")
+            where = f" on {node.name}" if self.clustered else ""
+            raise HookCallError(hook, grpc.StatusCode.UNAVAILABLE, f"the plugin is {state}{where}")
         started = time.monotonic()
         try:
             return supervisor.call(hook, request, timeout=timeout)
@@ -398,15 +500,27 @@ class LocalCore:
 
     def _hook_event(self, hook: str, outcome: str, started: float, level: str = "info") -> None:
         seconds = time.monotonic() - started
-        self._emit("hook", f"{hook} → {outcome}", level=level, fields={"duration": _ms(seconds)})
+        self._emit(
+            "hook",
+            f"{hook} → {outcome}",
+            level=level,
+            fields={"duration": _ms(seconds), **self._node_fields()},
+        )
         observer = self.hook_observer
         if observer is None:
             return
         current = getattr(self._current_call, "request", None)
         self._current_call.request = None  # not kept: a request may hold a whole file
-        request = current[1] if current is not None and current[0] == hook else None
+        request, node = None, self._node_index()
+        if current is not None and current[0] == hook:
+            request, node = current[1], current[2]
         with contextlib.suppress(Exception):  # a broken observer must not break the server
-            observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds))
+            observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds, node))
+
+    def _node_index(self) -> int:
+        """The node serving the current call (``0``, the first, when none is picked)."""
+        node = current_node()
+        return node.index if node is not None and node.local is self else SINGLE_NODE
 
     def _http_started(self) -> None:
         """A request goes to the plugin's ``ServeHTTP`` (for the hook observer)."""
@@ -416,14 +530,21 @@ class LocalCore:
                 observer.hook_started("ServeHTTP")
 
     def _http_ended(self, method: str, target: str, status: int, seconds: float) -> None:
-        """The plugin's ``ServeHTTP`` answered ``status`` (``0``: no answer)."""
+        """The plugin's ``ServeHTTP`` (on the node serving the current call) answered
+        ``status`` (``0``: no answer)."""
         observer = self.hook_observer
         if observer is None:
             return
         outcome = f"answered {status}" if status else "no answer"
         level = "warn" if status >= 500 or not status else "info"
         call = HookCallInfo(
-            "ServeHTTP", None, outcome, level, seconds, summary=f"{method} {target}"
+            "ServeHTTP",
+            None,
+            outcome,
+            level,
+            seconds,
+            self._node_index(),
+            summary=f"{method} {target}",
         )
         with contextlib.suppress(Exception):  # a broken observer must not break the server
             observer.hook_ended(call)
@@ -434,19 +555,20 @@ class LocalCore:
         """Call a hook for the fake and report it; ``None`` when the call failed on the
         transport (the server then goes on as if there were no hook: fail open)."""
         started = time.monotonic()
-        try:
-            answer: Message = self.call_hook(hook, request)
-        except HookCallError as exc:
-            self._hook_event(
-                hook,
-                f"failed: {exc.detail}; the server goes on without it (fail open)",
-                started,
-                "error",
-            )
-            return None
-        outcome, level = _outcome(answer)
-        self._hook_event(hook, outcome, started, level)
-        return answer
+        with self.serving():
+            try:
+                answer: Message = self.call_hook(hook, request)
+            except HookCallError as exc:
+                self._hook_event(
+                    hook,
+                    f"failed: {exc.detail}; the server goes on without it (fail open)",
+                    started,
+                    "error",
+                )
+                return None
+            outcome, level = _outcome(answer)
+            self._hook_event(hook, outcome, started, level)
+            return answer
 
     def fire_hook(self, hook: str, request: Message) -> None:
         """Run a notification hook in the background for the fake."""
@@ -454,20 +576,26 @@ class LocalCore:
 
     # ------------------------------------------------------------------------------------
 
-    def _fire(self, hook: str, request: Message, *, wait: bool) -> None:
-        """Call a void hook in the background, like the server's goroutines; ``wait`` blocks
-        until it has run. Inside :meth:`_hooks_fired` the call is also collected."""
-        if not self.implements(hook):
+    def _fire(
+        self, hook: str, request: Message, *, wait: bool, node: LocalNode | None = None
+    ) -> None:
+        """Call a void hook in the background, like the server's goroutines, on ``node``
+        (by default the one serving the current call); ``wait`` blocks until it has run.
+        Inside :meth:`_hooks_fired` the call is also collected."""
+        target = node if node is not None else self._serving()
+        supervisor = target.supervisor
+        if supervisor is None or hook not in supervisor.implemented:
             return
 
         def run() -> None:
             started = time.monotonic()
-            try:
-                self.call_hook(hook, request)
-            except HookCallError as exc:
-                self._hook_event(hook, f"failed: {exc.detail}", started, "error")
-                return
-            self._hook_event(hook, "done", started, "debug")
+            with on_node(target):
+                try:
+                    self.call_hook(hook, request)
+                except HookCallError as exc:
+                    self._hook_event(hook, f"failed: {exc.detail}", started, "error")
+                    return
+                self._hook_event(hook, "done", started, "debug")
 
         future = self._pool.submit(run)
         with self._pending_lock:
@@ -487,7 +615,8 @@ class LocalCore:
         futures: list[Future[None]] = []
         self._collecting.futures = futures
         try:
-            yield
+            with self.serving():  # a flow runs its hooks on one node
+                yield
         finally:
             self._collecting.futures = outer
             if outer is not None:

@@ -33,6 +33,7 @@ __all__ = [
     "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
+    "NO_RESTARTS",
     "SINGLE_NODE",
     "CommandError",
     "Event",
@@ -53,6 +54,10 @@ DEV_RESTART_POLICY = RestartPolicy(
     ping_interval=0.5, ping_failures_per_failure=3, failures_before_disable=5, failure_window=60
 )
 """The server's restart rules, faster: a crashed plugin is back within about a second."""
+
+NO_RESTARTS = RestartPolicy(ping_interval=3600.0)
+"""No health checks, so no restarts: a killed node stays down until it is started again
+(what the ``mattermost_cluster`` fixture uses, so a test decides when a node comes back)."""
 
 R = TypeVar("R", bound=Message)
 UserRef = str | User | user_pb2.User
@@ -146,12 +151,14 @@ class LogRecord:
     message: str
     fields: dict[str, Any]
     source: Literal["stderr", "api"]
+    node: int | None = None
+    """The node whose plugin process wrote it, on a local cluster (``nodes=N`` > 1)."""
     time: float = field(default_factory=time.time, compare=False)
     """When the host got it (seconds since the epoch; not compared: equal lines are equal)."""
 
 
-SINGLE_NODE = "0"
-"""The node that serves every hook when the plugin runs as one process."""
+SINGLE_NODE = 0
+"""The node that serves every hook when the plugin runs as one process (``nodes[0]``)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,7 @@ class HookCallInfo:
     outcome: str
     level: str
     seconds: float
-    node: str = SINGLE_NODE
+    node: int = SINGLE_NODE
     time: float = field(default_factory=time.time)
     summary: str = ""
     """The arguments when there is no request message: ``"GET /path?query"`` for a

@@ -94,7 +94,10 @@ class DevServer:
     is how long a client may take to send a request's headers. ``python`` runs the plugin
     under that interpreter (default: the plugin's venv, else this one). ``settings`` are
     set in the plugin's configuration before it starts (merged over the stored ones).
-    ``verbose`` also prints background hooks, and tracebacks with every frame.
+    ``verbose`` also prints background hooks, and tracebacks with every frame. ``nodes``
+    runs the plugin as a cluster of that many processes on the one store: each request is
+    served by the next running node (round robin), and every hook it runs runs there;
+    the printed lines and ``/dev/events`` say which node (``node``).
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class DevServer:
         python: str | None = None,
         settings: Mapping[str, Any] | None = None,
         events_keep_alive: float = KEEP_ALIVE,
+        nodes: int = 1,
     ) -> None:
         self.plugin_dir = Path(plugin_dir).resolve()
         self.settings = dict(settings or {})
@@ -150,6 +154,7 @@ class DevServer:
                 on_event=self._on_event,
                 site_url=self.url,
                 python=python,
+                nodes=nodes,
             )
         except BaseException:
             self.front.stop()
@@ -169,8 +174,17 @@ class DevServer:
         where = f"{request.method} {request.path} " if request is not None else ""
         self.emit("http", f"{where}failed: {exc!r}", "error")
 
-    def emit(self, kind: str, message: str, level: str = "info", ms: float | None = None) -> None:
-        fields = {"duration": f"{ms:.1f} ms"} if ms is not None else {}
+    def emit(
+        self,
+        kind: str,
+        message: str,
+        level: str = "info",
+        ms: float | None = None,
+        node: int | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"duration": f"{ms:.1f} ms"} if ms is not None else {}
+        if node is not None:
+            fields["node"] = node
         self._on_event(Event(kind, message, level, fields))  # type: ignore[arg-type]
 
     def _on_event(self, event: Event) -> None:
@@ -211,6 +225,7 @@ class DevServer:
             if local.last_traceback
             else None,
             "hooks": supervisor.implemented if supervisor is not None else [],
+            "nodes": [{"node": n.index, "pid": n.pid, "running": n.running} for n in local.nodes],
             "enabled": self.plugins.enabled,
             "plugin_dir": str(local.plugin_dir),
             "url": self.url,
@@ -284,6 +299,12 @@ class DevServer:
         c.print(f"  plugin    {self.url}/plugins/{local.plugin_id}/")
         where = str(local.db) if local.db is not None else "in memory"
         c.print(f"  state     {escape(where)}")
+        if local.clustered:
+            pids = ", ".join(f"{node.index}: pid {node.pid}" for node in local.nodes)
+            c.print(
+                f"  nodes     {len(local.nodes)} ({pids}); each request goes to the next "
+                "running node, a killed node restarts"
+            )
         if self.settings:
             shown = local.redactor().fields(self.settings)
             settings = ", ".join(f"{key}={_json(value)}" for key, value in shown.items())

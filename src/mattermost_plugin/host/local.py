@@ -52,8 +52,16 @@ above go through the same code. :meth:`~LocalMattermost.login` runs ``UserWillLo
 
 :meth:`~LocalMattermost.reload` starts the plugin folder again as a new process and swaps
 it in only once it has activated; when the new version fails to start, the old one keeps
-running. Both the pytest plugin (:mod:`mattermost_plugin.testing`) and ``mattermost-plugin
-dev`` are built on this class. Everything it does is reported to ``on_event`` as
+running.
+
+``nodes=3`` runs the plugin as a cluster: three processes of the same plugin, each with its
+own API endpoint, sharing one store and one clock; hooks and HTTP requests are spread over
+the running nodes, cluster events go to the other nodes (:mod:`._local_nodes` says exactly
+how), and :attr:`~LocalMattermost.nodes` gives each node (``kill()``, ``start()``,
+``stop()``, ``get(...)``).
+
+Both the pytest plugin (:mod:`mattermost_plugin.testing`) and ``mattermost-plugin dev`` are
+built on this class. Everything it does is reported to ``on_event`` as
 :class:`Event` objects.
 """
 
@@ -64,7 +72,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -74,10 +82,12 @@ from mattermost_plugin.host._local_commands import LocalCommands
 from mattermost_plugin.host._local_core import interpreter_for
 from mattermost_plugin.host._local_directory import LocalDirectory
 from mattermost_plugin.host._local_interactive import ActionResult, LocalInteractive, OpenedDialog
+from mattermost_plugin.host._local_nodes import LocalNode
 from mattermost_plugin.host._local_types import (
     ANONYMOUS,
     DEV_RESTART_POLICY,
     DISMISS_POST,
+    NO_RESTARTS,
     CommandError,
     Event,
     HookCallError,
@@ -102,12 +112,14 @@ __all__ = [
     "ANONYMOUS",
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
+    "NO_RESTARTS",
     "ActionResult",
     "CommandError",
     "Event",
     "HTTPResult",
     "HookCallError",
     "LocalMattermost",
+    "LocalNode",
     "LogRecord",
     "LoginRejectedError",
     "OpenedDialog",
@@ -134,6 +146,8 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             ``town-square`` and ``off-topic`` (get-or-create, before the plugin starts).
         max_log_lines: how many of the plugin's latest log lines :attr:`logs` keeps.
         max_log_line: the longest log line kept, in bytes (longer ones are cut and marked).
+        nodes: how many plugin processes run, as the nodes of a cluster sharing the store
+            (see the module doc); each is in :attr:`nodes`.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -162,10 +176,14 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             if self.defaults:
                 self._create_defaults()
             self._server, self.api_target = serve(fake)
+            self._serve_nodes(fake)
             self._emit(
                 "server",
                 f"fake Mattermost API on {self.api_target}",
-                fields={"db": str(self.db) if self.db else "in memory"},
+                fields={
+                    "db": str(self.db) if self.db else "in memory",
+                    **({"nodes": len(self.nodes)} if self.clustered else {}),
+                },
             )
             self._closing.clear()
             self._monitor = threading.Thread(
@@ -184,12 +202,21 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         self._closing.set()
         self.wait_for_hooks(timeout=5.0)
         with self._swap_lock:
-            supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.stop()
+            supervisors = [(node, node.supervisor) for node in self.nodes]
+            for node in self.nodes:
+                node.supervisor = None
+        stopped = [(node, s) for node, s in supervisors if s is not None]
+        _each(lambda pair: pair[1].stop(), stopped)
+        for node, supervisor in stopped:
             self._emit(
-                "plugin", f"stopped {self.plugin_id}", fields={"exit_code": supervisor.returncode}
+                "plugin",
+                f"stopped {self.plugin_id}{self._on(node)}",
+                fields={"exit_code": supervisor.returncode, **self._node_fields(node)},
             )
+        for node in self.nodes:
+            if node.server is not None:
+                node.server.stop(None)
+                node.server = None
         if self._monitor is not None:
             self._monitor.join(2.0)
             self._monitor = None
@@ -231,11 +258,16 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
                 running=True,
             )
 
-    def _new_supervisor(self, plugin_dir: Path) -> PluginSupervisor:
+    def _on(self, node: LocalNode) -> str:
+        """`` on node 1`` on a cluster, else nothing."""
+        return f" on {node.name}" if self.clustered else ""
+
+    def _new_supervisor(self, plugin_dir: Path, node: LocalNode) -> PluginSupervisor:
         python = self.python if plugin_dir == self.plugin_dir else self._new_python(plugin_dir)
+        index = node.index if self.clustered else None
         return PluginSupervisor(
             plugin_dir,
-            api_target=self.api_target,
+            api_target=node.api_target,
             env={
                 "MATTERMOST_PLUGIN_ID": self.plugin_id,
                 "MATTERMOST_PLUGIN_PATH": str(plugin_dir),
@@ -246,7 +278,7 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             hook_timeout=self.hook_timeout,
             deactivate_timeout=min(self.hook_timeout, 10.0),
             restart_policy=self.restart_policy,
-            on_log=self._on_stderr_log,
+            on_log=lambda record: self._on_stderr_log(record, index),
             max_log_lines=self.max_log_lines,
             max_log_line=self.max_log_line,
         )
@@ -270,14 +302,14 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
                     f"{folder} holds the plugin {manifest.id}, not {self.plugin_id}"
                 )
         with self._swap_lock:
-            old = self._supervisor
-            verb = "reloading" if old is not None else "starting"
-            self._emit("plugin", f"{verb} {self.plugin_id}")
-            new = self._new_supervisor(folder)
+            old = [node.supervisor for node in self.nodes]
+            verb = "reloading" if any(old) else "starting"
+            where = f" on {len(self.nodes)} nodes" if self.clustered else ""
+            self._emit("plugin", f"{verb} {self.plugin_id}{where}")
             started = time.monotonic()
             mark = self.logs.total
             try:
-                new.start()
+                new = self._start_all(folder)
             except PluginStartError as exc:
                 self.last_error = str(exc)
                 # The process is gone and its stderr read: a failing OnActivate (or
@@ -291,26 +323,71 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             # one registered even if the old one's OnDeactivate unregisters it.
             with self.fake.transaction():
                 registered = dict(self.fake.commands.items())
-            self._supervisor = new
+            for node, supervisor in zip(self.nodes, new, strict=True):
+                node.supervisor = supervisor
             self.generation += 1
             self.last_error = self.last_traceback = None
             if folder != self.plugin_dir:
                 self.plugin_dir, self.manifest = folder, manifest
                 self.python = self._new_python(folder)
                 self._record_installed()
-            if old is not None:
-                old.stop()
+            retired = [supervisor for supervisor in old if supervisor is not None]
+            if retired:
+                _each(PluginSupervisor.stop, retired)
                 with self.fake.transaction():
                     for key, command in registered.items():
                         if key not in self.fake.commands:
                             self.fake.commands[key] = command
+            pids = ", ".join(str(supervisor.pid) for supervisor in new)
             self._emit(
                 "plugin",
-                f"{'reloaded' if old is not None else 'started'} {self.plugin_id} in "
-                f"{_ms(time.monotonic() - started)} (pid {new.pid})",
-                fields={"hooks": ", ".join(h for h in new.implemented if h != "Implemented")},
+                f"{'reloaded' if retired else 'started'} {self.plugin_id}{where} in "
+                f"{_ms(time.monotonic() - started)} (pid{'s' if self.clustered else ''} {pids})",
+                fields={"hooks": ", ".join(h for h in new[0].implemented if h != "Implemented")},
             )
             return True
+
+    def _start_all(self, folder: Path) -> list[PluginSupervisor]:
+        """A started plugin process of ``folder`` for every node (at once, as a cluster's
+        nodes activate); when one fails, the others are stopped and its error raised."""
+        new = [self._new_supervisor(folder, node) for node in self.nodes]
+        errors = _each(PluginSupervisor.start, new)
+        failed = [error for error in errors if error is not None]
+        if failed:
+            _each(PluginSupervisor.stop, new)
+            raise failed[0]
+        return new
+
+    def _start_node(self, node: LocalNode) -> None:
+        """``nodes[i].start()``: a new plugin process for one node; the others go on."""
+        with self._swap_lock:
+            if self.fake is None:
+                raise RuntimeError("the local server is not started")
+            old, node.supervisor = node.supervisor, None
+            if old is not None:
+                old.stop()
+            supervisor = self._new_supervisor(self.plugin_dir, node)
+            started = time.monotonic()
+            supervisor.start()
+            node.supervisor = supervisor
+            self._emit(
+                "plugin",
+                f"started {self.plugin_id}{self._on(node)} in "
+                f"{_ms(time.monotonic() - started)} (pid {supervisor.pid})",
+                fields=self._node_fields(node),
+            )
+
+    def _stop_node(self, node: LocalNode) -> None:
+        """``nodes[i].stop()``: ``OnDeactivate`` and exit, for one node."""
+        with self._swap_lock:
+            supervisor, node.supervisor = node.supervisor, None
+        if supervisor is not None:
+            supervisor.stop()
+            self._emit(
+                "plugin",
+                f"stopped {self.plugin_id}{self._on(node)}",
+                fields={"exit_code": supervisor.returncode, **self._node_fields(node)},
+            )
 
     def _new_python(self, folder: Path) -> str | None:
         return self.python_option if self.python_option is not None else interpreter_for(folder)
@@ -319,43 +396,67 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         """Stop the plugin (``OnDeactivate``, then the process), as disabling it does; it
         stays stopped until :meth:`reload`."""
         with self._swap_lock:
-            supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.stop()
+            supervisors = [node.supervisor for node in self.nodes]
+            for node in self.nodes:
+                node.supervisor = None
+        stopped = [supervisor for supervisor in supervisors if supervisor is not None]
+        _each(PluginSupervisor.stop, stopped)
+        if stopped:
             self._emit(
                 "plugin",
                 f"stopped {self.plugin_id} (disabled)",
-                fields={"exit_code": supervisor.returncode},
+                fields={"exit_code": stopped[0].returncode},
             )
 
     def _watch(self) -> None:
-        """Report restarts and crashes the supervisor handles on its own."""
-        seen: tuple[int, int, str, int | None] | None = None
+        """Report restarts and crashes the supervisors handle on their own."""
+        seen: dict[int, tuple[int, int, str, int | None]] = {}
         while not self._closing.wait(0.1):
-            supervisor = self._supervisor
-            if supervisor is None:
-                continue
-            state = (id(supervisor), supervisor.restarts, supervisor.state, supervisor.returncode)
-            if seen is not None and seen[0] == state[0]:
-                if state[1] > seen[1]:
-                    self._emit(
-                        "plugin",
-                        f"restarted {self.plugin_id} after a failure (pid {supervisor.pid})",
-                        level="warn",
-                    )
-                elif state[3] is not None and seen[3] is None and state[2] == "running":
-                    self._emit(
-                        "plugin",
-                        f"the plugin process exited with code {state[3]}; restarting it",
-                        level="error",
-                    )
-                if state[2] == "disabled" and seen[2] != "disabled":
-                    self._emit(
-                        "plugin",
-                        f"plugin disabled: {supervisor.disabled_reason}; edit a file to retry",
-                        level="error",
-                    )
-            seen = state
+            for node in self.nodes:
+                supervisor = node.supervisor
+                if supervisor is None:
+                    continue
+                state = (
+                    id(supervisor),
+                    supervisor.restarts,
+                    supervisor.state,
+                    supervisor.returncode,
+                )
+                before = seen.get(node.index)
+                if before is not None and before[0] == state[0]:
+                    self._report_change(node, supervisor, before, state)
+                seen[node.index] = state
+
+    def _report_change(
+        self,
+        node: LocalNode,
+        supervisor: PluginSupervisor,
+        seen: tuple[int, int, str, int | None],
+        state: tuple[int, int, str, int | None],
+    ) -> None:
+        where, fields = self._on(node), self._node_fields(node)
+        if state[1] > seen[1]:
+            self._emit(
+                "plugin",
+                f"restarted {self.plugin_id}{where} after a failure (pid {supervisor.pid})",
+                level="warn",
+                fields=fields,
+            )
+        elif state[3] is not None and seen[3] is None and state[2] == "running":
+            self._emit(
+                "plugin",
+                f"the plugin process{where} exited with code {state[3]}; "
+                + ("it stays down" if self.restart_policy == NO_RESTARTS else "restarting it"),
+                level="error",
+                fields=fields,
+            )
+        if state[2] == "disabled" and seen[2] != "disabled":
+            self._emit(
+                "plugin",
+                f"plugin disabled{where}: {supervisor.disabled_reason}; edit a file to retry",
+                level="error",
+                fields=fields,
+            )
 
     def _plugin_path(self, path: str) -> str:
         prefix = f"/plugins/{self.plugin_id}"
@@ -402,8 +503,15 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             all_headers.append(("Mattermost-User-Id", user_id))
         if "?" in path and not query:
             path, query = path.split("?", 1)
+        node = self._serving()
+        if node.supervisor is None or (self.clustered and not node.running):
+            why = f": {self.last_error}" if self.last_error else ""
+            if node.supervisor is not None and node.supervisor.returncode is not None:
+                why = f" (its process exited with code {node.supervisor.returncode})"
+            where = f" on {node.name}" if self.clustered else ""
+            raise RuntimeError(f"{self.plugin_id} is not running{where}{why}")
         return start_request(
-            self.supervisor.channel,
+            node.supervisor.channel,
             method,
             self._plugin_path(path),
             query=query,
@@ -465,21 +573,22 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
                 extra.append(("Content-Type", "application/json"))
         started = time.monotonic()
         target = self._plugin_path(path) + (f"?{query}" if query else "")
-        self._http_started()
-        status = 0
-        try:
-            with self.stream(
-                method, path, query=query, headers=extra, body=data, user=user, timeout=timeout
-            ) as response:
-                content = response.read()
-            status = response.status_code
-        finally:
-            self._http_ended(method.upper(), target, status, time.monotonic() - started)
+        with self.serving() as node:
+            self._http_started()
+            status = 0
+            try:
+                with self.stream(
+                    method, path, query=query, headers=extra, body=data, user=user, timeout=timeout
+                ) as response:
+                    content = response.read()
+                status = response.status_code
+            finally:
+                self._http_ended(method.upper(), target, status, time.monotonic() - started)
         self._emit(
             "http",
             f"{method.upper()} {path} → {response.status_code}",
             level="debug",
-            fields={"duration": _ms(time.monotonic() - started)},
+            fields={"duration": _ms(time.monotonic() - started), **self._node_fields(node)},
         )
         return HTTPResult(response.status_code, response.headers, content)
 
@@ -577,10 +686,33 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
         )
 
 
+def _each(action: Callable[[Any], object], items: list[Any]) -> list[BaseException | None]:
+    """``action`` on every item at once (a thread each when there are several); what each
+    raised, in order."""
+    errors: list[BaseException | None] = [None] * len(items)
+
+    def run(index: int) -> None:
+        try:
+            action(items[index])
+        except BaseException as exc:  # reported to the caller
+            errors[index] = exc
+
+    if len(items) == 1:
+        run(0)
+        return errors
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 @contextlib.contextmanager
 def local_mattermost(
     plugin_dir: str | os.PathLike[str], **kwargs: Any
 ) -> Iterator[LocalMattermost]:
-    """``with local_mattermost(folder) as mm:``: a started :class:`LocalMattermost`."""
+    """``with local_mattermost(folder) as mm:``: a started :class:`LocalMattermost`;
+    ``local_mattermost(folder, nodes=3)`` runs the plugin as a 3-node cluster."""
     with LocalMattermost(plugin_dir, **kwargs) as local:
         yield local

@@ -11,6 +11,14 @@ Installing the SDK registers a pytest plugin (entry point ``pytest11``) with the
     It comes with a team ``local``, a user ``admin`` and the channels ``town-square`` and
     ``off-topic`` (``mattermost.team``, ``.user``, ``.channel``).
 
+``mattermost_cluster``
+    The same with the plugin running as a cluster: 3 nodes (``nodes=`` of the marker for
+    another number), each its own plugin process with its own API endpoint, on one shared
+    store and clock. Hooks and HTTP requests are spread over the running nodes (round
+    robin; ``mattermost_cluster.nodes[1].get(...)`` picks one), cluster events the plugin
+    publishes reach every other node, and ``nodes[i].kill()`` SIGKILLs a node, which stays
+    down until ``nodes[i].start()``.
+
 ``mattermost_plugin_dir``
     The plugin folder. Taken, in this order, from the ``mattermost_plugin`` marker's first
     argument (relative to the test file), the ``mattermost_plugin_dir`` ini option
@@ -62,10 +70,12 @@ What :class:`LocalMattermost` offers (see its documentation):
   (:class:`OpenedDialog`), ``kv_get``, ``kv_keys``, ``logs``,
   ``find_logs``, ``wait_for_log``, ``wait_for_hooks``, the typed ``api`` client (the same
   Plugin API the plugin has) and ``server``, the fake itself;
-* ``reload()`` to restart the plugin folder, ``supervisor`` for the process.
+* ``reload()`` to restart the plugin folder, ``supervisor`` for the process;
+* ``nodes`` (:class:`LocalNode`: ``pid``, ``kill()``, ``start()``, ``stop()``, ``get``,
+  ``post``, ``http``, ``call_hook``, ``logs``) and ``serving()`` (one node for a block).
 
 Markers: ``@pytest.mark.mattermost_plugin("path/to/plugin", config={...}, db="state.db",
-hook_timeout=5.0)``.
+hook_timeout=5.0, nodes=3)``.
 """
 
 from __future__ import annotations
@@ -73,12 +83,14 @@ from __future__ import annotations
 from mattermost_plugin.host.fake_server import FakeAppError, FakeMattermost
 from mattermost_plugin.host.local import (
     ANONYMOUS,
+    NO_RESTARTS,
     ActionResult,
     CommandError,
     Event,
     HookCallError,
     HTTPResult,
     LocalMattermost,
+    LocalNode,
     LoginRejectedError,
     LogRecord,
     OpenedDialog,
@@ -90,6 +102,7 @@ from mattermost_plugin.host.supervisor import PluginStartError
 
 __all__ = [
     "ANONYMOUS",
+    "NO_RESTARTS",
     "ActionResult",
     "CommandError",
     "Event",
@@ -98,6 +111,7 @@ __all__ = [
     "HTTPResult",
     "HookCallError",
     "LocalMattermost",
+    "LocalNode",
     "LogRecord",
     "LoginRejectedError",
     "OpenedDialog",

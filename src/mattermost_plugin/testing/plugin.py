@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 MARKER = "mattermost_plugin"
 INI_DIR = "mattermost_plugin_dir"
 INI_TIMEOUT = "mattermost_hook_timeout"
+CLUSTER_NODES = 3
+"""How many nodes ``mattermost_cluster`` runs unless the marker says ``nodes=``."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,9 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(path=None, *, config=None, db=None, hook_timeout=None): the plugin folder "
-        "(relative to the test file), its settings, a SQLite state file and the hook "
-        "deadline for the `mattermost` fixture",
+        f"{MARKER}(path=None, *, config=None, db=None, hook_timeout=None, nodes=None): the "
+        "plugin folder (relative to the test file), its settings, a SQLite state file, the "
+        "hook deadline and the number of nodes for the `mattermost` and "
+        "`mattermost_cluster` fixtures",
     )
 
 
@@ -78,8 +81,33 @@ def mattermost(
     mattermost_plugin_dir: Path,
     mattermost_plugin_config: dict[str, Any],
 ) -> Iterator[LocalMattermost]:
-    """A fake Mattermost with the plugin started as a subprocess; stopped after the test."""
-    from mattermost_plugin.host.local import LocalMattermost
+    """A fake Mattermost with the plugin started as a subprocess (one per node with the
+    marker's ``nodes=``); stopped after the test."""
+    yield from _started(request, mattermost_plugin_dir, mattermost_plugin_config, default_nodes=1)
+
+
+@pytest.fixture
+def mattermost_cluster(
+    request: pytest.FixtureRequest,
+    mattermost_plugin_dir: Path,
+    mattermost_plugin_config: dict[str, Any],
+) -> Iterator[LocalMattermost]:
+    """The plugin as a cluster: 3 nodes (the marker's ``nodes=`` for another number), each
+    its own process, on one shared store; a killed node stays down until
+    ``nodes[i].start()``. Stopped after the test."""
+    yield from _started(
+        request, mattermost_plugin_dir, mattermost_plugin_config, default_nodes=CLUSTER_NODES
+    )
+
+
+def _started(
+    request: pytest.FixtureRequest,
+    plugin_dir: Path,
+    plugin_config: dict[str, Any],
+    *,
+    default_nodes: int,
+) -> Iterator[LocalMattermost]:
+    from mattermost_plugin.host.local import NO_RESTARTS, LocalMattermost
 
     marker = _marker(request)
     options = marker.kwargs if marker is not None else {}
@@ -87,11 +115,18 @@ def mattermost(
     if db is not None:
         db = Path(request.path).parent / str(db)
     timeout = options.get("hook_timeout") or float(request.config.getini(INI_TIMEOUT))
+    nodes = options.get("nodes", default_nodes)
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+        raise pytest.UsageError(
+            f"@pytest.mark.{MARKER}(nodes=...) must be a whole number of at least 1, not {nodes!r}"
+        )
     local = LocalMattermost(
-        mattermost_plugin_dir,
+        plugin_dir,
         db=db,
-        plugin_config=mattermost_plugin_config,
+        plugin_config=plugin_config,
         hook_timeout=float(timeout),
+        nodes=nodes,
+        restart_policy=NO_RESTARTS if nodes > 1 else None,
     )
     local.full_tracebacks = _verbose(request.config)
     try:
@@ -120,7 +155,8 @@ def _report_logs(request: pytest.FixtureRequest, local: LocalMattermost) -> None
     lines = []
     for record in local.logs:
         fields, stacktrace = split_stacktrace(record.fields)
-        lines.append(f"[{record.level}] {record.message}" + (f" {fields}" if fields else ""))
+        node = f"[node {record.node}] " if record.node is not None else ""
+        lines.append(f"{node}[{record.level}] {record.message}" + (f" {fields}" if fields else ""))
         if stacktrace is not None:
             shown = readable_traceback(
                 stacktrace, plugin_dir=local.plugin_dir, verbose=_verbose(request.config)

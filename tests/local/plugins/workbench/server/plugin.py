@@ -104,6 +104,8 @@ class Workbench(Plugin):
                     "user": request.headers.get("Mattermost-User-Id", ""),
                 }
             )
+        if request.path == "/pid":  # which node (process) served the request
+            return HTTPResponse.json({"pid": os.getpid()})
         if request.path == "/echo":
             return {"status_code": 200, "body": request.body}
         if request.path == "/request":
