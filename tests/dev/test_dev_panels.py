@@ -282,3 +282,26 @@ def test_a_failed_reload_shows_its_readable_traceback(tmp_path: Path) -> None:
         assert status["state"] == "running"  # the previous version keeps serving
     finally:
         server.stop()
+
+
+def test_on_a_cluster_the_hook_log_names_the_node_that_served_each_call(tmp_path: Path) -> None:
+    folder = copy_plugin(WORKSHOP, tmp_path / "workshop")
+    server, _output = start_dev(folder, nodes=3)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for number in range(3):
+                answer = client.post(
+                    "/api/v4/posts", json={"channel_id": "town-square", "message": f"n{number}"}
+                )
+                assert answer.status_code == 201
+            assert client.get(f"/plugins/{PLUGIN_ID}/crash").status_code == 500
+            calls = client.get("/dev/hooks", params={"hook": "MessageWillBePosted"}).json()
+            assert {call["node"] for call in calls["calls"]} == {0, 1, 2}
+            crash = eventually(
+                lambda: client.get("/dev/hooks", params={"failed": "true"}).json()["calls"],
+                lambda found: found,
+            )[0]
+            assert crash["args"] == "GET /crash" and crash["node"] in (0, 1, 2)
+            assert crash["origin"].endswith("in serve_http")
+    finally:
+        server.stop()

@@ -8,12 +8,14 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from tests.playground.conftest import Playground, playground_server, screenshot
 from tests.playground.test_playground import UPDATE_DOCS_SCREENSHOT
-from tests.support.dev import REPO
+from tests.support.dev import REPO, copy_plugin, start_dev
 
 from mattermost_plugin.host._config_patch import FAKE_SETTING
 
@@ -251,3 +253,18 @@ def test_the_http_panel_sends_a_request_and_shows_the_answer(
     screenshot(page, "panels-http")
     calls = workshop.http.get("/dev/hooks", params={"hook": "ServeHTTP"}).json()["calls"]
     assert [c["args"] for c in calls[:3]] == ["GET /hello", "GET /missing", "POST /echo"]
+
+
+def test_the_status_lists_each_nodes_pid_on_a_cluster(page: Page, tmp_path: Path) -> None:
+    folder = copy_plugin(WORKSHOP, tmp_path / "workshop")
+    server, output = start_dev(folder, nodes=2)
+    client = httpx.Client(base_url=server.url, timeout=30)
+    try:
+        panel = open_panel(Playground(server, client, output), page, "status")
+        pids = [node.pid for node in server.local.nodes]
+        expect()(panel.locator("dd[data-field='PIDs']")).to_have_text(
+            f"node 0: {pids[0]}, node 1: {pids[1]}"
+        )
+    finally:
+        client.close()
+        server.stop()

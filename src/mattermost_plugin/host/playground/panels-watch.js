@@ -143,7 +143,9 @@ export function statusPanel(entry) {
           " ", h("strong", {}, status.plugin_id),
           h("button", { type: "button", class: "small", onclick: () => toggle(status.enabled) }, status.enabled ? "Disable" : "Enable")),
         h("dl", { class: "status-list" },
-          item("PID", status.pid),
+          (status.nodes || []).length > 1
+            ? item("PIDs", status.nodes.map((n) => `node ${n.node}: ${n.pid ?? "—"}${n.running ? "" : " (down)"}`).join(", "))
+            : item("PID", status.pid),
           item("restarts", status.restarts),
           item("reloads", status.reloads),
           item("enabled", status.enabled ? "yes" : "no"),
