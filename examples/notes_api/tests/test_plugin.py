@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from mattermost_plugin.testing import ANONYMOUS, LocalMattermost
 
-from plugin import MAX_NOTES, NoSuchNoteError, Notebook, NotebookFullError, NoteIn  # server/: see pyproject
+# server/ is on sys.path (see pyproject.toml): the tests import the plugin module as `plugin`.
+from plugin import MAX_NOTES, NoSuchNoteError, Notebook, NotebookFullError, NoteIn
 
 
 def test_a_notebook_numbers_changes_and_removes_notes() -> None:
