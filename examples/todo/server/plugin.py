@@ -1,6 +1,6 @@
 """To do: a Mattermost plugin written in Python.
 
-    /todo add buy milk --due 2030-01-31   add an item (without a title, a dialog asks)
+    /todo add --due 2030-01-31 buy milk   add an item (without a title, a dialog asks)
     /todo list                            your open items, each with a Done button
     /todo done 2                          mark item #2 done
     GET /plugins/com.example.todo/items   your items, as JSON
