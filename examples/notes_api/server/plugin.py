@@ -166,10 +166,17 @@ async def delete_note(note_id: int, user_id: UserId, notes: Notebooks) -> None:
     await notes.update(user_id, lambda notebook: (notebook or Notebook()).remove(note_id))
 
 
+class Me(BaseModel):
+    """Who is asking, and how many notes they have."""
+
+    username: str
+    notes: int
+
+
 @app.get("/me")
-async def me(user: CurrentUser, notes: Notebooks) -> dict[str, str | int]:
+async def me(user: CurrentUser, notes: Notebooks) -> Me:
     """The logged-in user (fetched with the API) and how many notes they have."""
-    return {"username": user.username, "notes": len((await read(notes, user.id)).notes)}
+    return Me(username=user.username, notes=len((await read(notes, user.id)).notes))
 
 
 @app.get("/users/{user_id}/notes")
