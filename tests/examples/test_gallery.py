@@ -50,6 +50,8 @@ class Example:
     """Bot usernames made on activation."""
     kv_keys: set[str] = field(default_factory=set)
     """KV keys written on activation, besides the bots' records."""
+    linked_from: set[str] = field(default_factory=set)
+    """The docs pages that explain its features, and link its section of the gallery."""
 
 
 WITH_SETTINGS = {"OnActivate", "OnConfigurationChange"}  # Plugin[Settings] loads them
@@ -58,6 +60,7 @@ GALLERY = {
         {"OnActivate", "OnDeactivate", "MessageWillBePosted", "ExecuteCommand"},
         min_tests=4,
         commands={"hello"},
+        linked_from={"hooks.md"},
     ),
     "todo": Example(
         {"OnActivate", "ExecuteCommand", "ServeHTTP"},
@@ -65,19 +68,26 @@ GALLERY = {
         commands={"todo"},
         bots={"todo"},
         kv_keys={KEY_NAME},  # the key that signs the buttons' context
+        linked_from={"commands.md", "interactive.md", "state.md"},
     ),
-    "digest": Example(WITH_SETTINGS | {"OnDeactivate"}, min_tests=3, bots={"digest"}),
+    "digest": Example(
+        WITH_SETTINGS | {"OnDeactivate"}, min_tests=3, bots={"digest"}, linked_from={"state.md"}
+    ),
     "moderation": Example(
         WITH_SETTINGS | {"ConfigurationWillBeSaved", "MessageWillBePosted", "ExecuteCommand"},
         min_tests=8,
         commands={"moderation"},
+        linked_from={"settings.md", "state.md", "commands.md", "hooks.md"},
     ),
-    "notes_api": Example({"ServeHTTP"}, min_tests=6),
+    "notes_api": Example(
+        {"ServeHTTP"}, min_tests=6, linked_from={"http.md", "commands.md", "state.md"}
+    ),
     "welcome_bot": Example(
         WITH_SETTINGS | {"ExecuteCommand", "UserHasJoinedChannel", "UserHasJoinedTeam"},
         min_tests=6,
         commands={"welcome"},
         bots={"welcome"},
+        linked_from={"state.md", "settings.md", "hooks.md"},
     ),
 }
 NAMES = sorted(GALLERY)
@@ -86,12 +96,19 @@ NAMES = sorted(GALLERY)
 def test_every_example_is_a_complete_project_in_the_gallery() -> None:
     found = sorted(path.parent.name for path in EXAMPLES.glob("*/plugin.json"))
     assert found == NAMES
-    gallery_page = (REPO / "docs" / "examples.md").read_text()
+    docs = REPO / "docs"
+    gallery_page = (docs / "examples.md").read_text()
     for name in NAMES:
         folder = EXAMPLES / name
         missing = [file for file in PROJECT_FILES if not (folder / file).is_file()]
         assert not missing, f"examples/{name} lacks {missing}"
         assert list((folder / "tests").glob("test_*.py")), f"examples/{name} has no tests"
+        # The gallery has a section titled as the README (its anchor: "To do" → "to-do").
+        title = (folder / "README.md").read_text().splitlines()[0].removeprefix("# ")
+        assert f"\n## {title}\n" in gallery_page, f"docs/examples.md has no section {title!r}"
+        link = f"(examples.md#{'-'.join(title.lower().split())})"
+        for page in GALLERY[name].linked_from:
+            assert link in (docs / page).read_text(), f"docs/{page} does not link {link}"
         assert f"examples/{name}" in gallery_page, f"docs/examples.md does not show {name}"
 
 
