@@ -74,7 +74,9 @@ GALLERY = {
         WITH_SETTINGS | {"OnDeactivate"}, min_tests=3, bots={"digest"}, linked_from={"state.md"}
     ),
     "moderation": Example(
-        WITH_SETTINGS | {"ConfigurationWillBeSaved", "MessageWillBePosted", "ExecuteCommand"},
+        WITH_SETTINGS
+        | {"ConfigurationWillBeSaved", "MessageWillBePosted", "MessageWillBeUpdated"}
+        | {"ExecuteCommand"},
         min_tests=8,
         commands={"moderation"},
         linked_from={"settings.md", "state.md", "commands.md", "hooks.md"},

@@ -1,10 +1,11 @@
 """Moderation: keep blocked words and floods of links out of channels, and count what it stops.
 
-Every new post goes through ``MessageWillBePosted``. A post with a blocked word is rejected,
-or has the word masked, as the System Console settings say; a post with more links than
-allowed is rejected. Each user's counters are a value in a KV collection, changed with
-``update`` so that server nodes counting at the same moment lose nothing. System admins see
-them with ``/moderation stats`` and clear them with ``/moderation reset``.
+Every new post goes through ``MessageWillBePosted``, every edit through
+``MessageWillBeUpdated``. A post with a blocked word is rejected, or has the word masked, as
+the System Console settings say; a post with more links than allowed is rejected. Each
+user's counters are a value in a KV collection, changed with ``update`` so that server nodes
+counting at the same moment lose nothing. System admins see them with ``/moderation stats``
+and clear them with ``/moderation reset``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,17 @@ class ModerationPlugin(Plugin[Settings]):
 
     @override
     def message_will_be_posted(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
+        return self.moderated(post)
+
+    @override
+    def message_will_be_updated(
+        self, context: PluginContext, new_post: Post, old_post: Post
+    ) -> tuple[Post | None, str]:
+        return self.moderated(new_post)  # or a clean post could be edited into a bad one
+
+    def moderated(self, post: Post) -> tuple[Post | None, str]:
+        """A new or edited post as the hooks answer it: rejected, masked or unchanged; the
+        first two are counted."""
         message, reason = moderate(post.message, self.settings)
         if message is None:
             self.count(post.user_id, "rejected")

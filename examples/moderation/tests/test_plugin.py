@@ -69,6 +69,16 @@ def test_posts_are_rejected_masked_and_counted(mattermost: LocalMattermost) -> N
     assert mattermost.find_logs("rejected a post", level="info")
 
 
+def test_edits_are_moderated_too(mattermost: LocalMattermost) -> None:
+    post = mattermost.create_post(None, "all good")
+    with pytest.raises(PostRejectedError):
+        mattermost.update_post(post.id, "all darn good")
+    assert mattermost.get_post(post.id).message == "all good"
+    mattermost.set_plugin_config({"blocked_words": WORDS, "action": "mask"})
+    mattermost.update_post(post.id, "all darn good")
+    assert mattermost.get_post(post.id).message == "all **** good"
+
+
 def test_only_admins_see_and_reset_the_counters(mattermost: LocalMattermost) -> None:
     bob = mattermost.create_user("bob")
     with pytest.raises(PostRejectedError):
