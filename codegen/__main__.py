@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import clients, converters, hook_methods, hooks, ir, models, reference
+from codegen import clients, completeness, converters, hook_methods, hooks, ir, models, reference
 from codegen.protoc import REPO, run_protoc
 
 SRC = REPO / "src"
@@ -28,6 +28,7 @@ GENERATED_DOC_DIRS = {reference.MODELS_PAGES: REPO / "docs" / "reference" / "mod
 
 def generate(out: Path) -> None:
     proto = ir.build(run_protoc(out))
+    completeness.check(proto)
     models.generate(proto, out)
     converters.generate(proto, out)
     clients.generate(proto, out)

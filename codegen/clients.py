@@ -13,13 +13,12 @@ when there is none. ``*_json`` bytes travel as parsed JSON. Methods the server d
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import converters
 from codegen.ir import FieldIR, Kind, MethodIR, ProtoIR
-from codegen.models import wrap
+from codegen.models import section_entry, wrap
 from codegen.naming import snake
 from codegen.signatures import DEFAULTS, UNSERVED, Param, Role, is_json_blob, params_of
 
@@ -271,7 +270,8 @@ def render_method(module: _Module, method: MethodIR) -> RenderedMethod:
             " UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call."
         )
     doc_lines = [*wrap(doc, DOC_WIDTH).splitlines(), ""]
-    doc_lines += [*_doc_sections(params, results, required, served), ""]
+    shown_results = [re.sub(r"\bm_\w+\.", "", module.py_type(f)) for f in results]
+    doc_lines += [*_doc_sections(params, results, shown_results, required, served), ""]
     doc_lines.append(f"Go: ``plugin.API.{method.name}``.")
     reject = f'reject("{method.name}", self.{name}, locals(), {required!r}'
 
@@ -330,33 +330,30 @@ TIMEOUT_DOC = (
 
 
 def _doc_entry(text: str, name: str | None = None) -> list[str]:
-    """One entry of a Google-style section (``name: text``), wrapped with a hanging indent."""
-    head = f"{name}: " if name is not None else ""
-    filled = textwrap.fill(
-        head + " ".join(text.split()),
-        DOC_WIDTH,
-        initial_indent="    ",
-        subsequent_indent="        ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    return filled.splitlines()
+    return section_entry(text, name, DOC_WIDTH)
 
 
 def _doc_sections(
-    params: list[Param], results: list[FieldIR], required: tuple[str, ...], served: bool
+    params: list[Param],
+    results: list[FieldIR],
+    result_annotations: list[str],
+    required: tuple[str, ...],
+    served: bool,
 ) -> list[str]:
-    """Args (what the protos say about the parameters, and ``timeout``), Returns (when the
-    proto describes the result) and Raises: the method's reference in the docs."""
+    """Args (what the protos say about each parameter, and ``timeout``), Returns (what they
+    say about the result) and Raises: the method's reference in the docs. Every parameter and
+    result has a comment (``codegen.completeness`` stops generation otherwise)."""
     out = ["Args:"]
     for p in params:
-        if p.role is Role.VARIADIC:
-            out += _doc_entry(p.field.comment or "Fields of the entry, as keywords.", f"**{p.name}")
-        elif p.field.comment:
-            out += _doc_entry(p.field.comment, p.name)
+        name = f"**{p.name}" if p.role is Role.VARIADIC else p.name
+        out += _doc_entry(p.field.comment, name)
     out += _doc_entry(TIMEOUT_DOC, "timeout")
-    if len(results) == 1 and results[0].comment:
+    if len(results) == 1:
         out += ["", "Returns:", *_doc_entry(results[0].comment)]
+    elif results:  # a named tuple: one item per field, named and typed as griffe reads them
+        out += ["", "Returns:"]
+        for f, annotation in zip(results, result_annotations, strict=True):
+            out += _doc_entry(f.comment, f"{f.name} ({annotation})")
     out += ["", "Raises:"]
     if not served:
         return [*out, *_doc_entry("always (status 501), without a call.", "PluginAPIError")]

@@ -10,6 +10,7 @@ defaults as ``b""``.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -57,10 +58,36 @@ DCG_OPTIONS = [
 ]
 
 
+# A placeholder in proto prose (``/plugins/<plugin id>/...``, ``custom_<plugin id>_``):
+# Markdown would read ``<plugin id>`` as an HTML tag and drop it, so docs show it as code.
+_TEMPLATE = r"[\w/.-]*<[a-z][\w ]*>(?:[\w/-]|\.\.\.|\.(?=\w))*"
+PLACEHOLDER = re.compile(rf'"({_TEMPLATE})"|({_TEMPLATE})')  # quotes give way to the code
+
+
+def prose(text: str) -> str:
+    """Proto comment text as it goes into docstrings and pages: placeholders as code."""
+    return PLACEHOLDER.sub(lambda m: f"``{m[1] or m[2]}``", text)
+
+
 def wrap(text: str, width: int = 88) -> str:
     """Wrap each paragraph so docstrings fit the line length (they sit 4 spaces deep)."""
     paragraphs = text.split("\n\n")
-    return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
+    return "\n\n".join(textwrap.fill(prose(" ".join(p.split())), width) for p in paragraphs)
+
+
+def section_entry(text: str, name: str | None, width: int) -> list[str]:
+    """One entry of a Google-style docstring section (``name: text``), wrapped with a
+    hanging indent, as the Args and Returns of the clients and hook methods have them."""
+    head = f"{name}: " if name is not None else ""
+    filled = textwrap.fill(
+        head + " ".join(prose(text).split()),
+        width,
+        initial_indent="    ",
+        subsequent_indent="        ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return filled.splitlines()
 
 
 def _scalar_schema(py_type: str) -> dict[str, Any]:

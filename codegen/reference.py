@@ -15,7 +15,7 @@ from pathlib import Path
 from codegen.hook_methods import SERVE_HTTP_ARGS, _Types
 from codegen.hooks import hook_rpcs, response_kind
 from codegen.ir import MessageIR, ProtoIR
-from codegen.models import ENUMS_MODULE, wrap
+from codegen.models import ENUMS_MODULE, prose, wrap
 from codegen.naming import snake
 
 # Written by codegen next to the package, copied to docs/ (see codegen.__main__).
@@ -138,6 +138,16 @@ def _expand(annotation: str) -> str:
     )
 
 
+def _arguments(docs: list[tuple[str, str]]) -> list[str]:
+    """The handler's arguments with what the protos say about each, as a nested list."""
+    if not docs:
+        return ["- **Arguments**: none."]
+    return [
+        "- **Arguments**, in this order:",
+        *[f"    - `{arg}`: {' '.join(prose(text).split())}" for arg, text in docs],
+    ]
+
+
 def _hook_section(
     types: _Types, name: str, doc: str, request: MessageIR, response: MessageIR
 ) -> list[str]:
@@ -160,6 +170,7 @@ def _hook_section(
         "```",
         "",
         f"- **Handler**: a method named `{method}`, or any method marked `@hook(HookName.{name})`.",
+        *_arguments(types.argument_docs(name, request)),
         f"- **Returns**: {returns}",
         f"- **When the handler fails**: {failure_policy(name, kind, fail_closed)}.",
         "",

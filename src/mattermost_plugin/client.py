@@ -197,8 +197,29 @@ class PluginAPIClient(GeneratedSyncAPI):
     """
 
     def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
-        """The plugin's settings (Go: ``plugin.API.GetPluginConfig``). The values of the
-        settings the manifest marks ``secret`` are hidden in the SDK's logs from now on."""
+        """The plugin's settings as the server stores them, keys as the System Console saved
+        them (see :mod:`mattermost_plugin.settings` for a typed model of them).
+
+        The values of the settings the manifest marks ``secret`` are hidden in the SDK's logs
+        from now on.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The settings, a JSON object (empty when none were saved).
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
+        Go: ``plugin.API.GetPluginConfig``.
+        """
         config = super().get_plugin_config(timeout=timeout)
         redact_setting_values(config)
         return config
@@ -214,6 +235,29 @@ class PluginAPIClient(GeneratedSyncAPI):
         timeout: float | None = None,
     ) -> Post:
         """Create a post, from a ``Post`` or from its main fields; returns the stored post.
+
+        Args:
+            post: The post to create (its ``id`` must be empty); or leave it out and give
+                ``channel_id`` and ``message``.
+            channel_id: Channel to post in, when no ``post`` is given.
+            user_id: Author of the post; empty posts as no user (a plugin usually posts as
+                its bot).
+            message: Text of the post, Markdown, when no ``post`` is given.
+            root_id: Id of the thread's root post, to reply in a thread; empty for a new
+                post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The stored post, with the id and timestamps the server assigned.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
 
         Go: ``plugin.API.CreatePost``.
         """
@@ -233,7 +277,23 @@ class PluginAPIClient(GeneratedSyncAPI):
     ) -> None:
         """Store ``value`` under ``key``: bytes as is, str as UTF-8, anything else as JSON.
 
-        ``expires_in`` (seconds or a ``timedelta``) makes the key disappear after that time.
+        Args:
+            key: The key, at most 150 characters.
+            value: What to store: ``bytes`` as is, ``str`` as UTF-8, anything else (models,
+                dicts, lists, numbers) as JSON. Empty bytes delete the key.
+            expires_in: Seconds or a ``timedelta`` after which the key disappears; ``None``
+                keeps it.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
         Go: ``plugin.API.KVSet`` / ``KVSetWithExpiry``.
         """
         request = _kv_set_request(key, value, expires_in, timeout)
@@ -246,8 +306,24 @@ class PluginAPIClient(GeneratedSyncAPI):
     def kv_get(self, key: str, *, timeout: float | None = None) -> bytes | None:
         """The bytes stored under ``key``, or ``None`` when there are none.
 
-        The server answers a missing key with empty bytes, so an empty value reads as
-        ``None`` too. Go: ``plugin.API.KVGet``.
+        Args:
+            key: The key, at most 150 characters.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The stored bytes; ``None`` when the key is missing. The server answers a missing
+            key with empty bytes, so an empty value reads as ``None`` too.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
+        Go: ``plugin.API.KVGet``.
         """
         if not (isinstance(key, str) and key):
             _check_key("kv_get", "KVGet", key)
@@ -259,8 +335,21 @@ class PluginAPIClient(GeneratedSyncAPI):
     def kv_get_as(self, key: str, type_: type[T], *, timeout: float | None = None) -> T | None:
         """The value under ``key`` decoded as ``type_`` (a model, ``dict``, ``list[int]`` …).
 
-        ``str`` and ``bytes`` give the stored text or bytes; other types are read as JSON
-        and validated by Pydantic. ``None`` when the key is missing.
+        Args:
+            key: The key, at most 150 characters.
+            type_: What to read the value as: ``str`` and ``bytes`` give the stored text or
+                bytes; any other type (a model, ``dict``, ``list[int]`` …) is read as JSON and
+                validated by Pydantic.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The value as ``type_``; ``None`` when the key is missing.
+
+        Raises:
+            pydantic.ValidationError: the stored value is not a valid ``type_``.
+            PluginAPIError: as for :meth:`kv_get`.
         """
         return decode_kv_value(self.kv_get(key, timeout=timeout), type_)
 
@@ -268,8 +357,18 @@ class PluginAPIClient(GeneratedSyncAPI):
         """This plugin's id, from ``MATTERMOST_PLUGIN_ID`` or the plugin folder's manifest.
 
         Answered without a call: the server does not serve ``GetPluginID`` (a plugin knows
-        its id). Raises ``PluginAPIError`` when neither is there. ``timeout`` is accepted
-        for symmetry with the other methods. Go: ``plugin.API.GetPluginID``.
+        its id).
+
+        Args:
+            timeout: Accepted for symmetry with the other methods; no call is made.
+
+        Returns:
+            The plugin's id.
+
+        Raises:
+            PluginAPIError: neither ``MATTERMOST_PLUGIN_ID`` nor a manifest is there.
+
+        Go: ``plugin.API.GetPluginID``.
         """
         return local_plugin_id()
 
@@ -281,7 +380,20 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
     """
 
     async def get_plugin_config(self, *, timeout: float | None = None) -> dict[str, JsonValue]:
-        """See :meth:`PluginAPIClient.get_plugin_config`."""
+        """The plugin's settings as the server stores them: see
+        :meth:`PluginAPIClient.get_plugin_config`.
+
+        Args:
+            timeout: Seconds to wait for the answer; ``None`` takes the client's.
+
+        Returns:
+            The settings, a JSON object (empty when none were saved).
+
+        Raises:
+            PluginAPIError: the server answered an error.
+
+        Go: ``plugin.API.GetPluginConfig``.
+        """
         config = await super().get_plugin_config(timeout=timeout)
         redact_setting_values(config)
         return config
@@ -296,7 +408,33 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
         root_id: str = "",
         timeout: float | None = None,
     ) -> Post:
-        """Create a post, from a ``Post`` or from its main fields; returns the stored post."""
+        """Create a post, from a ``Post`` or from its main fields; returns the stored post.
+
+        Args:
+            post: The post to create (its ``id`` must be empty); or leave it out and give
+                ``channel_id`` and ``message``.
+            channel_id: Channel to post in, when no ``post`` is given.
+            user_id: Author of the post; empty posts as no user (a plugin usually posts as
+                its bot).
+            message: Text of the post, Markdown, when no ``post`` is given.
+            root_id: Id of the thread's root post, to reply in a thread; empty for a new
+                post.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The stored post, with the id and timestamps the server assigned.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
+        Go: ``plugin.API.CreatePost``.
+        """
         request = _post_request(post, channel_id, user_id, message, root_id, timeout)
         response = await self._unary(
             "CreatePost", request, api_channel_post_pb2.CreatePostResponse, timeout=timeout
@@ -311,7 +449,27 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
         expires_in: Expiry | None = None,
         timeout: float | None = None,
     ) -> None:
-        """Store ``value`` under ``key``: bytes as is, str as UTF-8, anything else as JSON."""
+        """Store ``value`` under ``key``: bytes as is, str as UTF-8, anything else as JSON.
+
+        Args:
+            key: The key, at most 150 characters.
+            value: What to store: ``bytes`` as is, ``str`` as UTF-8, anything else (models,
+                dicts, lists, numbers) as JSON. Empty bytes delete the key.
+            expires_in: Seconds or a ``timedelta`` after which the key disappears; ``None``
+                keeps it.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
+        Go: ``plugin.API.KVSet`` / ``KVSetWithExpiry``.
+        """
         request = _kv_set_request(key, value, expires_in, timeout)
         if isinstance(request, api_kv_config_pb2.KVSetRequest):
             await self._unary("KVSet", request, api_kv_config_pb2.KVSetResponse, timeout=timeout)
@@ -320,7 +478,27 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
             await self._unary("KVSetWithExpiry", request, response_type, timeout=timeout)
 
     async def kv_get(self, key: str, *, timeout: float | None = None) -> bytes | None:
-        """The bytes stored under ``key``, or ``None`` when there are none (see the sync one)."""
+        """The bytes stored under ``key``, or ``None`` when there are none.
+
+        Args:
+            key: The key, at most 150 characters.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The stored bytes; ``None`` when the key is missing. The server answers a missing
+            key with empty bytes, so an empty value reads as ``None`` too.
+
+        Raises:
+            TypeError: an argument has the wrong type (checked before the call).
+            ValidationError: a value the server would refuse (checked before the call), or
+                the server refused a value.
+            PluginAPIError: any other error the server answered, as the subclass for its
+                status (``NotFoundError``, ``PermissionDeniedError``, ``UnavailableError`` …).
+
+        Go: ``plugin.API.KVGet``.
+        """
         if not (isinstance(key, str) and key):
             _check_key("kv_get", "KVGet", key)
         _check_timeout("kv_get", timeout)
@@ -333,9 +511,41 @@ class AsyncPluginAPIClient(GeneratedAsyncAPI):
     async def kv_get_as(
         self, key: str, type_: type[T], *, timeout: float | None = None
     ) -> T | None:
-        """The value under ``key`` decoded as ``type_``; ``None`` when missing."""
+        """The value under ``key`` decoded as ``type_`` (a model, ``dict``, ``list[int]`` …).
+
+        Args:
+            key: The key, at most 150 characters.
+            type_: What to read the value as: ``str`` and ``bytes`` give the stored text or
+                bytes; any other type (a model, ``dict``, ``list[int]`` …) is read as JSON and
+                validated by Pydantic.
+            timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
+                unless it was made with another). Past it the call raises
+                ``UnavailableError``.
+
+        Returns:
+            The value as ``type_``; ``None`` when the key is missing.
+
+        Raises:
+            pydantic.ValidationError: the stored value is not a valid ``type_``.
+            PluginAPIError: as for :meth:`kv_get`.
+        """
         return decode_kv_value(await self.kv_get(key, timeout=timeout), type_)
 
     async def get_plugin_id(self, *, timeout: float | None = None) -> str:
-        """This plugin's id, without a call (see ``PluginAPIClient.get_plugin_id``)."""
+        """This plugin's id, from ``MATTERMOST_PLUGIN_ID`` or the plugin folder's manifest.
+
+        Answered without a call: the server does not serve ``GetPluginID`` (a plugin knows
+        its id).
+
+        Args:
+            timeout: Accepted for symmetry with the other methods; no call is made.
+
+        Returns:
+            The plugin's id.
+
+        Raises:
+            PluginAPIError: neither ``MATTERMOST_PLUGIN_ID`` nor a manifest is there.
+
+        Go: ``plugin.API.GetPluginID``.
+        """
         return local_plugin_id()

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rich.console import Console
-from tests.support.dev import REPO, copy_plugin
+from tests.support.dev import REPO, copy_plugin, start_dev
 
 from mattermost_plugin.host.dev_server import DevServer
 from mattermost_plugin.host.fake_server import FakeMattermost
@@ -76,21 +75,6 @@ class User:
     username: str
     token: str
     http: httpx.Client
-
-
-def start_dev(folder: Path, **options: Any) -> tuple[DevServer, io.StringIO]:
-    output = io.StringIO()
-    server = DevServer(
-        folder,
-        port=0,
-        db=None,
-        reload=False,
-        console=Console(file=output, width=200, color_system=None),
-        **options,
-    )
-    server.start()
-    assert server.local.running, output.getvalue()
-    return server, output
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -18,6 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+
+from mattermost_plugin.host.dev_server import DevServer
 
 REPO = Path(__file__).resolve().parent.parent.parent
 WORKBENCH = REPO / "tests" / "local" / "plugins" / "workbench"
@@ -147,6 +152,23 @@ def dev_server(plugin_dir: Path, *args: str, timeout: float = 15.0) -> Iterator[
                 proc.kill()
                 proc.wait()
         reader.join(5)
+
+
+def start_dev(folder: Path, **options: Any) -> tuple[DevServer, io.StringIO]:
+    """A dev server in this process for the plugin in ``folder``: a free port, state in
+    memory, no reloading, its output in the returned buffer; started, plugin running."""
+    output = io.StringIO()
+    server = DevServer(
+        folder,
+        port=0,
+        db=None,
+        reload=False,
+        console=Console(file=output, width=200, color_system=None),
+        **options,
+    )
+    server.start()
+    assert server.local.running, output.getvalue()
+    return server, output
 
 
 RAW_ANSWERS = REPO / "tests" / "dev" / "plugins" / "raw_answers"

@@ -93,6 +93,8 @@ class HookMethods:
             """Called when the plugin is started (enabled, or the server starts). Returning an
             error aborts activation.
 
+            Args:
+
             Go: ``plugin.Hooks.OnActivate``.
             """
 
@@ -100,12 +102,16 @@ class HookMethods:
             """Called when the plugin is stopped, before the process is shut down. Release
             resources here; an error is only logged.
 
+            Args:
+
             Go: ``plugin.Hooks.OnDeactivate``.
             """
 
         def on_configuration_change(self, /) -> Returns[ErrorResult]:
             """Called when the server configuration or this plugin's settings change. Reload
             settings here; returning an error is logged by the server.
+
+            Args:
 
             Go: ``plugin.Hooks.OnConfigurationChange``.
             """
@@ -117,12 +123,19 @@ class HookMethods:
             onboarding. The plugin can do first-time setup; returning an error reports a
             failure.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                event: Who installed the plugin.
+
             Go: ``plugin.Hooks.OnInstall``.
             """
 
         def on_send_daily_telemetry(self, /) -> Returns[None]:
             """Called once a day when the server sends telemetry. The plugin can send its own
             telemetry; nothing is returned.
+
+            Args:
 
             Go: ``plugin.Hooks.OnSendDailyTelemetry``.
             """
@@ -133,6 +146,10 @@ class HookMethods:
             """Called by the data-retention job so the plugin can delete its own old data.
             Return how many records were deleted.
 
+            Args:
+                now_time: Current time of the job, in milliseconds since the Unix epoch.
+                batch_size: Maximum number of records to delete in one batch.
+
             Go: ``plugin.Hooks.RunDataRetention``.
             """
 
@@ -141,6 +158,9 @@ class HookMethods:
         ) -> Returns[None]:
             """Called on Cloud workspaces when the product limits change. Informational;
             nothing is returned.
+
+            Args:
+                limits: The new limits.
 
             Go: ``plugin.Hooks.OnCloudLimitsUpdated``.
             """
@@ -151,6 +171,9 @@ class HookMethods:
             """Called before a new server configuration is saved. The plugin can return an
             error to block the save, or a modified configuration.
 
+            Args:
+                new_config: The configuration about to be saved.
+
             Go: ``plugin.Hooks.ConfigurationWillBeSaved``.
             """
 
@@ -159,6 +182,11 @@ class HookMethods:
         ) -> Returns[WillBe[m_post.Post]]:
             """Called before a new post is stored. The plugin can reject it or return a
             modified post.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                post: The post about to be created. props and metadata are not filled.
 
             Go: ``plugin.Hooks.MessageWillBePosted``.
             """
@@ -173,6 +201,12 @@ class HookMethods:
             """Called before an edited post is stored. The plugin can reject the edit or return
             a modified post.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                new_post: The post as edited.
+                old_post: The post before the edit.
+
             Go: ``plugin.Hooks.MessageWillBeUpdated``.
             """
 
@@ -181,6 +215,11 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a post has been stored. Notification only; the plugin cannot change
             the post.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                post: The post as saved.
 
             Go: ``plugin.Hooks.MessageHasBeenPosted``.
             """
@@ -194,6 +233,12 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after an edited post has been stored. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                new_post: The post after the edit.
+                old_post: The post before the edit.
+
             Go: ``plugin.Hooks.MessageHasBeenUpdated``.
             """
 
@@ -203,6 +248,9 @@ class HookMethods:
             """Called before posts are returned to a client. The plugin returns the posts to
             deliver, possibly changed.
 
+            Args:
+                posts: Posts about to be sent to a client.
+
             Go: ``plugin.Hooks.MessagesWillBeConsumed``.
             """
 
@@ -210,6 +258,11 @@ class HookMethods:
             self, context: m_hooks_common.PluginContext, post: m_post.Post, /
         ) -> Returns[None]:
             """Called after a post has been deleted. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                post: The deleted post.
 
             Go: ``plugin.Hooks.MessageHasBeenDeleted``.
             """
@@ -231,6 +284,12 @@ class HookMethods:
             """Called before an uploaded file is stored. The plugin can reject the file or
             replace its metadata and/or content.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                file_info: Metadata of the file being uploaded.
+                file_content: Whole file content.
+
             Go: ``plugin.Hooks.FileWillBeUploaded``.
             """
 
@@ -239,6 +298,11 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a reaction has been added to a post. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                reaction: The reaction: who reacted, to which post, with which emoji.
+
             Go: ``plugin.Hooks.ReactionHasBeenAdded``.
             """
 
@@ -246,6 +310,11 @@ class HookMethods:
             self, context: m_hooks_common.PluginContext, reaction: m_post.Reaction, /
         ) -> Returns[None]:
             """Called after a reaction has been removed from a post. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                reaction: The removed reaction.
 
             Go: ``plugin.Hooks.ReactionHasBeenRemoved``.
             """
@@ -256,6 +325,10 @@ class HookMethods:
             """Called before a push notification is sent to a user's device. The plugin can
             reject it or return a modified notification.
 
+            Args:
+                push_notification: The notification about to be sent.
+                user_id: Recipient of the notification.
+
             Go: ``plugin.Hooks.NotificationWillBePushed``.
             """
 
@@ -264,6 +337,9 @@ class HookMethods:
         ) -> Returns[WillBe[m_hooks_message.EmailNotificationContent]]:
             """Called before a notification email is sent. The plugin can reject it or return
             modified email content.
+
+            Args:
+                email_notification: The notification about to be emailed.
 
             Go: ``plugin.Hooks.EmailNotificationWillBeSent``.
             """
@@ -276,6 +352,11 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a user's preferences have been saved. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                preferences: The preferences that were saved.
+
             Go: ``plugin.Hooks.PreferencesHaveChanged``.
             """
 
@@ -283,6 +364,11 @@ class HookMethods:
             self, context: m_hooks_common.PluginContext, user: m_user.User, /
         ) -> Returns[None]:
             """Called after a user account has been created. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                user: The new user.
 
             Go: ``plugin.Hooks.UserHasBeenCreated``.
             """
@@ -293,6 +379,11 @@ class HookMethods:
             """Called before a user logs in. Return a non-empty rejection_reason to refuse the
             login.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                user: The user who is logging in.
+
             Go: ``plugin.Hooks.UserWillLogIn``.
             """
 
@@ -301,6 +392,11 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a user has logged in. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                user: The user who logged in.
+
             Go: ``plugin.Hooks.UserHasLoggedIn``.
             """
 
@@ -308,6 +404,11 @@ class HookMethods:
             self, context: m_hooks_common.PluginContext, user: m_user.User, /
         ) -> Returns[None]:
             """Called after a user has been deactivated. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                user: The deactivated user.
 
             Go: ``plugin.Hooks.UserHasBeenDeactivated``.
             """
@@ -322,6 +423,12 @@ class HookMethods:
             """Called after a successful SAML login, with the SAML assertion. Returning an
             error makes the login fail.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                user: The user who logged in.
+                assertion: The SAML assertion received from the identity provider.
+
             Go: ``plugin.Hooks.OnSAMLLogin``.
             """
 
@@ -329,6 +436,11 @@ class HookMethods:
             self, context: m_hooks_common.PluginContext, channel: m_channel.Channel, /
         ) -> Returns[None]:
             """Called after a channel has been created. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                channel: The new channel.
 
             Go: ``plugin.Hooks.ChannelHasBeenCreated``.
             """
@@ -342,6 +454,12 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a user has joined or been added to a channel. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                channel_member: The new membership: the user and the channel.
+                actor: User who added the member; unset when the user joined on their own.
+
             Go: ``plugin.Hooks.UserHasJoinedChannel``.
             """
 
@@ -353,6 +471,12 @@ class HookMethods:
             /,
         ) -> Returns[None]:
             """Called after a user has left or been removed from a channel. Notification only.
+
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                channel_member: The membership that ended: the user and the channel.
+                actor: User who removed the member; unset when the user left on their own.
 
             Go: ``plugin.Hooks.UserHasLeftChannel``.
             """
@@ -366,6 +490,12 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a user has joined or been added to a team. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                team_member: The new membership: the user and the team.
+                actor: User who added the member; unset when the user joined on their own.
+
             Go: ``plugin.Hooks.UserHasJoinedTeam``.
             """
 
@@ -378,6 +508,12 @@ class HookMethods:
         ) -> Returns[None]:
             """Called after a user has left or been removed from a team. Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                team_member: The membership that ended: the user and the team.
+                actor: User who removed the member; unset when the user left on their own.
+
             Go: ``plugin.Hooks.UserHasLeftTeam``.
             """
 
@@ -387,17 +523,30 @@ class HookMethods:
             """Called when a user runs a slash command this plugin registered. Return a
             CommandResponse to post or show to the user, or an error.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                args: The command line and where it was run.
+
             Go: ``plugin.Hooks.ExecuteCommand``.
             """
 
         def on_websocket_connect(self, web_conn_id: str, user_id: str, /) -> Returns[None]:
             """Called when a client opens a WebSocket connection. Notification only.
 
+            Args:
+                web_conn_id: Id of the WebSocket connection.
+                user_id: Id of the user who opened the connection.
+
             Go: ``plugin.Hooks.OnWebSocketConnect``.
             """
 
         def on_websocket_disconnect(self, web_conn_id: str, user_id: str, /) -> Returns[None]:
             """Called when a client's WebSocket connection closes. Notification only.
+
+            Args:
+                web_conn_id: Id of the WebSocket connection.
+                user_id: Id of the user whose connection closed.
 
             Go: ``plugin.Hooks.OnWebSocketDisconnect``.
             """
@@ -406,6 +555,11 @@ class HookMethods:
             self, web_conn_id: str, user_id: str, request: m_hooks_command.WebSocketRequest, /
         ) -> Returns[None]:
             """Called when a client sends a message over its WebSocket. Notification only.
+
+            Args:
+                web_conn_id: Id of the WebSocket connection.
+                user_id: Id of the user who sent the message.
+                request: The message the client sent.
 
             Go: ``plugin.Hooks.WebSocketMessageHasBeenPosted``.
             """
@@ -419,6 +573,11 @@ class HookMethods:
             """Called when this plugin on another cluster node publishes a cluster event.
             Notification only.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+                event: The event published by another node.
+
             Go: ``plugin.Hooks.OnPluginClusterEvent``.
             """
 
@@ -428,6 +587,10 @@ class HookMethods:
             """Called when a shared channel sync message is sent to this plugin as a remote.
             Return what was synced, or an error.
 
+            Args:
+                sync_msg: The changes to apply.
+                remote_cluster: The remote (this plugin) the message is for.
+
             Go: ``plugin.Hooks.OnSharedChannelsSyncMsg``.
             """
 
@@ -436,6 +599,9 @@ class HookMethods:
         ) -> Returns[bool | None]:
             """Called to check that this plugin, as a shared-channels remote, is healthy.
             Return healthy = true when it is.
+
+            Args:
+                remote_cluster: The remote cluster the ping is for.
 
             Go: ``plugin.Hooks.OnSharedChannelsPing``.
             """
@@ -450,6 +616,11 @@ class HookMethods:
             """Called when a file attachment of a shared channel is synced to this plugin.
             Return an error if it could not be handled.
 
+            Args:
+                file_info: Metadata of the synced file.
+                post: The post the file is attached to.
+                remote_cluster: The remote cluster the message concerns.
+
             Go: ``plugin.Hooks.OnSharedChannelsAttachmentSyncMsg``.
             """
 
@@ -458,6 +629,10 @@ class HookMethods:
         ) -> Returns[ErrorResult]:
             """Called when a user's profile image is synced to this plugin. Return an error if
             it could not be handled.
+
+            Args:
+                user: The user whose profile image changed.
+                remote_cluster: The remote cluster the message concerns.
 
             Go: ``plugin.Hooks.OnSharedChannelsProfileImageSyncMsg``.
             """
@@ -468,6 +643,10 @@ class HookMethods:
             """Called when an admin generates a support packet. Return files to include in the
             packet.
 
+            Args:
+                context: Context of the request that triggered the hook (session, request
+                    id, client IP, ...).
+
             Go: ``plugin.Hooks.GenerateSupportData``.
             """
 
@@ -476,8 +655,13 @@ class HookMethods:
         ) -> Returns[
             HTTPResponse | Mapping[str, Any] | str | bytes | bytearray | memoryview | None
         ]:
-            """Called for HTTP requests to /plugins/<plugin id>/...; request and response are
-            streamed. See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
+            """Called for HTTP requests to ``/plugins/<plugin id>/...``; request and response
+            are streamed. See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
+
+            Args:
+                context: Context of the request (session, request id, client IP, ...).
+                request: The HTTP request: method, URL (its path is the part after
+                    ``/plugins/<plugin id>``), headers and body.
 
             Go: ``plugin.Hooks.ServeHTTP``.
             """

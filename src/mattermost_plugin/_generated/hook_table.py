@@ -137,8 +137,8 @@ class HookName(str, Enum):
     GenerateSupportData = "GenerateSupportData"
     """Called when an admin generates a support packet. Return files to include in the packet."""
     ServeHTTP = "ServeHTTP"
-    """Called for HTTP requests to /plugins/<plugin id>/...; request and response are streamed.
-    See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
+    """Called for HTTP requests to ``/plugins/<plugin id>/...``; request and response are
+    streamed. See ServeHTTPRequest and ServeHTTPResponse for the chunking rules.
     """
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from mattermost_plugin.host import (
     _rest_channels,
+    _rest_commands,
     _rest_files,
     _rest_plugins,
     _rest_posts,
@@ -22,6 +23,7 @@ from mattermost_plugin.host import (
 from mattermost_plugin.host._dev_events import serve_events
 from mattermost_plugin.host._dev_guard import RequestGuard
 from mattermost_plugin.host._dev_interactive import route_interactive
+from mattermost_plugin.host._dev_playground import route_playground
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
 from mattermost_plugin.host._rest import (
@@ -46,6 +48,7 @@ REST_ROUTES: tuple[Route, ...] = (
     *_rest_teams.ROUTES,
     *_rest_channels.ROUTES,
     *_rest_posts.ROUTES,
+    *_rest_commands.ROUTES,
     *_rest_files.ROUTES,
     *_rest_plugins.ROUTES,
 )
@@ -137,6 +140,8 @@ class DevRoutes:
             )
         elif (found := find_route(REST_ROUTES, method, path)) is not None:
             self._rest(exchange, *found)
+        elif route_playground(exchange, method, path):
+            pass
         elif not route_interactive(self, exchange, method, path):
             raise HTTPError(404, "api.context.404.app_error", f"no route for {method} {path}")
 

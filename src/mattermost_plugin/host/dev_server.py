@@ -6,15 +6,17 @@ on ``127.0.0.1:PORT``:
 * ``/plugins/<plugin id>/...``: the plugin's ``ServeHTTP``, streamed both ways (the answer
   goes out with chunked transfer encoding unless the plugin set ``Content-Length``);
 * the server's REST API for what a plugin reacts to (users, logins and tokens, teams,
-  channels, members, posts, reactions, files, commands, config, the server log, plugin
-  uploads and statuses): one module per area (``_rest_*``), in one table
+  channels, members, posts, reactions, files, commands (listed and run), config, the
+  server log, plugin uploads and statuses): one module per area (``_rest_*``), in one table
   (``_dev_routes.REST_ROUTES``), with the server's paths, JSON, status codes, ``AppError``
   errors and permission checks;
 * ``POST /api/v4/posts/<id>/actions/<action id>`` and ``POST /api/v4/actions/dialogs/submit``:
   a click on a button or menu and a dialog submission, as the webapp sends them;
   ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
-  server's own, as server-sent events; ``GET /dev/status``: the plugin's state.
+  server's own, as server-sent events; ``GET /dev/status``: the plugin's state;
+* ``GET /`` and ``GET /playground/<file>`` (``_dev_playground``): the playground, a page
+  that acts like Mattermost, using the routes above.
 
 A token in ``Authorization: Bearer`` acts as its user, as on the server; requests without
 one act as the default user ``admin`` (a system admin; ``Mattermost-User-Id`` picks another
@@ -257,6 +259,10 @@ class DevServer:
         c.print(
             f"[bold]serving on {self.url}[/]  (plugin {state}, ready in "
             f"{self.started_seconds or 0:.2f} s)"
+        )
+        c.print(
+            f"  browser   {self.url}/  (the playground: your plugin in a page that acts like "
+            "Mattermost)"
         )
         c.print(f"  plugin    {self.url}/plugins/{local.plugin_id}/")
         where = str(local.db) if local.db is not None else "in memory"

@@ -212,7 +212,7 @@ class Group(ProtoModel):
     display_name: str = ""
     description: str = ""
     source: str = ""
-    """Where the group comes from, e.g. "ldap", "custom" or "plugin_<id>"."""
+    """Where the group comes from, e.g. "ldap", "custom" or ``plugin_<id>``."""
     remote_id: str = ""
     """Id of the group in its source."""
     create_at: int = 0

@@ -29,7 +29,7 @@ class ServeHTTPRequestInit(ProtoModel):
     method: str = ""
     """HTTP method, e.g. "GET"."""
     url: str = ""
-    """Request URL; its path is the part after /plugins/<plugin id>."""
+    """Request URL; its path is the part after ``/plugins/<plugin id>``."""
     proto: str = ""
     """Protocol, e.g. "HTTP/1.1"."""
     proto_major: int = 0

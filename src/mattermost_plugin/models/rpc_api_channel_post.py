@@ -18,7 +18,9 @@ class AddChannelMemberRequest(ProtoModel):
     """Request of PluginAPI.AddChannelMember: adds a user to a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user to add."""
 
 
 class AddChannelMemberResponse(ProtoModel):
@@ -27,12 +29,14 @@ class AddChannelMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The new membership."""
 
 
 class AddReactionRequest(ProtoModel):
     """Request of PluginAPI.AddReaction: adds an emoji reaction to a post."""
 
     reaction: post_1.Reaction | None = None
+    """The reaction: user_id, post_id and emoji_name (without colons)."""
 
 
 class AddReactionResponse(ProtoModel):
@@ -41,6 +45,7 @@ class AddReactionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     reaction: post_1.Reaction | None = None
+    """The saved reaction."""
 
 
 class AddUserToChannelRequest(ProtoModel):
@@ -49,7 +54,9 @@ class AddUserToChannelRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user to add."""
     as_user_id: str = ""
     """User performing the addition."""
 
@@ -60,12 +67,17 @@ class AddUserToChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The new membership."""
 
 
 class CreateChannelRequest(ProtoModel):
     """Request of PluginAPI.CreateChannel: creates a channel."""
 
     channel: channel_1.Channel | None = None
+    """The channel to create, with an empty id: team_id, name (its URL name), display_name and
+    type (open or private) are required. Direct and group channels come from
+    GetDirectChannel and GetGroupChannel.
+    """
 
 
 class CreateChannelResponse(ProtoModel):
@@ -74,6 +86,7 @@ class CreateChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The created channel, with the id the server assigned."""
 
 
 class CreateChannelSidebarCategoryRequest(ProtoModel):
@@ -82,8 +95,11 @@ class CreateChannelSidebarCategoryRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user who owns the sidebar."""
     team_id: str = ""
+    """Id of the team the sidebar belongs to."""
     new_category: api_channel_post.SidebarCategoryWithChannels | None = None
+    """The category to create: display name and the ids of its channels."""
 
 
 class CreateChannelSidebarCategoryResponse(ProtoModel):
@@ -92,12 +108,16 @@ class CreateChannelSidebarCategoryResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     category: api_channel_post.SidebarCategoryWithChannels | None = None
+    """The created category, with its id."""
 
 
 class CreatePostRequest(ProtoModel):
     """Request of PluginAPI.CreatePost: creates a post."""
 
     post: post_1.Post | None = None
+    """The post to create, with an empty id: channel_id, user_id and message (or file ids); the
+    server assigns the id and timestamps.
+    """
 
 
 class CreatePostResponse(ProtoModel):
@@ -106,13 +126,16 @@ class CreatePostResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post: post_1.Post | None = None
+    """The created post, with the id the server assigned."""
 
 
 class DeleteChannelMemberRequest(ProtoModel):
     """Request of PluginAPI.DeleteChannelMember: removes a user from a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user to remove."""
 
 
 class DeleteChannelMemberResponse(ProtoModel):
@@ -126,6 +149,7 @@ class DeleteChannelRequest(ProtoModel):
     """Request of PluginAPI.DeleteChannel: deletes (archives) a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
 
 
 class DeleteChannelResponse(ProtoModel):
@@ -141,6 +165,7 @@ class DeleteEphemeralPostRequest(ProtoModel):
     user_id: str = ""
     """User who sees the post."""
     post_id: str = ""
+    """Id of the ephemeral post."""
 
 
 class DeleteEphemeralPostResponse(ProtoModel):
@@ -154,6 +179,7 @@ class DeletePostRequest(ProtoModel):
     """Request of PluginAPI.DeletePost: deletes a post."""
 
     post_id: str = ""
+    """Id of the post."""
 
 
 class DeletePostResponse(ProtoModel):
@@ -169,7 +195,9 @@ class GetChannelByNameForTeamNameRequest(ProtoModel):
     """
 
     team_name: str = ""
+    """URL name of the team."""
     channel_name: str = ""
+    """URL name of the channel."""
     include_deleted: bool = False
     """Also find archived channels."""
 
@@ -180,6 +208,7 @@ class GetChannelByNameForTeamNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The channel."""
 
 
 class GetChannelByNameRequest(ProtoModel):
@@ -188,6 +217,7 @@ class GetChannelByNameRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     name: str = ""
     """URL name of the channel."""
     include_deleted: bool = False
@@ -200,13 +230,16 @@ class GetChannelByNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The channel."""
 
 
 class GetChannelMemberRequest(ProtoModel):
     """Request of PluginAPI.GetChannelMember: fetches one user's membership in a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetChannelMemberResponse(ProtoModel):
@@ -215,6 +248,7 @@ class GetChannelMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The membership."""
 
 
 class GetChannelMembersByIdsRequest(ProtoModel):
@@ -223,7 +257,9 @@ class GetChannelMembersByIdsRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     user_ids: list[str] = []
+    """Ids of the users."""
 
 
 class GetChannelMembersByIdsResponse(ProtoModel):
@@ -234,6 +270,7 @@ class GetChannelMembersByIdsResponse(ProtoModel):
     channel_members: Annotated[
         list[api_channel_post.ChannelMember], Field(validate_default=True)
     ] = []
+    """The memberships found."""
 
 
 class GetChannelMembersForUserRequest(ProtoModel):
@@ -242,7 +279,9 @@ class GetChannelMembersForUserRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     user_id: str = ""
+    """Id of the user."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -257,6 +296,7 @@ class GetChannelMembersForUserResponse(ProtoModel):
     channel_members: Annotated[
         list[api_channel_post.ChannelMember], Field(validate_default=True)
     ] = []
+    """The memberships of the page; empty past the last page."""
 
 
 class GetChannelMembersRequest(ProtoModel):
@@ -265,6 +305,7 @@ class GetChannelMembersRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -279,12 +320,14 @@ class GetChannelMembersResponse(ProtoModel):
     channel_members: Annotated[
         list[api_channel_post.ChannelMember], Field(validate_default=True)
     ] = []
+    """The memberships of the page; empty past the last page."""
 
 
 class GetChannelRequest(ProtoModel):
     """Request of PluginAPI.GetChannel: fetches a channel by id."""
 
     channel_id: str = ""
+    """Id of the channel."""
 
 
 class GetChannelResponse(ProtoModel):
@@ -293,6 +336,7 @@ class GetChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The channel."""
 
 
 class GetChannelSidebarCategoriesRequest(ProtoModel):
@@ -301,7 +345,9 @@ class GetChannelSidebarCategoriesRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user who owns the sidebar."""
     team_id: str = ""
+    """Id of the team the sidebar belongs to."""
 
 
 class GetChannelSidebarCategoriesResponse(ProtoModel):
@@ -310,6 +356,7 @@ class GetChannelSidebarCategoriesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     categories: api_channel_post.OrderedSidebarCategories | None = None
+    """The categories and their display order."""
 
 
 class GetChannelStatsRequest(ProtoModel):
@@ -318,6 +365,7 @@ class GetChannelStatsRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
 
 
 class GetChannelStatsResponse(ProtoModel):
@@ -326,6 +374,7 @@ class GetChannelStatsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_stats: api_channel_post.ChannelStats | None = None
+    """The channel's counts."""
 
 
 class GetChannelsForTeamForUserRequest(ProtoModel):
@@ -334,7 +383,9 @@ class GetChannelsForTeamForUserRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team; empty for the user's channels in every team."""
     user_id: str = ""
+    """Id of the user."""
     include_deleted: bool = False
     """Also list archived channels."""
 
@@ -345,6 +396,7 @@ class GetChannelsForTeamForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channels: Annotated[list[channel_1.Channel], Field(validate_default=True)] = []
+    """The user's channels."""
 
 
 class GetDirectChannelRequest(ProtoModel):
@@ -364,12 +416,14 @@ class GetDirectChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The direct-message channel, created if it did not exist."""
 
 
 class GetEmojiByNameRequest(ProtoModel):
     """Request of PluginAPI.GetEmojiByName: fetches a custom emoji by name."""
 
     name: str = ""
+    """Name of the custom emoji, without colons."""
 
 
 class GetEmojiByNameResponse(ProtoModel):
@@ -378,12 +432,14 @@ class GetEmojiByNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     emoji: api_channel_post.Emoji | None = None
+    """The custom emoji."""
 
 
 class GetEmojiImageRequest(ProtoModel):
     """Request of PluginAPI.GetEmojiImage: fetches the image of a custom emoji."""
 
     emoji_id: str = ""
+    """Id of the custom emoji."""
 
 
 class GetEmojiImageResponse(ProtoModel):
@@ -414,12 +470,14 @@ class GetEmojiListResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     emojis: Annotated[list[api_channel_post.Emoji], Field(validate_default=True)] = []
+    """The custom emoji of the page; empty past the last page."""
 
 
 class GetEmojiRequest(ProtoModel):
     """Request of PluginAPI.GetEmoji: fetches a custom emoji by id."""
 
     emoji_id: str = ""
+    """Id of the custom emoji."""
 
 
 class GetEmojiResponse(ProtoModel):
@@ -428,6 +486,7 @@ class GetEmojiResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     emoji: api_channel_post.Emoji | None = None
+    """The custom emoji."""
 
 
 class GetGroupChannelRequest(ProtoModel):
@@ -436,6 +495,7 @@ class GetGroupChannelRequest(ProtoModel):
     """
 
     user_ids: list[str] = []
+    """Ids of the members of the group message (3 to 8 users)."""
 
 
 class GetGroupChannelResponse(ProtoModel):
@@ -444,12 +504,14 @@ class GetGroupChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The group-message channel, created if it did not exist."""
 
 
 class GetPostRequest(ProtoModel):
     """Request of PluginAPI.GetPost: fetches a post by id."""
 
     post_id: str = ""
+    """Id of the post."""
 
 
 class GetPostResponse(ProtoModel):
@@ -458,6 +520,7 @@ class GetPostResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post: post_1.Post | None = None
+    """The post."""
 
 
 class GetPostThreadRequest(ProtoModel):
@@ -473,6 +536,7 @@ class GetPostThreadResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post_list: post_1.PostList | None = None
+    """The thread's posts by id, with their order."""
 
 
 class GetPostsAfterRequest(ProtoModel):
@@ -481,7 +545,9 @@ class GetPostsAfterRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     post_id: str = ""
+    """Id of the post to start after (not included)."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -494,6 +560,7 @@ class GetPostsAfterResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post_list: post_1.PostList | None = None
+    """The posts of the page by id, with their order."""
 
 
 class GetPostsBeforeRequest(ProtoModel):
@@ -502,7 +569,9 @@ class GetPostsBeforeRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     post_id: str = ""
+    """Id of the post to start before (not included)."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -515,6 +584,7 @@ class GetPostsBeforeResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post_list: post_1.PostList | None = None
+    """The posts of the page by id, with their order."""
 
 
 class GetPostsForChannelRequest(ProtoModel):
@@ -523,6 +593,7 @@ class GetPostsForChannelRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -535,6 +606,7 @@ class GetPostsForChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post_list: post_1.PostList | None = None
+    """The posts of the page by id, with their order (newest first)."""
 
 
 class GetPostsSinceRequest(ProtoModel):
@@ -543,6 +615,7 @@ class GetPostsSinceRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     time: int = 0
     """Lower bound, in milliseconds since the Unix epoch."""
 
@@ -553,6 +626,7 @@ class GetPostsSinceResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post_list: post_1.PostList | None = None
+    """The posts by id, with their order."""
 
 
 class GetPublicChannelsForTeamRequest(ProtoModel):
@@ -561,6 +635,7 @@ class GetPublicChannelsForTeamRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -573,12 +648,14 @@ class GetPublicChannelsForTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channels: Annotated[list[channel_1.Channel], Field(validate_default=True)] = []
+    """The channels of the page; empty past the last page."""
 
 
 class GetReactionsRequest(ProtoModel):
     """Request of PluginAPI.GetReactions: lists the reactions on a post."""
 
     post_id: str = ""
+    """Id of the post."""
 
 
 class GetReactionsResponse(ProtoModel):
@@ -587,6 +664,7 @@ class GetReactionsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     reactions: Annotated[list[post_1.Reaction], Field(validate_default=True)] = []
+    """The reactions on the post."""
 
 
 class PatchChannelMembersNotificationsRequest(ProtoModel):
@@ -597,6 +675,7 @@ class PatchChannelMembersNotificationsRequest(ProtoModel):
     members: Annotated[
         list[api_channel_post.ChannelMemberIdentifier], Field(validate_default=True)
     ] = []
+    """The memberships to change, each named by channel id and user id."""
     notify_props: dict[str, str] = {}
     """Notification settings to change on every listed membership."""
 
@@ -612,6 +691,7 @@ class RemoveReactionRequest(ProtoModel):
     """Request of PluginAPI.RemoveReaction: removes an emoji reaction from a post."""
 
     reaction: post_1.Reaction | None = None
+    """The reaction to remove, named by user_id, post_id and emoji_name."""
 
 
 class RemoveReactionResponse(ProtoModel):
@@ -625,7 +705,9 @@ class SearchChannelsRequest(ProtoModel):
     """Request of PluginAPI.SearchChannels: searches a team's channels by a term."""
 
     team_id: str = ""
+    """Id of the team."""
     term: str = ""
+    """Text to search for in channel names and display names."""
 
 
 class SearchChannelsResponse(ProtoModel):
@@ -634,6 +716,7 @@ class SearchChannelsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channels: Annotated[list[channel_1.Channel], Field(validate_default=True)] = []
+    """The matching channels."""
 
 
 class SearchPostsInTeamForUserRequest(ProtoModel):
@@ -642,8 +725,11 @@ class SearchPostsInTeamForUserRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team; empty to search every team."""
     user_id: str = ""
+    """Id of the user whose view is searched: only posts this user can see are found."""
     search_params: api_channel_post.SearchParameter | None = None
+    """The search: terms and filters, page and per_page."""
 
 
 class SearchPostsInTeamForUserResponse(ProtoModel):
@@ -652,6 +738,7 @@ class SearchPostsInTeamForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     results: api_channel_post.PostSearchResults | None = None
+    """The matching posts, with their order and match details."""
 
 
 class SearchPostsInTeamRequest(ProtoModel):
@@ -660,6 +747,7 @@ class SearchPostsInTeamRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     params_list: Annotated[list[api_channel_post.SearchParams], Field(validate_default=True)] = []
     """Search parameter sets; results of all sets are combined."""
 
@@ -670,6 +758,7 @@ class SearchPostsInTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     posts: Annotated[list[post_1.Post], Field(validate_default=True)] = []
+    """The matching posts."""
 
 
 class SendEphemeralPostRequest(ProtoModel):
@@ -678,6 +767,9 @@ class SendEphemeralPostRequest(ProtoModel):
     user_id: str = ""
     """The only user who will see the post."""
     post: post_1.Post | None = None
+    """The post to show: channel_id and message; the server sets the id and creation time when
+    they are empty.
+    """
 
 
 class SendEphemeralPostResponse(ProtoModel):
@@ -686,6 +778,7 @@ class SendEphemeralPostResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post: post_1.Post | None = None
+    """The post as shown, with the id that UpdateEphemeralPost and DeleteEphemeralPost take."""
 
 
 class UpdateChannelMemberNotificationsRequest(ProtoModel):
@@ -694,7 +787,9 @@ class UpdateChannelMemberNotificationsRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user."""
     notifications: dict[str, str] = {}
     """Notification settings to change (keys such as "desktop", "push", "mark_unread")."""
 
@@ -705,13 +800,16 @@ class UpdateChannelMemberNotificationsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The membership with its new notification settings."""
 
 
 class UpdateChannelMemberRolesRequest(ProtoModel):
     """Request of PluginAPI.UpdateChannelMemberRoles: replaces a user's roles in a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
     user_id: str = ""
+    """Id of the user."""
     new_roles: str = ""
     """Space-separated channel roles."""
 
@@ -722,12 +820,14 @@ class UpdateChannelMemberRolesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The membership with its new roles."""
 
 
 class UpdateChannelRequest(ProtoModel):
     """Request of PluginAPI.UpdateChannel: saves changes to an existing channel."""
 
     channel: channel_1.Channel | None = None
+    """The whole channel as it should be saved, found by its id."""
 
 
 class UpdateChannelResponse(ProtoModel):
@@ -736,6 +836,7 @@ class UpdateChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     channel: channel_1.Channel | None = None
+    """The channel as saved."""
 
 
 class UpdateChannelSidebarCategoriesRequest(ProtoModel):
@@ -744,10 +845,13 @@ class UpdateChannelSidebarCategoriesRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user who owns the sidebar."""
     team_id: str = ""
+    """Id of the team the sidebar belongs to."""
     categories: Annotated[
         list[api_channel_post.SidebarCategoryWithChannels], Field(validate_default=True)
     ] = []
+    """The categories to save, each found by its id."""
 
 
 class UpdateChannelSidebarCategoriesResponse(ProtoModel):
@@ -758,6 +862,7 @@ class UpdateChannelSidebarCategoriesResponse(ProtoModel):
     categories: Annotated[
         list[api_channel_post.SidebarCategoryWithChannels], Field(validate_default=True)
     ] = []
+    """The categories as saved."""
 
 
 class UpdateEphemeralPostRequest(ProtoModel):
@@ -768,6 +873,7 @@ class UpdateEphemeralPostRequest(ProtoModel):
     user_id: str = ""
     """User who sees the post."""
     post: post_1.Post | None = None
+    """The new content, with the id of the ephemeral post it replaces."""
 
 
 class UpdateEphemeralPostResponse(ProtoModel):
@@ -776,12 +882,14 @@ class UpdateEphemeralPostResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post: post_1.Post | None = None
+    """The post as shown."""
 
 
 class UpdatePostRequest(ProtoModel):
     """Request of PluginAPI.UpdatePost: saves changes to an existing post."""
 
     post: post_1.Post | None = None
+    """The post with its changes, found by its id."""
 
 
 class UpdatePostResponse(ProtoModel):
@@ -790,3 +898,4 @@ class UpdatePostResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     post: post_1.Post | None = None
+    """The post as saved."""

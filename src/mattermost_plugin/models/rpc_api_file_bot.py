@@ -20,6 +20,7 @@ class CopyFileInfosRequest(ProtoModel):
     user_id: str = ""
     """User who becomes the creator of the copies."""
     file_ids: list[str] = []
+    """Ids of the files to copy."""
 
 
 class CopyFileInfosResponse(ProtoModel):
@@ -35,6 +36,9 @@ class CreateBotRequest(ProtoModel):
     """Request of PluginAPI.CreateBot: creates a bot account."""
 
     bot: api_file_bot.Bot | None = None
+    """The bot to create: username (required), display_name and description; the server creates
+    its user and assigns user_id. An empty owner_id makes this plugin the owner.
+    """
 
 
 class CreateBotResponse(ProtoModel):
@@ -43,12 +47,16 @@ class CreateBotResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     bot: api_file_bot.Bot | None = None
+    """The created bot, with its user id."""
 
 
 class CreateUploadSessionRequest(ProtoModel):
     """Request of PluginAPI.CreateUploadSession: starts a resumable, chunked upload."""
 
     upload_session: api_file_bot.UploadSession | None = None
+    """The upload to start: type, user_id, channel_id, filename and file_size; the server
+    assigns the id.
+    """
 
 
 class CreateUploadSessionResponse(ProtoModel):
@@ -57,6 +65,7 @@ class CreateUploadSessionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     upload_session: api_file_bot.UploadSession | None = None
+    """The created session, with its id."""
 
 
 class EnsureBotUserRequest(ProtoModel):
@@ -81,6 +90,7 @@ class GetBotRequest(ProtoModel):
     """Request of PluginAPI.GetBot: fetches a bot by its user id."""
 
     bot_user_id: str = ""
+    """User id of the bot."""
     include_deleted: bool = False
     """Also find deactivated bots."""
 
@@ -91,12 +101,14 @@ class GetBotResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     bot: api_file_bot.Bot | None = None
+    """The bot."""
 
 
 class GetBotsRequest(ProtoModel):
     """Request of PluginAPI.GetBots: lists bots matching filters, one page at a time."""
 
     options: api_file_bot.BotGetOptions | None = None
+    """Filters and paging."""
 
 
 class GetBotsResponse(ProtoModel):
@@ -105,12 +117,14 @@ class GetBotsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     bots: Annotated[list[api_file_bot.Bot], Field(validate_default=True)] = []
+    """The bots of the page; empty past the last page."""
 
 
 class GetFileInfoRequest(ProtoModel):
     """Request of PluginAPI.GetFileInfo: fetches a file's metadata by id."""
 
     file_id: str = ""
+    """Id of the file."""
 
 
 class GetFileInfoResponse(ProtoModel):
@@ -119,6 +133,7 @@ class GetFileInfoResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     file_info: file.FileInfo | None = None
+    """The file's metadata."""
 
 
 class GetFileInfosRequest(ProtoModel):
@@ -131,6 +146,7 @@ class GetFileInfosRequest(ProtoModel):
     per_page: int = 0
     """Number of items per page."""
     options: api_file_bot.GetFileInfosOptions | None = None
+    """Filters and sort order."""
 
 
 class GetFileInfosResponse(ProtoModel):
@@ -139,6 +155,7 @@ class GetFileInfosResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     file_infos: Annotated[list[file.FileInfo], Field(validate_default=True)] = []
+    """The file metadata of the page; empty past the last page."""
 
 
 class GetFileLinkRequest(ProtoModel):
@@ -147,6 +164,7 @@ class GetFileLinkRequest(ProtoModel):
     """
 
     file_id: str = ""
+    """Id of the file."""
 
 
 class GetFileLinkResponse(ProtoModel):
@@ -162,6 +180,7 @@ class GetFileRequest(ProtoModel):
     """Request of PluginAPI.GetFile: fetches the content of an uploaded file."""
 
     file_id: str = ""
+    """Id of the file."""
 
 
 class GetFileResponse(ProtoModel):
@@ -177,6 +196,7 @@ class GetUploadSessionRequest(ProtoModel):
     """Request of PluginAPI.GetUploadSession: fetches an upload session by id."""
 
     upload_id: str = ""
+    """Id of the upload session."""
 
 
 class GetUploadSessionResponse(ProtoModel):
@@ -185,12 +205,14 @@ class GetUploadSessionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     upload_session: api_file_bot.UploadSession | None = None
+    """The session, with file_offset: the bytes received so far."""
 
 
 class PatchBotRequest(ProtoModel):
     """Request of PluginAPI.PatchBot: changes some fields of a bot."""
 
     bot_user_id: str = ""
+    """User id of the bot."""
     bot_patch: api_file_bot.BotPatch | None = None
     """Fields to change."""
 
@@ -201,12 +223,14 @@ class PatchBotResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     bot: api_file_bot.Bot | None = None
+    """The bot with its changes."""
 
 
 class PermanentDeleteBotRequest(ProtoModel):
     """Request of PluginAPI.PermanentDeleteBot: deletes a bot and its user for good."""
 
     bot_user_id: str = ""
+    """User id of the bot."""
 
 
 class PermanentDeleteBotResponse(ProtoModel):
@@ -238,6 +262,7 @@ class SetFileSearchableContentRequest(ProtoModel):
     """
 
     file_id: str = ""
+    """Id of the file."""
     content: str = ""
     """Text to index."""
 
@@ -253,7 +278,9 @@ class UpdateBotActiveRequest(ProtoModel):
     """Request of PluginAPI.UpdateBotActive: activates or deactivates a bot."""
 
     bot_user_id: str = ""
+    """User id of the bot."""
     active: bool = False
+    """True to activate the bot, false to deactivate."""
 
 
 class UpdateBotActiveResponse(ProtoModel):
@@ -262,6 +289,7 @@ class UpdateBotActiveResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     bot: api_file_bot.Bot | None = None
+    """The bot as saved."""
 
 
 class UploadDataRequest(ProtoModel):
@@ -292,7 +320,9 @@ class UploadFileRequest(ProtoModel):
     data: bytes = b""
     """File content."""
     channel_id: str = ""
+    """Id of the channel the file is uploaded to."""
     filename: str = ""
+    """Name of the file, as users see it."""
 
 
 class UploadFileResponse(ProtoModel):
@@ -301,3 +331,4 @@ class UploadFileResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     file_info: file.FileInfo | None = None
+    """The stored file's metadata, with the id to attach to a post."""

@@ -97,6 +97,7 @@ class GetPluginIDResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     plugin_id: str = ""
+    """This plugin's id."""
 
 
 class GetPluginStatusRequest(ProtoModel):
@@ -112,6 +113,7 @@ class GetPluginStatusResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     status: api_kv_config.PluginStatus | None = None
+    """The plugin's state."""
 
 
 class GetPluginsRequest(ProtoModel):
@@ -124,6 +126,7 @@ class GetPluginsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     manifests: Annotated[list[api_kv_config.Manifest], Field(validate_default=True)] = []
+    """One manifest per installed plugin."""
 
 
 class GetUnsanitizedConfigRequest(ProtoModel):
@@ -156,6 +159,7 @@ class InstallPluginResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     manifest: api_kv_config.Manifest | None = None
+    """The manifest of the installed plugin."""
 
 
 class KVCompareAndDeleteRequest(ProtoModel):
@@ -164,6 +168,7 @@ class KVCompareAndDeleteRequest(ProtoModel):
     """
 
     key: str = ""
+    """Key, at most 150 characters."""
     old_value: bytes = b""
     """Expected current value."""
 
@@ -183,6 +188,7 @@ class KVCompareAndSetRequest(ProtoModel):
     """
 
     key: str = ""
+    """Key, at most 150 characters."""
     old_value: bytes = b""
     """Expected current value; empty means the key must not exist."""
     new_value: bytes = b""
@@ -213,6 +219,7 @@ class KVDeleteRequest(ProtoModel):
     """Request of PluginAPI.KVDelete: deletes a key from the plugin's key-value store."""
 
     key: str = ""
+    """Key, at most 150 characters."""
 
 
 class KVDeleteResponse(ProtoModel):
@@ -226,6 +233,7 @@ class KVGetRequest(ProtoModel):
     """Request of PluginAPI.KVGet: reads a value from the plugin's key-value store."""
 
     key: str = ""
+    """Key, at most 150 characters."""
 
 
 class KVGetResponse(ProtoModel):
@@ -252,14 +260,16 @@ class KVListResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     keys: list[str] = []
+    """The keys of the page; empty past the last page."""
 
 
 class KVSetRequest(ProtoModel):
     """Request of PluginAPI.KVSet: stores a value in the plugin's key-value store."""
 
     key: str = ""
+    """Key, at most 150 characters; each plugin has its own keys."""
     value: bytes = b""
-    """Raw value bytes."""
+    """Raw value bytes; empty deletes the key."""
 
 
 class KVSetResponse(ProtoModel):
@@ -275,7 +285,9 @@ class KVSetWithExpiryRequest(ProtoModel):
     """
 
     key: str = ""
+    """Key, at most 150 characters."""
     value: bytes = b""
+    """Raw value bytes; empty deletes the key."""
     expire_in_seconds: int = 0
     """Lifetime of the key in seconds."""
 
@@ -293,8 +305,11 @@ class KVSetWithOptionsRequest(ProtoModel):
     """
 
     key: str = ""
+    """Key, at most 150 characters."""
     value: bytes = b""
+    """Raw value bytes; empty deletes the key."""
     options: api_kv_config.PluginKVSetOptions | None = None
+    """Compare-and-set and expiry options."""
 
 
 class KVSetWithOptionsResponse(ProtoModel):
@@ -323,6 +338,7 @@ class LogDebugRequest(ProtoModel):
     """Request of PluginAPI.LogDebug: writes a DEBUG line to the server log."""
 
     msg: str = ""
+    """The log message."""
     key_value_pairs: Annotated[list[api_kv_config.KeyValuePair], Field(validate_default=True)] = []
     """Structured fields added to the log line."""
 
@@ -338,6 +354,7 @@ class LogErrorRequest(ProtoModel):
     """Request of PluginAPI.LogError: writes an ERROR line to the server log."""
 
     msg: str = ""
+    """The log message."""
     key_value_pairs: Annotated[list[api_kv_config.KeyValuePair], Field(validate_default=True)] = []
     """Structured fields added to the log line."""
 
@@ -353,6 +370,7 @@ class LogInfoRequest(ProtoModel):
     """Request of PluginAPI.LogInfo: writes an INFO line to the server log."""
 
     msg: str = ""
+    """The log message."""
     key_value_pairs: Annotated[list[api_kv_config.KeyValuePair], Field(validate_default=True)] = []
     """Structured fields added to the log line."""
 
@@ -368,6 +386,7 @@ class LogWarnRequest(ProtoModel):
     """Request of PluginAPI.LogWarn: writes a WARN line to the server log."""
 
     msg: str = ""
+    """The log message."""
     key_value_pairs: Annotated[list[api_kv_config.KeyValuePair], Field(validate_default=True)] = []
     """Structured fields added to the log line."""
 
@@ -381,11 +400,11 @@ class LogWarnResponse(ProtoModel):
 
 class PublishWebSocketEventRequest(ProtoModel):
     """Request of PluginAPI.PublishWebSocketEvent: sends a WebSocket event to clients; the
-    server prefixes the event name with "custom_<plugin id>_".
+    server prefixes the event name with ``custom_<plugin id>_``.
     """
 
     event: str = ""
-    """Event name, without the "custom_<plugin id>_" prefix."""
+    """Event name, without the ``custom_<plugin id>_`` prefix."""
     payload: dict[str, Any] = {}
     """Event data sent to clients.
 

@@ -18,8 +18,11 @@ class CountPropertyFieldsForTargetRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     target_type: str = ""
+    """Type of the target object."""
     target_id: str = ""
+    """Id of the target object."""
     include_deleted: bool = False
     """Also count deleted fields."""
 
@@ -30,12 +33,14 @@ class CountPropertyFieldsForTargetResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     count: int = 0
+    """Number of fields."""
 
 
 class CountPropertyFieldsRequest(ProtoModel):
     """Request of PluginAPI.CountPropertyFields: counts the property fields of a group."""
 
     group_id: str = ""
+    """Id of the property group."""
     include_deleted: bool = False
     """Also count deleted fields."""
 
@@ -46,6 +51,7 @@ class CountPropertyFieldsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     count: int = 0
+    """Number of fields."""
 
 
 class CreateCommandRequest(ProtoModel):
@@ -63,6 +69,7 @@ class CreateCommandResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     command: api_remaining.Command | None = None
+    """The created command, with the id the server assigned."""
 
 
 class CreateDefaultSyncableMembershipsRequest(ProtoModel):
@@ -71,6 +78,7 @@ class CreateDefaultSyncableMembershipsRequest(ProtoModel):
     """
 
     params: api_remaining.CreateDefaultMembershipParams | None = None
+    """Which memberships to create: since when, and whether in teams, channels or both."""
 
 
 class CreateDefaultSyncableMembershipsResponse(ProtoModel):
@@ -84,6 +92,7 @@ class CreateGroupRequest(ProtoModel):
     """Request of PluginAPI.CreateGroup: creates a user group."""
 
     group: api_remaining.Group | None = None
+    """The group to create, with an empty id."""
 
 
 class CreateGroupResponse(ProtoModel):
@@ -92,12 +101,16 @@ class CreateGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The created group, with the id the server assigned."""
 
 
 class CreateOAuthAppRequest(ProtoModel):
     """Request of PluginAPI.CreateOAuthApp: registers an OAuth 2.0 application."""
 
     app: api_remaining.OAuthApp | None = None
+    """The application to create, with an empty id: name, homepage and callback URLs; the
+    server assigns the id and the client secret.
+    """
 
 
 class CreateOAuthAppResponse(ProtoModel):
@@ -106,6 +119,7 @@ class CreateOAuthAppResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     app: api_remaining.OAuthApp | None = None
+    """The created application, with its id and client secret."""
 
 
 class CreatePropertyFieldRequest(ProtoModel):
@@ -114,6 +128,7 @@ class CreatePropertyFieldRequest(ProtoModel):
     """
 
     field: api_remaining.PropertyField | None = None
+    """The field to create, with an empty id."""
 
 
 class CreatePropertyFieldResponse(ProtoModel):
@@ -122,6 +137,7 @@ class CreatePropertyFieldResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     field: api_remaining.PropertyField | None = None
+    """The created field, with the id the server assigned."""
 
 
 class CreatePropertyValueRequest(ProtoModel):
@@ -130,6 +146,7 @@ class CreatePropertyValueRequest(ProtoModel):
     """
 
     value: api_remaining.PropertyValue | None = None
+    """The value to create, with an empty id: its field, target and value."""
 
 
 class CreatePropertyValueResponse(ProtoModel):
@@ -138,12 +155,14 @@ class CreatePropertyValueResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     value: api_remaining.PropertyValue | None = None
+    """The created value, with the id the server assigned."""
 
 
 class DeleteCommandRequest(ProtoModel):
     """Request of PluginAPI.DeleteCommand: deletes a slash command."""
 
     command_id: str = ""
+    """Id of the command."""
 
 
 class DeleteCommandResponse(ProtoModel):
@@ -170,7 +189,9 @@ class DeleteGroupMemberRequest(ProtoModel):
     """Request of PluginAPI.DeleteGroupMember: removes a user from a group."""
 
     group_id: str = ""
+    """Id of the group."""
     user_id: str = ""
+    """Id of the user to remove."""
 
 
 class DeleteGroupMemberResponse(ProtoModel):
@@ -179,12 +200,14 @@ class DeleteGroupMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_member: api_remaining.GroupMember | None = None
+    """The removed membership, with delete_at set."""
 
 
 class DeleteGroupRequest(ProtoModel):
     """Request of PluginAPI.DeleteGroup: deletes (soft-deletes) a user group."""
 
     group_id: str = ""
+    """Id of the group."""
 
 
 class DeleteGroupResponse(ProtoModel):
@@ -193,6 +216,7 @@ class DeleteGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The deleted group, with delete_at set."""
 
 
 class DeleteGroupSyncableRequest(ProtoModel):
@@ -201,6 +225,7 @@ class DeleteGroupSyncableRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the group."""
     syncable_id: str = ""
     """Team or channel id."""
     syncable_type: str = ""
@@ -213,12 +238,14 @@ class DeleteGroupSyncableResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The removed link, with delete_at set."""
 
 
 class DeleteOAuthAppRequest(ProtoModel):
     """Request of PluginAPI.DeleteOAuthApp: deletes an OAuth 2.0 application."""
 
     app_id: str = ""
+    """Id of the application."""
 
 
 class DeleteOAuthAppResponse(ProtoModel):
@@ -232,7 +259,9 @@ class DeletePreferencesForUserRequest(ProtoModel):
     """Request of PluginAPI.DeletePreferencesForUser: deletes preferences of a user."""
 
     user_id: str = ""
+    """Id of the user."""
     preferences: Annotated[list[api_remaining.Preference], Field(validate_default=True)] = []
+    """The preferences to delete (by category and name), each with this user's id."""
 
 
 class DeletePreferencesForUserResponse(ProtoModel):
@@ -246,7 +275,9 @@ class DeletePropertyFieldRequest(ProtoModel):
     """Request of PluginAPI.DeletePropertyField: deletes a property field."""
 
     group_id: str = ""
+    """Id of the property group."""
     field_id: str = ""
+    """Id of the field."""
 
 
 class DeletePropertyFieldResponse(ProtoModel):
@@ -260,7 +291,9 @@ class DeletePropertyValueRequest(ProtoModel):
     """Request of PluginAPI.DeletePropertyValue: deletes a property value."""
 
     group_id: str = ""
+    """Id of the property group."""
     value_id: str = ""
+    """Id of the value."""
 
 
 class DeletePropertyValueResponse(ProtoModel):
@@ -276,7 +309,9 @@ class DeletePropertyValuesForFieldRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     field_id: str = ""
+    """Id of the field."""
 
 
 class DeletePropertyValuesForFieldResponse(ProtoModel):
@@ -292,8 +327,11 @@ class DeletePropertyValuesForTargetRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     target_type: str = ""
+    """Type of the target object."""
     target_id: str = ""
+    """Id of the target object."""
 
 
 class DeletePropertyValuesForTargetResponse(ProtoModel):
@@ -309,6 +347,7 @@ class ExecuteSlashCommandRequest(ProtoModel):
     """
 
     command_args: api_remaining.CommandArgs | None = None
+    """The command line (with the slash) and its context: user, channel and team."""
 
 
 class ExecuteSlashCommandResponse(ProtoModel):
@@ -317,6 +356,7 @@ class ExecuteSlashCommandResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     response: api_remaining.CommandResponse | None = None
+    """The command's answer."""
 
 
 class GetCloudLimitsRequest(ProtoModel):
@@ -336,6 +376,7 @@ class GetCommandRequest(ProtoModel):
     """Request of PluginAPI.GetCommand: fetches a slash command by id."""
 
     command_id: str = ""
+    """Id of the command."""
 
 
 class GetCommandResponse(ProtoModel):
@@ -344,6 +385,7 @@ class GetCommandResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     command: api_remaining.Command | None = None
+    """The command."""
 
 
 class GetDiagnosticIdRequest(ProtoModel):
@@ -356,12 +398,14 @@ class GetDiagnosticIdResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     diagnostic_id: str = ""
+    """The server's diagnostic id."""
 
 
 class GetGroupByNameRequest(ProtoModel):
     """Request of PluginAPI.GetGroupByName: fetches a user group by name."""
 
     name: str = ""
+    """Name of the group (its mention name, without the @)."""
 
 
 class GetGroupByNameResponse(ProtoModel):
@@ -370,6 +414,7 @@ class GetGroupByNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The group."""
 
 
 class GetGroupByRemoteIDRequest(ProtoModel):
@@ -389,6 +434,7 @@ class GetGroupByRemoteIDResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The group."""
 
 
 class GetGroupMemberUsersRequest(ProtoModel):
@@ -397,6 +443,7 @@ class GetGroupMemberUsersRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the group."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -409,12 +456,14 @@ class GetGroupMemberUsersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user.User], Field(validate_default=True)] = []
+    """The users of the page; empty past the last page."""
 
 
 class GetGroupRequest(ProtoModel):
     """Request of PluginAPI.GetGroup: fetches a user group by id."""
 
     group_id: str = ""
+    """Id of the group."""
 
 
 class GetGroupResponse(ProtoModel):
@@ -423,6 +472,7 @@ class GetGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The group."""
 
 
 class GetGroupSyncableRequest(ProtoModel):
@@ -431,6 +481,7 @@ class GetGroupSyncableRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the group."""
     syncable_id: str = ""
     """Team or channel id."""
     syncable_type: str = ""
@@ -443,12 +494,14 @@ class GetGroupSyncableResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The link."""
 
 
 class GetGroupSyncablesRequest(ProtoModel):
     """Request of PluginAPI.GetGroupSyncables: lists a group's links to teams or channels."""
 
     group_id: str = ""
+    """Id of the group."""
     syncable_type: str = ""
     """"Team" or "Channel"."""
 
@@ -459,6 +512,7 @@ class GetGroupSyncablesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_syncables: Annotated[list[api_remaining.GroupSyncable], Field(validate_default=True)] = []
+    """The group's links of that type."""
 
 
 class GetGroupsBySourceRequest(ProtoModel):
@@ -476,12 +530,14 @@ class GetGroupsBySourceResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     groups: Annotated[list[api_remaining.Group], Field(validate_default=True)] = []
+    """The groups from that source."""
 
 
 class GetGroupsForUserRequest(ProtoModel):
     """Request of PluginAPI.GetGroupsForUser: lists the groups a user belongs to."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetGroupsForUserResponse(ProtoModel):
@@ -490,6 +546,7 @@ class GetGroupsForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     groups: Annotated[list[api_remaining.Group], Field(validate_default=True)] = []
+    """The groups the user belongs to."""
 
 
 class GetGroupsRequest(ProtoModel):
@@ -502,7 +559,9 @@ class GetGroupsRequest(ProtoModel):
     per_page: int = 0
     """Number of items per page."""
     opts: api_remaining.GroupSearchOpts | None = None
+    """Search filters."""
     view_restrictions: common.ViewUsersRestrictions | None = None
+    """Optional visibility limits."""
 
 
 class GetGroupsResponse(ProtoModel):
@@ -511,6 +570,7 @@ class GetGroupsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     groups: Annotated[list[api_remaining.Group], Field(validate_default=True)] = []
+    """The groups of the page; empty past the last page."""
 
 
 class GetLicenseRequest(ProtoModel):
@@ -530,6 +590,7 @@ class GetOAuthAppRequest(ProtoModel):
     """Request of PluginAPI.GetOAuthApp: fetches an OAuth 2.0 application by id."""
 
     app_id: str = ""
+    """Id of the application."""
 
 
 class GetOAuthAppResponse(ProtoModel):
@@ -538,6 +599,7 @@ class GetOAuthAppResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     app: api_remaining.OAuthApp | None = None
+    """The application."""
 
 
 class GetPreferenceForUserRequest(ProtoModel):
@@ -546,8 +608,11 @@ class GetPreferenceForUserRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     category: str = ""
+    """Preference category, e.g. "display_settings"."""
     name: str = ""
+    """Preference name within the category."""
 
 
 class GetPreferenceForUserResponse(ProtoModel):
@@ -556,12 +621,14 @@ class GetPreferenceForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     preference: api_remaining.Preference | None = None
+    """The preference."""
 
 
 class GetPreferencesForUserRequest(ProtoModel):
     """Request of PluginAPI.GetPreferencesForUser: fetches all preferences of a user."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetPreferencesForUserResponse(ProtoModel):
@@ -570,6 +637,7 @@ class GetPreferencesForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     preferences: Annotated[list[api_remaining.Preference], Field(validate_default=True)] = []
+    """Every preference of the user."""
 
 
 class GetPropertyFieldByNameRequest(ProtoModel):
@@ -578,8 +646,11 @@ class GetPropertyFieldByNameRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     target_id: str = ""
+    """Id of the target object; empty for a field with no target."""
     name: str = ""
+    """Name of the field."""
 
 
 class GetPropertyFieldByNameResponse(ProtoModel):
@@ -588,13 +659,16 @@ class GetPropertyFieldByNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     field: api_remaining.PropertyField | None = None
+    """The field."""
 
 
 class GetPropertyFieldRequest(ProtoModel):
     """Request of PluginAPI.GetPropertyField: fetches a property field by id."""
 
     group_id: str = ""
+    """Id of the property group."""
     field_id: str = ""
+    """Id of the field."""
 
 
 class GetPropertyFieldResponse(ProtoModel):
@@ -603,12 +677,14 @@ class GetPropertyFieldResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     field: api_remaining.PropertyField | None = None
+    """The field."""
 
 
 class GetPropertyFieldsRequest(ProtoModel):
     """Request of PluginAPI.GetPropertyFields: fetches several property fields by id."""
 
     group_id: str = ""
+    """Id of the property group."""
     ids: list[str] = []
     """Field ids."""
 
@@ -619,12 +695,14 @@ class GetPropertyFieldsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     fields: Annotated[list[api_remaining.PropertyField], Field(validate_default=True)] = []
+    """The fields found."""
 
 
 class GetPropertyGroupRequest(ProtoModel):
     """Request of PluginAPI.GetPropertyGroup: fetches a property group by name."""
 
     name: str = ""
+    """Name of the property group."""
 
 
 class GetPropertyGroupResponse(ProtoModel):
@@ -633,13 +711,16 @@ class GetPropertyGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.PropertyGroup | None = None
+    """The property group."""
 
 
 class GetPropertyValueRequest(ProtoModel):
     """Request of PluginAPI.GetPropertyValue: fetches a property value by id."""
 
     group_id: str = ""
+    """Id of the property group."""
     value_id: str = ""
+    """Id of the value."""
 
 
 class GetPropertyValueResponse(ProtoModel):
@@ -648,12 +729,14 @@ class GetPropertyValueResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     value: api_remaining.PropertyValue | None = None
+    """The value."""
 
 
 class GetPropertyValuesRequest(ProtoModel):
     """Request of PluginAPI.GetPropertyValues: fetches several property values by id."""
 
     group_id: str = ""
+    """Id of the property group."""
     ids: list[str] = []
     """Value ids."""
 
@@ -664,6 +747,7 @@ class GetPropertyValuesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The values found."""
 
 
 class GetServerVersionRequest(ProtoModel):
@@ -676,6 +760,7 @@ class GetServerVersionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     version: str = ""
+    """The server version, e.g. "9.11.0"."""
 
 
 class GetSystemInstallDateRequest(ProtoModel):
@@ -701,13 +786,16 @@ class GetTelemetryIdResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     telemetry_id: str = ""
+    """The server's telemetry id."""
 
 
 class InviteRemoteToChannelRequest(ProtoModel):
     """Request of PluginAPI.InviteRemoteToChannel: invites a remote to a shared channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
     remote_id: str = ""
+    """Id of the remote to invite."""
     user_id: str = ""
     """User sending the invitation."""
     share_if_not_shared: bool = False
@@ -733,6 +821,7 @@ class IsEnterpriseReadyResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     is_enterprise_ready: bool = False
+    """Whether the server is an Enterprise Edition build."""
 
 
 class ListBuiltInCommandsRequest(ProtoModel):
@@ -745,12 +834,14 @@ class ListBuiltInCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
+    """The built-in slash commands."""
 
 
 class ListCommandsRequest(ProtoModel):
     """Request of PluginAPI.ListCommands: lists every slash command usable in a team."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class ListCommandsResponse(ProtoModel):
@@ -759,6 +850,7 @@ class ListCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
+    """The team's slash commands."""
 
 
 class ListCustomCommandsRequest(ProtoModel):
@@ -767,6 +859,7 @@ class ListCustomCommandsRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class ListCustomCommandsResponse(ProtoModel):
@@ -775,6 +868,7 @@ class ListCustomCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
+    """The team's custom slash commands."""
 
 
 class ListPluginCommandsRequest(ProtoModel):
@@ -783,6 +877,7 @@ class ListPluginCommandsRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team; empty for the commands registered for every team."""
 
 
 class ListPluginCommandsResponse(ProtoModel):
@@ -791,12 +886,14 @@ class ListPluginCommandsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     commands: Annotated[list[api_remaining.Command], Field(validate_default=True)] = []
+    """The slash commands registered by plugins."""
 
 
 class LogAuditRecRequest(ProtoModel):
     """Request of PluginAPI.LogAuditRec: writes a record to the audit log."""
 
     record: api_remaining.AuditRecord | None = None
+    """The audit record."""
 
 
 class LogAuditRecResponse(ProtoModel):
@@ -812,6 +909,7 @@ class LogAuditRecWithLevelRequest(ProtoModel):
     """
 
     record: api_remaining.AuditRecord | None = None
+    """The audit record."""
     level: str = ""
     """Audit level, e.g. "audit_api", "audit_content", "audit_perms", "audit_cli"."""
 
@@ -829,6 +927,9 @@ class OpenInteractiveDialogRequest(ProtoModel):
     """
 
     dialog: api_remaining.OpenDialogRequest | None = None
+    """The dialog, with the trigger id (from a slash command or an interactive action) that
+    allows opening it and the URL its submission goes to.
+    """
 
 
 class OpenInteractiveDialogResponse(ProtoModel):
@@ -840,13 +941,13 @@ class OpenInteractiveDialogResponse(ProtoModel):
 
 class PluginHTTPRequest(ProtoModel):
     """Request of PluginAPI.PluginHTTP: sends an HTTP request to another plugin's ServeHTTP
-    (URL path starts with /<plugin id>).
+    (URL path starts with ``/<plugin id>``).
     """
 
     method: str = ""
     """HTTP method."""
     url: str = ""
-    """URL path starting with /<target plugin id>/."""
+    """URL path starting with ``/<target plugin id>/``."""
     headers: dict[str, str] = {}
     """Request headers (one value per name)."""
     body: bytes = b""
@@ -872,6 +973,7 @@ class PublishPluginClusterEventRequest(ProtoModel):
     """
 
     event: api_remaining.PluginClusterEvent | None = None
+    """The event: its id (the kind of event) and its data."""
     opts: api_remaining.PluginClusterEventSendOptions | None = None
     """Delivery options."""
 
@@ -889,7 +991,9 @@ class RegisterCollectionAndTopicRequest(ProtoModel):
     """
 
     collection_type: str = ""
+    """Name of the collection type."""
     topic_type: str = ""
+    """Name of the topic type."""
 
 
 class RegisterCollectionAndTopicResponse(ProtoModel):
@@ -905,6 +1009,9 @@ class RegisterCommandRequest(ProtoModel):
     """
 
     command: api_remaining.Command | None = None
+    """The command: trigger (without the slash), and optionally team_id (empty for every team)
+    and autocomplete details.
+    """
 
 
 class RegisterCommandResponse(ProtoModel):
@@ -920,6 +1027,7 @@ class RegisterPluginForSharedChannelsRequest(ProtoModel):
     """
 
     opts: api_remaining.RegisterPluginOpts | None = None
+    """This plugin's id, display name and description."""
 
 
 class RegisterPluginForSharedChannelsResponse(ProtoModel):
@@ -937,6 +1045,7 @@ class RegisterPropertyGroupRequest(ProtoModel):
     """
 
     name: str = ""
+    """Name of the property group."""
 
 
 class RegisterPropertyGroupResponse(ProtoModel):
@@ -945,6 +1054,7 @@ class RegisterPropertyGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.PropertyGroup | None = None
+    """The property group, new or existing."""
 
 
 class RequestTrialLicenseRequest(ProtoModel):
@@ -957,7 +1067,9 @@ class RequestTrialLicenseRequest(ProtoModel):
     users: int = 0
     """Number of users the trial should cover."""
     terms_accepted: bool = False
+    """Whether the requester accepted the trial's terms."""
     receive_emails_accepted: bool = False
+    """Whether the requester agreed to receive emails."""
 
 
 class RequestTrialLicenseResponse(ProtoModel):
@@ -971,6 +1083,7 @@ class RestoreGroupRequest(ProtoModel):
     """Request of PluginAPI.RestoreGroup: restores a deleted user group."""
 
     group_id: str = ""
+    """Id of the group."""
 
 
 class RestoreGroupResponse(ProtoModel):
@@ -979,6 +1092,7 @@ class RestoreGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The restored group."""
 
 
 class RolesGrantPermissionRequest(ProtoModel):
@@ -989,6 +1103,7 @@ class RolesGrantPermissionRequest(ProtoModel):
     role_names: list[str] = []
     """Role names to check."""
     permission_id: str = ""
+    """Permission id, e.g. "manage_system"."""
 
 
 class RolesGrantPermissionResponse(ProtoModel):
@@ -1006,7 +1121,9 @@ class SearchPropertyFieldsRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     opts: api_remaining.PropertyFieldSearchOpts | None = None
+    """Filters and paging."""
 
 
 class SearchPropertyFieldsResponse(ProtoModel):
@@ -1015,6 +1132,7 @@ class SearchPropertyFieldsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     fields: Annotated[list[api_remaining.PropertyField], Field(validate_default=True)] = []
+    """The matching fields."""
 
 
 class SearchPropertyValuesRequest(ProtoModel):
@@ -1023,7 +1141,9 @@ class SearchPropertyValuesRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the property group."""
     opts: api_remaining.PropertyValueSearchOpts | None = None
+    """Filters and paging."""
 
 
 class SearchPropertyValuesResponse(ProtoModel):
@@ -1032,13 +1152,16 @@ class SearchPropertyValuesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The matching values."""
 
 
 class SendMailRequest(ProtoModel):
     """Request of PluginAPI.SendMail: sends an email through the server's SMTP settings."""
 
     to: str = ""
+    """Recipient's email address."""
     subject: str = ""
+    """Subject line."""
     html_body: str = ""
     """Body of the email in HTML."""
 
@@ -1056,6 +1179,7 @@ class SendPushNotificationRequest(ProtoModel):
     """
 
     notification: api_remaining.PushNotification | None = None
+    """The notification to send."""
     user_id: str = ""
     """Recipient."""
 
@@ -1071,6 +1195,7 @@ class ShareChannelRequest(ProtoModel):
     """Request of PluginAPI.ShareChannel: marks a channel as shared."""
 
     shared_channel: api_remaining.SharedChannel | None = None
+    """The channel to share and its sharing settings."""
 
 
 class ShareChannelResponse(ProtoModel):
@@ -1079,12 +1204,14 @@ class ShareChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     shared_channel: api_remaining.SharedChannel | None = None
+    """The shared channel as saved."""
 
 
 class SyncSharedChannelRequest(ProtoModel):
     """Request of PluginAPI.SyncSharedChannel: triggers a sync of a shared channel."""
 
     channel_id: str = ""
+    """Id of the shared channel."""
 
 
 class SyncSharedChannelResponse(ProtoModel):
@@ -1098,7 +1225,9 @@ class UninviteRemoteFromChannelRequest(ProtoModel):
     """Request of PluginAPI.UninviteRemoteFromChannel: removes a remote from a shared channel."""
 
     channel_id: str = ""
+    """Id of the shared channel."""
     remote_id: str = ""
+    """Id of the remote to remove."""
 
 
 class UninviteRemoteFromChannelResponse(ProtoModel):
@@ -1112,6 +1241,9 @@ class UnregisterCommandRequest(ProtoModel):
     """Request of PluginAPI.UnregisterCommand: unregisters one of this plugin's slash commands."""
 
     team_id: str = ""
+    """Id of the team the command was registered for; empty for a command registered for every
+    team.
+    """
     trigger: str = ""
     """Trigger word without the slash."""
 
@@ -1129,6 +1261,7 @@ class UnregisterPluginForSharedChannelsRequest(ProtoModel):
     """
 
     plugin_id: str = ""
+    """Plugin id."""
 
 
 class UnregisterPluginForSharedChannelsResponse(ProtoModel):
@@ -1142,6 +1275,7 @@ class UnshareChannelRequest(ProtoModel):
     """Request of PluginAPI.UnshareChannel: stops sharing a channel."""
 
     channel_id: str = ""
+    """Id of the channel."""
 
 
 class UnshareChannelResponse(ProtoModel):
@@ -1157,6 +1291,7 @@ class UpdateCommandRequest(ProtoModel):
     """Request of PluginAPI.UpdateCommand: saves changes to a slash command."""
 
     command_id: str = ""
+    """Id of the command."""
     updated_cmd: api_remaining.Command | None = None
     """The new command definition."""
 
@@ -1167,12 +1302,14 @@ class UpdateCommandResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     command: api_remaining.Command | None = None
+    """The command as saved."""
 
 
 class UpdateGroupRequest(ProtoModel):
     """Request of PluginAPI.UpdateGroup: saves changes to a user group."""
 
     group: api_remaining.Group | None = None
+    """The whole group as it should be saved, found by its id."""
 
 
 class UpdateGroupResponse(ProtoModel):
@@ -1181,6 +1318,7 @@ class UpdateGroupResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group: api_remaining.Group | None = None
+    """The group as saved."""
 
 
 class UpdateGroupSyncableRequest(ProtoModel):
@@ -1189,6 +1327,7 @@ class UpdateGroupSyncableRequest(ProtoModel):
     """
 
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The link with its changes, found by group and team or channel."""
 
 
 class UpdateGroupSyncableResponse(ProtoModel):
@@ -1197,12 +1336,14 @@ class UpdateGroupSyncableResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The link as saved."""
 
 
 class UpdateOAuthAppRequest(ProtoModel):
     """Request of PluginAPI.UpdateOAuthApp: saves changes to an OAuth 2.0 application."""
 
     app: api_remaining.OAuthApp | None = None
+    """The whole application as it should be saved, found by its id."""
 
 
 class UpdateOAuthAppResponse(ProtoModel):
@@ -1211,13 +1352,16 @@ class UpdateOAuthAppResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     app: api_remaining.OAuthApp | None = None
+    """The application as saved."""
 
 
 class UpdatePreferencesForUserRequest(ProtoModel):
     """Request of PluginAPI.UpdatePreferencesForUser: saves preferences of a user."""
 
     user_id: str = ""
+    """Id of the user."""
     preferences: Annotated[list[api_remaining.Preference], Field(validate_default=True)] = []
+    """The preferences to save, each with this user's id."""
 
 
 class UpdatePreferencesForUserResponse(ProtoModel):
@@ -1231,7 +1375,9 @@ class UpdatePropertyFieldRequest(ProtoModel):
     """Request of PluginAPI.UpdatePropertyField: saves changes to a property field."""
 
     group_id: str = ""
+    """Id of the property group."""
     field: api_remaining.PropertyField | None = None
+    """The field with its changes, found by its id."""
 
 
 class UpdatePropertyFieldResponse(ProtoModel):
@@ -1240,13 +1386,16 @@ class UpdatePropertyFieldResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     field: api_remaining.PropertyField | None = None
+    """The field as saved."""
 
 
 class UpdatePropertyFieldsRequest(ProtoModel):
     """Request of PluginAPI.UpdatePropertyFields: saves changes to several property fields."""
 
     group_id: str = ""
+    """Id of the property group."""
     fields: Annotated[list[api_remaining.PropertyField], Field(validate_default=True)] = []
+    """The fields with their changes, each found by its id."""
 
 
 class UpdatePropertyFieldsResponse(ProtoModel):
@@ -1255,13 +1404,16 @@ class UpdatePropertyFieldsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     fields: Annotated[list[api_remaining.PropertyField], Field(validate_default=True)] = []
+    """The fields as saved."""
 
 
 class UpdatePropertyValueRequest(ProtoModel):
     """Request of PluginAPI.UpdatePropertyValue: saves changes to a property value."""
 
     group_id: str = ""
+    """Id of the property group."""
     value: api_remaining.PropertyValue | None = None
+    """The value with its changes, found by its id."""
 
 
 class UpdatePropertyValueResponse(ProtoModel):
@@ -1270,13 +1422,16 @@ class UpdatePropertyValueResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     value: api_remaining.PropertyValue | None = None
+    """The value as saved."""
 
 
 class UpdatePropertyValuesRequest(ProtoModel):
     """Request of PluginAPI.UpdatePropertyValues: saves changes to several property values."""
 
     group_id: str = ""
+    """Id of the property group."""
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The values with their changes, each found by its id."""
 
 
 class UpdatePropertyValuesResponse(ProtoModel):
@@ -1285,6 +1440,7 @@ class UpdatePropertyValuesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The values as saved."""
 
 
 class UpdateSharedChannelCursorRequest(ProtoModel):
@@ -1293,7 +1449,9 @@ class UpdateSharedChannelCursorRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the shared channel."""
     remote_id: str = ""
+    """Id of the remote."""
     cursor: api_remaining.GetPostsSinceForSyncCursor | None = None
     """New sync position."""
 
@@ -1309,6 +1467,7 @@ class UpdateSharedChannelRequest(ProtoModel):
     """Request of PluginAPI.UpdateSharedChannel: saves changes to a shared channel."""
 
     shared_channel: api_remaining.SharedChannel | None = None
+    """The shared channel with its changes, found by its channel id."""
 
 
 class UpdateSharedChannelResponse(ProtoModel):
@@ -1317,6 +1476,7 @@ class UpdateSharedChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     shared_channel: api_remaining.SharedChannel | None = None
+    """The shared channel as saved."""
 
 
 class UpsertGroupMemberRequest(ProtoModel):
@@ -1325,7 +1485,9 @@ class UpsertGroupMemberRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the group."""
     user_id: str = ""
+    """Id of the user."""
 
 
 class UpsertGroupMemberResponse(ProtoModel):
@@ -1334,6 +1496,7 @@ class UpsertGroupMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_member: api_remaining.GroupMember | None = None
+    """The membership."""
 
 
 class UpsertGroupMembersRequest(ProtoModel):
@@ -1342,7 +1505,9 @@ class UpsertGroupMembersRequest(ProtoModel):
     """
 
     group_id: str = ""
+    """Id of the group."""
     user_ids: list[str] = []
+    """Ids of the users."""
 
 
 class UpsertGroupMembersResponse(ProtoModel):
@@ -1351,6 +1516,7 @@ class UpsertGroupMembersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_members: Annotated[list[api_remaining.GroupMember], Field(validate_default=True)] = []
+    """The memberships."""
 
 
 class UpsertGroupSyncableRequest(ProtoModel):
@@ -1359,6 +1525,7 @@ class UpsertGroupSyncableRequest(ProtoModel):
     """
 
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The link: group, team or channel, and its options."""
 
 
 class UpsertGroupSyncableResponse(ProtoModel):
@@ -1367,6 +1534,7 @@ class UpsertGroupSyncableResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     group_syncable: api_remaining.GroupSyncable | None = None
+    """The link as saved."""
 
 
 class UpsertPropertyValueRequest(ProtoModel):
@@ -1375,6 +1543,7 @@ class UpsertPropertyValueRequest(ProtoModel):
     """
 
     value: api_remaining.PropertyValue | None = None
+    """The value: its field, target and value."""
 
 
 class UpsertPropertyValueResponse(ProtoModel):
@@ -1383,12 +1552,14 @@ class UpsertPropertyValueResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     value: api_remaining.PropertyValue | None = None
+    """The value as saved."""
 
 
 class UpsertPropertyValuesRequest(ProtoModel):
     """Request of PluginAPI.UpsertPropertyValues: creates or replaces several property values."""
 
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The values: each with its field, target and value."""
 
 
 class UpsertPropertyValuesResponse(ProtoModel):
@@ -1397,3 +1568,4 @@ class UpsertPropertyValuesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     values: Annotated[list[api_remaining.PropertyValue], Field(validate_default=True)] = []
+    """The values as saved."""

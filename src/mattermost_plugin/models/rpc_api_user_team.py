@@ -18,6 +18,9 @@ class CreateSessionRequest(ProtoModel):
     """Request of PluginAPI.CreateSession: creates a new session for a user."""
 
     session: api_user_team.Session | None = None
+    """The session to create, with user_id set; the server assigns the id and the token when
+    they are empty.
+    """
 
 
 class CreateSessionResponse(ProtoModel):
@@ -26,13 +29,16 @@ class CreateSessionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     session: api_user_team.Session | None = None
+    """The created session, with its id and token."""
 
 
 class CreateTeamMemberRequest(ProtoModel):
     """Request of PluginAPI.CreateTeamMember: adds a user to a team."""
 
     team_id: str = ""
+    """Id of the team."""
     user_id: str = ""
+    """Id of the user to add."""
 
 
 class CreateTeamMemberResponse(ProtoModel):
@@ -41,6 +47,7 @@ class CreateTeamMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_member: team_1.TeamMember | None = None
+    """The new membership."""
 
 
 class CreateTeamMembersGracefullyRequest(ProtoModel):
@@ -49,7 +56,9 @@ class CreateTeamMembersGracefullyRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     user_ids: list[str] = []
+    """Ids of the users to add."""
     requestor_id: str = ""
     """User performing the change (for permissions and audit)."""
 
@@ -62,6 +71,7 @@ class CreateTeamMembersGracefullyResponse(ProtoModel):
     team_members: Annotated[
         list[api_user_team.TeamMemberWithError], Field(validate_default=True)
     ] = []
+    """One entry per user: the membership, or the error that user met."""
 
 
 class CreateTeamMembersRequest(ProtoModel):
@@ -70,7 +80,9 @@ class CreateTeamMembersRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     user_ids: list[str] = []
+    """Ids of the users to add."""
     requestor_id: str = ""
     """User performing the change (for permissions and audit)."""
 
@@ -81,12 +93,16 @@ class CreateTeamMembersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_members: Annotated[list[team_1.TeamMember], Field(validate_default=True)] = []
+    """The new memberships."""
 
 
 class CreateTeamRequest(ProtoModel):
     """Request of PluginAPI.CreateTeam: creates a team."""
 
     team: team_1.Team | None = None
+    """The team to create, with an empty id: name (its URL name), display_name and type are
+    required.
+    """
 
 
 class CreateTeamResponse(ProtoModel):
@@ -95,12 +111,16 @@ class CreateTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team: team_1.Team | None = None
+    """The created team, with the id the server assigned."""
 
 
 class CreateUserAccessTokenRequest(ProtoModel):
     """Request of PluginAPI.CreateUserAccessToken: creates a personal access token for a user."""
 
     token: api_user_team.UserAccessToken | None = None
+    """The token to create: user_id and description; the server generates the id and the
+    secret.
+    """
 
 
 class CreateUserAccessTokenResponse(ProtoModel):
@@ -109,12 +129,17 @@ class CreateUserAccessTokenResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     token: api_user_team.UserAccessToken | None = None
+    """The created token, with the secret in its token field."""
 
 
 class CreateUserRequest(ProtoModel):
     """Request of PluginAPI.CreateUser: creates a new user account."""
 
     user: user_1.User | None = None
+    """The user to create, with an empty id: the server assigns the id and timestamps. username
+    and email are required, and a password unless the user signs in through another auth
+    service.
+    """
 
 
 class CreateUserResponse(ProtoModel):
@@ -123,13 +148,16 @@ class CreateUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The created user, with the id the server assigned."""
 
 
 class DeleteTeamMemberRequest(ProtoModel):
     """Request of PluginAPI.DeleteTeamMember: removes a user from a team."""
 
     team_id: str = ""
+    """Id of the team."""
     user_id: str = ""
+    """Id of the user to remove."""
     requestor_id: str = ""
     """User performing the change (for permissions and audit)."""
 
@@ -145,6 +173,7 @@ class DeleteTeamRequest(ProtoModel):
     """Request of PluginAPI.DeleteTeam: deletes (archives) a team."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class DeleteTeamResponse(ProtoModel):
@@ -160,6 +189,7 @@ class DeleteUserRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user to deactivate."""
 
 
 class DeleteUserResponse(ProtoModel):
@@ -173,6 +203,7 @@ class ExtendSessionExpiryRequest(ProtoModel):
     """Request of PluginAPI.ExtendSessionExpiry: moves the expiry time of a session."""
 
     session_id: str = ""
+    """Id of the session."""
     new_expiry: int = 0
     """New expiry time, in milliseconds since the Unix epoch."""
 
@@ -190,6 +221,7 @@ class GetLDAPUserAttributesRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     attributes: list[str] = []
     """LDAP attribute names to read."""
 
@@ -207,6 +239,7 @@ class GetProfileImageRequest(ProtoModel):
     """Request of PluginAPI.GetProfileImage: fetches a user's profile image."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetProfileImageResponse(ProtoModel):
@@ -222,6 +255,7 @@ class GetSessionRequest(ProtoModel):
     """Request of PluginAPI.GetSession: fetches a session by id."""
 
     session_id: str = ""
+    """Id of the session (not its token)."""
 
 
 class GetSessionResponse(ProtoModel):
@@ -230,12 +264,14 @@ class GetSessionResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     session: api_user_team.Session | None = None
+    """The session."""
 
 
 class GetTeamByNameRequest(ProtoModel):
     """Request of PluginAPI.GetTeamByName: fetches a team by its URL name."""
 
     name: str = ""
+    """URL name of the team (not its display name)."""
 
 
 class GetTeamByNameResponse(ProtoModel):
@@ -244,12 +280,14 @@ class GetTeamByNameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team: team_1.Team | None = None
+    """The team."""
 
 
 class GetTeamIconRequest(ProtoModel):
     """Request of PluginAPI.GetTeamIcon: fetches a team's icon image."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class GetTeamIconResponse(ProtoModel):
@@ -265,7 +303,9 @@ class GetTeamMemberRequest(ProtoModel):
     """Request of PluginAPI.GetTeamMember: fetches one user's membership in a team."""
 
     team_id: str = ""
+    """Id of the team."""
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetTeamMemberResponse(ProtoModel):
@@ -274,6 +314,7 @@ class GetTeamMemberResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_member: team_1.TeamMember | None = None
+    """The membership."""
 
 
 class GetTeamMembersForUserRequest(ProtoModel):
@@ -282,6 +323,7 @@ class GetTeamMembersForUserRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -294,6 +336,7 @@ class GetTeamMembersForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_members: Annotated[list[team_1.TeamMember], Field(validate_default=True)] = []
+    """The memberships of the page; empty past the last page."""
 
 
 class GetTeamMembersRequest(ProtoModel):
@@ -302,6 +345,7 @@ class GetTeamMembersRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -314,12 +358,14 @@ class GetTeamMembersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_members: Annotated[list[team_1.TeamMember], Field(validate_default=True)] = []
+    """The memberships of the page; empty past the last page."""
 
 
 class GetTeamRequest(ProtoModel):
     """Request of PluginAPI.GetTeam: fetches a team by id."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class GetTeamResponse(ProtoModel):
@@ -328,12 +374,14 @@ class GetTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team: team_1.Team | None = None
+    """The team."""
 
 
 class GetTeamStatsRequest(ProtoModel):
     """Request of PluginAPI.GetTeamStats: fetches member counts for a team."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class GetTeamStatsResponse(ProtoModel):
@@ -342,12 +390,14 @@ class GetTeamStatsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_stats: api_user_team.TeamStats | None = None
+    """Total and active member counts of the team."""
 
 
 class GetTeamsForUserRequest(ProtoModel):
     """Request of PluginAPI.GetTeamsForUser: lists the teams a user belongs to."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetTeamsForUserResponse(ProtoModel):
@@ -356,6 +406,7 @@ class GetTeamsForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     teams: Annotated[list[team_1.Team], Field(validate_default=True)] = []
+    """The teams the user belongs to."""
 
 
 class GetTeamsRequest(ProtoModel):
@@ -368,6 +419,7 @@ class GetTeamsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     teams: Annotated[list[team_1.Team], Field(validate_default=True)] = []
+    """Every team on the server."""
 
 
 class GetTeamsUnreadForUserRequest(ProtoModel):
@@ -376,6 +428,7 @@ class GetTeamsUnreadForUserRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetTeamsUnreadForUserResponse(ProtoModel):
@@ -384,12 +437,14 @@ class GetTeamsUnreadForUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_unreads: Annotated[list[team_1.TeamUnread], Field(validate_default=True)] = []
+    """Unread message and mention counts, one entry per team."""
 
 
 class GetUserByEmailRequest(ProtoModel):
     """Request of PluginAPI.GetUserByEmail: fetches a user by email address."""
 
     email: str = ""
+    """Email address of the user."""
 
 
 class GetUserByEmailResponse(ProtoModel):
@@ -398,12 +453,14 @@ class GetUserByEmailResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The user."""
 
 
 class GetUserByUsernameRequest(ProtoModel):
     """Request of PluginAPI.GetUserByUsername: fetches a user by username."""
 
     name: str = ""
+    """Username, without the leading @."""
 
 
 class GetUserByUsernameResponse(ProtoModel):
@@ -412,12 +469,14 @@ class GetUserByUsernameResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The user."""
 
 
 class GetUserRequest(ProtoModel):
     """Request of PluginAPI.GetUser: fetches a user by id."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetUserResponse(ProtoModel):
@@ -426,6 +485,7 @@ class GetUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The user."""
 
 
 class GetUserStatusRequest(ProtoModel):
@@ -434,6 +494,7 @@ class GetUserStatusRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class GetUserStatusResponse(ProtoModel):
@@ -442,6 +503,7 @@ class GetUserStatusResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     status: api_user_team.Status | None = None
+    """The user's status."""
 
 
 class GetUserStatusesByIdsRequest(ProtoModel):
@@ -450,6 +512,7 @@ class GetUserStatusesByIdsRequest(ProtoModel):
     """
 
     user_ids: list[str] = []
+    """Ids of the users."""
 
 
 class GetUserStatusesByIdsResponse(ProtoModel):
@@ -458,12 +521,14 @@ class GetUserStatusesByIdsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     statuses: Annotated[list[api_user_team.Status], Field(validate_default=True)] = []
+    """The statuses found."""
 
 
 class GetUsersByIdsRequest(ProtoModel):
     """Request of PluginAPI.GetUsersByIds: fetches several users by id."""
 
     user_ids: list[str] = []
+    """Ids of the users to fetch."""
 
 
 class GetUsersByIdsResponse(ProtoModel):
@@ -472,12 +537,14 @@ class GetUsersByIdsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The users found."""
 
 
 class GetUsersByUsernamesRequest(ProtoModel):
     """Request of PluginAPI.GetUsersByUsernames: fetches several users by username."""
 
     usernames: list[str] = []
+    """Usernames to look up, without the leading @."""
 
 
 class GetUsersByUsernamesResponse(ProtoModel):
@@ -486,6 +553,7 @@ class GetUsersByUsernamesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The users found."""
 
 
 class GetUsersInChannelRequest(ProtoModel):
@@ -494,6 +562,7 @@ class GetUsersInChannelRequest(ProtoModel):
     """
 
     channel_id: str = ""
+    """Id of the channel."""
     sort_by: str = ""
     """"username" or "status"."""
     page: int = 0
@@ -508,6 +577,7 @@ class GetUsersInChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The users of the page; empty past the last page."""
 
 
 class GetUsersInTeamRequest(ProtoModel):
@@ -516,6 +586,7 @@ class GetUsersInTeamRequest(ProtoModel):
     """
 
     team_id: str = ""
+    """Id of the team."""
     page: int = 0
     """Zero-based page index."""
     per_page: int = 0
@@ -528,6 +599,7 @@ class GetUsersInTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The users of the page; empty past the last page."""
 
 
 class GetUsersRequest(ProtoModel):
@@ -536,11 +608,17 @@ class GetUsersRequest(ProtoModel):
     """
 
     in_team_id: str = ""
+    """Only members of this team."""
     not_in_team_id: str = ""
+    """Only users who are not members of this team."""
     in_channel_id: str = ""
+    """Only members of this channel."""
     not_in_channel_id: str = ""
+    """Only users who are not members of this channel."""
     in_group_id: str = ""
+    """Only members of this user group."""
     not_in_group_id: str = ""
+    """Only users who are not members of this user group."""
     group_constrained: bool = False
     """Only users allowed by the groups of a group-constrained team or channel."""
     without_team: bool = False
@@ -552,8 +630,11 @@ class GetUsersRequest(ProtoModel):
     role: str = ""
     """Only users with this system role."""
     roles: list[str] = []
+    """Only users with one of these system roles."""
     channel_roles: list[str] = []
+    """Only users with one of these roles in the channel of in_channel_id."""
     team_roles: list[str] = []
+    """Only users with one of these roles in the team of in_team_id."""
     sort: str = ""
     """Sort order, e.g. "last_activity_at" or "create_at"; empty for username."""
     page: int = 0
@@ -572,6 +653,7 @@ class GetUsersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The users of the page; empty past the last page."""
 
 
 class HasPermissionToChannelRequest(ProtoModel):
@@ -580,7 +662,9 @@ class HasPermissionToChannelRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     channel_id: str = ""
+    """Id of the channel."""
     permission_id: str = ""
     """Permission id, e.g. "create_post"."""
 
@@ -591,6 +675,7 @@ class HasPermissionToChannelResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     has_permission: bool = False
+    """Whether the user has the permission in the channel."""
 
 
 class HasPermissionToRequest(ProtoModel):
@@ -599,6 +684,7 @@ class HasPermissionToRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     permission_id: str = ""
     """Permission id, e.g. "manage_system"."""
 
@@ -609,6 +695,7 @@ class HasPermissionToResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     has_permission: bool = False
+    """Whether the user has the permission."""
 
 
 class HasPermissionToTeamRequest(ProtoModel):
@@ -617,7 +704,9 @@ class HasPermissionToTeamRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     team_id: str = ""
+    """Id of the team."""
     permission_id: str = ""
     """Permission id, e.g. "manage_team"."""
 
@@ -628,6 +717,7 @@ class HasPermissionToTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     has_permission: bool = False
+    """Whether the user has the permission in the team."""
 
 
 class PublishUserTypingRequest(ProtoModel):
@@ -636,7 +726,9 @@ class PublishUserTypingRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user who is typing."""
     channel_id: str = ""
+    """Id of the channel the user is typing in."""
     parent_id: str = ""
     """Root post id when typing in a thread; empty otherwise."""
 
@@ -652,6 +744,7 @@ class RemoveTeamIconRequest(ProtoModel):
     """Request of PluginAPI.RemoveTeamIcon: removes a team's icon image."""
 
     team_id: str = ""
+    """Id of the team."""
 
 
 class RemoveTeamIconResponse(ProtoModel):
@@ -665,6 +758,7 @@ class RemoveUserCustomStatusRequest(ProtoModel):
     """Request of PluginAPI.RemoveUserCustomStatus: clears a user's custom status."""
 
     user_id: str = ""
+    """Id of the user."""
 
 
 class RemoveUserCustomStatusResponse(ProtoModel):
@@ -678,6 +772,7 @@ class RevokeSessionRequest(ProtoModel):
     """Request of PluginAPI.RevokeSession: revokes (logs out) a session."""
 
     session_id: str = ""
+    """Id of the session."""
 
 
 class RevokeSessionResponse(ProtoModel):
@@ -691,6 +786,7 @@ class RevokeUserAccessTokenRequest(ProtoModel):
     """Request of PluginAPI.RevokeUserAccessToken: revokes a personal access token."""
 
     token_id: str = ""
+    """Id of the token (not the secret)."""
 
 
 class RevokeUserAccessTokenResponse(ProtoModel):
@@ -704,6 +800,7 @@ class SearchTeamsRequest(ProtoModel):
     """Request of PluginAPI.SearchTeams: searches teams by name or display name."""
 
     term: str = ""
+    """Text to search for in team names and display names."""
 
 
 class SearchTeamsResponse(ProtoModel):
@@ -712,6 +809,7 @@ class SearchTeamsResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     teams: Annotated[list[team_1.Team], Field(validate_default=True)] = []
+    """The matching teams."""
 
 
 class SearchUsersRequest(ProtoModel):
@@ -724,21 +822,31 @@ class SearchUsersRequest(ProtoModel):
     team_id: str = ""
     """Only users in this team."""
     not_in_team_id: str = ""
+    """Only users who are not members of this team."""
     in_channel_id: str = ""
+    """Only members of this channel."""
     not_in_channel_id: str = ""
+    """Only users who are not members of this channel."""
     in_group_id: str = ""
+    """Only members of this user group."""
     group_constrained: bool = False
+    """Only users allowed by the groups of a group-constrained team or channel."""
     allow_inactive: bool = False
     """Include deactivated users."""
     without_team: bool = False
+    """Only users in no team."""
     limit: int = 0
     """Maximum number of results."""
     role: str = ""
     """Only users with this system role."""
     roles: list[str] = []
+    """Only users with one of these system roles."""
     channel_roles: list[str] = []
+    """Only users with one of these roles in the channel of in_channel_id."""
     team_roles: list[str] = []
+    """Only users with one of these roles in the team of team_id."""
     not_in_group_id: str = ""
+    """Only users who are not members of this user group."""
 
 
 class SearchUsersResponse(ProtoModel):
@@ -747,12 +855,14 @@ class SearchUsersResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     users: Annotated[list[user_1.User], Field(validate_default=True)] = []
+    """The matching users, at most limit of them."""
 
 
 class SetProfileImageRequest(ProtoModel):
     """Request of PluginAPI.SetProfileImage: replaces a user's profile image."""
 
     user_id: str = ""
+    """Id of the user."""
     data: bytes = b""
     """Image bytes."""
 
@@ -768,6 +878,7 @@ class SetTeamIconRequest(ProtoModel):
     """Request of PluginAPI.SetTeamIcon: replaces a team's icon image."""
 
     team_id: str = ""
+    """Id of the team."""
     data: bytes = b""
     """Image bytes."""
 
@@ -785,6 +896,7 @@ class SetUserStatusTimedDNDRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     end_time: int = 0
     """When DND ends, as Unix time in seconds."""
 
@@ -795,13 +907,16 @@ class SetUserStatusTimedDNDResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     status: api_user_team.Status | None = None
+    """The user's status as set."""
 
 
 class UpdateTeamMemberRolesRequest(ProtoModel):
     """Request of PluginAPI.UpdateTeamMemberRoles: replaces a user's roles in a team."""
 
     team_id: str = ""
+    """Id of the team."""
     user_id: str = ""
+    """Id of the user."""
     new_roles: str = ""
     """Space-separated team roles."""
 
@@ -812,12 +927,14 @@ class UpdateTeamMemberRolesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team_member: team_1.TeamMember | None = None
+    """The membership with its new roles."""
 
 
 class UpdateTeamRequest(ProtoModel):
     """Request of PluginAPI.UpdateTeam: saves changes to an existing team."""
 
     team: team_1.Team | None = None
+    """The whole team as it should be saved, found by its id."""
 
 
 class UpdateTeamResponse(ProtoModel):
@@ -826,13 +943,16 @@ class UpdateTeamResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     team: team_1.Team | None = None
+    """The team as saved."""
 
 
 class UpdateUserActiveRequest(ProtoModel):
     """Request of PluginAPI.UpdateUserActive: activates or deactivates a user."""
 
     user_id: str = ""
+    """Id of the user."""
     active: bool = False
+    """True to activate the user, false to deactivate."""
 
 
 class UpdateUserActiveResponse(ProtoModel):
@@ -848,7 +968,9 @@ class UpdateUserAuthRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     user_auth: api_user_team.UserAuth | None = None
+    """The new auth service and auth data."""
 
 
 class UpdateUserAuthResponse(ProtoModel):
@@ -857,6 +979,7 @@ class UpdateUserAuthResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user_auth: api_user_team.UserAuth | None = None
+    """The user's authentication as saved."""
 
 
 class UpdateUserCustomStatusRequest(ProtoModel):
@@ -865,7 +988,9 @@ class UpdateUserCustomStatusRequest(ProtoModel):
     """
 
     user_id: str = ""
+    """Id of the user."""
     custom_status: api_user_team.CustomStatus | None = None
+    """The custom status to set."""
 
 
 class UpdateUserCustomStatusResponse(ProtoModel):
@@ -879,6 +1004,9 @@ class UpdateUserRequest(ProtoModel):
     """Request of PluginAPI.UpdateUser: saves changes to an existing user."""
 
     user: user_1.User | None = None
+    """The whole user as it should be saved, found by its id (fetch it, change it, send it
+    back).
+    """
 
 
 class UpdateUserResponse(ProtoModel):
@@ -887,12 +1015,14 @@ class UpdateUserResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The user as saved."""
 
 
 class UpdateUserRolesRequest(ProtoModel):
     """Request of PluginAPI.UpdateUserRoles: replaces a user's system roles."""
 
     user_id: str = ""
+    """Id of the user."""
     new_roles: str = ""
     """Space-separated system roles."""
 
@@ -903,12 +1033,14 @@ class UpdateUserRolesResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     user: user_1.User | None = None
+    """The user with its new roles."""
 
 
 class UpdateUserStatusRequest(ProtoModel):
     """Request of PluginAPI.UpdateUserStatus: sets a user's presence status."""
 
     user_id: str = ""
+    """Id of the user."""
     status: str = ""
     """"online", "away", "dnd" or "offline"."""
 
@@ -919,3 +1051,4 @@ class UpdateUserStatusResponse(ProtoModel):
     error: common.AppError | None = None
     """Set when the call failed; some methods report failure as a gRPC status instead."""
     status: api_user_team.Status | None = None
+    """The user's status as set."""

@@ -91,8 +91,11 @@ class OnSharedChannelsAttachmentSyncMsgRequest(ProtoModel):
     context: common.RequestContext | None = None
     """Unused; the server sends it empty."""
     file_info: file.FileInfo | None = None
+    """Metadata of the synced file."""
     post: post_1.Post | None = None
+    """The post the file is attached to."""
     remote_cluster: hooks_command.RemoteCluster | None = None
+    """The remote cluster the message concerns."""
 
 
 class OnSharedChannelsAttachmentSyncMsgResponse(ProtoModel):
@@ -110,6 +113,7 @@ class OnSharedChannelsPingRequest(ProtoModel):
     context: common.RequestContext | None = None
     """Unused; the server sends it empty."""
     remote_cluster: hooks_command.RemoteCluster | None = None
+    """The remote cluster the ping is for."""
 
 
 class OnSharedChannelsPingResponse(ProtoModel):
@@ -127,7 +131,9 @@ class OnSharedChannelsProfileImageSyncMsgRequest(ProtoModel):
     context: common.RequestContext | None = None
     """Unused; the server sends it empty."""
     user: user_1.User | None = None
+    """The user whose profile image changed."""
     remote_cluster: hooks_command.RemoteCluster | None = None
+    """The remote cluster the message concerns."""
 
 
 class OnSharedChannelsProfileImageSyncMsgResponse(ProtoModel):
@@ -169,6 +175,7 @@ class OnWebSocketConnectRequest(ProtoModel):
     web_conn_id: str = ""
     """Id of the WebSocket connection."""
     user_id: str = ""
+    """Id of the user who opened the connection."""
 
 
 class OnWebSocketConnectResponse(ProtoModel):
@@ -185,6 +192,7 @@ class OnWebSocketDisconnectRequest(ProtoModel):
     web_conn_id: str = ""
     """Id of the WebSocket connection."""
     user_id: str = ""
+    """Id of the user whose connection closed."""
 
 
 class OnWebSocketDisconnectResponse(ProtoModel):
@@ -201,6 +209,7 @@ class WebSocketMessageHasBeenPostedRequest(ProtoModel):
     web_conn_id: str = ""
     """Id of the WebSocket connection."""
     user_id: str = ""
+    """Id of the user who sent the message."""
     request: hooks_command.WebSocketRequest | None = None
     """The message the client sent."""
 

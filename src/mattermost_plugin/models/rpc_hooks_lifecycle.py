@@ -123,6 +123,7 @@ class OnInstallRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     event: hooks_lifecycle.OnInstallEvent | None = None
+    """Who installed the plugin."""
 
 
 class OnInstallResponse(ProtoModel):

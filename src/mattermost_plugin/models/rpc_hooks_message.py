@@ -73,6 +73,7 @@ class MessageHasBeenDeletedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     post: post_1.Post | None = None
+    """The deleted post."""
 
 
 class MessageHasBeenDeletedResponse(ProtoModel):
@@ -89,6 +90,7 @@ class MessageHasBeenPostedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     post: post_1.Post | None = None
+    """The post as saved."""
 
 
 class MessageHasBeenPostedResponse(ProtoModel):
@@ -237,6 +239,7 @@ class ReactionHasBeenAddedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     reaction: post_1.Reaction | None = None
+    """The reaction: who reacted, to which post, with which emoji."""
 
 
 class ReactionHasBeenAddedResponse(ProtoModel):
@@ -253,6 +256,7 @@ class ReactionHasBeenRemovedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     reaction: post_1.Reaction | None = None
+    """The removed reaction."""
 
 
 class ReactionHasBeenRemovedResponse(ProtoModel):

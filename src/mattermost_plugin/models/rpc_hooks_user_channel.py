@@ -30,6 +30,7 @@ class ChannelHasBeenCreatedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     channel: channel_1.Channel | None = None
+    """The new channel."""
 
 
 class ChannelHasBeenCreatedResponse(ProtoModel):
@@ -46,6 +47,7 @@ class OnSAMLLoginRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     user: user_1.User | None = None
+    """The user who logged in."""
     assertion: hooks_user_channel.SamlAssertionInfoJson | None = None
     """The SAML assertion received from the identity provider."""
 
@@ -67,6 +69,7 @@ class UserHasBeenCreatedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     user: user_1.User | None = None
+    """The new user."""
 
 
 class UserHasBeenCreatedResponse(ProtoModel):
@@ -83,6 +86,7 @@ class UserHasBeenDeactivatedRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     user: user_1.User | None = None
+    """The deactivated user."""
 
 
 class UserHasBeenDeactivatedResponse(ProtoModel):
@@ -99,6 +103,7 @@ class UserHasJoinedChannelRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The new membership: the user and the channel."""
     actor: user_1.User | None = None
     """User who added the member; unset when the user joined on their own."""
 
@@ -117,6 +122,7 @@ class UserHasJoinedTeamRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     team_member: team.TeamMember | None = None
+    """The new membership: the user and the team."""
     actor: user_1.User | None = None
     """User who added the member; unset when the user joined on their own."""
 
@@ -135,6 +141,7 @@ class UserHasLeftChannelRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     channel_member: api_channel_post.ChannelMember | None = None
+    """The membership that ended: the user and the channel."""
     actor: user_1.User | None = None
     """User who removed the member; unset when the user left on their own."""
 
@@ -153,6 +160,7 @@ class UserHasLeftTeamRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     team_member: team.TeamMember | None = None
+    """The membership that ended: the user and the team."""
     actor: user_1.User | None = None
     """User who removed the member; unset when the user left on their own."""
 
@@ -171,6 +179,7 @@ class UserHasLoggedInRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     user: user_1.User | None = None
+    """The user who logged in."""
 
 
 class UserHasLoggedInResponse(ProtoModel):
@@ -187,6 +196,7 @@ class UserWillLogInRequest(ProtoModel):
     plugin_context: hooks_common.PluginContext | None = None
     """Context of the request that triggered the hook (session, request id, client IP, ...)."""
     user: user_1.User | None = None
+    """The user who is logging in."""
 
 
 class UserWillLogInResponse(ProtoModel):

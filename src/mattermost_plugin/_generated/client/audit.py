@@ -37,6 +37,7 @@ class AuditMixin(SyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            record: The audit record.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -54,6 +55,7 @@ class AuditMixin(SyncTransport):
         """Writes a record to the audit log at the given level.
 
         Args:
+            record: The audit record.
             level: Audit level, e.g. "audit_api", "audit_content", "audit_perms",
                 "audit_cli".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -103,6 +105,7 @@ class AsyncAuditMixin(AsyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            record: The audit record.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -120,6 +123,7 @@ class AsyncAuditMixin(AsyncTransport):
         """Writes a record to the audit log at the given level.
 
         Args:
+            record: The audit record.
             level: Audit level, e.g. "audit_api", "audit_content", "audit_perms",
                 "audit_cli".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s

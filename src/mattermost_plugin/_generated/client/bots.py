@@ -33,9 +33,15 @@ class BotsMixin(SyncTransport):
         """Creates a bot account.
 
         Args:
+            bot: The bot to create: username (required), display_name and description; the
+                server creates its user and assigns user_id. An empty owner_id makes this
+                plugin the owner.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created bot, with its user id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -107,10 +113,14 @@ class BotsMixin(SyncTransport):
         """Fetches a bot by its user id.
 
         Args:
+            bot_user_id: User id of the bot.
             include_deleted: Also find deactivated bots.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -145,9 +155,13 @@ class BotsMixin(SyncTransport):
         """Lists bots matching filters, one page at a time.
 
         Args:
+            options: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bots of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -179,10 +193,14 @@ class BotsMixin(SyncTransport):
         """Changes some fields of a bot.
 
         Args:
+            bot_user_id: User id of the bot.
             bot_patch: Fields to change.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot with its changes.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -217,6 +235,7 @@ class BotsMixin(SyncTransport):
         """Deletes a bot and its user for good.
 
         Args:
+            bot_user_id: User id of the bot.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -258,9 +277,14 @@ class BotsMixin(SyncTransport):
         """Activates or deactivates a bot.
 
         Args:
+            bot_user_id: User id of the bot.
+            active: True to activate the bot, false to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -301,9 +325,15 @@ class AsyncBotsMixin(AsyncTransport):
         """Creates a bot account.
 
         Args:
+            bot: The bot to create: username (required), display_name and description; the
+                server creates its user and assigns user_id. An empty owner_id makes this
+                plugin the owner.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created bot, with its user id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -377,10 +407,14 @@ class AsyncBotsMixin(AsyncTransport):
         """Fetches a bot by its user id.
 
         Args:
+            bot_user_id: User id of the bot.
             include_deleted: Also find deactivated bots.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -417,9 +451,13 @@ class AsyncBotsMixin(AsyncTransport):
         """Lists bots matching filters, one page at a time.
 
         Args:
+            options: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bots of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -453,10 +491,14 @@ class AsyncBotsMixin(AsyncTransport):
         """Changes some fields of a bot.
 
         Args:
+            bot_user_id: User id of the bot.
             bot_patch: Fields to change.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot with its changes.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -491,6 +533,7 @@ class AsyncBotsMixin(AsyncTransport):
         """Deletes a bot and its user for good.
 
         Args:
+            bot_user_id: User id of the bot.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -532,9 +575,14 @@ class AsyncBotsMixin(AsyncTransport):
         """Activates or deactivates a bot.
 
         Args:
+            bot_user_id: User id of the bot.
+            active: True to activate the bot, false to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The bot as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

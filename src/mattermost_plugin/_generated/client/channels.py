@@ -51,9 +51,14 @@ class ChannelsMixin(SyncTransport):
         """Adds a user to a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to add.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -101,10 +106,15 @@ class ChannelsMixin(SyncTransport):
         """Adds a user to a channel on behalf of another user (as_user_id).
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to add.
             as_user_id: User performing the addition.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -156,9 +166,15 @@ class ChannelsMixin(SyncTransport):
         """Creates a channel.
 
         Args:
+            channel: The channel to create, with an empty id: team_id, name (its URL name),
+                display_name and type (open or private) are required. Direct and group
+                channels come from GetDirectChannel and GetGroupChannel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created channel, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -197,9 +213,15 @@ class ChannelsMixin(SyncTransport):
         """Creates a sidebar category for a user in a team.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
+            new_category: The category to create: display name and the ids of its channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created category, with its id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -252,6 +274,7 @@ class ChannelsMixin(SyncTransport):
         """Deletes (archives) a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -288,6 +311,8 @@ class ChannelsMixin(SyncTransport):
         """Removes a user from a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -340,9 +365,13 @@ class ChannelsMixin(SyncTransport):
         """Fetches a channel by id.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -382,11 +411,15 @@ class ChannelsMixin(SyncTransport):
         """Fetches a channel by team id and channel URL name.
 
         Args:
+            team_id: Id of the team.
             name: URL name of the channel.
             include_deleted: Also find archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -433,10 +466,15 @@ class ChannelsMixin(SyncTransport):
         """Fetches a channel by team URL name and channel URL name.
 
         Args:
+            team_name: URL name of the team.
+            channel_name: URL name of the channel.
             include_deleted: Also find archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -485,9 +523,14 @@ class ChannelsMixin(SyncTransport):
         """Fetches one user's membership in a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -535,11 +578,15 @@ class ChannelsMixin(SyncTransport):
         """Lists the memberships of a channel, one page at a time.
 
         Args:
+            channel_id: Id of the channel.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -581,9 +628,14 @@ class ChannelsMixin(SyncTransport):
         """Fetches the channel memberships of several users.
 
         Args:
+            channel_id: Id of the channel.
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -637,11 +689,16 @@ class ChannelsMixin(SyncTransport):
         """Lists a user's channel memberships within a team, one page at a time.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -698,9 +755,14 @@ class ChannelsMixin(SyncTransport):
         """Fetches a user's sidebar categories in a team, in display order.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The categories and their display order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -753,9 +815,13 @@ class ChannelsMixin(SyncTransport):
         """Fetches member, guest, pinned-post and file counts for a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel's counts.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -795,10 +861,15 @@ class ChannelsMixin(SyncTransport):
         """Lists the channels of a team that a user belongs to.
 
         Args:
+            team_id: Id of the team; empty for the user's channels in every team.
+            user_id: Id of the user.
             include_deleted: Also list archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's channels.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -857,6 +928,9 @@ class ChannelsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The direct-message channel, created if it did not exist.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``user_id_1`` or ``user_id_2`` is empty, a number is out of
@@ -905,9 +979,13 @@ class ChannelsMixin(SyncTransport):
         """Fetches the group-message channel for a set of users, creating it if needed.
 
         Args:
+            user_ids: Ids of the members of the group message (3 to 8 users).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group-message channel, created if it did not exist.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -940,11 +1018,15 @@ class ChannelsMixin(SyncTransport):
         """Lists a team's public channels, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channels of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1003,12 +1085,16 @@ class ChannelsMixin(SyncTransport):
         """Lists the members of a channel as users, one page at a time.
 
         Args:
+            channel_id: Id of the channel.
             sort_by: "username" or "status".
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1052,10 +1138,15 @@ class ChannelsMixin(SyncTransport):
         """Checks whether a user has a permission in a channel.
 
         Args:
+            user_id: Id of the user.
+            channel_id: Id of the channel.
             permission_id: Permission id, e.g. "create_post".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission in the channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1115,6 +1206,7 @@ class ChannelsMixin(SyncTransport):
         """Applies the same notification preference changes to several channel memberships.
 
         Args:
+            members: The memberships to change, each named by channel id and user id.
             notify_props: Notification settings to change on every listed membership.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1167,9 +1259,14 @@ class ChannelsMixin(SyncTransport):
         """Searches a team's channels by a term.
 
         Args:
+            team_id: Id of the team.
+            term: Text to search for in channel names and display names.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching channels.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1204,6 +1301,7 @@ class ChannelsMixin(SyncTransport):
         """Stops sharing a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1244,9 +1342,13 @@ class ChannelsMixin(SyncTransport):
         """Saves changes to an existing channel.
 
         Args:
+            channel: The whole channel as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1285,11 +1387,16 @@ class ChannelsMixin(SyncTransport):
         """Updates a user's notification preferences for a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             notifications: Notification settings to change (keys such as "desktop", "push",
                 "mark_unread").
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new notification settings.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1344,10 +1451,15 @@ class ChannelsMixin(SyncTransport):
         """Replaces a user's roles in a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             new_roles: Space-separated channel roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1407,9 +1519,15 @@ class ChannelsMixin(SyncTransport):
         """Saves changes to a user's sidebar categories in a team.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
+            categories: The categories to save, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The categories as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1473,9 +1591,14 @@ class AsyncChannelsMixin(AsyncTransport):
         """Adds a user to a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to add.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1523,10 +1646,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Adds a user to a channel on behalf of another user (as_user_id).
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to add.
             as_user_id: User performing the addition.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1578,9 +1706,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Creates a channel.
 
         Args:
+            channel: The channel to create, with an empty id: team_id, name (its URL name),
+                display_name and type (open or private) are required. Direct and group
+                channels come from GetDirectChannel and GetGroupChannel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created channel, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1619,9 +1753,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Creates a sidebar category for a user in a team.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
+            new_category: The category to create: display name and the ids of its channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created category, with its id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1674,6 +1814,7 @@ class AsyncChannelsMixin(AsyncTransport):
         """Deletes (archives) a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1710,6 +1851,8 @@ class AsyncChannelsMixin(AsyncTransport):
         """Removes a user from a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1764,9 +1907,13 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches a channel by id.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1806,11 +1953,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches a channel by team id and channel URL name.
 
         Args:
+            team_id: Id of the team.
             name: URL name of the channel.
             include_deleted: Also find archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1857,10 +2008,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches a channel by team URL name and channel URL name.
 
         Args:
+            team_name: URL name of the team.
+            channel_name: URL name of the channel.
             include_deleted: Also find archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1909,9 +2065,14 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches one user's membership in a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1959,11 +2120,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Lists the memberships of a channel, one page at a time.
 
         Args:
+            channel_id: Id of the channel.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2005,9 +2170,14 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches the channel memberships of several users.
 
         Args:
+            channel_id: Id of the channel.
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2061,11 +2231,16 @@ class AsyncChannelsMixin(AsyncTransport):
         """Lists a user's channel memberships within a team, one page at a time.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2122,9 +2297,14 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches a user's sidebar categories in a team, in display order.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The categories and their display order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2177,9 +2357,13 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches member, guest, pinned-post and file counts for a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel's counts.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2219,10 +2403,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Lists the channels of a team that a user belongs to.
 
         Args:
+            team_id: Id of the team; empty for the user's channels in every team.
+            user_id: Id of the user.
             include_deleted: Also list archived channels.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's channels.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2281,6 +2470,9 @@ class AsyncChannelsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The direct-message channel, created if it did not exist.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``user_id_1`` or ``user_id_2`` is empty, a number is out of
@@ -2329,9 +2521,13 @@ class AsyncChannelsMixin(AsyncTransport):
         """Fetches the group-message channel for a set of users, creating it if needed.
 
         Args:
+            user_ids: Ids of the members of the group message (3 to 8 users).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group-message channel, created if it did not exist.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2364,11 +2560,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Lists a team's public channels, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channels of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2427,12 +2627,16 @@ class AsyncChannelsMixin(AsyncTransport):
         """Lists the members of a channel as users, one page at a time.
 
         Args:
+            channel_id: Id of the channel.
             sort_by: "username" or "status".
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2476,10 +2680,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Checks whether a user has a permission in a channel.
 
         Args:
+            user_id: Id of the user.
+            channel_id: Id of the channel.
             permission_id: Permission id, e.g. "create_post".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission in the channel.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2539,6 +2748,7 @@ class AsyncChannelsMixin(AsyncTransport):
         """Applies the same notification preference changes to several channel memberships.
 
         Args:
+            members: The memberships to change, each named by channel id and user id.
             notify_props: Notification settings to change on every listed membership.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -2591,9 +2801,14 @@ class AsyncChannelsMixin(AsyncTransport):
         """Searches a team's channels by a term.
 
         Args:
+            team_id: Id of the team.
+            term: Text to search for in channel names and display names.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching channels.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2628,6 +2843,7 @@ class AsyncChannelsMixin(AsyncTransport):
         """Stops sharing a channel.
 
         Args:
+            channel_id: Id of the channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2668,9 +2884,13 @@ class AsyncChannelsMixin(AsyncTransport):
         """Saves changes to an existing channel.
 
         Args:
+            channel: The whole channel as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2709,11 +2929,16 @@ class AsyncChannelsMixin(AsyncTransport):
         """Updates a user's notification preferences for a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             notifications: Notification settings to change (keys such as "desktop", "push",
                 "mark_unread").
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new notification settings.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2768,10 +2993,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Replaces a user's roles in a channel.
 
         Args:
+            channel_id: Id of the channel.
+            user_id: Id of the user.
             new_roles: Space-separated channel roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2831,9 +3061,15 @@ class AsyncChannelsMixin(AsyncTransport):
         """Saves changes to a user's sidebar categories in a team.
 
         Args:
+            user_id: Id of the user who owns the sidebar.
+            team_id: Id of the team the sidebar belongs to.
+            categories: The categories to save, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The categories as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

@@ -38,6 +38,9 @@ class CommandsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The created command, with the id the server assigned.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -68,6 +71,7 @@ class CommandsMixin(SyncTransport):
         """Deletes a slash command.
 
         Args:
+            command_id: Id of the command.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -104,9 +108,14 @@ class CommandsMixin(SyncTransport):
         """Runs a slash command as if a user had typed it.
 
         Args:
+            command_args: The command line (with the slash) and its context: user, channel
+                and team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command's answer.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -143,9 +152,13 @@ class CommandsMixin(SyncTransport):
         """Fetches a slash command by id.
 
         Args:
+            command_id: Id of the command.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -184,6 +197,9 @@ class CommandsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The built-in slash commands.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -214,9 +230,13 @@ class CommandsMixin(SyncTransport):
         """Lists every slash command usable in a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team's slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -251,9 +271,13 @@ class CommandsMixin(SyncTransport):
         """Lists the custom (integration) slash commands of a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team's custom slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -291,9 +315,13 @@ class CommandsMixin(SyncTransport):
         """Lists the plugin-registered slash commands of a team.
 
         Args:
+            team_id: Id of the team; empty for the commands registered for every team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The slash commands registered by plugins.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -329,6 +357,8 @@ class CommandsMixin(SyncTransport):
         """Registers a slash command handled by this plugin (see the ExecuteCommand hook).
 
         Args:
+            command: The command: trigger (without the slash), and optionally team_id (empty
+                for every team) and autocomplete details.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -364,6 +394,8 @@ class CommandsMixin(SyncTransport):
         """Unregisters one of this plugin's slash commands.
 
         Args:
+            team_id: Id of the team the command was registered for; empty for a command
+                registered for every team.
             trigger: Trigger word without the slash.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -405,10 +437,14 @@ class CommandsMixin(SyncTransport):
         """Saves changes to a slash command.
 
         Args:
+            command_id: Id of the command.
             updated_cmd: The new command definition.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -454,6 +490,9 @@ class AsyncCommandsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The created command, with the id the server assigned.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -484,6 +523,7 @@ class AsyncCommandsMixin(AsyncTransport):
         """Deletes a slash command.
 
         Args:
+            command_id: Id of the command.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -520,9 +560,14 @@ class AsyncCommandsMixin(AsyncTransport):
         """Runs a slash command as if a user had typed it.
 
         Args:
+            command_args: The command line (with the slash) and its context: user, channel
+                and team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command's answer.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -559,9 +604,13 @@ class AsyncCommandsMixin(AsyncTransport):
         """Fetches a slash command by id.
 
         Args:
+            command_id: Id of the command.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -600,6 +649,9 @@ class AsyncCommandsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The built-in slash commands.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -630,9 +682,13 @@ class AsyncCommandsMixin(AsyncTransport):
         """Lists every slash command usable in a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team's slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -667,9 +723,13 @@ class AsyncCommandsMixin(AsyncTransport):
         """Lists the custom (integration) slash commands of a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team's custom slash commands.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -707,9 +767,13 @@ class AsyncCommandsMixin(AsyncTransport):
         """Lists the plugin-registered slash commands of a team.
 
         Args:
+            team_id: Id of the team; empty for the commands registered for every team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The slash commands registered by plugins.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -745,6 +809,8 @@ class AsyncCommandsMixin(AsyncTransport):
         """Registers a slash command handled by this plugin (see the ExecuteCommand hook).
 
         Args:
+            command: The command: trigger (without the slash), and optionally team_id (empty
+                for every team) and autocomplete details.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -780,6 +846,8 @@ class AsyncCommandsMixin(AsyncTransport):
         """Unregisters one of this plugin's slash commands.
 
         Args:
+            team_id: Id of the team the command was registered for; empty for a command
+                registered for every team.
             trigger: Trigger word without the slash.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -821,10 +889,14 @@ class AsyncCommandsMixin(AsyncTransport):
         """Saves changes to a slash command.
 
         Args:
+            command_id: Id of the command.
             updated_cmd: The new command definition.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The command as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

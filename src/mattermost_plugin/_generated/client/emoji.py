@@ -36,9 +36,13 @@ class EmojiMixin(SyncTransport):
         """Fetches a custom emoji by id.
 
         Args:
+            emoji_id: Id of the custom emoji.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The custom emoji.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -73,9 +77,13 @@ class EmojiMixin(SyncTransport):
         """Fetches a custom emoji by name.
 
         Args:
+            name: Name of the custom emoji, without colons.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The custom emoji.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -106,9 +114,14 @@ class EmojiMixin(SyncTransport):
         """Fetches the image of a custom emoji.
 
         Args:
+            emoji_id: Id of the custom emoji.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            image (bytes): Image bytes.
+            content_type (str): Image format, e.g. "png" or "gif".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -150,6 +163,9 @@ class EmojiMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The custom emoji of the page; empty past the last page.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -190,9 +206,13 @@ class AsyncEmojiMixin(AsyncTransport):
         """Fetches a custom emoji by id.
 
         Args:
+            emoji_id: Id of the custom emoji.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The custom emoji.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -227,9 +247,13 @@ class AsyncEmojiMixin(AsyncTransport):
         """Fetches a custom emoji by name.
 
         Args:
+            name: Name of the custom emoji, without colons.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The custom emoji.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -260,9 +284,14 @@ class AsyncEmojiMixin(AsyncTransport):
         """Fetches the image of a custom emoji.
 
         Args:
+            emoji_id: Id of the custom emoji.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            image (bytes): Image bytes.
+            content_type (str): Image format, e.g. "png" or "gif".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -303,6 +332,9 @@ class AsyncEmojiMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The custom emoji of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

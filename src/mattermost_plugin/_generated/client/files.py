@@ -38,6 +38,7 @@ class FilesMixin(SyncTransport):
 
         Args:
             user_id: User who becomes the creator of the copies.
+            file_ids: Ids of the files to copy.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -80,9 +81,14 @@ class FilesMixin(SyncTransport):
         """Starts a resumable, chunked upload.
 
         Args:
+            upload_session: The upload to start: type, user_id, channel_id, filename and
+                file_size; the server assigns the id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created session, with its id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -117,6 +123,7 @@ class FilesMixin(SyncTransport):
         """Fetches the content of an uploaded file.
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -153,9 +160,13 @@ class FilesMixin(SyncTransport):
         """Fetches a file's metadata by id.
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The file's metadata.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -197,9 +208,13 @@ class FilesMixin(SyncTransport):
         Args:
             page: Zero-based page index.
             per_page: Number of items per page.
+            options: Filters and sort order.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The file metadata of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -237,6 +252,7 @@ class FilesMixin(SyncTransport):
         """Creates a public link to a file (public links must be enabled).
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -277,9 +293,13 @@ class FilesMixin(SyncTransport):
         """Fetches an upload session by id.
 
         Args:
+            upload_id: Id of the upload session.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The session, with file_offset: the bytes received so far.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -349,6 +369,7 @@ class FilesMixin(SyncTransport):
         """Sets the text that search indexes for a file.
 
         Args:
+            file_id: Id of the file.
             content: Text to index.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -447,9 +468,14 @@ class FilesMixin(SyncTransport):
 
         Args:
             data: File content.
+            channel_id: Id of the channel the file is uploaded to.
+            filename: Name of the file, as users see it.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The stored file's metadata, with the id to attach to a post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -493,6 +519,7 @@ class AsyncFilesMixin(AsyncTransport):
 
         Args:
             user_id: User who becomes the creator of the copies.
+            file_ids: Ids of the files to copy.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -535,9 +562,14 @@ class AsyncFilesMixin(AsyncTransport):
         """Starts a resumable, chunked upload.
 
         Args:
+            upload_session: The upload to start: type, user_id, channel_id, filename and
+                file_size; the server assigns the id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created session, with its id.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -572,6 +604,7 @@ class AsyncFilesMixin(AsyncTransport):
         """Fetches the content of an uploaded file.
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -610,9 +643,13 @@ class AsyncFilesMixin(AsyncTransport):
         """Fetches a file's metadata by id.
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The file's metadata.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -654,9 +691,13 @@ class AsyncFilesMixin(AsyncTransport):
         Args:
             page: Zero-based page index.
             per_page: Number of items per page.
+            options: Filters and sort order.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The file metadata of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -694,6 +735,7 @@ class AsyncFilesMixin(AsyncTransport):
         """Creates a public link to a file (public links must be enabled).
 
         Args:
+            file_id: Id of the file.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -734,9 +776,13 @@ class AsyncFilesMixin(AsyncTransport):
         """Fetches an upload session by id.
 
         Args:
+            upload_id: Id of the upload session.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The session, with file_offset: the bytes received so far.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -806,6 +852,7 @@ class AsyncFilesMixin(AsyncTransport):
         """Sets the text that search indexes for a file.
 
         Args:
+            file_id: Id of the file.
             content: Text to index.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -904,9 +951,14 @@ class AsyncFilesMixin(AsyncTransport):
 
         Args:
             data: File content.
+            channel_id: Id of the channel the file is uploaded to.
+            filename: Name of the file, as users see it.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The stored file's metadata, with the id to attach to a post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

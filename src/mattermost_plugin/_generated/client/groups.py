@@ -42,9 +42,13 @@ class GroupsMixin(SyncTransport):
         """Creates a user group.
 
         Args:
+            group: The group to create, with an empty id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created group, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -76,9 +80,13 @@ class GroupsMixin(SyncTransport):
         """Deletes (soft-deletes) a user group.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The deleted group, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -156,9 +164,14 @@ class GroupsMixin(SyncTransport):
         """Removes a user from a group.
 
         Args:
+            group_id: Id of the group.
+            user_id: Id of the user to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The removed membership, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -206,11 +219,15 @@ class GroupsMixin(SyncTransport):
         """Removes the link between a group and a team or channel.
 
         Args:
+            group_id: Id of the group.
             syncable_id: Team or channel id.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The removed link, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -263,9 +280,13 @@ class GroupsMixin(SyncTransport):
         """Fetches a user group by id.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -300,9 +321,13 @@ class GroupsMixin(SyncTransport):
         """Fetches a user group by name.
 
         Args:
+            name: Name of the group (its mention name, without the @).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -342,6 +367,9 @@ class GroupsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The group.
+
         Raises:
             PluginAPIError: always (status 501), without a call.
 
@@ -355,11 +383,15 @@ class GroupsMixin(SyncTransport):
         """Lists the users in a group, one page at a time.
 
         Args:
+            group_id: Id of the group.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -403,11 +435,15 @@ class GroupsMixin(SyncTransport):
         """Fetches the link between a group and a team or channel.
 
         Args:
+            group_id: Id of the group.
             syncable_id: Team or channel id.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -459,10 +495,14 @@ class GroupsMixin(SyncTransport):
         so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group's links of that type.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -488,9 +528,14 @@ class GroupsMixin(SyncTransport):
         Args:
             page: Zero-based page index.
             per_page: Number of items per page.
+            opts: Search filters.
+            view_restrictions: Optional visibility limits.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups of the page; empty past the last page.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -509,6 +554,9 @@ class GroupsMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups from that source.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -544,9 +592,13 @@ class GroupsMixin(SyncTransport):
         """Lists the groups a user belongs to.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups the user belongs to.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -581,9 +633,13 @@ class GroupsMixin(SyncTransport):
         """Fetches a property group by name.
 
         Args:
+            name: Name of the property group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The property group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -617,9 +673,13 @@ class GroupsMixin(SyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            name: Name of the property group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The property group, new or existing.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -637,9 +697,13 @@ class GroupsMixin(SyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The restored group.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -657,9 +721,13 @@ class GroupsMixin(SyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group: The whole group as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group as saved.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -674,9 +742,13 @@ class GroupsMixin(SyncTransport):
         """Saves changes to a group's link to a team or channel.
 
         Args:
+            group_syncable: The link with its changes, found by group and team or channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -713,9 +785,14 @@ class GroupsMixin(SyncTransport):
         """Adds a user to a group, or restores a removed membership.
 
         Args:
+            group_id: Id of the group.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -766,9 +843,14 @@ class GroupsMixin(SyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -783,9 +865,13 @@ class GroupsMixin(SyncTransport):
         """Creates or restores the link between a group and a team or channel.
 
         Args:
+            group_syncable: The link: group, team or channel, and its options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -826,9 +912,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Creates a user group.
 
         Args:
+            group: The group to create, with an empty id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created group, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -862,9 +952,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Deletes (soft-deletes) a user group.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The deleted group, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -942,9 +1036,14 @@ class AsyncGroupsMixin(AsyncTransport):
         """Removes a user from a group.
 
         Args:
+            group_id: Id of the group.
+            user_id: Id of the user to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The removed membership, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -992,11 +1091,15 @@ class AsyncGroupsMixin(AsyncTransport):
         """Removes the link between a group and a team or channel.
 
         Args:
+            group_id: Id of the group.
             syncable_id: Team or channel id.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The removed link, with delete_at set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1051,9 +1154,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Fetches a user group by id.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1088,9 +1195,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Fetches a user group by name.
 
         Args:
+            name: Name of the group (its mention name, without the @).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1130,6 +1241,9 @@ class AsyncGroupsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The group.
+
         Raises:
             PluginAPIError: always (status 501), without a call.
 
@@ -1143,11 +1257,15 @@ class AsyncGroupsMixin(AsyncTransport):
         """Lists the users in a group, one page at a time.
 
         Args:
+            group_id: Id of the group.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1191,11 +1309,15 @@ class AsyncGroupsMixin(AsyncTransport):
         """Fetches the link between a group and a team or channel.
 
         Args:
+            group_id: Id of the group.
             syncable_id: Team or channel id.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1247,10 +1369,14 @@ class AsyncGroupsMixin(AsyncTransport):
         so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
             syncable_type: "Team" or "Channel".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group's links of that type.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1276,9 +1402,14 @@ class AsyncGroupsMixin(AsyncTransport):
         Args:
             page: Zero-based page index.
             per_page: Number of items per page.
+            opts: Search filters.
+            view_restrictions: Optional visibility limits.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups of the page; empty past the last page.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1297,6 +1428,9 @@ class AsyncGroupsMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups from that source.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1332,9 +1466,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Lists the groups a user belongs to.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The groups the user belongs to.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1369,9 +1507,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Fetches a property group by name.
 
         Args:
+            name: Name of the property group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The property group.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1405,9 +1547,13 @@ class AsyncGroupsMixin(AsyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            name: Name of the property group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The property group, new or existing.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1425,9 +1571,13 @@ class AsyncGroupsMixin(AsyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The restored group.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1445,9 +1595,13 @@ class AsyncGroupsMixin(AsyncTransport):
         the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group: The whole group as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The group as saved.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1462,9 +1616,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Saves changes to a group's link to a team or channel.
 
         Args:
+            group_syncable: The link with its changes, found by group and team or channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1501,9 +1659,14 @@ class AsyncGroupsMixin(AsyncTransport):
         """Adds a user to a group, or restores a removed membership.
 
         Args:
+            group_id: Id of the group.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1554,9 +1717,14 @@ class AsyncGroupsMixin(AsyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            group_id: Id of the group.
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1571,9 +1739,13 @@ class AsyncGroupsMixin(AsyncTransport):
         """Creates or restores the link between a group and a team or channel.
 
         Args:
+            group_syncable: The link: group, team or channel, and its options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The link as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

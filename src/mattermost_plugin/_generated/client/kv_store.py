@@ -33,6 +33,7 @@ class KVStoreMixin(SyncTransport):
         """Deletes a key only if its current value equals old_value.
 
         Args:
+            key: Key, at most 150 characters.
             old_value: Expected current value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -80,6 +81,7 @@ class KVStoreMixin(SyncTransport):
         absent).
 
         Args:
+            key: Key, at most 150 characters.
             old_value: Expected current value; empty means the key must not exist.
             new_value: Value to store.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -124,6 +126,7 @@ class KVStoreMixin(SyncTransport):
         """Deletes a key from the plugin's key-value store.
 
         Args:
+            key: Key, at most 150 characters.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -188,6 +191,9 @@ class KVStoreMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The keys of the page; empty past the last page.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -220,6 +226,8 @@ class KVStoreMixin(SyncTransport):
         """Stores a value that expires after a number of seconds.
 
         Args:
+            key: Key, at most 150 characters.
+            value: Raw value bytes; empty deletes the key.
             expire_in_seconds: Lifetime of the key in seconds.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -266,6 +274,9 @@ class KVStoreMixin(SyncTransport):
         """Stores a value with options (atomic compare-and-set, expiry).
 
         Args:
+            key: Key, at most 150 characters.
+            value: Raw value bytes; empty deletes the key.
+            options: Compare-and-set and expiry options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -316,6 +327,7 @@ class AsyncKVStoreMixin(AsyncTransport):
         """Deletes a key only if its current value equals old_value.
 
         Args:
+            key: Key, at most 150 characters.
             old_value: Expected current value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -363,6 +375,7 @@ class AsyncKVStoreMixin(AsyncTransport):
         absent).
 
         Args:
+            key: Key, at most 150 characters.
             old_value: Expected current value; empty means the key must not exist.
             new_value: Value to store.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -407,6 +420,7 @@ class AsyncKVStoreMixin(AsyncTransport):
         """Deletes a key from the plugin's key-value store.
 
         Args:
+            key: Key, at most 150 characters.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -473,6 +487,9 @@ class AsyncKVStoreMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The keys of the page; empty past the last page.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -507,6 +524,8 @@ class AsyncKVStoreMixin(AsyncTransport):
         """Stores a value that expires after a number of seconds.
 
         Args:
+            key: Key, at most 150 characters.
+            value: Raw value bytes; empty deletes the key.
             expire_in_seconds: Lifetime of the key in seconds.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -553,6 +572,9 @@ class AsyncKVStoreMixin(AsyncTransport):
         """Stores a value with options (atomic compare-and-set, expiry).
 
         Args:
+            key: Key, at most 150 characters.
+            value: Raw value bytes; empty deletes the key.
+            options: Compare-and-set and expiry options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.

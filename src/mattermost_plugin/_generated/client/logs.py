@@ -30,6 +30,7 @@ class LogsMixin(SyncTransport):
         """Writes a DEBUG line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -63,6 +64,7 @@ class LogsMixin(SyncTransport):
         """Writes an ERROR line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -96,6 +98,7 @@ class LogsMixin(SyncTransport):
         """Writes an INFO line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -129,6 +132,7 @@ class LogsMixin(SyncTransport):
         """Writes a WARN line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -168,6 +172,7 @@ class AsyncLogsMixin(AsyncTransport):
         """Writes a DEBUG line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -203,6 +208,7 @@ class AsyncLogsMixin(AsyncTransport):
         """Writes an ERROR line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -238,6 +244,7 @@ class AsyncLogsMixin(AsyncTransport):
         """Writes an INFO line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -273,6 +280,7 @@ class AsyncLogsMixin(AsyncTransport):
         """Writes a WARN line to the server log.
 
         Args:
+            msg: The log message.
             **fields: Structured fields added to the log line.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises

@@ -48,6 +48,8 @@ class MiscMixin(SyncTransport):
         """Adds group members to the teams and channels their groups are linked to.
 
         Args:
+            params: Which memberships to create: since when, and whether in teams, channels
+                or both.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -97,6 +99,8 @@ class MiscMixin(SyncTransport):
         """Opens an interactive dialog in a user's client.
 
         Args:
+            dialog: The dialog, with the trigger id (from a slash command or an interactive
+                action) that allows opening it and the URL its submission goes to.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -138,10 +142,10 @@ class MiscMixin(SyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a WebSocket event to clients; the server prefixes the event name with
-        "custom_<plugin id>_".
+        ``custom_<plugin id>_``.
 
         Args:
-            event: Event name, without the "custom_<plugin id>_" prefix.
+            event: Event name, without the ``custom_<plugin id>_`` prefix.
             payload: Event data sent to clients.
             broadcast: Who receives the event.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -186,6 +190,8 @@ class MiscMixin(SyncTransport):
         """Registers a collection type and a topic type owned by this plugin.
 
         Args:
+            collection_type: Name of the collection type.
+            topic_type: Name of the topic type.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -232,6 +238,8 @@ class MiscMixin(SyncTransport):
         """Sends an email through the server's SMTP settings.
 
         Args:
+            to: Recipient's email address.
+            subject: Subject line.
             html_body: Body of the email in HTML.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -274,6 +282,7 @@ class MiscMixin(SyncTransport):
         """Sends a push notification to a user's mobile devices.
 
         Args:
+            notification: The notification to send.
             user_id: Recipient.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -322,6 +331,8 @@ class AsyncMiscMixin(AsyncTransport):
         """Adds group members to the teams and channels their groups are linked to.
 
         Args:
+            params: Which memberships to create: since when, and whether in teams, channels
+                or both.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -371,6 +382,8 @@ class AsyncMiscMixin(AsyncTransport):
         """Opens an interactive dialog in a user's client.
 
         Args:
+            dialog: The dialog, with the trigger id (from a slash command or an interactive
+                action) that allows opening it and the URL its submission goes to.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -412,10 +425,10 @@ class AsyncMiscMixin(AsyncTransport):
         timeout: float | None = None,
     ) -> None:
         """Sends a WebSocket event to clients; the server prefixes the event name with
-        "custom_<plugin id>_".
+        ``custom_<plugin id>_``.
 
         Args:
-            event: Event name, without the "custom_<plugin id>_" prefix.
+            event: Event name, without the ``custom_<plugin id>_`` prefix.
             payload: Event data sent to clients.
             broadcast: Who receives the event.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -460,6 +473,8 @@ class AsyncMiscMixin(AsyncTransport):
         """Registers a collection type and a topic type owned by this plugin.
 
         Args:
+            collection_type: Name of the collection type.
+            topic_type: Name of the topic type.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -506,6 +521,8 @@ class AsyncMiscMixin(AsyncTransport):
         """Sends an email through the server's SMTP settings.
 
         Args:
+            to: Recipient's email address.
+            subject: Subject line.
             html_body: Body of the email in HTML.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -548,6 +565,7 @@ class AsyncMiscMixin(AsyncTransport):
         """Sends a push notification to a user's mobile devices.
 
         Args:
+            notification: The notification to send.
             user_id: Recipient.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises

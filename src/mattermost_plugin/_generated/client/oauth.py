@@ -33,9 +33,14 @@ class OAuthMixin(SyncTransport):
         """Registers an OAuth 2.0 application.
 
         Args:
+            app: The application to create, with an empty id: name, homepage and callback
+                URLs; the server assigns the id and the client secret.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created application, with its id and client secret.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -67,6 +72,7 @@ class OAuthMixin(SyncTransport):
         """Deletes an OAuth 2.0 application.
 
         Args:
+            app_id: Id of the application.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -103,9 +109,13 @@ class OAuthMixin(SyncTransport):
         """Fetches an OAuth 2.0 application by id.
 
         Args:
+            app_id: Id of the application.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The application.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -140,9 +150,13 @@ class OAuthMixin(SyncTransport):
         """Saves changes to an OAuth 2.0 application.
 
         Args:
+            app: The whole application as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The application as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -180,9 +194,14 @@ class AsyncOAuthMixin(AsyncTransport):
         """Registers an OAuth 2.0 application.
 
         Args:
+            app: The application to create, with an empty id: name, homepage and callback
+                URLs; the server assigns the id and the client secret.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created application, with its id and client secret.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -214,6 +233,7 @@ class AsyncOAuthMixin(AsyncTransport):
         """Deletes an OAuth 2.0 application.
 
         Args:
+            app_id: Id of the application.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -250,9 +270,13 @@ class AsyncOAuthMixin(AsyncTransport):
         """Fetches an OAuth 2.0 application by id.
 
         Args:
+            app_id: Id of the application.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The application.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -287,9 +311,13 @@ class AsyncOAuthMixin(AsyncTransport):
         """Saves changes to an OAuth 2.0 application.
 
         Args:
+            app: The whole application as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The application as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

@@ -152,6 +152,9 @@ class PluginsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The plugin's state.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
@@ -185,6 +188,9 @@ class PluginsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            One manifest per installed plugin.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -217,6 +223,9 @@ class PluginsMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The manifest of the installed plugin.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -255,17 +264,22 @@ class PluginsMixin(SyncTransport):
         body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
-        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
-        id>).
+        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with ``/<plugin
+        id>``).
 
         Args:
             method: HTTP method.
-            url: URL path starting with /<target plugin id>/.
+            url: URL path starting with ``/<target plugin id>/``.
             headers: Request headers (one value per name).
             body: Request body.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            status_code (int): HTTP status returned by the target plugin.
+            headers (dict[str, str]): Response headers (one value per name).
+            body (bytes): Response body.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -309,6 +323,7 @@ class PluginsMixin(SyncTransport):
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
         Args:
+            event: The event: its id (the kind of event) and its data.
             opts: Delivery options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -492,6 +507,9 @@ class AsyncPluginsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The plugin's state.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: ``id`` is empty, a number is out of range or text is not UTF-8
@@ -525,6 +543,9 @@ class AsyncPluginsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            One manifest per installed plugin.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -557,6 +578,9 @@ class AsyncPluginsMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The manifest of the installed plugin.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -595,17 +619,22 @@ class AsyncPluginsMixin(AsyncTransport):
         body: bytes = b"",
         timeout: float | None = None,
     ) -> PluginHTTPResult:
-        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with /<plugin
-        id>).
+        """Sends an HTTP request to another plugin's ServeHTTP (URL path starts with ``/<plugin
+        id>``).
 
         Args:
             method: HTTP method.
-            url: URL path starting with /<target plugin id>/.
+            url: URL path starting with ``/<target plugin id>/``.
             headers: Request headers (one value per name).
             body: Request body.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            status_code (int): HTTP status returned by the target plugin.
+            headers (dict[str, str]): Response headers (one value per name).
+            body (bytes): Response body.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -649,6 +678,7 @@ class AsyncPluginsMixin(AsyncTransport):
         """Sends an event to this plugin on other cluster nodes (OnPluginClusterEvent hook).
 
         Args:
+            event: The event: its id (the kind of event) and its data.
             opts: Delivery options.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises

@@ -37,9 +37,13 @@ class PostsMixin(SyncTransport):
         """Adds an emoji reaction to a post.
 
         Args:
+            reaction: The reaction: user_id, post_id and emoji_name (without colons).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The saved reaction.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -74,6 +78,7 @@ class PostsMixin(SyncTransport):
 
         Args:
             user_id: User who sees the post.
+            post_id: Id of the ephemeral post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -123,6 +128,7 @@ class PostsMixin(SyncTransport):
         """Deletes a post.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -155,9 +161,13 @@ class PostsMixin(SyncTransport):
         """Fetches a post by id.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -194,6 +204,9 @@ class PostsMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The thread's posts by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -234,11 +247,16 @@ class PostsMixin(SyncTransport):
         """Fetches a page of a channel's posts that come after a given post.
 
         Args:
+            channel_id: Id of the channel.
+            post_id: Id of the post to start after (not included).
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -289,11 +307,16 @@ class PostsMixin(SyncTransport):
         """Fetches a page of a channel's posts that come before a given post.
 
         Args:
+            channel_id: Id of the channel.
+            post_id: Id of the post to start before (not included).
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -338,11 +361,15 @@ class PostsMixin(SyncTransport):
         """Fetches a page of a channel's posts, newest first.
 
         Args:
+            channel_id: Id of the channel.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order (newest first).
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -386,10 +413,14 @@ class PostsMixin(SyncTransport):
         """Fetches a channel's posts created or changed since a time.
 
         Args:
+            channel_id: Id of the channel.
             time: Lower bound, in milliseconds since the Unix epoch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -424,9 +455,13 @@ class PostsMixin(SyncTransport):
         """Lists the reactions on a post.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The reactions on the post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -459,6 +494,7 @@ class PostsMixin(SyncTransport):
         """Removes an emoji reaction from a post.
 
         Args:
+            reaction: The reaction to remove, named by user_id, post_id and emoji_name.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -498,10 +534,14 @@ class PostsMixin(SyncTransport):
         """Searches a team's posts with one or more sets of search parameters.
 
         Args:
+            team_id: Id of the team.
             params_list: Search parameter sets; results of all sets are combined.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching posts.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -546,9 +586,16 @@ class PostsMixin(SyncTransport):
         """Searches a team's posts as a given user sees them.
 
         Args:
+            team_id: Id of the team; empty to search every team.
+            user_id: Id of the user whose view is searched: only posts this user can see are
+                found.
+            search_params: The search: terms and filters, page and per_page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching posts, with their order and match details.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -602,9 +649,15 @@ class PostsMixin(SyncTransport):
 
         Args:
             user_id: The only user who will see the post.
+            post: The post to show: channel_id and message; the server sets the id and
+                creation time when they are empty.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as shown, with the id that UpdateEphemeralPost and DeleteEphemeralPost
+                take.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -645,9 +698,13 @@ class PostsMixin(SyncTransport):
 
         Args:
             user_id: User who sees the post.
+            post: The new content, with the id of the ephemeral post it replaces.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as shown.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -685,9 +742,13 @@ class PostsMixin(SyncTransport):
         """Saves changes to an existing post.
 
         Args:
+            post: The post with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -724,9 +785,13 @@ class AsyncPostsMixin(AsyncTransport):
         """Adds an emoji reaction to a post.
 
         Args:
+            reaction: The reaction: user_id, post_id and emoji_name (without colons).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The saved reaction.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -761,6 +826,7 @@ class AsyncPostsMixin(AsyncTransport):
 
         Args:
             user_id: User who sees the post.
+            post_id: Id of the ephemeral post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -810,6 +876,7 @@ class AsyncPostsMixin(AsyncTransport):
         """Deletes a post.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -844,9 +911,13 @@ class AsyncPostsMixin(AsyncTransport):
         """Fetches a post by id.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -885,6 +956,9 @@ class AsyncPostsMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The thread's posts by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -925,11 +999,16 @@ class AsyncPostsMixin(AsyncTransport):
         """Fetches a page of a channel's posts that come after a given post.
 
         Args:
+            channel_id: Id of the channel.
+            post_id: Id of the post to start after (not included).
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -980,11 +1059,16 @@ class AsyncPostsMixin(AsyncTransport):
         """Fetches a page of a channel's posts that come before a given post.
 
         Args:
+            channel_id: Id of the channel.
+            post_id: Id of the post to start before (not included).
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1029,11 +1113,15 @@ class AsyncPostsMixin(AsyncTransport):
         """Fetches a page of a channel's posts, newest first.
 
         Args:
+            channel_id: Id of the channel.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts of the page by id, with their order (newest first).
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1077,10 +1165,14 @@ class AsyncPostsMixin(AsyncTransport):
         """Fetches a channel's posts created or changed since a time.
 
         Args:
+            channel_id: Id of the channel.
             time: Lower bound, in milliseconds since the Unix epoch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The posts by id, with their order.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1117,9 +1209,13 @@ class AsyncPostsMixin(AsyncTransport):
         """Lists the reactions on a post.
 
         Args:
+            post_id: Id of the post.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The reactions on the post.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1154,6 +1250,7 @@ class AsyncPostsMixin(AsyncTransport):
         """Removes an emoji reaction from a post.
 
         Args:
+            reaction: The reaction to remove, named by user_id, post_id and emoji_name.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1193,10 +1290,14 @@ class AsyncPostsMixin(AsyncTransport):
         """Searches a team's posts with one or more sets of search parameters.
 
         Args:
+            team_id: Id of the team.
             params_list: Search parameter sets; results of all sets are combined.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching posts.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1241,9 +1342,16 @@ class AsyncPostsMixin(AsyncTransport):
         """Searches a team's posts as a given user sees them.
 
         Args:
+            team_id: Id of the team; empty to search every team.
+            user_id: Id of the user whose view is searched: only posts this user can see are
+                found.
+            search_params: The search: terms and filters, page and per_page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching posts, with their order and match details.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1297,9 +1405,15 @@ class AsyncPostsMixin(AsyncTransport):
 
         Args:
             user_id: The only user who will see the post.
+            post: The post to show: channel_id and message; the server sets the id and
+                creation time when they are empty.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as shown, with the id that UpdateEphemeralPost and DeleteEphemeralPost
+                take.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1340,9 +1454,13 @@ class AsyncPostsMixin(AsyncTransport):
 
         Args:
             user_id: User who sees the post.
+            post: The new content, with the id of the ephemeral post it replaces.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as shown.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1380,9 +1498,13 @@ class AsyncPostsMixin(AsyncTransport):
         """Saves changes to an existing post.
 
         Args:
+            post: The post with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The post as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

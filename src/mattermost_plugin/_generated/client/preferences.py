@@ -37,6 +37,9 @@ class PreferencesMixin(SyncTransport):
         """Deletes preferences of a user.
 
         Args:
+            user_id: Id of the user.
+            preferences: The preferences to delete (by category and name), each with this
+                user's id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -86,9 +89,15 @@ class PreferencesMixin(SyncTransport):
         """Fetches one preference of a user by category and name.
 
         Args:
+            user_id: Id of the user.
+            category: Preference category, e.g. "display_settings".
+            name: Preference name within the category.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The preference.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -132,9 +141,13 @@ class PreferencesMixin(SyncTransport):
         """Fetches all preferences of a user.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Every preference of the user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -182,6 +195,8 @@ class PreferencesMixin(SyncTransport):
         """Saves preferences of a user.
 
         Args:
+            user_id: Id of the user.
+            preferences: The preferences to save, each with this user's id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -239,6 +254,9 @@ class AsyncPreferencesMixin(AsyncTransport):
         """Deletes preferences of a user.
 
         Args:
+            user_id: Id of the user.
+            preferences: The preferences to delete (by category and name), each with this
+                user's id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -288,9 +306,15 @@ class AsyncPreferencesMixin(AsyncTransport):
         """Fetches one preference of a user by category and name.
 
         Args:
+            user_id: Id of the user.
+            category: Preference category, e.g. "display_settings".
+            name: Preference name within the category.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The preference.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -334,9 +358,13 @@ class AsyncPreferencesMixin(AsyncTransport):
         """Fetches all preferences of a user.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Every preference of the user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -384,6 +412,8 @@ class AsyncPreferencesMixin(AsyncTransport):
         """Saves preferences of a user.
 
         Args:
+            user_id: Id of the user.
+            preferences: The preferences to save, each with this user's id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.

@@ -34,10 +34,14 @@ class PropertiesMixin(SyncTransport):
         """Counts the property fields of a group.
 
         Args:
+            group_id: Id of the property group.
             include_deleted: Also count deleted fields.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Number of fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -85,10 +89,16 @@ class PropertiesMixin(SyncTransport):
         """Counts the property fields of a group that apply to a target.
 
         Args:
+            group_id: Id of the property group.
+            target_type: Type of the target object.
+            target_id: Id of the target object.
             include_deleted: Also count deleted fields.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Number of fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -148,9 +158,13 @@ class PropertiesMixin(SyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            field: The field to create, with an empty id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created field, with the id the server assigned.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -165,9 +179,13 @@ class PropertiesMixin(SyncTransport):
         """Creates a property value (a field's value for one target).
 
         Args:
+            value: The value to create, with an empty id: its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created value, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -204,6 +222,8 @@ class PropertiesMixin(SyncTransport):
         """Deletes a property field.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -258,6 +278,8 @@ class PropertiesMixin(SyncTransport):
         """Deletes a property value.
 
         Args:
+            group_id: Id of the property group.
+            value_id: Id of the value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -312,6 +334,8 @@ class PropertiesMixin(SyncTransport):
         """Deletes all values of a property field.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -366,6 +390,9 @@ class PropertiesMixin(SyncTransport):
         """Deletes all property values of a group for one target.
 
         Args:
+            group_id: Id of the property group.
+            target_type: Type of the target object.
+            target_id: Id of the target object.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -422,9 +449,14 @@ class PropertiesMixin(SyncTransport):
         """Fetches a property field by id.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -469,9 +501,15 @@ class PropertiesMixin(SyncTransport):
         """Fetches a property field by group, target and name.
 
         Args:
+            group_id: Id of the property group.
+            target_id: Id of the target object; empty for a field with no target.
+            name: Name of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -521,10 +559,14 @@ class PropertiesMixin(SyncTransport):
         """Fetches several property fields by id.
 
         Args:
+            group_id: Id of the property group.
             ids: Field ids.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The fields found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -564,9 +606,14 @@ class PropertiesMixin(SyncTransport):
         """Fetches a property value by id.
 
         Args:
+            group_id: Id of the property group.
+            value_id: Id of the value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -611,10 +658,14 @@ class PropertiesMixin(SyncTransport):
         """Fetches several property values by id.
 
         Args:
+            group_id: Id of the property group.
             ids: Value ids.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -658,9 +709,14 @@ class PropertiesMixin(SyncTransport):
         """Lists property fields of a group matching search options.
 
         Args:
+            group_id: Id of the property group.
+            opts: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -708,9 +764,14 @@ class PropertiesMixin(SyncTransport):
         """Lists property values of a group matching search options.
 
         Args:
+            group_id: Id of the property group.
+            opts: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching values.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -754,9 +815,14 @@ class PropertiesMixin(SyncTransport):
         """Saves changes to a property field.
 
         Args:
+            group_id: Id of the property group.
+            field: The field with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -802,9 +868,14 @@ class PropertiesMixin(SyncTransport):
         """Saves changes to several property fields.
 
         Args:
+            group_id: Id of the property group.
+            fields: The fields with their changes, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The fields as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -846,9 +917,14 @@ class PropertiesMixin(SyncTransport):
         """Saves changes to a property value.
 
         Args:
+            group_id: Id of the property group.
+            value: The value with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -894,9 +970,14 @@ class PropertiesMixin(SyncTransport):
         """Saves changes to several property values.
 
         Args:
+            group_id: Id of the property group.
+            values: The values with their changes, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -938,9 +1019,13 @@ class PropertiesMixin(SyncTransport):
         """Creates a property value or replaces the existing one for the same field and target.
 
         Args:
+            value: The value: its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -977,9 +1062,13 @@ class PropertiesMixin(SyncTransport):
         """Creates or replaces several property values.
 
         Args:
+            values: The values: each with its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1019,10 +1108,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Counts the property fields of a group.
 
         Args:
+            group_id: Id of the property group.
             include_deleted: Also count deleted fields.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Number of fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1070,10 +1163,16 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Counts the property fields of a group that apply to a target.
 
         Args:
+            group_id: Id of the property group.
+            target_type: Type of the target object.
+            target_id: Id of the target object.
             include_deleted: Also count deleted fields.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Number of fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1133,9 +1232,13 @@ class AsyncPropertiesMixin(AsyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            field: The field to create, with an empty id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created field, with the id the server assigned.
 
         Raises:
             PluginAPIError: always (status 501), without a call.
@@ -1150,9 +1253,13 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Creates a property value (a field's value for one target).
 
         Args:
+            value: The value to create, with an empty id: its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created value, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1189,6 +1296,8 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Deletes a property field.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1243,6 +1352,8 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Deletes a property value.
 
         Args:
+            group_id: Id of the property group.
+            value_id: Id of the value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1297,6 +1408,8 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Deletes all values of a property field.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1351,6 +1464,9 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Deletes all property values of a group for one target.
 
         Args:
+            group_id: Id of the property group.
+            target_type: Type of the target object.
+            target_id: Id of the target object.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1407,9 +1523,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Fetches a property field by id.
 
         Args:
+            group_id: Id of the property group.
+            field_id: Id of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1454,9 +1575,15 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Fetches a property field by group, target and name.
 
         Args:
+            group_id: Id of the property group.
+            target_id: Id of the target object; empty for a field with no target.
+            name: Name of the field.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1506,10 +1633,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Fetches several property fields by id.
 
         Args:
+            group_id: Id of the property group.
             ids: Field ids.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The fields found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1549,9 +1680,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Fetches a property value by id.
 
         Args:
+            group_id: Id of the property group.
+            value_id: Id of the value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1596,10 +1732,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Fetches several property values by id.
 
         Args:
+            group_id: Id of the property group.
             ids: Value ids.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1643,9 +1783,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Lists property fields of a group matching search options.
 
         Args:
+            group_id: Id of the property group.
+            opts: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching fields.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1693,9 +1838,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Lists property values of a group matching search options.
 
         Args:
+            group_id: Id of the property group.
+            opts: Filters and paging.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching values.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1739,9 +1889,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Saves changes to a property field.
 
         Args:
+            group_id: Id of the property group.
+            field: The field with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The field as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1787,9 +1942,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Saves changes to several property fields.
 
         Args:
+            group_id: Id of the property group.
+            fields: The fields with their changes, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The fields as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1831,9 +1991,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Saves changes to a property value.
 
         Args:
+            group_id: Id of the property group.
+            value: The value with its changes, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1879,9 +2044,14 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Saves changes to several property values.
 
         Args:
+            group_id: Id of the property group.
+            values: The values with their changes, each found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1923,9 +2093,13 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Creates a property value or replaces the existing one for the same field and target.
 
         Args:
+            value: The value: its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The value as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1962,9 +2136,13 @@ class AsyncPropertiesMixin(AsyncTransport):
         """Creates or replaces several property values.
 
         Args:
+            values: The values: each with its field, target and value.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The values as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

@@ -62,6 +62,9 @@ class ServerMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The server's diagnostic id.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -122,6 +125,9 @@ class ServerMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The server version, e.g. "9.11.0".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -187,6 +193,9 @@ class ServerMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The server's telemetry id.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -215,6 +224,9 @@ class ServerMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the server is an Enterprise Edition build.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -254,6 +266,8 @@ class ServerMixin(SyncTransport):
         Args:
             requester_id: User asking for the trial.
             users: Number of users the trial should cover.
+            terms_accepted: Whether the requester accepted the trial's terms.
+            receive_emails_accepted: Whether the requester agreed to receive emails.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -336,6 +350,9 @@ class AsyncServerMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The server's diagnostic id.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -396,6 +413,9 @@ class AsyncServerMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The server version, e.g. "9.11.0".
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -461,6 +481,9 @@ class AsyncServerMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            The server's telemetry id.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -489,6 +512,9 @@ class AsyncServerMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the server is an Enterprise Edition build.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -528,6 +554,8 @@ class AsyncServerMixin(AsyncTransport):
         Args:
             requester_id: User asking for the trial.
             users: Number of users the trial should cover.
+            terms_accepted: Whether the requester accepted the trial's terms.
+            receive_emails_accepted: Whether the requester agreed to receive emails.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.

@@ -43,6 +43,8 @@ class SharedChannelsMixin(SyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            channel_id: Id of the channel.
+            remote_id: Id of the remote to invite.
             user_id: User sending the invitation.
             share_if_not_shared: Share the channel first if it is not shared yet.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -62,6 +64,7 @@ class SharedChannelsMixin(SyncTransport):
         """Registers this plugin as a shared-channels remote; returns its remote id.
 
         Args:
+            opts: This plugin's id, display name and description.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -115,9 +118,13 @@ class SharedChannelsMixin(SyncTransport):
         """Marks a channel as shared.
 
         Args:
+            shared_channel: The channel to share and its sharing settings.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The shared channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -149,6 +156,7 @@ class SharedChannelsMixin(SyncTransport):
         """Triggers a sync of a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -188,6 +196,8 @@ class SharedChannelsMixin(SyncTransport):
         """Removes a remote from a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
+            remote_id: Id of the remote to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -242,6 +252,7 @@ class SharedChannelsMixin(SyncTransport):
         """Unregisters a plugin as a shared-channels remote.
 
         Args:
+            plugin_id: Plugin id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -292,9 +303,13 @@ class SharedChannelsMixin(SyncTransport):
         """Saves changes to a shared channel.
 
         Args:
+            shared_channel: The shared channel with its changes, found by its channel id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The shared channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -336,6 +351,8 @@ class SharedChannelsMixin(SyncTransport):
         """Records how far a remote has synced a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
+            remote_id: Id of the remote.
             cursor: New sync position.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -406,6 +423,8 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         UNIMPLEMENTED, so the method raises ``PluginAPIError`` (status 501) without a call.
 
         Args:
+            channel_id: Id of the channel.
+            remote_id: Id of the remote to invite.
             user_id: User sending the invitation.
             share_if_not_shared: Share the channel first if it is not shared yet.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
@@ -425,6 +444,7 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Registers this plugin as a shared-channels remote; returns its remote id.
 
         Args:
+            opts: This plugin's id, display name and description.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -478,9 +498,13 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Marks a channel as shared.
 
         Args:
+            shared_channel: The channel to share and its sharing settings.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The shared channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -512,6 +536,7 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Triggers a sync of a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -551,6 +576,8 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Removes a remote from a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
+            remote_id: Id of the remote to remove.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -605,6 +632,7 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Unregisters a plugin as a shared-channels remote.
 
         Args:
+            plugin_id: Plugin id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -655,9 +683,13 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Saves changes to a shared channel.
 
         Args:
+            shared_channel: The shared channel with its changes, found by its channel id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The shared channel as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -699,6 +731,8 @@ class AsyncSharedChannelsMixin(AsyncTransport):
         """Records how far a remote has synced a shared channel.
 
         Args:
+            channel_id: Id of the shared channel.
+            remote_id: Id of the remote.
             cursor: New sync position.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises

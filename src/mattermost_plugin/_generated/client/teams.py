@@ -39,9 +39,14 @@ class TeamsMixin(SyncTransport):
         """Creates a team.
 
         Args:
+            team: The team to create, with an empty id: name (its URL name), display_name
+                and type are required.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created team, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -74,9 +79,14 @@ class TeamsMixin(SyncTransport):
         """Adds a user to a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user to add.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -117,10 +127,15 @@ class TeamsMixin(SyncTransport):
         """Adds several users to a team; fails as a whole on the first error.
 
         Args:
+            team_id: Id of the team.
+            user_ids: Ids of the users to add.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new memberships.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -163,10 +178,15 @@ class TeamsMixin(SyncTransport):
         whole.
 
         Args:
+            team_id: Id of the team.
+            user_ids: Ids of the users to add.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            One entry per user: the membership, or the error that user met.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -217,6 +237,7 @@ class TeamsMixin(SyncTransport):
         """Deletes (archives) a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -251,6 +272,8 @@ class TeamsMixin(SyncTransport):
         """Removes a user from a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user to remove.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -294,9 +317,13 @@ class TeamsMixin(SyncTransport):
         """Fetches a team by id.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -329,9 +356,13 @@ class TeamsMixin(SyncTransport):
         """Fetches a team by its URL name.
 
         Args:
+            name: URL name of the team (not its display name).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -360,6 +391,7 @@ class TeamsMixin(SyncTransport):
         """Fetches a team's icon image.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -400,9 +432,14 @@ class TeamsMixin(SyncTransport):
         """Fetches one user's membership in a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -441,11 +478,15 @@ class TeamsMixin(SyncTransport):
         """Lists the memberships of a team, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -484,11 +525,15 @@ class TeamsMixin(SyncTransport):
         """Lists a user's team memberships, one page at a time.
 
         Args:
+            user_id: Id of the user.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -536,9 +581,13 @@ class TeamsMixin(SyncTransport):
         """Fetches member counts for a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Total and active member counts of the team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -575,6 +624,9 @@ class TeamsMixin(SyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            Every team on the server.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -602,9 +654,13 @@ class TeamsMixin(SyncTransport):
         """Lists the teams a user belongs to.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The teams the user belongs to.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -639,9 +695,13 @@ class TeamsMixin(SyncTransport):
         """Fetches a user's unread and mention counts for every team.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Unread message and mention counts, one entry per team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -685,11 +745,15 @@ class TeamsMixin(SyncTransport):
         """Lists the members of a team as users, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -728,10 +792,15 @@ class TeamsMixin(SyncTransport):
         """Checks whether a user has a permission in a team.
 
         Args:
+            user_id: Id of the user.
+            team_id: Id of the team.
             permission_id: Permission id, e.g. "manage_team".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission in the team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -785,6 +854,7 @@ class TeamsMixin(SyncTransport):
         """Removes a team's icon image.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -819,9 +889,13 @@ class TeamsMixin(SyncTransport):
         """Searches teams by name or display name.
 
         Args:
+            term: Text to search for in team names and display names.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching teams.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -850,6 +924,7 @@ class TeamsMixin(SyncTransport):
         """Replaces a team's icon image.
 
         Args:
+            team_id: Id of the team.
             data: Image bytes.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -885,9 +960,13 @@ class TeamsMixin(SyncTransport):
         """Saves changes to an existing team.
 
         Args:
+            team: The whole team as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -920,10 +999,15 @@ class TeamsMixin(SyncTransport):
         """Replaces a user's roles in a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             new_roles: Space-separated team roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -980,9 +1064,14 @@ class AsyncTeamsMixin(AsyncTransport):
         """Creates a team.
 
         Args:
+            team: The team to create, with an empty id: name (its URL name), display_name
+                and type are required.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created team, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1015,9 +1104,14 @@ class AsyncTeamsMixin(AsyncTransport):
         """Adds a user to a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user to add.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1058,10 +1152,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Adds several users to a team; fails as a whole on the first error.
 
         Args:
+            team_id: Id of the team.
+            user_ids: Ids of the users to add.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The new memberships.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1104,10 +1203,15 @@ class AsyncTeamsMixin(AsyncTransport):
         whole.
 
         Args:
+            team_id: Id of the team.
+            user_ids: Ids of the users to add.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            One entry per user: the membership, or the error that user met.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1158,6 +1262,7 @@ class AsyncTeamsMixin(AsyncTransport):
         """Deletes (archives) a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1194,6 +1299,8 @@ class AsyncTeamsMixin(AsyncTransport):
         """Removes a user from a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user to remove.
             requestor_id: User performing the change (for permissions and audit).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1237,9 +1344,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches a team by id.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1272,9 +1383,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches a team by its URL name.
 
         Args:
+            name: URL name of the team (not its display name).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1303,6 +1418,7 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches a team's icon image.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1343,9 +1459,14 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches one user's membership in a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1384,11 +1505,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Lists the memberships of a team, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1427,11 +1552,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Lists a user's team memberships, one page at a time.
 
         Args:
+            user_id: Id of the user.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The memberships of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1479,9 +1608,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches member counts for a team.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Total and active member counts of the team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1518,6 +1651,9 @@ class AsyncTeamsMixin(AsyncTransport):
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
 
+        Returns:
+            Every team on the server.
+
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
             ValidationError: a number is out of range or text is not UTF-8 (checked before
@@ -1545,9 +1681,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Lists the teams a user belongs to.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The teams the user belongs to.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1582,9 +1722,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Fetches a user's unread and mention counts for every team.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Unread message and mention counts, one entry per team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1628,11 +1772,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Lists the members of a team as users, one page at a time.
 
         Args:
+            team_id: Id of the team.
             page: Zero-based page index.
             per_page: Number of items per page.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1671,10 +1819,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Checks whether a user has a permission in a team.
 
         Args:
+            user_id: Id of the user.
+            team_id: Id of the team.
             permission_id: Permission id, e.g. "manage_team".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission in the team.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1728,6 +1881,7 @@ class AsyncTeamsMixin(AsyncTransport):
         """Removes a team's icon image.
 
         Args:
+            team_id: Id of the team.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1762,9 +1916,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Searches teams by name or display name.
 
         Args:
+            term: Text to search for in team names and display names.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching teams.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1795,6 +1953,7 @@ class AsyncTeamsMixin(AsyncTransport):
         """Replaces a team's icon image.
 
         Args:
+            team_id: Id of the team.
             data: Image bytes.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1832,9 +1991,13 @@ class AsyncTeamsMixin(AsyncTransport):
         """Saves changes to an existing team.
 
         Args:
+            team: The whole team as it should be saved, found by its id.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The team as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1867,10 +2030,15 @@ class AsyncTeamsMixin(AsyncTransport):
         """Replaces a user's roles in a team.
 
         Args:
+            team_id: Id of the team.
+            user_id: Id of the user.
             new_roles: Space-separated team roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The membership with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

@@ -45,9 +45,14 @@ class UsersMixin(SyncTransport):
         """Creates a new session for a user.
 
         Args:
+            session: The session to create, with user_id set; the server assigns the id and
+                the token when they are empty.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created session, with its id and token.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -79,9 +84,15 @@ class UsersMixin(SyncTransport):
         """Creates a new user account.
 
         Args:
+            user: The user to create, with an empty id: the server assigns the id and
+                timestamps. username and email are required, and a password unless the user
+                signs in through another auth service.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created user, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -114,9 +125,14 @@ class UsersMixin(SyncTransport):
         """Creates a personal access token for a user.
 
         Args:
+            token: The token to create: user_id and description; the server generates the id
+                and the secret.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created token, with the secret in its token field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -151,6 +167,7 @@ class UsersMixin(SyncTransport):
         """Deletes a user; the server deactivates the account (soft delete).
 
         Args:
+            user_id: Id of the user to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -185,6 +202,7 @@ class UsersMixin(SyncTransport):
         """Moves the expiry time of a session.
 
         Args:
+            session_id: Id of the session.
             new_expiry: New expiry time, in milliseconds since the Unix epoch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -229,6 +247,7 @@ class UsersMixin(SyncTransport):
         """Reads LDAP attributes of a user (requires an LDAP-enabled license).
 
         Args:
+            user_id: Id of the user.
             attributes: LDAP attribute names to read.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -279,6 +298,7 @@ class UsersMixin(SyncTransport):
         """Fetches a user's profile image.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -319,9 +339,13 @@ class UsersMixin(SyncTransport):
         """Fetches a session by id.
 
         Args:
+            session_id: Id of the session (not its token).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The session.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -354,9 +378,13 @@ class UsersMixin(SyncTransport):
         """Fetches a user by id.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -389,9 +417,13 @@ class UsersMixin(SyncTransport):
         """Fetches a user by email address.
 
         Args:
+            email: Email address of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -420,9 +452,13 @@ class UsersMixin(SyncTransport):
         """Fetches a user by username.
 
         Args:
+            name: Username, without the leading @.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -456,9 +492,13 @@ class UsersMixin(SyncTransport):
         """Fetches a user's presence status (online, away, dnd, offline).
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -493,9 +533,13 @@ class UsersMixin(SyncTransport):
         """Fetches the presence statuses of several users.
 
         Args:
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The statuses found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -552,12 +596,22 @@ class UsersMixin(SyncTransport):
         """Lists users matching the given filters, one page at a time.
 
         Args:
+            in_team_id: Only members of this team.
+            not_in_team_id: Only users who are not members of this team.
+            in_channel_id: Only members of this channel.
+            not_in_channel_id: Only users who are not members of this channel.
+            in_group_id: Only members of this user group.
+            not_in_group_id: Only users who are not members of this user group.
             group_constrained: Only users allowed by the groups of a group-constrained team
                 or channel.
             without_team: Only users in no team.
             inactive: Only deactivated users.
             active: Only active users.
             role: Only users with this system role.
+            roles: Only users with one of these system roles.
+            channel_roles: Only users with one of these roles in the channel of
+                in_channel_id.
+            team_roles: Only users with one of these roles in the team of in_team_id.
             sort: Sort order, e.g. "last_activity_at" or "create_at"; empty for username.
             page: Zero-based page index.
             per_page: Number of items per page.
@@ -567,6 +621,9 @@ class UsersMixin(SyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -641,9 +698,13 @@ class UsersMixin(SyncTransport):
         """Fetches several users by id.
 
         Args:
+            user_ids: Ids of the users to fetch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -676,9 +737,13 @@ class UsersMixin(SyncTransport):
         """Fetches several users by username.
 
         Args:
+            usernames: Usernames to look up, without the leading @.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -714,10 +779,14 @@ class UsersMixin(SyncTransport):
         """Checks whether a user has a system-wide permission.
 
         Args:
+            user_id: Id of the user.
             permission_id: Permission id, e.g. "manage_system".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -764,6 +833,8 @@ class UsersMixin(SyncTransport):
         """Broadcasts a "user is typing" event for a channel or thread.
 
         Args:
+            user_id: Id of the user who is typing.
+            channel_id: Id of the channel the user is typing in.
             parent_id: Root post id when typing in a thread; empty otherwise.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -816,6 +887,7 @@ class UsersMixin(SyncTransport):
         """Clears a user's custom status.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -859,6 +931,7 @@ class UsersMixin(SyncTransport):
         """Revokes (logs out) a session.
 
         Args:
+            session_id: Id of the session.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -893,6 +966,7 @@ class UsersMixin(SyncTransport):
         """Revokes a personal access token.
 
         Args:
+            token_id: Id of the token (not the secret).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -939,6 +1013,7 @@ class UsersMixin(SyncTransport):
 
         Args:
             role_names: Role names to check.
+            permission_id: Permission id, e.g. "manage_system".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1011,12 +1086,27 @@ class UsersMixin(SyncTransport):
         Args:
             term: Text to search for.
             team_id: Only users in this team.
+            not_in_team_id: Only users who are not members of this team.
+            in_channel_id: Only members of this channel.
+            not_in_channel_id: Only users who are not members of this channel.
+            in_group_id: Only members of this user group.
+            group_constrained: Only users allowed by the groups of a group-constrained team
+                or channel.
             allow_inactive: Include deactivated users.
+            without_team: Only users in no team.
             limit: Maximum number of results.
             role: Only users with this system role.
+            roles: Only users with one of these system roles.
+            channel_roles: Only users with one of these roles in the channel of
+                in_channel_id.
+            team_roles: Only users with one of these roles in the team of team_id.
+            not_in_group_id: Only users who are not members of this user group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching users, at most limit of them.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1076,6 +1166,7 @@ class UsersMixin(SyncTransport):
         """Replaces a user's profile image.
 
         Args:
+            user_id: Id of the user.
             data: Image bytes.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1115,10 +1206,14 @@ class UsersMixin(SyncTransport):
         """Puts a user in Do Not Disturb until the given end time.
 
         Args:
+            user_id: Id of the user.
             end_time: When DND ends, as Unix time in seconds.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status as set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1162,9 +1257,14 @@ class UsersMixin(SyncTransport):
         """Saves changes to an existing user.
 
         Args:
+            user: The whole user as it should be saved, found by its id (fetch it, change
+                it, send it back).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1197,6 +1297,8 @@ class UsersMixin(SyncTransport):
         """Activates or deactivates a user.
 
         Args:
+            user_id: Id of the user.
+            active: True to activate the user, false to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1235,9 +1337,14 @@ class UsersMixin(SyncTransport):
         """Changes how a user authenticates (auth service and auth data).
 
         Args:
+            user_id: Id of the user.
+            user_auth: The new auth service and auth data.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's authentication as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1278,6 +1385,8 @@ class UsersMixin(SyncTransport):
         """Sets a user's custom status (emoji, text, expiry).
 
         Args:
+            user_id: Id of the user.
+            custom_status: The custom status to set.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1325,10 +1434,14 @@ class UsersMixin(SyncTransport):
         """Replaces a user's system roles.
 
         Args:
+            user_id: Id of the user.
             new_roles: Space-separated system roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1365,10 +1478,14 @@ class UsersMixin(SyncTransport):
         """Sets a user's presence status.
 
         Args:
+            user_id: Id of the user.
             status: "online", "away", "dnd" or "offline".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status as set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1409,9 +1526,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Creates a new session for a user.
 
         Args:
+            session: The session to create, with user_id set; the server assigns the id and
+                the token when they are empty.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created session, with its id and token.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1443,9 +1565,15 @@ class AsyncUsersMixin(AsyncTransport):
         """Creates a new user account.
 
         Args:
+            user: The user to create, with an empty id: the server assigns the id and
+                timestamps. username and email are required, and a password unless the user
+                signs in through another auth service.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created user, with the id the server assigned.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1478,9 +1606,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Creates a personal access token for a user.
 
         Args:
+            token: The token to create: user_id and description; the server generates the id
+                and the secret.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The created token, with the secret in its token field.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1515,6 +1648,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Deletes a user; the server deactivates the account (soft delete).
 
         Args:
+            user_id: Id of the user to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1551,6 +1685,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Moves the expiry time of a session.
 
         Args:
+            session_id: Id of the session.
             new_expiry: New expiry time, in milliseconds since the Unix epoch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1595,6 +1730,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Reads LDAP attributes of a user (requires an LDAP-enabled license).
 
         Args:
+            user_id: Id of the user.
             attributes: LDAP attribute names to read.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -1645,6 +1781,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a user's profile image.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -1685,9 +1822,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a session by id.
 
         Args:
+            session_id: Id of the session (not its token).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The session.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1720,9 +1861,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a user by id.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1755,9 +1900,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a user by email address.
 
         Args:
+            email: Email address of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1786,9 +1935,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a user by username.
 
         Args:
+            name: Username, without the leading @.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1822,9 +1975,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches a user's presence status (online, away, dnd, offline).
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1859,9 +2016,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches the presence statuses of several users.
 
         Args:
+            user_ids: Ids of the users.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The statuses found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -1918,12 +2079,22 @@ class AsyncUsersMixin(AsyncTransport):
         """Lists users matching the given filters, one page at a time.
 
         Args:
+            in_team_id: Only members of this team.
+            not_in_team_id: Only users who are not members of this team.
+            in_channel_id: Only members of this channel.
+            not_in_channel_id: Only users who are not members of this channel.
+            in_group_id: Only members of this user group.
+            not_in_group_id: Only users who are not members of this user group.
             group_constrained: Only users allowed by the groups of a group-constrained team
                 or channel.
             without_team: Only users in no team.
             inactive: Only deactivated users.
             active: Only active users.
             role: Only users with this system role.
+            roles: Only users with one of these system roles.
+            channel_roles: Only users with one of these roles in the channel of
+                in_channel_id.
+            team_roles: Only users with one of these roles in the team of in_team_id.
             sort: Sort order, e.g. "last_activity_at" or "create_at"; empty for username.
             page: Zero-based page index.
             per_page: Number of items per page.
@@ -1933,6 +2104,9 @@ class AsyncUsersMixin(AsyncTransport):
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users of the page; empty past the last page.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2007,9 +2181,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches several users by id.
 
         Args:
+            user_ids: Ids of the users to fetch.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2042,9 +2220,13 @@ class AsyncUsersMixin(AsyncTransport):
         """Fetches several users by username.
 
         Args:
+            usernames: Usernames to look up, without the leading @.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The users found.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2080,10 +2262,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Checks whether a user has a system-wide permission.
 
         Args:
+            user_id: Id of the user.
             permission_id: Permission id, e.g. "manage_system".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            Whether the user has the permission.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2130,6 +2316,8 @@ class AsyncUsersMixin(AsyncTransport):
         """Broadcasts a "user is typing" event for a channel or thread.
 
         Args:
+            user_id: Id of the user who is typing.
+            channel_id: Id of the channel the user is typing in.
             parent_id: Root post id when typing in a thread; empty otherwise.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -2184,6 +2372,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Clears a user's custom status.
 
         Args:
+            user_id: Id of the user.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2227,6 +2416,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Revokes (logs out) a session.
 
         Args:
+            session_id: Id of the session.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2263,6 +2453,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Revokes a personal access token.
 
         Args:
+            token_id: Id of the token (not the secret).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2309,6 +2500,7 @@ class AsyncUsersMixin(AsyncTransport):
 
         Args:
             role_names: Role names to check.
+            permission_id: Permission id, e.g. "manage_system".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2381,12 +2573,27 @@ class AsyncUsersMixin(AsyncTransport):
         Args:
             term: Text to search for.
             team_id: Only users in this team.
+            not_in_team_id: Only users who are not members of this team.
+            in_channel_id: Only members of this channel.
+            not_in_channel_id: Only users who are not members of this channel.
+            in_group_id: Only members of this user group.
+            group_constrained: Only users allowed by the groups of a group-constrained team
+                or channel.
             allow_inactive: Include deactivated users.
+            without_team: Only users in no team.
             limit: Maximum number of results.
             role: Only users with this system role.
+            roles: Only users with one of these system roles.
+            channel_roles: Only users with one of these roles in the channel of
+                in_channel_id.
+            team_roles: Only users with one of these roles in the team of team_id.
+            not_in_group_id: Only users who are not members of this user group.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The matching users, at most limit of them.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2448,6 +2655,7 @@ class AsyncUsersMixin(AsyncTransport):
         """Replaces a user's profile image.
 
         Args:
+            user_id: Id of the user.
             data: Image bytes.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
@@ -2487,10 +2695,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Puts a user in Do Not Disturb until the given end time.
 
         Args:
+            user_id: Id of the user.
             end_time: When DND ends, as Unix time in seconds.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status as set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2534,9 +2746,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Saves changes to an existing user.
 
         Args:
+            user: The whole user as it should be saved, found by its id (fetch it, change
+                it, send it back).
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2569,6 +2786,8 @@ class AsyncUsersMixin(AsyncTransport):
         """Activates or deactivates a user.
 
         Args:
+            user_id: Id of the user.
+            active: True to activate the user, false to deactivate.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2607,9 +2826,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Changes how a user authenticates (auth service and auth data).
 
         Args:
+            user_id: Id of the user.
+            user_auth: The new auth service and auth data.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's authentication as saved.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2650,6 +2874,8 @@ class AsyncUsersMixin(AsyncTransport):
         """Sets a user's custom status (emoji, text, expiry).
 
         Args:
+            user_id: Id of the user.
+            custom_status: The custom status to set.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
@@ -2697,10 +2923,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Replaces a user's system roles.
 
         Args:
+            user_id: Id of the user.
             new_roles: Space-separated system roles.
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user with its new roles.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).
@@ -2737,10 +2967,14 @@ class AsyncUsersMixin(AsyncTransport):
         """Sets a user's presence status.
 
         Args:
+            user_id: Id of the user.
             status: "online", "away", "dnd" or "offline".
             timeout: Seconds to wait for the answer; ``None`` takes the client's (30 s
                 unless it was made with another). Past it the call raises
                 ``UnavailableError``.
+
+        Returns:
+            The user's status as set.
 
         Raises:
             TypeError: an argument has the wrong type (checked before the call).

@@ -35,7 +35,12 @@ class CreateChannelRequest(_message.Message):
 
     CHANNEL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The channel to create, with an empty id: team_id, name (its URL name), display_name and type
+        (open or private) are required. Direct and group channels come from GetDirectChannel and
+        GetGroupChannel.
+        """
+
     def __init__(
         self,
         *,
@@ -62,7 +67,9 @@ class CreateChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The created channel, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -85,6 +92,7 @@ class DeleteChannelRequest(_message.Message):
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     def __init__(
         self,
         *,
@@ -134,6 +142,7 @@ class GetPublicChannelsForTeamRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -168,7 +177,9 @@ class GetPublicChannelsForTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]: ...
+    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]:
+        """The channels of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -191,6 +202,7 @@ class GetChannelRequest(_message.Message):
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     def __init__(
         self,
         *,
@@ -217,7 +229,9 @@ class GetChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The channel."""
+
     def __init__(
         self,
         *,
@@ -242,6 +256,7 @@ class GetChannelByNameRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     name: _builtins.str
     """URL name of the channel."""
     include_deleted: _builtins.bool
@@ -276,7 +291,9 @@ class GetChannelByNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The channel."""
+
     def __init__(
         self,
         *,
@@ -303,7 +320,9 @@ class GetChannelByNameForTeamNameRequest(_message.Message):
     CHANNEL_NAME_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     team_name: _builtins.str
+    """URL name of the team."""
     channel_name: _builtins.str
+    """URL name of the channel."""
     include_deleted: _builtins.bool
     """Also find archived channels."""
     def __init__(
@@ -341,7 +360,9 @@ class GetChannelByNameForTeamNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The channel."""
+
     def __init__(
         self,
         *,
@@ -368,7 +389,9 @@ class GetChannelsForTeamForUserRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team; empty for the user's channels in every team."""
     user_id: _builtins.str
+    """Id of the user."""
     include_deleted: _builtins.bool
     """Also list archived channels."""
     def __init__(
@@ -401,7 +424,9 @@ class GetChannelsForTeamForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]: ...
+    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]:
+        """The user's channels."""
+
     def __init__(
         self,
         *,
@@ -426,6 +451,7 @@ class GetChannelStatsRequest(_message.Message):
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     def __init__(
         self,
         *,
@@ -452,7 +478,9 @@ class GetChannelStatsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_stats(self) -> Global___ChannelStats: ...
+    def channel_stats(self) -> Global___ChannelStats:
+        """The channel's counts."""
+
     def __init__(
         self,
         *,
@@ -514,7 +542,9 @@ class GetDirectChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The direct-message channel, created if it did not exist."""
+
     def __init__(
         self,
         *,
@@ -539,7 +569,9 @@ class GetGroupChannelRequest(_message.Message):
 
     USER_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the members of the group message (3 to 8 users)."""
+
     def __init__(
         self,
         *,
@@ -566,7 +598,9 @@ class GetGroupChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The group-message channel, created if it did not exist."""
+
     def __init__(
         self,
         *,
@@ -589,7 +623,9 @@ class UpdateChannelRequest(_message.Message):
 
     CHANNEL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The whole channel as it should be saved, found by its id."""
+
     def __init__(
         self,
         *,
@@ -616,7 +652,9 @@ class UpdateChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The channel as saved."""
+
     def __init__(
         self,
         *,
@@ -640,7 +678,9 @@ class SearchChannelsRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     TERM_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     term: _builtins.str
+    """Text to search for in channel names and display names."""
     def __init__(
         self,
         *,
@@ -668,7 +708,9 @@ class SearchChannelsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]: ...
+    def channels(self) -> _containers.RepeatedCompositeFieldContainer[_channel_pb2.Channel]:
+        """The matching channels."""
+
     def __init__(
         self,
         *,
@@ -692,7 +734,9 @@ class AddChannelMemberRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user to add."""
     def __init__(
         self,
         *,
@@ -722,7 +766,9 @@ class AddChannelMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_member(self) -> Global___ChannelMember: ...
+    def channel_member(self) -> Global___ChannelMember:
+        """The new membership."""
+
     def __init__(
         self,
         *,
@@ -753,7 +799,9 @@ class AddUserToChannelRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     AS_USER_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user to add."""
     as_user_id: _builtins.str
     """User performing the addition."""
     def __init__(
@@ -786,7 +834,9 @@ class AddUserToChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_member(self) -> Global___ChannelMember: ...
+    def channel_member(self) -> Global___ChannelMember:
+        """The new membership."""
+
     def __init__(
         self,
         *,
@@ -814,7 +864,9 @@ class GetChannelMemberRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -844,7 +896,9 @@ class GetChannelMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_member(self) -> Global___ChannelMember: ...
+    def channel_member(self) -> Global___ChannelMember:
+        """The membership."""
+
     def __init__(
         self,
         *,
@@ -873,6 +927,7 @@ class GetChannelMembersRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -909,7 +964,9 @@ class GetChannelMembersResponse(_message.Message):
     @_builtins.property
     def channel_members(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]:
+        """The memberships of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -935,8 +992,11 @@ class GetChannelMembersByIdsRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     USER_IDS_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users."""
+
     def __init__(
         self,
         *,
@@ -968,7 +1028,9 @@ class GetChannelMembersByIdsResponse(_message.Message):
     @_builtins.property
     def channel_members(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]:
+        """The memberships found."""
+
     def __init__(
         self,
         *,
@@ -998,7 +1060,9 @@ class GetChannelMembersForUserRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     user_id: _builtins.str
+    """Id of the user."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -1036,7 +1100,9 @@ class GetChannelMembersForUserResponse(_message.Message):
     @_builtins.property
     def channel_members(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMember]:
+        """The memberships of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -1063,7 +1129,9 @@ class UpdateChannelMemberRolesRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     NEW_ROLES_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user."""
     new_roles: _builtins.str
     """Space-separated channel roles."""
     def __init__(
@@ -1096,7 +1164,9 @@ class UpdateChannelMemberRolesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_member(self) -> Global___ChannelMember: ...
+    def channel_member(self) -> Global___ChannelMember:
+        """The membership with its new roles."""
+
     def __init__(
         self,
         *,
@@ -1147,7 +1217,9 @@ class UpdateChannelMemberNotificationsRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     NOTIFICATIONS_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
     def notifications(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Notification settings to change (keys such as "desktop", "push", "mark_unread")."""
@@ -1184,7 +1256,9 @@ class UpdateChannelMemberNotificationsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def channel_member(self) -> Global___ChannelMember: ...
+    def channel_member(self) -> Global___ChannelMember:
+        """The membership with its new notification settings."""
+
     def __init__(
         self,
         *,
@@ -1238,7 +1312,9 @@ class PatchChannelMembersNotificationsRequest(_message.Message):
     @_builtins.property
     def members(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMemberIdentifier]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelMemberIdentifier]:
+        """The memberships to change, each named by channel id and user id."""
+
     @_builtins.property
     def notify_props(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Notification settings to change on every listed membership."""
@@ -1296,7 +1372,9 @@ class DeleteChannelMemberRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     user_id: _builtins.str
+    """Id of the user to remove."""
     def __init__(
         self,
         *,
@@ -1349,9 +1427,13 @@ class CreateChannelSidebarCategoryRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     NEW_CATEGORY_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user who owns the sidebar."""
     team_id: _builtins.str
+    """Id of the team the sidebar belongs to."""
     @_builtins.property
-    def new_category(self) -> Global___SidebarCategoryWithChannels: ...
+    def new_category(self) -> Global___SidebarCategoryWithChannels:
+        """The category to create: display name and the ids of its channels."""
+
     def __init__(
         self,
         *,
@@ -1382,7 +1464,9 @@ class CreateChannelSidebarCategoryResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def category(self) -> Global___SidebarCategoryWithChannels: ...
+    def category(self) -> Global___SidebarCategoryWithChannels:
+        """The created category, with its id."""
+
     def __init__(
         self,
         *,
@@ -1408,7 +1492,9 @@ class GetChannelSidebarCategoriesRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user who owns the sidebar."""
     team_id: _builtins.str
+    """Id of the team the sidebar belongs to."""
     def __init__(
         self,
         *,
@@ -1436,7 +1522,9 @@ class GetChannelSidebarCategoriesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def categories(self) -> Global___OrderedSidebarCategories: ...
+    def categories(self) -> Global___OrderedSidebarCategories:
+        """The categories and their display order."""
+
     def __init__(
         self,
         *,
@@ -1463,11 +1551,15 @@ class UpdateChannelSidebarCategoriesRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     CATEGORIES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user who owns the sidebar."""
     team_id: _builtins.str
+    """Id of the team the sidebar belongs to."""
     @_builtins.property
     def categories(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___SidebarCategoryWithChannels]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___SidebarCategoryWithChannels]:
+        """The categories to save, each found by its id."""
+
     def __init__(
         self,
         *,
@@ -1500,7 +1592,9 @@ class UpdateChannelSidebarCategoriesResponse(_message.Message):
     @_builtins.property
     def categories(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___SidebarCategoryWithChannels]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___SidebarCategoryWithChannels]:
+        """The categories as saved."""
+
     def __init__(
         self,
         *,
@@ -1523,7 +1617,11 @@ class CreatePostRequest(_message.Message):
 
     POST_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post to create, with an empty id: channel_id, user_id and message (or file ids); the server
+        assigns the id and timestamps.
+        """
+
     def __init__(
         self,
         *,
@@ -1550,7 +1648,9 @@ class CreatePostResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The created post, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -1573,7 +1673,9 @@ class AddReactionRequest(_message.Message):
 
     REACTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def reaction(self) -> _post_pb2.Reaction: ...
+    def reaction(self) -> _post_pb2.Reaction:
+        """The reaction: user_id, post_id and emoji_name (without colons)."""
+
     def __init__(
         self,
         *,
@@ -1600,7 +1702,9 @@ class AddReactionResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def reaction(self) -> _post_pb2.Reaction: ...
+    def reaction(self) -> _post_pb2.Reaction:
+        """The saved reaction."""
+
     def __init__(
         self,
         *,
@@ -1623,7 +1727,9 @@ class RemoveReactionRequest(_message.Message):
 
     REACTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def reaction(self) -> _post_pb2.Reaction: ...
+    def reaction(self) -> _post_pb2.Reaction:
+        """The reaction to remove, named by user_id, post_id and emoji_name."""
+
     def __init__(
         self,
         *,
@@ -1669,6 +1775,7 @@ class GetReactionsRequest(_message.Message):
 
     POST_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
+    """Id of the post."""
     def __init__(
         self,
         *,
@@ -1695,7 +1802,9 @@ class GetReactionsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[_post_pb2.Reaction]: ...
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[_post_pb2.Reaction]:
+        """The reactions on the post."""
+
     def __init__(
         self,
         *,
@@ -1721,7 +1830,11 @@ class SendEphemeralPostRequest(_message.Message):
     user_id: _builtins.str
     """The only user who will see the post."""
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post to show: channel_id and message; the server sets the id and creation time when they
+        are empty.
+        """
+
     def __init__(
         self,
         *,
@@ -1749,7 +1862,9 @@ class SendEphemeralPostResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post as shown, with the id that UpdateEphemeralPost and DeleteEphemeralPost take."""
+
     def __init__(
         self,
         *,
@@ -1775,7 +1890,9 @@ class UpdateEphemeralPostRequest(_message.Message):
     user_id: _builtins.str
     """User who sees the post."""
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The new content, with the id of the ephemeral post it replaces."""
+
     def __init__(
         self,
         *,
@@ -1803,7 +1920,9 @@ class UpdateEphemeralPostResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post as shown."""
+
     def __init__(
         self,
         *,
@@ -1829,6 +1948,7 @@ class DeleteEphemeralPostRequest(_message.Message):
     user_id: _builtins.str
     """User who sees the post."""
     post_id: _builtins.str
+    """Id of the ephemeral post."""
     def __init__(
         self,
         *,
@@ -1875,6 +1995,7 @@ class DeletePostRequest(_message.Message):
 
     POST_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
+    """Id of the post."""
     def __init__(
         self,
         *,
@@ -1947,7 +2068,9 @@ class GetPostThreadResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post_list(self) -> _post_pb2.PostList: ...
+    def post_list(self) -> _post_pb2.PostList:
+        """The thread's posts by id, with their order."""
+
     def __init__(
         self,
         *,
@@ -1970,6 +2093,7 @@ class GetPostRequest(_message.Message):
 
     POST_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
+    """Id of the post."""
     def __init__(
         self,
         *,
@@ -1996,7 +2120,9 @@ class GetPostResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post."""
+
     def __init__(
         self,
         *,
@@ -2020,6 +2146,7 @@ class GetPostsSinceRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     time: _builtins.int
     """Lower bound, in milliseconds since the Unix epoch."""
     def __init__(
@@ -2049,7 +2176,9 @@ class GetPostsSinceResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post_list(self) -> _post_pb2.PostList: ...
+    def post_list(self) -> _post_pb2.PostList:
+        """The posts by id, with their order."""
+
     def __init__(
         self,
         *,
@@ -2077,7 +2206,9 @@ class GetPostsAfterRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     post_id: _builtins.str
+    """Id of the post to start after (not included)."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -2113,7 +2244,9 @@ class GetPostsAfterResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post_list(self) -> _post_pb2.PostList: ...
+    def post_list(self) -> _post_pb2.PostList:
+        """The posts of the page by id, with their order."""
+
     def __init__(
         self,
         *,
@@ -2141,7 +2274,9 @@ class GetPostsBeforeRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     post_id: _builtins.str
+    """Id of the post to start before (not included)."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -2177,7 +2312,9 @@ class GetPostsBeforeResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post_list(self) -> _post_pb2.PostList: ...
+    def post_list(self) -> _post_pb2.PostList:
+        """The posts of the page by id, with their order."""
+
     def __init__(
         self,
         *,
@@ -2202,6 +2339,7 @@ class GetPostsForChannelRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -2236,7 +2374,9 @@ class GetPostsForChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post_list(self) -> _post_pb2.PostList: ...
+    def post_list(self) -> _post_pb2.PostList:
+        """The posts of the page by id, with their order (newest first)."""
+
     def __init__(
         self,
         *,
@@ -2259,7 +2399,9 @@ class UpdatePostRequest(_message.Message):
 
     POST_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post with its changes, found by its id."""
+
     def __init__(
         self,
         *,
@@ -2286,7 +2428,9 @@ class UpdatePostResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post as saved."""
+
     def __init__(
         self,
         *,
@@ -2312,6 +2456,7 @@ class SearchPostsInTeamRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     PARAMS_LIST_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     @_builtins.property
     def params_list(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchParams]:
         """Search parameter sets; results of all sets are combined."""
@@ -2345,7 +2490,9 @@ class SearchPostsInTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def posts(self) -> _containers.RepeatedCompositeFieldContainer[_post_pb2.Post]: ...
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[_post_pb2.Post]:
+        """The matching posts."""
+
     def __init__(
         self,
         *,
@@ -2370,9 +2517,13 @@ class SearchPostsInTeamForUserRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     SEARCH_PARAMS_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team; empty to search every team."""
     user_id: _builtins.str
+    """Id of the user whose view is searched: only posts this user can see are found."""
     @_builtins.property
-    def search_params(self) -> Global___SearchParameter: ...
+    def search_params(self) -> Global___SearchParameter:
+        """The search: terms and filters, page and per_page."""
+
     def __init__(
         self,
         *,
@@ -2403,7 +2554,9 @@ class SearchPostsInTeamForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def results(self) -> Global___PostSearchResults: ...
+    def results(self) -> Global___PostSearchResults:
+        """The matching posts, with their order and match details."""
+
     def __init__(
         self,
         *,
@@ -2463,7 +2616,9 @@ class GetEmojiListResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def emojis(self) -> _containers.RepeatedCompositeFieldContainer[Global___Emoji]: ...
+    def emojis(self) -> _containers.RepeatedCompositeFieldContainer[Global___Emoji]:
+        """The custom emoji of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -2486,6 +2641,7 @@ class GetEmojiByNameRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Name of the custom emoji, without colons."""
     def __init__(
         self,
         *,
@@ -2512,7 +2668,9 @@ class GetEmojiByNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def emoji(self) -> Global___Emoji: ...
+    def emoji(self) -> Global___Emoji:
+        """The custom emoji."""
+
     def __init__(
         self,
         *,
@@ -2535,6 +2693,7 @@ class GetEmojiRequest(_message.Message):
 
     EMOJI_ID_FIELD_NUMBER: _builtins.int
     emoji_id: _builtins.str
+    """Id of the custom emoji."""
     def __init__(
         self,
         *,
@@ -2561,7 +2720,9 @@ class GetEmojiResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def emoji(self) -> Global___Emoji: ...
+    def emoji(self) -> Global___Emoji:
+        """The custom emoji."""
+
     def __init__(
         self,
         *,
@@ -2584,6 +2745,7 @@ class GetEmojiImageRequest(_message.Message):
 
     EMOJI_ID_FIELD_NUMBER: _builtins.int
     emoji_id: _builtins.str
+    """Id of the custom emoji."""
     def __init__(
         self,
         *,

@@ -39,7 +39,9 @@ class CopyFileInfosRequest(_message.Message):
     user_id: _builtins.str
     """User who becomes the creator of the copies."""
     @_builtins.property
-    def file_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def file_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the files to copy."""
+
     def __init__(
         self,
         *,
@@ -92,6 +94,7 @@ class GetFileInfoRequest(_message.Message):
 
     FILE_ID_FIELD_NUMBER: _builtins.int
     file_id: _builtins.str
+    """Id of the file."""
     def __init__(
         self,
         *,
@@ -118,7 +121,9 @@ class GetFileInfoResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def file_info(self) -> _file_pb2.FileInfo: ...
+    def file_info(self) -> _file_pb2.FileInfo:
+        """The file's metadata."""
+
     def __init__(
         self,
         *,
@@ -142,6 +147,7 @@ class SetFileSearchableContentRequest(_message.Message):
     FILE_ID_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     file_id: _builtins.str
+    """Id of the file."""
     content: _builtins.str
     """Text to index."""
     def __init__(
@@ -196,7 +202,9 @@ class GetFileInfosRequest(_message.Message):
     per_page: _builtins.int
     """Number of items per page."""
     @_builtins.property
-    def options(self) -> Global___GetFileInfosOptions: ...
+    def options(self) -> Global___GetFileInfosOptions:
+        """Filters and sort order."""
+
     def __init__(
         self,
         *,
@@ -227,7 +235,9 @@ class GetFileInfosResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def file_infos(self) -> _containers.RepeatedCompositeFieldContainer[_file_pb2.FileInfo]: ...
+    def file_infos(self) -> _containers.RepeatedCompositeFieldContainer[_file_pb2.FileInfo]:
+        """The file metadata of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -250,6 +260,7 @@ class GetFileRequest(_message.Message):
 
     FILE_ID_FIELD_NUMBER: _builtins.int
     file_id: _builtins.str
+    """Id of the file."""
     def __init__(
         self,
         *,
@@ -299,6 +310,7 @@ class GetFileLinkRequest(_message.Message):
 
     FILE_ID_FIELD_NUMBER: _builtins.int
     file_id: _builtins.str
+    """Id of the file."""
     def __init__(
         self,
         *,
@@ -404,7 +416,9 @@ class UploadFileRequest(_message.Message):
     data: _builtins.bytes
     """File content."""
     channel_id: _builtins.str
+    """Id of the channel the file is uploaded to."""
     filename: _builtins.str
+    """Name of the file, as users see it."""
     def __init__(
         self,
         *,
@@ -435,7 +449,9 @@ class UploadFileResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def file_info(self) -> _file_pb2.FileInfo: ...
+    def file_info(self) -> _file_pb2.FileInfo:
+        """The stored file's metadata, with the id to attach to a post."""
+
     def __init__(
         self,
         *,
@@ -458,7 +474,11 @@ class CreateUploadSessionRequest(_message.Message):
 
     UPLOAD_SESSION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def upload_session(self) -> Global___UploadSession: ...
+    def upload_session(self) -> Global___UploadSession:
+        """The upload to start: type, user_id, channel_id, filename and file_size; the server assigns the
+        id.
+        """
+
     def __init__(
         self,
         *,
@@ -485,7 +505,9 @@ class CreateUploadSessionResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def upload_session(self) -> Global___UploadSession: ...
+    def upload_session(self) -> Global___UploadSession:
+        """The created session, with its id."""
+
     def __init__(
         self,
         *,
@@ -574,6 +596,7 @@ class GetUploadSessionRequest(_message.Message):
 
     UPLOAD_ID_FIELD_NUMBER: _builtins.int
     upload_id: _builtins.str
+    """Id of the upload session."""
     def __init__(
         self,
         *,
@@ -600,7 +623,9 @@ class GetUploadSessionResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def upload_session(self) -> Global___UploadSession: ...
+    def upload_session(self) -> Global___UploadSession:
+        """The session, with file_offset: the bytes received so far."""
+
     def __init__(
         self,
         *,
@@ -627,7 +652,11 @@ class CreateBotRequest(_message.Message):
 
     BOT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def bot(self) -> Global___Bot: ...
+    def bot(self) -> Global___Bot:
+        """The bot to create: username (required), display_name and description; the server creates its
+        user and assigns user_id. An empty owner_id makes this plugin the owner.
+        """
+
     def __init__(
         self,
         *,
@@ -654,7 +683,9 @@ class CreateBotResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def bot(self) -> Global___Bot: ...
+    def bot(self) -> Global___Bot:
+        """The created bot, with its user id."""
+
     def __init__(
         self,
         *,
@@ -678,6 +709,7 @@ class PatchBotRequest(_message.Message):
     BOT_USER_ID_FIELD_NUMBER: _builtins.int
     BOT_PATCH_FIELD_NUMBER: _builtins.int
     bot_user_id: _builtins.str
+    """User id of the bot."""
     @_builtins.property
     def bot_patch(self) -> Global___BotPatch:
         """Fields to change."""
@@ -711,7 +743,9 @@ class PatchBotResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def bot(self) -> Global___Bot: ...
+    def bot(self) -> Global___Bot:
+        """The bot with its changes."""
+
     def __init__(
         self,
         *,
@@ -735,6 +769,7 @@ class GetBotRequest(_message.Message):
     BOT_USER_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     bot_user_id: _builtins.str
+    """User id of the bot."""
     include_deleted: _builtins.bool
     """Also find deactivated bots."""
     def __init__(
@@ -766,7 +801,9 @@ class GetBotResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def bot(self) -> Global___Bot: ...
+    def bot(self) -> Global___Bot:
+        """The bot."""
+
     def __init__(
         self,
         *,
@@ -789,7 +826,9 @@ class GetBotsRequest(_message.Message):
 
     OPTIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def options(self) -> Global___BotGetOptions: ...
+    def options(self) -> Global___BotGetOptions:
+        """Filters and paging."""
+
     def __init__(
         self,
         *,
@@ -816,7 +855,9 @@ class GetBotsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def bots(self) -> _containers.RepeatedCompositeFieldContainer[Global___Bot]: ...
+    def bots(self) -> _containers.RepeatedCompositeFieldContainer[Global___Bot]:
+        """The bots of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -840,7 +881,9 @@ class UpdateBotActiveRequest(_message.Message):
     BOT_USER_ID_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     bot_user_id: _builtins.str
+    """User id of the bot."""
     active: _builtins.bool
+    """True to activate the bot, false to deactivate."""
     def __init__(
         self,
         *,
@@ -870,7 +913,9 @@ class UpdateBotActiveResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def bot(self) -> Global___Bot: ...
+    def bot(self) -> Global___Bot:
+        """The bot as saved."""
+
     def __init__(
         self,
         *,
@@ -893,6 +938,7 @@ class PermanentDeleteBotRequest(_message.Message):
 
     BOT_USER_ID_FIELD_NUMBER: _builtins.int
     bot_user_id: _builtins.str
+    """User id of the bot."""
     def __init__(
         self,
         *,

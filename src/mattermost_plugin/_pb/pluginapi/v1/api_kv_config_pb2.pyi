@@ -35,8 +35,9 @@ class KVSetRequest(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters; each plugin has its own keys."""
     value: _builtins.bytes
-    """Raw value bytes."""
+    """Raw value bytes; empty deletes the key."""
     def __init__(
         self,
         *,
@@ -87,6 +88,7 @@ class KVCompareAndSetRequest(_message.Message):
     OLD_VALUE_FIELD_NUMBER: _builtins.int
     NEW_VALUE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     old_value: _builtins.bytes
     """Expected current value; empty means the key must not exist."""
     new_value: _builtins.bytes
@@ -147,6 +149,7 @@ class KVCompareAndDeleteRequest(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     OLD_VALUE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     old_value: _builtins.bytes
     """Expected current value."""
     def __init__(
@@ -203,9 +206,13 @@ class KVSetWithOptionsRequest(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     value: _builtins.bytes
+    """Raw value bytes; empty deletes the key."""
     @_builtins.property
-    def options(self) -> Global___PluginKVSetOptions: ...
+    def options(self) -> Global___PluginKVSetOptions:
+        """Compare-and-set and expiry options."""
+
     def __init__(
         self,
         *,
@@ -261,7 +268,9 @@ class KVSetWithExpiryRequest(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     EXPIRE_IN_SECONDS_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     value: _builtins.bytes
+    """Raw value bytes; empty deletes the key."""
     expire_in_seconds: _builtins.int
     """Lifetime of the key in seconds."""
     def __init__(
@@ -313,6 +322,7 @@ class KVGetRequest(_message.Message):
 
     KEY_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     def __init__(
         self,
         *,
@@ -362,6 +372,7 @@ class KVDeleteRequest(_message.Message):
 
     KEY_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """Key, at most 150 characters."""
     def __init__(
         self,
         *,
@@ -479,7 +490,9 @@ class KVListResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The keys of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -919,7 +932,9 @@ class GetPluginsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def manifests(self) -> _containers.RepeatedCompositeFieldContainer[Global___Manifest]: ...
+    def manifests(self) -> _containers.RepeatedCompositeFieldContainer[Global___Manifest]:
+        """One manifest per installed plugin."""
+
     def __init__(
         self,
         *,
@@ -1107,7 +1122,9 @@ class GetPluginStatusResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def status(self) -> Global___PluginStatus: ...
+    def status(self) -> Global___PluginStatus:
+        """The plugin's state."""
+
     def __init__(
         self,
         *,
@@ -1163,7 +1180,9 @@ class InstallPluginResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def manifest(self) -> Global___Manifest: ...
+    def manifest(self) -> Global___Manifest:
+        """The manifest of the installed plugin."""
+
     def __init__(
         self,
         *,
@@ -1204,6 +1223,7 @@ class GetPluginIDResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     PLUGIN_ID_FIELD_NUMBER: _builtins.int
     plugin_id: _builtins.str
+    """This plugin's id."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -1231,6 +1251,7 @@ class LogDebugRequest(_message.Message):
     MSG_FIELD_NUMBER: _builtins.int
     KEY_VALUE_PAIRS_FIELD_NUMBER: _builtins.int
     msg: _builtins.str
+    """The log message."""
     @_builtins.property
     def key_value_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyValuePair]:
         """Structured fields added to the log line."""
@@ -1284,6 +1305,7 @@ class LogInfoRequest(_message.Message):
     MSG_FIELD_NUMBER: _builtins.int
     KEY_VALUE_PAIRS_FIELD_NUMBER: _builtins.int
     msg: _builtins.str
+    """The log message."""
     @_builtins.property
     def key_value_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyValuePair]:
         """Structured fields added to the log line."""
@@ -1337,6 +1359,7 @@ class LogErrorRequest(_message.Message):
     MSG_FIELD_NUMBER: _builtins.int
     KEY_VALUE_PAIRS_FIELD_NUMBER: _builtins.int
     msg: _builtins.str
+    """The log message."""
     @_builtins.property
     def key_value_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyValuePair]:
         """Structured fields added to the log line."""
@@ -1390,6 +1413,7 @@ class LogWarnRequest(_message.Message):
     MSG_FIELD_NUMBER: _builtins.int
     KEY_VALUE_PAIRS_FIELD_NUMBER: _builtins.int
     msg: _builtins.str
+    """The log message."""
     @_builtins.property
     def key_value_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyValuePair]:
         """Structured fields added to the log line."""

@@ -101,6 +101,7 @@ class IsEnterpriseReadyResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     IS_ENTERPRISE_READY_FIELD_NUMBER: _builtins.int
     is_enterprise_ready: _builtins.bool
+    """Whether the server is an Enterprise Edition build."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -147,6 +148,7 @@ class GetServerVersionResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     version: _builtins.str
+    """The server version, e.g. "9.11.0"."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -238,6 +240,7 @@ class GetDiagnosticIdResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     DIAGNOSTIC_ID_FIELD_NUMBER: _builtins.int
     diagnostic_id: _builtins.str
+    """The server's diagnostic id."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -284,6 +287,7 @@ class GetTelemetryIdResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     TELEMETRY_ID_FIELD_NUMBER: _builtins.int
     telemetry_id: _builtins.str
+    """The server's telemetry id."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -314,7 +318,11 @@ class RegisterCommandRequest(_message.Message):
 
     COMMAND_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def command(self) -> Global___Command: ...
+    def command(self) -> Global___Command:
+        """The command: trigger (without the slash), and optionally team_id (empty for every team) and
+        autocomplete details.
+        """
+
     def __init__(
         self,
         *,
@@ -361,6 +369,7 @@ class UnregisterCommandRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     TRIGGER_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team the command was registered for; empty for a command registered for every team."""
     trigger: _builtins.str
     """Trigger word without the slash."""
     def __init__(
@@ -409,7 +418,9 @@ class ExecuteSlashCommandRequest(_message.Message):
 
     COMMAND_ARGS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def command_args(self) -> Global___CommandArgs: ...
+    def command_args(self) -> Global___CommandArgs:
+        """The command line (with the slash) and its context: user, channel and team."""
+
     def __init__(
         self,
         *,
@@ -436,7 +447,9 @@ class ExecuteSlashCommandResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def response(self) -> Global___CommandResponse: ...
+    def response(self) -> Global___CommandResponse:
+        """The command's answer."""
+
     def __init__(
         self,
         *,
@@ -490,7 +503,9 @@ class CreateCommandResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def command(self) -> Global___Command: ...
+    def command(self) -> Global___Command:
+        """The created command, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -513,6 +528,7 @@ class ListCommandsRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -539,7 +555,9 @@ class ListCommandsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
+        """The team's slash commands."""
+
     def __init__(
         self,
         *,
@@ -562,6 +580,7 @@ class ListCustomCommandsRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -588,7 +607,9 @@ class ListCustomCommandsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
+        """The team's custom slash commands."""
+
     def __init__(
         self,
         *,
@@ -611,6 +632,7 @@ class ListPluginCommandsRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team; empty for the commands registered for every team."""
     def __init__(
         self,
         *,
@@ -637,7 +659,9 @@ class ListPluginCommandsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
+        """The slash commands registered by plugins."""
+
     def __init__(
         self,
         *,
@@ -682,7 +706,9 @@ class ListBuiltInCommandsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___Command]:
+        """The built-in slash commands."""
+
     def __init__(
         self,
         *,
@@ -705,6 +731,7 @@ class GetCommandRequest(_message.Message):
 
     COMMAND_ID_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
+    """Id of the command."""
     def __init__(
         self,
         *,
@@ -731,7 +758,9 @@ class GetCommandResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def command(self) -> Global___Command: ...
+    def command(self) -> Global___Command:
+        """The command."""
+
     def __init__(
         self,
         *,
@@ -755,6 +784,7 @@ class UpdateCommandRequest(_message.Message):
     COMMAND_ID_FIELD_NUMBER: _builtins.int
     UPDATED_CMD_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
+    """Id of the command."""
     @_builtins.property
     def updated_cmd(self) -> Global___Command:
         """The new command definition."""
@@ -788,7 +818,9 @@ class UpdateCommandResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def command(self) -> Global___Command: ...
+    def command(self) -> Global___Command:
+        """The command as saved."""
+
     def __init__(
         self,
         *,
@@ -811,6 +843,7 @@ class DeleteCommandRequest(_message.Message):
 
     COMMAND_ID_FIELD_NUMBER: _builtins.int
     command_id: _builtins.str
+    """Id of the command."""
     def __init__(
         self,
         *,
@@ -858,8 +891,11 @@ class GetPreferenceForUserRequest(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     category: _builtins.str
+    """Preference category, e.g. "display_settings"."""
     name: _builtins.str
+    """Preference name within the category."""
     def __init__(
         self,
         *,
@@ -890,7 +926,9 @@ class GetPreferenceForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def preference(self) -> Global___Preference: ...
+    def preference(self) -> Global___Preference:
+        """The preference."""
+
     def __init__(
         self,
         *,
@@ -913,6 +951,7 @@ class GetPreferencesForUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -939,7 +978,9 @@ class GetPreferencesForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]: ...
+    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]:
+        """Every preference of the user."""
+
     def __init__(
         self,
         *,
@@ -965,8 +1006,11 @@ class UpdatePreferencesForUserRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     PREFERENCES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
-    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]: ...
+    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]:
+        """The preferences to save, each with this user's id."""
+
     def __init__(
         self,
         *,
@@ -1016,8 +1060,11 @@ class DeletePreferencesForUserRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     PREFERENCES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
-    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]: ...
+    def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___Preference]:
+        """The preferences to delete (by category and name), each with this user's id."""
+
     def __init__(
         self,
         *,
@@ -1066,7 +1113,11 @@ class CreateOAuthAppRequest(_message.Message):
 
     APP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def app(self) -> Global___OAuthApp: ...
+    def app(self) -> Global___OAuthApp:
+        """The application to create, with an empty id: name, homepage and callback URLs; the server
+        assigns the id and the client secret.
+        """
+
     def __init__(
         self,
         *,
@@ -1093,7 +1144,9 @@ class CreateOAuthAppResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def app(self) -> Global___OAuthApp: ...
+    def app(self) -> Global___OAuthApp:
+        """The created application, with its id and client secret."""
+
     def __init__(
         self,
         *,
@@ -1116,6 +1169,7 @@ class GetOAuthAppRequest(_message.Message):
 
     APP_ID_FIELD_NUMBER: _builtins.int
     app_id: _builtins.str
+    """Id of the application."""
     def __init__(
         self,
         *,
@@ -1142,7 +1196,9 @@ class GetOAuthAppResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def app(self) -> Global___OAuthApp: ...
+    def app(self) -> Global___OAuthApp:
+        """The application."""
+
     def __init__(
         self,
         *,
@@ -1165,7 +1221,9 @@ class UpdateOAuthAppRequest(_message.Message):
 
     APP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def app(self) -> Global___OAuthApp: ...
+    def app(self) -> Global___OAuthApp:
+        """The whole application as it should be saved, found by its id."""
+
     def __init__(
         self,
         *,
@@ -1192,7 +1250,9 @@ class UpdateOAuthAppResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def app(self) -> Global___OAuthApp: ...
+    def app(self) -> Global___OAuthApp:
+        """The application as saved."""
+
     def __init__(
         self,
         *,
@@ -1215,6 +1275,7 @@ class DeleteOAuthAppRequest(_message.Message):
 
     APP_ID_FIELD_NUMBER: _builtins.int
     app_id: _builtins.str
+    """Id of the application."""
     def __init__(
         self,
         *,
@@ -1260,6 +1321,7 @@ class GetGroupRequest(_message.Message):
 
     GROUP_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     def __init__(
         self,
         *,
@@ -1286,7 +1348,9 @@ class GetGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The group."""
+
     def __init__(
         self,
         *,
@@ -1309,6 +1373,7 @@ class GetGroupByNameRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Name of the group (its mention name, without the @)."""
     def __init__(
         self,
         *,
@@ -1335,7 +1400,9 @@ class GetGroupByNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The group."""
+
     def __init__(
         self,
         *,
@@ -1360,6 +1427,7 @@ class GetGroupMemberUsersRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -1394,7 +1462,9 @@ class GetGroupMemberUsersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -1446,7 +1516,9 @@ class GetGroupsBySourceResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]: ...
+    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]:
+        """The groups from that source."""
+
     def __init__(
         self,
         *,
@@ -1469,6 +1541,7 @@ class GetGroupsForUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -1495,7 +1568,9 @@ class GetGroupsForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]: ...
+    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]:
+        """The groups the user belongs to."""
+
     def __init__(
         self,
         *,
@@ -1519,7 +1594,9 @@ class UpsertGroupMemberRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -1547,7 +1624,9 @@ class UpsertGroupMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_member(self) -> Global___GroupMember: ...
+    def group_member(self) -> Global___GroupMember:
+        """The membership."""
+
     def __init__(
         self,
         *,
@@ -1577,8 +1656,11 @@ class UpsertGroupMembersRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     USER_IDS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users."""
+
     def __init__(
         self,
         *,
@@ -1608,9 +1690,9 @@ class UpsertGroupMembersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_members(
-        self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___GroupMember]: ...
+    def group_members(self) -> _containers.RepeatedCompositeFieldContainer[Global___GroupMember]:
+        """The memberships."""
+
     def __init__(
         self,
         *,
@@ -1668,7 +1750,9 @@ class GetGroupByRemoteIDResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The group."""
+
     def __init__(
         self,
         *,
@@ -1691,7 +1775,9 @@ class CreateGroupRequest(_message.Message):
 
     GROUP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The group to create, with an empty id."""
+
     def __init__(
         self,
         *,
@@ -1718,7 +1804,9 @@ class CreateGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The created group, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -1741,7 +1829,9 @@ class UpdateGroupRequest(_message.Message):
 
     GROUP_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The whole group as it should be saved, found by its id."""
+
     def __init__(
         self,
         *,
@@ -1768,7 +1858,9 @@ class UpdateGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The group as saved."""
+
     def __init__(
         self,
         *,
@@ -1791,6 +1883,7 @@ class DeleteGroupRequest(_message.Message):
 
     GROUP_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     def __init__(
         self,
         *,
@@ -1817,7 +1910,9 @@ class DeleteGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The deleted group, with delete_at set."""
+
     def __init__(
         self,
         *,
@@ -1840,6 +1935,7 @@ class RestoreGroupRequest(_message.Message):
 
     GROUP_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     def __init__(
         self,
         *,
@@ -1866,7 +1962,9 @@ class RestoreGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___Group: ...
+    def group(self) -> Global___Group:
+        """The restored group."""
+
     def __init__(
         self,
         *,
@@ -1890,7 +1988,9 @@ class DeleteGroupMemberRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     user_id: _builtins.str
+    """Id of the user to remove."""
     def __init__(
         self,
         *,
@@ -1918,7 +2018,9 @@ class DeleteGroupMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_member(self) -> Global___GroupMember: ...
+    def group_member(self) -> Global___GroupMember:
+        """The removed membership, with delete_at set."""
+
     def __init__(
         self,
         *,
@@ -1947,6 +2049,7 @@ class GetGroupSyncableRequest(_message.Message):
     SYNCABLE_ID_FIELD_NUMBER: _builtins.int
     SYNCABLE_TYPE_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     syncable_id: _builtins.str
     """Team or channel id."""
     syncable_type: _builtins.str
@@ -1981,7 +2084,9 @@ class GetGroupSyncableResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The link."""
+
     def __init__(
         self,
         *,
@@ -2009,6 +2114,7 @@ class GetGroupSyncablesRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     SYNCABLE_TYPE_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     syncable_type: _builtins.str
     """"Team" or "Channel"."""
     def __init__(
@@ -2042,7 +2148,9 @@ class GetGroupSyncablesResponse(_message.Message):
     @_builtins.property
     def group_syncables(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___GroupSyncable]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___GroupSyncable]:
+        """The group's links of that type."""
+
     def __init__(
         self,
         *,
@@ -2069,7 +2177,9 @@ class UpsertGroupSyncableRequest(_message.Message):
 
     GROUP_SYNCABLE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The link: group, team or channel, and its options."""
+
     def __init__(
         self,
         *,
@@ -2096,7 +2206,9 @@ class UpsertGroupSyncableResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The link as saved."""
+
     def __init__(
         self,
         *,
@@ -2123,7 +2235,9 @@ class UpdateGroupSyncableRequest(_message.Message):
 
     GROUP_SYNCABLE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The link with its changes, found by group and team or channel."""
+
     def __init__(
         self,
         *,
@@ -2150,7 +2264,9 @@ class UpdateGroupSyncableResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The link as saved."""
+
     def __init__(
         self,
         *,
@@ -2179,6 +2295,7 @@ class DeleteGroupSyncableRequest(_message.Message):
     SYNCABLE_ID_FIELD_NUMBER: _builtins.int
     SYNCABLE_TYPE_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the group."""
     syncable_id: _builtins.str
     """Team or channel id."""
     syncable_type: _builtins.str
@@ -2213,7 +2330,9 @@ class DeleteGroupSyncableResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group_syncable(self) -> Global___GroupSyncable: ...
+    def group_syncable(self) -> Global___GroupSyncable:
+        """The removed link, with delete_at set."""
+
     def __init__(
         self,
         *,
@@ -2247,9 +2366,13 @@ class GetGroupsRequest(_message.Message):
     per_page: _builtins.int
     """Number of items per page."""
     @_builtins.property
-    def opts(self) -> Global___GroupSearchOpts: ...
+    def opts(self) -> Global___GroupSearchOpts:
+        """Search filters."""
+
     @_builtins.property
-    def view_restrictions(self) -> _common_pb2.ViewUsersRestrictions: ...
+    def view_restrictions(self) -> _common_pb2.ViewUsersRestrictions:
+        """Optional visibility limits."""
+
     def __init__(
         self,
         *,
@@ -2290,7 +2413,9 @@ class GetGroupsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]: ...
+    def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___Group]:
+        """The groups of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -2315,7 +2440,9 @@ class CreateDefaultSyncableMembershipsRequest(_message.Message):
 
     PARAMS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def params(self) -> Global___CreateDefaultMembershipParams: ...
+    def params(self) -> Global___CreateDefaultMembershipParams:
+        """Which memberships to create: since when, and whether in teams, channels or both."""
+
     def __init__(
         self,
         *,
@@ -2414,7 +2541,9 @@ class RegisterPluginForSharedChannelsRequest(_message.Message):
 
     OPTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def opts(self) -> Global___RegisterPluginOpts: ...
+    def opts(self) -> Global___RegisterPluginOpts:
+        """This plugin's id, display name and description."""
+
     def __init__(
         self,
         *,
@@ -2468,6 +2597,7 @@ class UnregisterPluginForSharedChannelsRequest(_message.Message):
 
     PLUGIN_ID_FIELD_NUMBER: _builtins.int
     plugin_id: _builtins.str
+    """Plugin id."""
     def __init__(
         self,
         *,
@@ -2517,7 +2647,9 @@ class ShareChannelRequest(_message.Message):
 
     SHARED_CHANNEL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def shared_channel(self) -> Global___SharedChannel: ...
+    def shared_channel(self) -> Global___SharedChannel:
+        """The channel to share and its sharing settings."""
+
     def __init__(
         self,
         *,
@@ -2544,7 +2676,9 @@ class ShareChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def shared_channel(self) -> Global___SharedChannel: ...
+    def shared_channel(self) -> Global___SharedChannel:
+        """The shared channel as saved."""
+
     def __init__(
         self,
         *,
@@ -2571,7 +2705,9 @@ class UpdateSharedChannelRequest(_message.Message):
 
     SHARED_CHANNEL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def shared_channel(self) -> Global___SharedChannel: ...
+    def shared_channel(self) -> Global___SharedChannel:
+        """The shared channel with its changes, found by its channel id."""
+
     def __init__(
         self,
         *,
@@ -2598,7 +2734,9 @@ class UpdateSharedChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def shared_channel(self) -> Global___SharedChannel: ...
+    def shared_channel(self) -> Global___SharedChannel:
+        """The shared channel as saved."""
+
     def __init__(
         self,
         *,
@@ -2625,6 +2763,7 @@ class UnshareChannelRequest(_message.Message):
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     def __init__(
         self,
         *,
@@ -2678,7 +2817,9 @@ class UpdateSharedChannelCursorRequest(_message.Message):
     REMOTE_ID_FIELD_NUMBER: _builtins.int
     CURSOR_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the shared channel."""
     remote_id: _builtins.str
+    """Id of the remote."""
     @_builtins.property
     def cursor(self) -> Global___GetPostsSinceForSyncCursor:
         """New sync position."""
@@ -2732,6 +2873,7 @@ class SyncSharedChannelRequest(_message.Message):
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the shared channel."""
     def __init__(
         self,
         *,
@@ -2780,7 +2922,9 @@ class InviteRemoteToChannelRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     SHARE_IF_NOT_SHARED_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     remote_id: _builtins.str
+    """Id of the remote to invite."""
     user_id: _builtins.str
     """User sending the invitation."""
     share_if_not_shared: _builtins.bool
@@ -2843,7 +2987,9 @@ class UninviteRemoteFromChannelRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     REMOTE_ID_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the shared channel."""
     remote_id: _builtins.str
+    """Id of the remote to remove."""
     def __init__(
         self,
         *,
@@ -2892,7 +3038,9 @@ class CreatePropertyFieldRequest(_message.Message):
 
     FIELD_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The field to create, with an empty id."""
+
     def __init__(
         self,
         *,
@@ -2919,7 +3067,9 @@ class CreatePropertyFieldResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The created field, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -2943,7 +3093,9 @@ class GetPropertyFieldRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     FIELD_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     field_id: _builtins.str
+    """Id of the field."""
     def __init__(
         self,
         *,
@@ -2973,7 +3125,9 @@ class GetPropertyFieldResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The field."""
+
     def __init__(
         self,
         *,
@@ -2997,6 +3151,7 @@ class GetPropertyFieldsRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     IDS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
     def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Field ids."""
@@ -3028,7 +3183,9 @@ class GetPropertyFieldsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]: ...
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]:
+        """The fields found."""
+
     def __init__(
         self,
         *,
@@ -3052,8 +3209,11 @@ class UpdatePropertyFieldRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     FIELD_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The field with its changes, found by its id."""
+
     def __init__(
         self,
         *,
@@ -3081,7 +3241,9 @@ class UpdatePropertyFieldResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The field as saved."""
+
     def __init__(
         self,
         *,
@@ -3105,7 +3267,9 @@ class DeletePropertyFieldRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     FIELD_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     field_id: _builtins.str
+    """Id of the field."""
     def __init__(
         self,
         *,
@@ -3157,8 +3321,11 @@ class SearchPropertyFieldsRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     OPTS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def opts(self) -> Global___PropertyFieldSearchOpts: ...
+    def opts(self) -> Global___PropertyFieldSearchOpts:
+        """Filters and paging."""
+
     def __init__(
         self,
         *,
@@ -3186,7 +3353,9 @@ class SearchPropertyFieldsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]: ...
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]:
+        """The matching fields."""
+
     def __init__(
         self,
         *,
@@ -3210,6 +3379,7 @@ class CountPropertyFieldsRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     include_deleted: _builtins.bool
     """Also count deleted fields."""
     def __init__(
@@ -3237,6 +3407,7 @@ class CountPropertyFieldsResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     count: _builtins.int
+    """Number of fields."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -3268,8 +3439,11 @@ class CountPropertyFieldsForTargetRequest(_message.Message):
     TARGET_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     target_type: _builtins.str
+    """Type of the target object."""
     target_id: _builtins.str
+    """Id of the target object."""
     include_deleted: _builtins.bool
     """Also count deleted fields."""
     def __init__(
@@ -3306,6 +3480,7 @@ class CountPropertyFieldsForTargetResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     count: _builtins.int
+    """Number of fields."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -3334,7 +3509,9 @@ class CreatePropertyValueRequest(_message.Message):
 
     VALUE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value to create, with an empty id: its field, target and value."""
+
     def __init__(
         self,
         *,
@@ -3361,7 +3538,9 @@ class CreatePropertyValueResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The created value, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -3385,7 +3564,9 @@ class GetPropertyValueRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     VALUE_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     value_id: _builtins.str
+    """Id of the value."""
     def __init__(
         self,
         *,
@@ -3415,7 +3596,9 @@ class GetPropertyValueResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value."""
+
     def __init__(
         self,
         *,
@@ -3439,6 +3622,7 @@ class GetPropertyValuesRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     IDS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
     def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Value ids."""
@@ -3470,7 +3654,9 @@ class GetPropertyValuesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The values found."""
+
     def __init__(
         self,
         *,
@@ -3494,8 +3680,11 @@ class UpdatePropertyValueRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value with its changes, found by its id."""
+
     def __init__(
         self,
         *,
@@ -3523,7 +3712,9 @@ class UpdatePropertyValueResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value as saved."""
+
     def __init__(
         self,
         *,
@@ -3548,7 +3739,9 @@ class UpsertPropertyValueRequest(_message.Message):
 
     VALUE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value: its field, target and value."""
+
     def __init__(
         self,
         *,
@@ -3575,7 +3768,9 @@ class UpsertPropertyValueResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def value(self) -> Global___PropertyValue: ...
+    def value(self) -> Global___PropertyValue:
+        """The value as saved."""
+
     def __init__(
         self,
         *,
@@ -3599,7 +3794,9 @@ class DeletePropertyValueRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     VALUE_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     value_id: _builtins.str
+    """Id of the value."""
     def __init__(
         self,
         *,
@@ -3651,8 +3848,11 @@ class SearchPropertyValuesRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     OPTS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def opts(self) -> Global___PropertyValueSearchOpts: ...
+    def opts(self) -> Global___PropertyValueSearchOpts:
+        """Filters and paging."""
+
     def __init__(
         self,
         *,
@@ -3680,7 +3880,9 @@ class SearchPropertyValuesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The matching values."""
+
     def __init__(
         self,
         *,
@@ -3705,6 +3907,7 @@ class RegisterPropertyGroupRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Name of the property group."""
     def __init__(
         self,
         *,
@@ -3731,7 +3934,9 @@ class RegisterPropertyGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___PropertyGroup: ...
+    def group(self) -> Global___PropertyGroup:
+        """The property group, new or existing."""
+
     def __init__(
         self,
         *,
@@ -3754,6 +3959,7 @@ class GetPropertyGroupRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Name of the property group."""
     def __init__(
         self,
         *,
@@ -3780,7 +3986,9 @@ class GetPropertyGroupResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def group(self) -> Global___PropertyGroup: ...
+    def group(self) -> Global___PropertyGroup:
+        """The property group."""
+
     def __init__(
         self,
         *,
@@ -3805,8 +4013,11 @@ class GetPropertyFieldByNameRequest(_message.Message):
     TARGET_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     target_id: _builtins.str
+    """Id of the target object; empty for a field with no target."""
     name: _builtins.str
+    """Name of the field."""
     def __init__(
         self,
         *,
@@ -3837,7 +4048,9 @@ class GetPropertyFieldByNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def field(self) -> Global___PropertyField: ...
+    def field(self) -> Global___PropertyField:
+        """The field."""
+
     def __init__(
         self,
         *,
@@ -3861,8 +4074,11 @@ class UpdatePropertyFieldsRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     FIELDS_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]: ...
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]:
+        """The fields with their changes, each found by its id."""
+
     def __init__(
         self,
         *,
@@ -3890,7 +4106,9 @@ class UpdatePropertyFieldsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]: ...
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyField]:
+        """The fields as saved."""
+
     def __init__(
         self,
         *,
@@ -3914,8 +4132,11 @@ class UpdatePropertyValuesRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The values with their changes, each found by its id."""
+
     def __init__(
         self,
         *,
@@ -3943,7 +4164,9 @@ class UpdatePropertyValuesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The values as saved."""
+
     def __init__(
         self,
         *,
@@ -3966,7 +4189,9 @@ class UpsertPropertyValuesRequest(_message.Message):
 
     VALUES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The values: each with its field, target and value."""
+
     def __init__(
         self,
         *,
@@ -3993,7 +4218,9 @@ class UpsertPropertyValuesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]: ...
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyValue]:
+        """The values as saved."""
+
     def __init__(
         self,
         *,
@@ -4020,8 +4247,11 @@ class DeletePropertyValuesForTargetRequest(_message.Message):
     TARGET_TYPE_FIELD_NUMBER: _builtins.int
     TARGET_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     target_type: _builtins.str
+    """Type of the target object."""
     target_id: _builtins.str
+    """Id of the target object."""
     def __init__(
         self,
         *,
@@ -4072,7 +4302,9 @@ class DeletePropertyValuesForFieldRequest(_message.Message):
     GROUP_ID_FIELD_NUMBER: _builtins.int
     FIELD_ID_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
+    """Id of the property group."""
     field_id: _builtins.str
+    """Id of the field."""
     def __init__(
         self,
         *,
@@ -4121,7 +4353,9 @@ class LogAuditRecRequest(_message.Message):
 
     RECORD_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def record(self) -> Global___AuditRecord: ...
+    def record(self) -> Global___AuditRecord:
+        """The audit record."""
+
     def __init__(
         self,
         *,
@@ -4170,7 +4404,9 @@ class LogAuditRecWithLevelRequest(_message.Message):
     level: _builtins.str
     """Audit level, e.g. "audit_api", "audit_content", "audit_perms", "audit_cli"."""
     @_builtins.property
-    def record(self) -> Global___AuditRecord: ...
+    def record(self) -> Global___AuditRecord:
+        """The audit record."""
+
     def __init__(
         self,
         *,
@@ -4384,7 +4620,11 @@ class OpenInteractiveDialogRequest(_message.Message):
 
     DIALOG_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def dialog(self) -> Global___OpenDialogRequest: ...
+    def dialog(self) -> Global___OpenDialogRequest:
+        """The dialog, with the trigger id (from a slash command or an interactive action) that allows
+        opening it and the URL its submission goes to.
+        """
+
     def __init__(
         self,
         *,
@@ -4433,7 +4673,9 @@ class PublishPluginClusterEventRequest(_message.Message):
     EVENT_FIELD_NUMBER: _builtins.int
     OPTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def event(self) -> Global___PluginClusterEvent: ...
+    def event(self) -> Global___PluginClusterEvent:
+        """The event: its id (the kind of event) and its data."""
+
     @_builtins.property
     def opts(self) -> Global___PluginClusterEventSendOptions:
         """Delivery options."""
@@ -4487,7 +4729,9 @@ class RegisterCollectionAndTopicRequest(_message.Message):
     COLLECTION_TYPE_FIELD_NUMBER: _builtins.int
     TOPIC_TYPE_FIELD_NUMBER: _builtins.int
     collection_type: _builtins.str
+    """Name of the collection type."""
     topic_type: _builtins.str
+    """Name of the topic type."""
     def __init__(
         self,
         *,
@@ -4543,7 +4787,9 @@ class RequestTrialLicenseRequest(_message.Message):
     users: _builtins.int
     """Number of users the trial should cover."""
     terms_accepted: _builtins.bool
+    """Whether the requester accepted the trial's terms."""
     receive_emails_accepted: _builtins.bool
+    """Whether the requester agreed to receive emails."""
     def __init__(
         self,
         *,
@@ -4604,6 +4850,7 @@ class RolesGrantPermissionRequest(_message.Message):
     ROLE_NAMES_FIELD_NUMBER: _builtins.int
     PERMISSION_ID_FIELD_NUMBER: _builtins.int
     permission_id: _builtins.str
+    """Permission id, e.g. "manage_system"."""
     @_builtins.property
     def role_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Role names to check."""
@@ -4664,7 +4911,9 @@ class SendMailRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _builtins.int
     HTML_BODY_FIELD_NUMBER: _builtins.int
     to: _builtins.str
+    """Recipient's email address."""
     subject: _builtins.str
+    """Subject line."""
     html_body: _builtins.str
     """Body of the email in HTML."""
     def __init__(
@@ -4719,7 +4968,9 @@ class SendPushNotificationRequest(_message.Message):
     user_id: _builtins.str
     """Recipient."""
     @_builtins.property
-    def notification(self) -> Global___PushNotification: ...
+    def notification(self) -> Global___PushNotification:
+        """The notification to send."""
+
     def __init__(
         self,
         *,

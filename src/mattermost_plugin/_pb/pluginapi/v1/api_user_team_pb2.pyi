@@ -35,7 +35,11 @@ class CreateUserRequest(_message.Message):
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user to create, with an empty id: the server assigns the id and timestamps. username and
+        email are required, and a password unless the user signs in through another auth service.
+        """
+
     def __init__(
         self,
         *,
@@ -62,7 +66,9 @@ class CreateUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The created user, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -87,6 +93,7 @@ class DeleteUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user to deactivate."""
     def __init__(
         self,
         *,
@@ -150,11 +157,17 @@ class GetUsersRequest(_message.Message):
     UPDATED_AFTER_FIELD_NUMBER: _builtins.int
     VIEW_RESTRICTIONS_FIELD_NUMBER: _builtins.int
     in_team_id: _builtins.str
+    """Only members of this team."""
     not_in_team_id: _builtins.str
+    """Only users who are not members of this team."""
     in_channel_id: _builtins.str
+    """Only members of this channel."""
     not_in_channel_id: _builtins.str
+    """Only users who are not members of this channel."""
     in_group_id: _builtins.str
+    """Only members of this user group."""
     not_in_group_id: _builtins.str
+    """Only users who are not members of this user group."""
     group_constrained: _builtins.bool
     """Only users allowed by the groups of a group-constrained team or channel."""
     without_team: _builtins.bool
@@ -174,11 +187,17 @@ class GetUsersRequest(_message.Message):
     updated_after: _builtins.int
     """Only users updated after this time, in milliseconds since the Unix epoch."""
     @_builtins.property
-    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these system roles."""
+
     @_builtins.property
-    def channel_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def channel_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these roles in the channel of in_channel_id."""
+
     @_builtins.property
-    def team_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def team_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these roles in the team of in_team_id."""
+
     @_builtins.property
     def view_restrictions(self) -> _common_pb2.ViewUsersRestrictions:
         """Optional visibility limits."""
@@ -266,7 +285,9 @@ class GetUsersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -289,7 +310,9 @@ class GetUsersByIdsRequest(_message.Message):
 
     USER_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users to fetch."""
+
     def __init__(
         self,
         *,
@@ -316,7 +339,9 @@ class GetUsersByIdsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users found."""
+
     def __init__(
         self,
         *,
@@ -339,6 +364,7 @@ class GetUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -365,7 +391,9 @@ class GetUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user."""
+
     def __init__(
         self,
         *,
@@ -388,6 +416,7 @@ class GetUserByEmailRequest(_message.Message):
 
     EMAIL_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """Email address of the user."""
     def __init__(
         self,
         *,
@@ -414,7 +443,9 @@ class GetUserByEmailResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user."""
+
     def __init__(
         self,
         *,
@@ -437,6 +468,7 @@ class GetUserByUsernameRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Username, without the leading @."""
     def __init__(
         self,
         *,
@@ -463,7 +495,9 @@ class GetUserByUsernameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user."""
+
     def __init__(
         self,
         *,
@@ -486,7 +520,9 @@ class GetUsersByUsernamesRequest(_message.Message):
 
     USERNAMES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def usernames(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def usernames(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Usernames to look up, without the leading @."""
+
     def __init__(
         self,
         *,
@@ -513,7 +549,9 @@ class GetUsersByUsernamesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users found."""
+
     def __init__(
         self,
         *,
@@ -538,6 +576,7 @@ class GetUsersInTeamRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -572,7 +611,9 @@ class GetUsersInTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -595,7 +636,9 @@ class UpdateUserRequest(_message.Message):
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The whole user as it should be saved, found by its id (fetch it, change it, send it back)."""
+
     def __init__(
         self,
         *,
@@ -622,7 +665,9 @@ class UpdateUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user as saved."""
+
     def __init__(
         self,
         *,
@@ -647,6 +692,7 @@ class GetUserStatusRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -673,7 +719,9 @@ class GetUserStatusResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def status(self) -> Global___Status: ...
+    def status(self) -> Global___Status:
+        """The user's status."""
+
     def __init__(
         self,
         *,
@@ -696,7 +744,9 @@ class GetUserStatusesByIdsRequest(_message.Message):
 
     USER_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users."""
+
     def __init__(
         self,
         *,
@@ -723,7 +773,9 @@ class GetUserStatusesByIdsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def statuses(self) -> _containers.RepeatedCompositeFieldContainer[Global___Status]: ...
+    def statuses(self) -> _containers.RepeatedCompositeFieldContainer[Global___Status]:
+        """The statuses found."""
+
     def __init__(
         self,
         *,
@@ -747,6 +799,7 @@ class UpdateUserStatusRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     status: _builtins.str
     """"online", "away", "dnd" or "offline"."""
     def __init__(
@@ -776,7 +829,9 @@ class UpdateUserStatusResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def status(self) -> Global___Status: ...
+    def status(self) -> Global___Status:
+        """The user's status as set."""
+
     def __init__(
         self,
         *,
@@ -802,6 +857,7 @@ class SetUserStatusTimedDNDRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     end_time: _builtins.int
     """When DND ends, as Unix time in seconds."""
     def __init__(
@@ -831,7 +887,9 @@ class SetUserStatusTimedDNDResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def status(self) -> Global___Status: ...
+    def status(self) -> Global___Status:
+        """The user's status as set."""
+
     def __init__(
         self,
         *,
@@ -855,7 +913,9 @@ class UpdateUserActiveRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     active: _builtins.bool
+    """True to activate the user, false to deactivate."""
     def __init__(
         self,
         *,
@@ -903,8 +963,11 @@ class UpdateUserCustomStatusRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     CUSTOM_STATUS_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
-    def custom_status(self) -> Global___CustomStatus: ...
+    def custom_status(self) -> Global___CustomStatus:
+        """The custom status to set."""
+
     def __init__(
         self,
         *,
@@ -953,6 +1016,7 @@ class RemoveUserCustomStatusRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -1003,6 +1067,7 @@ class GetUsersInChannelRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    """Id of the channel."""
     sort_by: _builtins.str
     """"username" or "status"."""
     page: _builtins.int
@@ -1040,7 +1105,9 @@ class GetUsersInChannelResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The users of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -1066,6 +1133,7 @@ class GetLDAPUserAttributesRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
     def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """LDAP attribute names to read."""
@@ -1164,24 +1232,37 @@ class SearchUsersRequest(_message.Message):
     team_id: _builtins.str
     """Only users in this team."""
     not_in_team_id: _builtins.str
+    """Only users who are not members of this team."""
     in_channel_id: _builtins.str
+    """Only members of this channel."""
     not_in_channel_id: _builtins.str
+    """Only users who are not members of this channel."""
     in_group_id: _builtins.str
+    """Only members of this user group."""
     group_constrained: _builtins.bool
+    """Only users allowed by the groups of a group-constrained team or channel."""
     allow_inactive: _builtins.bool
     """Include deactivated users."""
     without_team: _builtins.bool
+    """Only users in no team."""
     limit: _builtins.int
     """Maximum number of results."""
     role: _builtins.str
     """Only users with this system role."""
     not_in_group_id: _builtins.str
+    """Only users who are not members of this user group."""
     @_builtins.property
-    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these system roles."""
+
     @_builtins.property
-    def channel_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def channel_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these roles in the channel of in_channel_id."""
+
     @_builtins.property
-    def team_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def team_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only users with one of these roles in the team of team_id."""
+
     def __init__(
         self,
         *,
@@ -1253,7 +1334,9 @@ class SearchUsersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]:
+        """The matching users, at most limit of them."""
+
     def __init__(
         self,
         *,
@@ -1276,6 +1359,7 @@ class GetProfileImageRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -1326,6 +1410,7 @@ class SetProfileImageRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     data: _builtins.bytes
     """Image bytes."""
     def __init__(
@@ -1375,6 +1460,7 @@ class HasPermissionToRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     PERMISSION_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     permission_id: _builtins.str
     """Permission id, e.g. "manage_system"."""
     def __init__(
@@ -1402,6 +1488,7 @@ class HasPermissionToResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     HAS_PERMISSION_FIELD_NUMBER: _builtins.int
     has_permission: _builtins.bool
+    """Whether the user has the permission."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -1432,7 +1519,9 @@ class HasPermissionToTeamRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     PERMISSION_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     team_id: _builtins.str
+    """Id of the team."""
     permission_id: _builtins.str
     """Permission id, e.g. "manage_team"."""
     def __init__(
@@ -1461,6 +1550,7 @@ class HasPermissionToTeamResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     HAS_PERMISSION_FIELD_NUMBER: _builtins.int
     has_permission: _builtins.bool
+    """Whether the user has the permission in the team."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -1491,7 +1581,9 @@ class HasPermissionToChannelRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     PERMISSION_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     channel_id: _builtins.str
+    """Id of the channel."""
     permission_id: _builtins.str
     """Permission id, e.g. "create_post"."""
     def __init__(
@@ -1520,6 +1612,7 @@ class HasPermissionToChannelResponse(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     HAS_PERMISSION_FIELD_NUMBER: _builtins.int
     has_permission: _builtins.bool
+    """Whether the user has the permission in the channel."""
     @_builtins.property
     def error(self) -> _common_pb2.AppError:
         """Set when the call failed; some methods report failure as a gRPC status instead."""
@@ -1552,7 +1645,9 @@ class PublishUserTypingRequest(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user who is typing."""
     channel_id: _builtins.str
+    """Id of the channel the user is typing in."""
     parent_id: _builtins.str
     """Root post id when typing in a thread; empty otherwise."""
     def __init__(
@@ -1607,8 +1702,11 @@ class UpdateUserAuthRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     USER_AUTH_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     @_builtins.property
-    def user_auth(self) -> Global___UserAuth: ...
+    def user_auth(self) -> Global___UserAuth:
+        """The new auth service and auth data."""
+
     def __init__(
         self,
         *,
@@ -1638,7 +1736,9 @@ class UpdateUserAuthResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user_auth(self) -> Global___UserAuth: ...
+    def user_auth(self) -> Global___UserAuth:
+        """The user's authentication as saved."""
+
     def __init__(
         self,
         *,
@@ -1662,6 +1762,7 @@ class UpdateUserRolesRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     NEW_ROLES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     new_roles: _builtins.str
     """Space-separated system roles."""
     def __init__(
@@ -1693,7 +1794,9 @@ class UpdateUserRolesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user with its new roles."""
+
     def __init__(
         self,
         *,
@@ -1716,6 +1819,7 @@ class GetSessionRequest(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """Id of the session (not its token)."""
     def __init__(
         self,
         *,
@@ -1742,7 +1846,9 @@ class GetSessionResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def session(self) -> Global___Session: ...
+    def session(self) -> Global___Session:
+        """The session."""
+
     def __init__(
         self,
         *,
@@ -1765,7 +1871,11 @@ class CreateSessionRequest(_message.Message):
 
     SESSION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def session(self) -> Global___Session: ...
+    def session(self) -> Global___Session:
+        """The session to create, with user_id set; the server assigns the id and the token when they are
+        empty.
+        """
+
     def __init__(
         self,
         *,
@@ -1792,7 +1902,9 @@ class CreateSessionResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def session(self) -> Global___Session: ...
+    def session(self) -> Global___Session:
+        """The created session, with its id and token."""
+
     def __init__(
         self,
         *,
@@ -1816,6 +1928,7 @@ class ExtendSessionExpiryRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     NEW_EXPIRY_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """Id of the session."""
     new_expiry: _builtins.int
     """New expiry time, in milliseconds since the Unix epoch."""
     def __init__(
@@ -1866,6 +1979,7 @@ class RevokeSessionRequest(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """Id of the session."""
     def __init__(
         self,
         *,
@@ -1911,7 +2025,9 @@ class CreateUserAccessTokenRequest(_message.Message):
 
     TOKEN_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def token(self) -> Global___UserAccessToken: ...
+    def token(self) -> Global___UserAccessToken:
+        """The token to create: user_id and description; the server generates the id and the secret."""
+
     def __init__(
         self,
         *,
@@ -1938,7 +2054,9 @@ class CreateUserAccessTokenResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def token(self) -> Global___UserAccessToken: ...
+    def token(self) -> Global___UserAccessToken:
+        """The created token, with the secret in its token field."""
+
     def __init__(
         self,
         *,
@@ -1961,6 +2079,7 @@ class RevokeUserAccessTokenRequest(_message.Message):
 
     TOKEN_ID_FIELD_NUMBER: _builtins.int
     token_id: _builtins.str
+    """Id of the token (not the secret)."""
     def __init__(
         self,
         *,
@@ -2006,7 +2125,9 @@ class CreateTeamRequest(_message.Message):
 
     TEAM_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The team to create, with an empty id: name (its URL name), display_name and type are required."""
+
     def __init__(
         self,
         *,
@@ -2033,7 +2154,9 @@ class CreateTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The created team, with the id the server assigned."""
+
     def __init__(
         self,
         *,
@@ -2056,6 +2179,7 @@ class DeleteTeamRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -2123,7 +2247,9 @@ class GetTeamsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]: ...
+    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]:
+        """Every team on the server."""
+
     def __init__(
         self,
         *,
@@ -2146,6 +2272,7 @@ class GetTeamRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -2172,7 +2299,9 @@ class GetTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The team."""
+
     def __init__(
         self,
         *,
@@ -2195,6 +2324,7 @@ class GetTeamByNameRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """URL name of the team (not its display name)."""
     def __init__(
         self,
         *,
@@ -2221,7 +2351,9 @@ class GetTeamByNameResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The team."""
+
     def __init__(
         self,
         *,
@@ -2246,6 +2378,7 @@ class GetTeamsUnreadForUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -2272,7 +2405,9 @@ class GetTeamsUnreadForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_unreads(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamUnread]: ...
+    def team_unreads(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamUnread]:
+        """Unread message and mention counts, one entry per team."""
+
     def __init__(
         self,
         *,
@@ -2297,7 +2432,9 @@ class UpdateTeamRequest(_message.Message):
 
     TEAM_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The whole team as it should be saved, found by its id."""
+
     def __init__(
         self,
         *,
@@ -2324,7 +2461,9 @@ class UpdateTeamResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team(self) -> _team_pb2.Team: ...
+    def team(self) -> _team_pb2.Team:
+        """The team as saved."""
+
     def __init__(
         self,
         *,
@@ -2347,6 +2486,7 @@ class SearchTeamsRequest(_message.Message):
 
     TERM_FIELD_NUMBER: _builtins.int
     term: _builtins.str
+    """Text to search for in team names and display names."""
     def __init__(
         self,
         *,
@@ -2373,7 +2513,9 @@ class SearchTeamsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]: ...
+    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]:
+        """The matching teams."""
+
     def __init__(
         self,
         *,
@@ -2396,6 +2538,7 @@ class GetTeamsForUserRequest(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -2422,7 +2565,9 @@ class GetTeamsForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]: ...
+    def teams(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.Team]:
+        """The teams the user belongs to."""
+
     def __init__(
         self,
         *,
@@ -2446,7 +2591,9 @@ class CreateTeamMemberRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     user_id: _builtins.str
+    """Id of the user to add."""
     def __init__(
         self,
         *,
@@ -2474,7 +2621,9 @@ class CreateTeamMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_member(self) -> _team_pb2.TeamMember: ...
+    def team_member(self) -> _team_pb2.TeamMember:
+        """The new membership."""
+
     def __init__(
         self,
         *,
@@ -2503,10 +2652,13 @@ class CreateTeamMembersRequest(_message.Message):
     USER_IDS_FIELD_NUMBER: _builtins.int
     REQUESTOR_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     requestor_id: _builtins.str
     """User performing the change (for permissions and audit)."""
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users to add."""
+
     def __init__(
         self,
         *,
@@ -2537,7 +2689,9 @@ class CreateTeamMembersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]: ...
+    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]:
+        """The new memberships."""
+
     def __init__(
         self,
         *,
@@ -2566,10 +2720,13 @@ class CreateTeamMembersGracefullyRequest(_message.Message):
     USER_IDS_FIELD_NUMBER: _builtins.int
     REQUESTOR_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     requestor_id: _builtins.str
     """User performing the change (for permissions and audit)."""
     @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the users to add."""
+
     def __init__(
         self,
         *,
@@ -2602,7 +2759,9 @@ class CreateTeamMembersGracefullyResponse(_message.Message):
     @_builtins.property
     def team_members(
         self,
-    ) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMemberWithError]: ...
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMemberWithError]:
+        """One entry per user: the membership, or the error that user met."""
+
     def __init__(
         self,
         *,
@@ -2629,7 +2788,9 @@ class DeleteTeamMemberRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     REQUESTOR_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     user_id: _builtins.str
+    """Id of the user to remove."""
     requestor_id: _builtins.str
     """User performing the change (for permissions and audit)."""
     def __init__(
@@ -2683,6 +2844,7 @@ class GetTeamMembersRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -2717,7 +2879,9 @@ class GetTeamMembersResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]: ...
+    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]:
+        """The memberships of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -2743,7 +2907,9 @@ class GetTeamMemberRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     user_id: _builtins.str
+    """Id of the user."""
     def __init__(
         self,
         *,
@@ -2771,7 +2937,9 @@ class GetTeamMemberResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_member(self) -> _team_pb2.TeamMember: ...
+    def team_member(self) -> _team_pb2.TeamMember:
+        """The membership."""
+
     def __init__(
         self,
         *,
@@ -2798,6 +2966,7 @@ class GetTeamMembersForUserRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PER_PAGE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Id of the user."""
     page: _builtins.int
     """Zero-based page index."""
     per_page: _builtins.int
@@ -2832,7 +3001,9 @@ class GetTeamMembersForUserResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]: ...
+    def team_members(self) -> _containers.RepeatedCompositeFieldContainer[_team_pb2.TeamMember]:
+        """The memberships of the page; empty past the last page."""
+
     def __init__(
         self,
         *,
@@ -2859,7 +3030,9 @@ class UpdateTeamMemberRolesRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     NEW_ROLES_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     user_id: _builtins.str
+    """Id of the user."""
     new_roles: _builtins.str
     """Space-separated team roles."""
     def __init__(
@@ -2892,7 +3065,9 @@ class UpdateTeamMemberRolesResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_member(self) -> _team_pb2.TeamMember: ...
+    def team_member(self) -> _team_pb2.TeamMember:
+        """The membership with its new roles."""
+
     def __init__(
         self,
         *,
@@ -2917,6 +3092,7 @@ class GetTeamIconRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -2967,6 +3143,7 @@ class SetTeamIconRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     data: _builtins.bytes
     """Image bytes."""
     def __init__(
@@ -3015,6 +3192,7 @@ class RemoveTeamIconRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -3060,6 +3238,7 @@ class GetTeamStatsRequest(_message.Message):
 
     TEAM_ID_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
+    """Id of the team."""
     def __init__(
         self,
         *,
@@ -3086,7 +3265,9 @@ class GetTeamStatsResponse(_message.Message):
         """Set when the call failed; some methods report failure as a gRPC status instead."""
 
     @_builtins.property
-    def team_stats(self) -> Global___TeamStats: ...
+    def team_stats(self) -> Global___TeamStats:
+        """Total and active member counts of the team."""
+
     def __init__(
         self,
         *,

@@ -434,6 +434,7 @@ class OnWebSocketConnectRequest(_message.Message):
     web_conn_id: _builtins.str
     """Id of the WebSocket connection."""
     user_id: _builtins.str
+    """Id of the user who opened the connection."""
     @_builtins.property
     def context(self) -> _common_pb2.RequestContext:
         """Unused; the server sends it empty."""
@@ -486,6 +487,7 @@ class OnWebSocketDisconnectRequest(_message.Message):
     web_conn_id: _builtins.str
     """Id of the WebSocket connection."""
     user_id: _builtins.str
+    """Id of the user whose connection closed."""
     @_builtins.property
     def context(self) -> _common_pb2.RequestContext:
         """Unused; the server sends it empty."""
@@ -540,6 +542,7 @@ class WebSocketMessageHasBeenPostedRequest(_message.Message):
     web_conn_id: _builtins.str
     """Id of the WebSocket connection."""
     user_id: _builtins.str
+    """Id of the user who sent the message."""
     @_builtins.property
     def context(self) -> _common_pb2.RequestContext:
         """Unused; the server sends it empty."""
@@ -679,7 +682,9 @@ class OnSharedChannelsPingRequest(_message.Message):
         """Unused; the server sends it empty."""
 
     @_builtins.property
-    def remote_cluster(self) -> Global___RemoteCluster: ...
+    def remote_cluster(self) -> Global___RemoteCluster:
+        """The remote cluster the ping is for."""
+
     def __init__(
         self,
         *,
@@ -738,11 +743,17 @@ class OnSharedChannelsAttachmentSyncMsgRequest(_message.Message):
         """Unused; the server sends it empty."""
 
     @_builtins.property
-    def file_info(self) -> _file_pb2.FileInfo: ...
+    def file_info(self) -> _file_pb2.FileInfo:
+        """Metadata of the synced file."""
+
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post the file is attached to."""
+
     @_builtins.property
-    def remote_cluster(self) -> Global___RemoteCluster: ...
+    def remote_cluster(self) -> Global___RemoteCluster:
+        """The remote cluster the message concerns."""
+
     def __init__(
         self,
         *,
@@ -822,9 +833,13 @@ class OnSharedChannelsProfileImageSyncMsgRequest(_message.Message):
         """Unused; the server sends it empty."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user whose profile image changed."""
+
     @_builtins.property
-    def remote_cluster(self) -> Global___RemoteCluster: ...
+    def remote_cluster(self) -> Global___RemoteCluster:
+        """The remote cluster the message concerns."""
+
     def __init__(
         self,
         *,

@@ -407,7 +407,9 @@ class OnInstallRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def event(self) -> Global___OnInstallEvent: ...
+    def event(self) -> Global___OnInstallEvent:
+        """Who installed the plugin."""
+
     def __init__(
         self,
         *,

@@ -300,7 +300,9 @@ class MessageHasBeenPostedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The post as saved."""
+
     def __init__(
         self,
         *,
@@ -492,7 +494,9 @@ class MessageHasBeenDeletedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def post(self) -> _post_pb2.Post: ...
+    def post(self) -> _post_pb2.Post:
+        """The deleted post."""
+
     def __init__(
         self,
         *,
@@ -643,7 +647,9 @@ class ReactionHasBeenAddedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def reaction(self) -> _post_pb2.Reaction: ...
+    def reaction(self) -> _post_pb2.Reaction:
+        """The reaction: who reacted, to which post, with which emoji."""
+
     def __init__(
         self,
         *,
@@ -700,7 +706,9 @@ class ReactionHasBeenRemovedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def reaction(self) -> _post_pb2.Reaction: ...
+    def reaction(self) -> _post_pb2.Reaction:
+        """The removed reaction."""
+
     def __init__(
         self,
         *,

@@ -70,7 +70,9 @@ class UserHasBeenCreatedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The new user."""
+
     def __init__(
         self,
         *,
@@ -127,7 +129,9 @@ class UserWillLogInRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user who is logging in."""
+
     def __init__(
         self,
         *,
@@ -189,7 +193,9 @@ class UserHasLoggedInRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user who logged in."""
+
     def __init__(
         self,
         *,
@@ -246,7 +252,9 @@ class UserHasBeenDeactivatedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The deactivated user."""
+
     def __init__(
         self,
         *,
@@ -304,7 +312,9 @@ class OnSAMLLoginRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def user(self) -> _user_pb2.User: ...
+    def user(self) -> _user_pb2.User:
+        """The user who logged in."""
+
     @_builtins.property
     def assertion(self) -> Global___SamlAssertionInfoJson:
         """The SAML assertion received from the identity provider."""
@@ -387,7 +397,9 @@ class ChannelHasBeenCreatedRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def channel(self) -> _channel_pb2.Channel: ...
+    def channel(self) -> _channel_pb2.Channel:
+        """The new channel."""
+
     def __init__(
         self,
         *,
@@ -446,7 +458,9 @@ class UserHasJoinedChannelRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def channel_member(self) -> _api_channel_post_pb2.ChannelMember: ...
+    def channel_member(self) -> _api_channel_post_pb2.ChannelMember:
+        """The new membership: the user and the channel."""
+
     @_builtins.property
     def actor(self) -> _user_pb2.User:
         """User who added the member; unset when the user joined on their own."""
@@ -532,7 +546,9 @@ class UserHasLeftChannelRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def channel_member(self) -> _api_channel_post_pb2.ChannelMember: ...
+    def channel_member(self) -> _api_channel_post_pb2.ChannelMember:
+        """The membership that ended: the user and the channel."""
+
     @_builtins.property
     def actor(self) -> _user_pb2.User:
         """User who removed the member; unset when the user left on their own."""
@@ -617,7 +633,9 @@ class UserHasJoinedTeamRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def team_member(self) -> _team_pb2.TeamMember: ...
+    def team_member(self) -> _team_pb2.TeamMember:
+        """The new membership: the user and the team."""
+
     @_builtins.property
     def actor(self) -> _user_pb2.User:
         """User who added the member; unset when the user joined on their own."""
@@ -702,7 +720,9 @@ class UserHasLeftTeamRequest(_message.Message):
         """Context of the request that triggered the hook (session, request id, client IP, ...)."""
 
     @_builtins.property
-    def team_member(self) -> _team_pb2.TeamMember: ...
+    def team_member(self) -> _team_pb2.TeamMember:
+        """The membership that ended: the user and the team."""
+
     @_builtins.property
     def actor(self) -> _user_pb2.User:
         """User who removed the member; unset when the user left on their own."""
