@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["ci"]
@@ -10,6 +12,8 @@ nox.options.reuse_existing_virtualenvs = True
 DEV = ".[dev]"
 CODE = ["src", "codegen", "tests", "bench", "examples", "docs/_ext", "noxfile.py"]
 SITE = "site"
+# Each example is a plugin project of its own, type-checked with its own settings.
+EXAMPLES = sorted(path.parent for path in Path("examples").glob("*/pyproject.toml"))
 # MkDocs prints a banner about its 2.0 on every build; the pinned 1.6 toolchain is what we use.
 MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
 
@@ -47,11 +51,21 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *CODE)
 
 
+def _mypy(session: nox.Session) -> None:
+    session.run("mypy")
+    # One example at a time: every example's plugin module is `plugin` (server/plugin.py,
+    # as `mattermost-plugin new` makes it). A shared cache keeps the SDK checked once.
+    cache = str(Path(".mypy_cache", "examples").resolve())
+    for example in EXAMPLES:
+        with session.chdir(example):
+            session.run("mypy", "--cache-dir", cache)
+
+
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package (generated code included) and codegen."""
+    """mypy --strict over the package (generated code included), codegen and the examples."""
     _install(session)
-    session.run("mypy")
+    _mypy(session)
 
 
 @nox.session
@@ -69,7 +83,7 @@ def ci(session: nox.Session) -> None:
     session.run("python", "-m", "codegen.local_host_methods", "--check")
     session.run("ruff", "check", *CODE)
     session.run("ruff", "format", "--check", *CODE)
-    session.run("mypy")
+    _mypy(session)
     session.run("pytest", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
     session.run("mkdocs", "build", "--strict", "--site-dir", SITE, env=MKDOCS_ENV)
 

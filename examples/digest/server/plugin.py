@@ -30,6 +30,7 @@ class Settings(BaseModel):
 
 
 def _ms(moment: datetime) -> int:
+    """``moment`` in milliseconds since the epoch, as Mattermost stamps posts."""
     return int(moment.timestamp() * 1000)
 
 
@@ -57,10 +58,13 @@ def summarize(day: datetime, posts: Iterable[Post], names: dict[str, str]) -> st
 
 
 class DigestPlugin(Plugin[Settings]):
+    """The bot, and the daily job that posts as it."""
+
     bot_id = ""
 
     @hook(HookName.OnActivate)
     def on_activate(self) -> None:
+        """Make sure the bot exists (every node does; one bot results)."""
         self.bot_id = self.ensure_bot(
             "digest", display_name="Digest", description="Posts a daily summary of the channel"
         )

@@ -14,8 +14,11 @@ BLOCKED_WORDS = ("badword",)
 
 
 class HelloPythonPlugin(Plugin):
+    """The guide's plugin: each handler is a method marked with ``@hook``."""
+
     @hook(HookName.OnActivate)
     def on_activate(self) -> None:
+        """Log the server's version and register /hello."""
         self.logger.info("Hello Python plugin activated!")
         version = self.api.get_server_version()
         self.logger.info(f"Server version: {version}")
@@ -32,10 +35,12 @@ class HelloPythonPlugin(Plugin):
 
     @hook(HookName.OnDeactivate)
     def on_deactivate(self) -> None:
+        """Say goodbye in the log."""
         self.logger.info("Hello Python plugin deactivated!")
 
     @hook(HookName.MessageWillBePosted)
     def filter_message(self, context: PluginContext, post: Post) -> tuple[Post | None, str]:
+        """Reject posts with a blocked word; let the rest through unchanged."""
         for word in BLOCKED_WORDS:
             if word in post.message.lower():
                 self.logger.info("Blocked a message", extra={"user_id": post.user_id})
@@ -44,6 +49,7 @@ class HelloPythonPlugin(Plugin):
 
     @hook(HookName.ExecuteCommand)
     def execute_command(self, context: PluginContext, args: CommandArgs) -> CommandResponse:
+        """``/hello [name]``: greet the name (or the world) and the user who asked."""
         words = args.command.split()
         if not words or words[0] != "/hello":
             return CommandResponse(response_type="ephemeral", text="Unknown command")

@@ -1,6 +1,6 @@
 """To do: a Mattermost plugin written in Python.
 
-    /todo add buy milk --due 2030-01-31   add an item (without a title, a dialog asks)
+    /todo add --due 2030-01-31 buy milk   add an item (without a title, a dialog asks)
     /todo list                            your open items, each with a Done button
     /todo done 2                          mark item #2 done
     GET /plugins/com.example.todo/items   your items, as JSON
@@ -38,12 +38,15 @@ T = TypeVar("T")
 
 
 class Item(BaseModel):
+    """One thing to do."""
+
     id: int
     title: str
     due: datetime.date | None = None
     done: bool = False
 
     def line(self) -> str:
+        """The item as a list shows it: number, title, due date; struck through when done."""
         due = f" (due {self.due.isoformat()})" if self.due else ""
         text = f"#{self.id} {self.title}{due}"
         return f"~~{text}~~" if self.done else text
@@ -56,12 +59,14 @@ class TodoList(BaseModel):
     items: list[Item] = []
 
     def add(self, title: str, due: datetime.date | None) -> Item:
+        """Add an item with the next number."""
         item = Item(id=self.next_id, title=title, due=due)
         self.items.append(item)
         self.next_id += 1
         return item
 
     def complete(self, item_id: int) -> Item:
+        """Mark the item ``item_id`` done (raises ``LookupError`` when there is none)."""
         for item in self.items:
             if item.id == item_id:
                 item.done = True
@@ -69,6 +74,7 @@ class TodoList(BaseModel):
         raise LookupError(f"There is no item #{item_id}.")
 
     def open_items(self) -> list[Item]:
+        """The items not done yet."""
         return [item for item in self.items if not item.done]
 
 
@@ -86,10 +92,12 @@ class NewItem(BaseModel):
 
 
 def _key(user_id: str) -> str:
+    """The KV key of a user's list."""
     return f"todo:{user_id}"
 
 
 def load(api: PluginAPIClient, user_id: str) -> TodoList:
+    """A user's list (empty when they have none)."""
     return api.kv_get_as(_key(user_id), TodoList) or TodoList()
 
 
@@ -105,6 +113,8 @@ def change(api: PluginAPIClient, user_id: str, edit: Callable[[TodoList], T]) ->
 
 
 def parse_due(text: str | None) -> datetime.date | None:
+    """The ``--due`` option as a date (raises ``UsageError``, shown to the user, when it is
+    not one)."""
     if not text:
         return None
     try:
@@ -134,11 +144,14 @@ def my_items(user_id: UserId, api: API) -> list[Item]:
 
 
 class TodoPlugin(Plugin):
+    """The commands, the Done button, the add dialog, and the web app mounted on ServeHTTP."""
+
     serve_http = mount_asgi(app)
     bot_id = ""
 
     @override
     def on_activate(self) -> None:
+        """Make sure the bot that shows the lists exists."""
         self.bot_id = self.ensure_bot("todo", display_name="To do")
 
     def list_post(self, channel_id: str, todo: TodoList) -> tuple[Post, list[Attachment]]:
