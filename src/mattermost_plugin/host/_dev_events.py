@@ -5,8 +5,9 @@ the events a Mattermost client gets over its WebSocket (``posted``, ``post_edite
 ``reaction_added``, ``user_added``, ``open_dialog``, the plugin's own
 ``custom_<plugin id>_<name>``, ``plugin_statuses_changed``, ...; objects the server sends as
 JSON text, such as ``data.post``, are JSON text here too), and the dev server's own,
-named ``dev_*``: hook calls with their outcome, the plugin's log lines, and notices about
-the stream itself. The SSE ``event:`` field is the event's name and ``id:`` its ``seq``.
+named ``dev_*``: hook calls with their outcome (``_dev_hooklog``), the plugin's log lines,
+its starts, stops and failures, and notices about the stream itself. The SSE ``event:``
+field is the event's name and ``id:`` its ``seq``.
 
 The stream keeps the latest :data:`KEEP` events: a client that reconnects with
 ``Last-Event-ID`` gets those it missed (and a ``dev_missed`` event when some are gone). A
@@ -122,19 +123,10 @@ class EventStream:
         self.publish(event.event, data, dict(event.broadcast))
 
     def local_event(self, event: Event) -> None:
-        """What the local Mattermost reports: hook calls and the plugin's log lines."""
-        if event.kind == "hook":
-            hook, _, outcome = event.message.partition(" → ")
-            self.publish(
-                "dev_hook",
-                {
-                    "hook": hook,
-                    "outcome": outcome,
-                    "level": event.level,
-                    "duration": event.fields.get("duration"),
-                    "node": event.fields.get("node"),
-                },
-            )
+        """What the local Mattermost reports: the plugin's starts, stops and failures, and
+        its log lines (hook calls come from the hook log, ``_dev_hooklog``)."""
+        if event.kind == "plugin":
+            self.publish("dev_plugin", {"message": event.message, "level": event.level})
         elif event.kind == "log":
             fields = {k: v for k, v in event.fields.items() if k != "source"}
             self.publish(

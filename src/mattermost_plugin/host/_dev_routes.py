@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
 
 from mattermost_plugin.host import (
     _rest_channels,
@@ -22,7 +21,9 @@ from mattermost_plugin.host import (
 )
 from mattermost_plugin.host._dev_events import serve_events
 from mattermost_plugin.host._dev_guard import RequestGuard
+from mattermost_plugin.host._dev_hooklog import shown_target
 from mattermost_plugin.host._dev_interactive import route_interactive
+from mattermost_plugin.host._dev_panels import PANEL_ROUTES
 from mattermost_plugin.host._dev_playground import route_playground
 from mattermost_plugin.host._dev_proxy import forward_to_plugin
 from mattermost_plugin.host._http_front import BadRequest, ClientGone, Exchange, HTTPError
@@ -35,7 +36,6 @@ from mattermost_plugin.host._rest import (
     query_of,
 )
 from mattermost_plugin.host._rest_auth import Actor, authenticate
-from mattermost_plugin.logging import REDACTED, Redactor
 
 if TYPE_CHECKING:
     from mattermost_plugin.host.dev_server import DevServer
@@ -53,6 +53,7 @@ REST_ROUTES: tuple[Route, ...] = (
     *_rest_plugins.ROUTES,
 )
 """Every REST route of the dev server, searched in this order."""
+_ROUTES = (*REST_ROUTES, *PANEL_ROUTES)  # and the /dev/ routes of the author's panels
 _INVALID_BODY = "api.context.invalid_body_param.app_error"
 
 
@@ -86,7 +87,7 @@ class DevRoutes:
         status = exchange.status
         level = "warn" if status >= 400 or outcome else "debug"
         elapsed = (time.monotonic() - started) * 1000
-        target = _shown_target(request.target, self.dev.local.redactor())
+        target = shown_target(request.target, self.dev.local.redactor())
         self.dev.emit(
             "http",
             f"{request.method} {target} → {status or '-'}{outcome}",
@@ -99,12 +100,20 @@ class DevRoutes:
         path = exchange.request.path
         prefix = f"/plugins/{self.dev.local.plugin_id}"
         if path == prefix or path.startswith(prefix + "/"):
-            forward_to_plugin(
-                exchange,
-                self.dev.local,
-                self._user_id(exchange),
-                lambda level, message: self.dev.emit("http", message, level),
-            )
+            local, started = self.dev.local, time.monotonic()
+            local._http_started()  # the hook log shows ServeHTTP calls
+            try:
+                forward_to_plugin(
+                    exchange,
+                    local,
+                    self._user_id(exchange),
+                    lambda level, message: self.dev.emit("http", message, level),
+                )
+            finally:
+                target = exchange.request.target[len(prefix) :]
+                target = target if target.startswith("/") else f"/{target}"
+                method, status = exchange.request.method, exchange.status
+                local._http_ended(method, target, status, time.monotonic() - started)
         elif path.startswith("/plugins/"):
             raise HTTPError(404, "api.plugin.not_found", "no such plugin")
         else:
@@ -145,7 +154,7 @@ class DevRoutes:
                 keep_alive=self.dev.events_keep_alive,
                 on_drop=lambda reason: self.dev.emit("http", f"/dev/events: {reason}", "warn"),
             )
-        elif (found := find_route(REST_ROUTES, method, path)) is not None:
+        elif (found := find_route(_ROUTES, method, path)) is not None:
             self._rest(exchange, *found)
         elif route_playground(exchange, method, path):
             pass
@@ -162,13 +171,3 @@ class DevRoutes:
             actor = Actor("")
         check_params(params)
         route.handler(Call(self.dev, exchange, params, actor, query))
-
-
-def _shown_target(target: str, redactor: Redactor) -> str:
-    """The request target for the console, with secret-looking query values hidden."""
-    path, _, query = target.partition("?")
-    if not query:
-        return target
-    pairs = parse_qsl(query, keep_blank_values=True)
-    shown = [(k, REDACTED if redactor.is_secret(k) else v) for k, v in pairs]
-    return f"{path}?{urlencode(shown, safe='[]')}" if shown != pairs else target

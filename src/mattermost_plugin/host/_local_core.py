@@ -26,9 +26,12 @@ from mattermost_plugin.clock import TestClock
 from mattermost_plugin.host._local_nodes import LocalNode, NodeInterceptor, current_node, on_node
 from mattermost_plugin.host._local_types import (
     DEV_RESTART_POLICY,
+    SINGLE_NODE,
     Event,
     EventKind,
     HookCallError,
+    HookCallInfo,
+    HookObserver,
     LogRecord,
     _id,
     _ms,
@@ -171,6 +174,12 @@ class LocalCore:
         self._monitor: threading.Thread | None = None
         self._closing = threading.Event()
         self._logs_changed = threading.Condition()
+        self.hook_observer: HookObserver | None = None
+        """Told of every hook call, with its request when it ended (the dev server's hook
+        log)."""
+        # The hook call running on this thread: call_hook sets it, _hook_event reads it, so
+        # the hook log gets each call's request without every flow passing it along.
+        self._current_call = threading.local()
 
     @property
     def clustered(self) -> bool:
@@ -350,6 +359,7 @@ class LocalCore:
             redactor.fields(record.fields),
             record.source,
             record.node,
+            record.time,
         )
         with self._logs_changed:
             self.logs.append(record)
@@ -464,6 +474,11 @@ class LocalCore:
         cluster it runs on the node serving the current call (else the next one)."""
         node = self._serving()
         supervisor = node.supervisor
+        observer = self.hook_observer
+        if observer is not None:
+            self._current_call.request = (hook, request, node.index)
+            with contextlib.suppress(Exception):  # a broken observer must not break the server
+                observer.hook_started(hook)
         if supervisor is None or supervisor.state != "running":
             state = supervisor.state if supervisor is not None else "not started"
             where = f" on {node.name}" if self.clustered else ""
@@ -484,12 +499,55 @@ class LocalCore:
             raise HookCallError(hook, code, f"{detail} after {_ms(elapsed)}") from None
 
     def _hook_event(self, hook: str, outcome: str, started: float, level: str = "info") -> None:
+        seconds = time.monotonic() - started
         self._emit(
             "hook",
             f"{hook} → {outcome}",
             level=level,
-            fields={"duration": _ms(time.monotonic() - started), **self._node_fields()},
+            fields={"duration": _ms(seconds), **self._node_fields()},
         )
+        observer = self.hook_observer
+        if observer is None:
+            return
+        current = getattr(self._current_call, "request", None)
+        self._current_call.request = None  # not kept: a request may hold a whole file
+        request, node = None, self._node_index()
+        if current is not None and current[0] == hook:
+            request, node = current[1], current[2]
+        with contextlib.suppress(Exception):  # a broken observer must not break the server
+            observer.hook_ended(HookCallInfo(hook, request, outcome, level, seconds, node))
+
+    def _node_index(self) -> int:
+        """The node serving the current call (``0``, the first, when none is picked)."""
+        node = current_node()
+        return node.index if node is not None and node.local is self else SINGLE_NODE
+
+    def _http_started(self) -> None:
+        """A request goes to the plugin's ``ServeHTTP`` (for the hook observer)."""
+        observer = self.hook_observer
+        if observer is not None:
+            with contextlib.suppress(Exception):
+                observer.hook_started("ServeHTTP")
+
+    def _http_ended(self, method: str, target: str, status: int, seconds: float) -> None:
+        """The plugin's ``ServeHTTP`` (on the node serving the current call) answered
+        ``status`` (``0``: no answer)."""
+        observer = self.hook_observer
+        if observer is None:
+            return
+        outcome = f"answered {status}" if status else "no answer"
+        level = "warn" if status >= 500 or not status else "info"
+        call = HookCallInfo(
+            "ServeHTTP",
+            None,
+            outcome,
+            level,
+            seconds,
+            self._node_index(),
+            summary=f"{method} {target}",
+        )
+        with contextlib.suppress(Exception):  # a broken observer must not break the server
+            observer.hook_ended(call)
 
     # --- what the fake calls (fake_server.PluginHooks) ----------------------------------
 

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -34,10 +34,13 @@ __all__ = [
     "DEV_RESTART_POLICY",
     "DISMISS_POST",
     "NO_RESTARTS",
+    "SINGLE_NODE",
     "CommandError",
     "Event",
     "HTTPResult",
     "HookCallError",
+    "HookCallInfo",
+    "HookObserver",
     "LogRecord",
     "LoginRejectedError",
     "PostDismissedError",
@@ -150,6 +153,39 @@ class LogRecord:
     source: Literal["stderr", "api"]
     node: int | None = None
     """The node whose plugin process wrote it, on a local cluster (``nodes=N`` > 1)."""
+    time: float = field(default_factory=time.time, compare=False)
+    """When the host got it (seconds since the epoch; not compared: equal lines are equal)."""
+
+
+SINGLE_NODE = 0
+"""The node that serves every hook when the plugin runs as one process (``nodes[0]``)."""
+
+
+@dataclass(frozen=True)
+class HookCallInfo:
+    """One ended hook call, for a hook log (``LocalCore.hook_observer``): the request (``None``
+    for ``ServeHTTP``, which streams: ``summary`` tells it), how it ended (``outcome`` and its
+    ``level``, as the ``hook`` events say), how long it took, and the node that served it."""
+
+    hook: str
+    request: Message | None
+    outcome: str
+    level: str
+    seconds: float
+    node: int = SINGLE_NODE
+    time: float = field(default_factory=time.time)
+    summary: str = ""
+    """The arguments when there is no request message: ``"GET /path?query"`` for a
+    ``ServeHTTP`` request."""
+
+
+class HookObserver(Protocol):
+    """Told of each hook call made through ``call_hook`` (every such call ends with a
+    ``hook`` event) and each ``ServeHTTP`` request: when it starts, and when it ended."""
+
+    def hook_started(self, hook: str) -> None: ...
+
+    def hook_ended(self, call: HookCallInfo) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ class LogRing(Sequence[T], Generic[T]):
             skip = max(mark - self.dropped, 0)
             return list(itertools.islice(self._items, skip, None))
 
+    def numbered(self) -> tuple[int, list[T]]:
+        """The items kept and the number of the first one (items are numbered from 0 in the
+        order they were appended, dropped ones included), read at one moment."""
+        with self._lock:
+            return self.dropped, list(self._items)
+
     def __len__(self) -> int:
         return len(self._items)
 

@@ -15,6 +15,9 @@ on ``127.0.0.1:PORT``:
   ``GET /dev/dialogs``: the dialogs the plugin opened (``_dev_interactive``);
 * ``GET /dev/events`` (``_dev_events``): the server's WebSocket events and the dev
   server's own, as server-sent events; ``GET /dev/status``: the plugin's state;
+* ``GET /dev/hooks``, ``GET /dev/logs``, ``GET``/``DELETE /dev/kv[/{key}]``
+  (``_dev_panels``): the hook log (``_dev_hooklog``), the plugin's log and its KV store,
+  for the playground's author panels;
 * ``GET /`` and ``GET /playground/<file>`` (``_dev_playground``): the playground, a page
   that acts like Mattermost, using the routes above.
 
@@ -56,6 +59,7 @@ from mattermost_plugin.host._config_patch import plugin_settings_patch
 from mattermost_plugin.host._dev_console import EventPrinter
 from mattermost_plugin.host._dev_events import KEEP_ALIVE, EventStream
 from mattermost_plugin.host._dev_guard import RequestGuard
+from mattermost_plugin.host._dev_hooklog import HookLog, shown_traceback
 from mattermost_plugin.host._dev_plugins import DevPlugins
 from mattermost_plugin.host._dev_routes import DevRoutes
 from mattermost_plugin.host._dev_server_log import ServerLog
@@ -121,6 +125,12 @@ class DevServer:
         self.events_keep_alive = events_keep_alive
         self.server_log = ServerLog()
         """``GET /api/v4/logs``: the server log's latest lines."""
+        self.hooks = HookLog(
+            redactor=lambda: self.local.redactor(),
+            plugin_dir=lambda: self.local.plugin_dir,
+            publish=lambda call: self.events.publish("dev_hook", call),
+        )
+        """``GET /dev/hooks``: the latest hook calls (``_dev_hooklog``)."""
         self.plugins = DevPlugins(self, Path(db).resolve().parent if db is not None else None)
         """The installed plugin: uploads, enabling, statuses."""
         self.admin_token = ""
@@ -151,6 +161,7 @@ class DevServer:
             raise
         self.server_log.plugin_id = self.local.plugin_id
         self.printer.redactor = self.local.redactor
+        self.local.hook_observer = self.hooks
         self.routes = DevRoutes(self, RequestGuard(self.port))
         self.reload_enabled = reload
         self.watcher: FileWatcher | None = None
@@ -182,6 +193,8 @@ class DevServer:
         self.printer(event)
         self.server_log.add(event)
         self.events.local_event(event)
+        if event.kind == "log":
+            self.hooks.add_log(event)
         if event.kind == "plugin":
             self.plugin_status_changed()
 
@@ -205,8 +218,12 @@ class DevServer:
             "state": supervisor.state if supervisor is not None else "stopped",
             "pid": supervisor.pid if supervisor is not None else None,
             "generation": local.generation,
+            "reloads": max(local.generation - 1, 0),
             "restarts": supervisor.restarts if supervisor is not None else 0,
             "last_error": local.last_error,
+            "last_traceback": shown_traceback(local.last_traceback, local.plugin_dir)[0]
+            if local.last_traceback
+            else None,
             "hooks": supervisor.implemented if supervisor is not None else [],
             "nodes": [{"node": n.index, "pid": n.pid, "running": n.running} for n in local.nodes],
             "enabled": self.plugins.enabled,

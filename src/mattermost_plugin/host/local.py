@@ -572,13 +572,18 @@ class LocalMattermost(LocalDirectory, LocalCommands, LocalInteractive):
             if not any(k.lower() == "content-type" for k, _ in extra):
                 extra.append(("Content-Type", "application/json"))
         started = time.monotonic()
-        with (
-            self.serving() as node,
-            self.stream(
-                method, path, query=query, headers=extra, body=data, user=user, timeout=timeout
-            ) as response,
-        ):
-            content = response.read()
+        target = self._plugin_path(path) + (f"?{query}" if query else "")
+        with self.serving() as node:
+            self._http_started()
+            status = 0
+            try:
+                with self.stream(
+                    method, path, query=query, headers=extra, body=data, user=user, timeout=timeout
+                ) as response:
+                    content = response.read()
+                status = response.status_code
+            finally:
+                self._http_ended(method.upper(), target, status, time.monotonic() - started)
         self._emit(
             "http",
             f"{method.upper()} {path} → {response.status_code}",
