@@ -28,7 +28,12 @@ from pathlib import Path
 import grpc
 
 from bench.harness import Benchmark, Context
-from mattermost_plugin._pb.pluginapi.v1 import hooks_message_pb2, hooks_pb2_grpc, post_pb2
+from mattermost_plugin._pb.pluginapi.v1 import (
+    hooks_lifecycle_pb2,
+    hooks_message_pb2,
+    hooks_pb2_grpc,
+    post_pb2,
+)
 
 HERE = Path(__file__).parent
 TARGET_RATIO = 1.15
@@ -40,9 +45,10 @@ ENV = {
 }
 
 
-def _start(argv: list[str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start(argv: list[str], cwd: Path, api: str) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, **ENV, "MATTERMOST_PLUGIN_API_TARGET": api}
     process = subprocess.Popen(
-        argv, cwd=cwd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert process.stdout is not None
     fields = process.stdout.readline().decode().strip().split("|")
@@ -58,11 +64,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _stub(ctx: Context, argv: list[str], cwd: Path) -> hooks_pb2_grpc.PluginHooksStub:
-    process, address = _start(argv, cwd)
+    process, address = _start(argv, cwd, ctx.address)
     channel = grpc.insecure_channel(address)
     ctx.defer(lambda: _stop(process))
     ctx.defer(channel.close)
     return hooks_pb2_grpc.PluginHooksStub(channel)
+
+
+def _sdk_stub(ctx: Context, folder: str) -> hooks_pb2_grpc.PluginHooksStub:
+    """An SDK plugin activated as the server does it (OnConfigurationChange loads its typed
+    settings, then OnActivate), and shown to filter before it is measured: a handler that
+    fails answers "allowed" too, so the timings alone could not tell."""
+    stub = _stub(ctx, [sys.executable, "server/plugin.py"], HERE / "plugins" / folder)
+    for answer in (
+        stub.OnConfigurationChange(hooks_lifecycle_pb2.OnConfigurationChangeRequest()),
+        stub.OnActivate(hooks_lifecycle_pb2.OnActivateRequest()),
+    ):
+        if answer.HasField("error"):
+            raise RuntimeError(f"{folder}: activation failed: {answer.error.message}")
+    bad = hooks_message_pb2.MessageWillBePostedRequest(post=post_pb2.Post(message="a badword"))
+    if not stub.MessageWillBePosted(bad, timeout=30).rejection_reason:
+        raise RuntimeError(f"{folder}: the filter did not reject a blocked word")
+    return stub
 
 
 def suite(ctx: Context) -> list[Benchmark]:
@@ -75,10 +98,9 @@ def suite(ctx: Context) -> list[Benchmark]:
     def caller(stub: hooks_pb2_grpc.PluginHooksStub) -> Callable[[], object]:
         return lambda: stub.MessageWillBePosted(request, timeout=30)
 
-    plugin = [sys.executable, "server/plugin.py"]
     raw_plugin = [sys.executable, str(HERE / "plugins" / "raw_hooks.py")]
-    sdk_def = caller(_stub(ctx, plugin, HERE / "plugins" / "message_filter"))
-    sdk_async = caller(_stub(ctx, plugin, HERE / "plugins" / "message_filter_async"))
+    sdk_def = caller(_sdk_stub(ctx, "message_filter"))
+    sdk_async = caller(_sdk_stub(ctx, "message_filter_async"))
     raw_inline = caller(_stub(ctx, raw_plugin, HERE))
     raw_in_thread = caller(_stub(ctx, [*raw_plugin, "in-thread"], HERE))
     raw_threaded = caller(_stub(ctx, [*raw_plugin, "threaded-server"], HERE))
