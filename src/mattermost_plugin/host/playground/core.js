@@ -36,6 +36,7 @@ class ApiError extends Error {
     this.status = status;
     this.id = body?.id || "";
     this.detailed = body?.detailed_error || "";
+    this.body = body;
   }
 }
 

@@ -1,6 +1,8 @@
 // The author panels' kit (panels.js): building elements, requests to the dev server, the
 // event stream's subscribers, and what several panels share.
 
+import { api } from "./core.js";
+
 export const PLUGIN_ROOT = "/plugins/";
 const REFRESH_MS = 250;
 
@@ -47,31 +49,10 @@ export function formatBytes(size) {
   return `${(size / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export class RequestError extends Error {
-  constructor(status, body) {
-    super(body?.message || `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-/** A JSON request to the dev server as its default admin; AppErrors become RequestError. */
-export async function request(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = { message: text };
-  }
-  if (!response.ok) throw new RequestError(response.status, data);
-  return data;
+/** A JSON request to the dev server as its default admin (the page's own request helper);
+ * AppErrors become the page's ApiError, with `status` and the answer's `body`. */
+export function request(method, path, body) {
+  return api(method, path, body, { asAdmin: true });
 }
 
 /** Calls fn at most once per `ms`, the last call winning (bursts of events → one read). */
