@@ -3,7 +3,7 @@
 ``Plugin`` inherits ``HookMethods``, so a plugin method named after a hook
 (``message_will_be_posted``) is checked by mypy as an override of its declaration: arity,
 parameter types (the hook's models, positional-only, so names are free) and return type (the
-union of the forms ``_dispatch.adapt_result`` accepts, or an awaitable of it for
+union of the forms ``_answers.adapt_result`` accepts, or an awaitable of it for
 ``async def``). The declarations exist for type checkers only (``if TYPE_CHECKING``), so
 importing them costs nothing at run time; ``HOOK_METHODS`` maps each method name to its hook
 for ``Plugin.__init_subclass__``.

@@ -95,7 +95,7 @@ FAIL_CLOSED = (
     " `Plugin.fail_closed_hooks` by default; remove it to let the login through)"
 )
 FAIL_CLOSED_OPTION = "; add it to `Plugin.fail_closed_hooks` to reject instead"
-# What the runtime answers when a handler fails (``_dispatch.failure_response``); the docs
+# What the runtime answers when a handler fails (``_answers.failure_response``); the docs
 # tests check every hook's entry against that function.
 FAILURES = {
     "ExecuteCommand": (

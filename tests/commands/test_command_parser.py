@@ -8,11 +8,11 @@ import inspect
 from typing import Annotated, Any, Literal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mattermost_plugin.commands import Greedy, Text, UsageError
-from mattermost_plugin.commands._parse import Scanner, parse_arguments
+from mattermost_plugin.commands._parse import Scanner, _parse, _parse_plain, parse_arguments
 from mattermost_plugin.commands._signature import CommandSignature, Mention, analyze
 from mattermost_plugin.models import Channel, CommandArgs, PluginContext, User
 
@@ -314,3 +314,73 @@ def test_any_line_parses_or_is_a_usage_error(
         else:
             assert type(value) is converter.value_type or isinstance(value, converter.value_type)
             assert not (converter.value_type is int and isinstance(value, bool))
+
+
+_WORDS = ["1", "2", "-3", "2.5", "yes", "off", "a", "B", "red", "dark_blue", "high", "@alice",
+          "~town", "é", "😀", "x" * 30]  # fmt: skip
+_SPECIALS = ["--", "--p0", "--opt-0", "--opt_1=2", "'x", '"a b"', "don't", "\u201cq\u201d"]
+_GAPS = [" ", "  ", "\t", "\n ", "\u00a0", "\u2003"]
+
+
+def _accepts(param: Any, word: str) -> bool:
+    try:
+        param.converter(word)
+    except Exception:
+        return False
+    return True
+
+
+@st.composite
+def _signature_and_line(draw: st.DrawFn) -> tuple[CommandSignature, str, int]:
+    """A signature, and a line made of words its parameters accept (so the quick path has
+    something to answer), some left out, sometimes one quote or ``--`` word among them."""
+    signature = signature_of(_build(draw(_params), draw(st.booleans()), draw(_params)))
+    words = []
+    for param in signature.positionals:
+        fitting = [w for w in _WORDS if _accepts(param, w)] or _WORDS
+        words.append(draw(st.sampled_from(fitting)))
+        if param.kind == "greedy":
+            words.extend(draw(st.lists(st.sampled_from(_WORDS + _SPECIALS), max_size=3)))
+    words = words[: draw(st.integers(0, len(words) + 1))]
+    if draw(st.booleans()):  # a quote or -- word, in place of a word or between two
+        index, special = draw(st.integers(0, len(words))), draw(st.sampled_from(_SPECIALS))
+        words[index : index + draw(st.integers(0, 1))] = [special]
+    if draw(st.booleans()):
+        words.append(draw(st.sampled_from(_WORDS)))  # one too many, unless greedy takes it
+    prefix = draw(st.sampled_from(["", "/cmd sub ", " x "]))
+    line = prefix + "".join(w + draw(st.sampled_from(_GAPS)) for w in words)
+    line = line if draw(st.booleans()) else line.rstrip()
+    return signature, line, len(prefix)
+
+
+def _outcome(parse: Any, signature: CommandSignature, line: str, position: int) -> Any:
+    try:
+        return parse(signature, Scanner(line, position))
+    except UsageError as exc:
+        return ("usage", exc.message, exc.param)
+
+
+@settings(max_examples=500)  # cheap, and the two parsers must agree on every kind of line
+@given(st.one_of(_signature_and_line(), st.tuples(st.just(None), _lines, st.just(0))))
+def test_the_quick_path_agrees_with_the_full_parser(
+    case: tuple[CommandSignature | None, str, int],
+) -> None:
+    """Lines without quotes or ``--`` take a quicker path; where it answers, the word-by-word
+    parser gives the same values (and where it does not, that parser answers alone)."""
+    signature, line, position = case
+    if signature is None:  # any line, against a fixed signature with every kind of parameter
+        signature = signature_of(_build([(int, False), (str, True)], True, [(bool, True)]))
+    quick = _outcome(_parse_plain, signature, line, position)
+    full = _outcome(_parse, signature, line, position)
+    if quick is not None:
+        assert quick == full
+    assert _outcome(parse_arguments, signature, line, position) == full
+
+
+def test_the_quick_path_takes_plain_lines_only() -> None:
+    def handler(self: object, count: int, note: Text) -> None: ...
+
+    signature = signature_of(handler)
+    assert _parse_plain(signature, Scanner("3  buy milk  ")) == {"count": 3, "note": "buy milk"}
+    for line in ('3 "buy" milk', "3 don't", "3 --note x", "x milk", "3"):
+        assert _parse_plain(signature, Scanner(line)) is None, line

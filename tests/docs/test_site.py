@@ -10,7 +10,7 @@ from tests.docs.snippets import REPO
 
 from codegen.reference import FAIL_CLOSED, FAIL_OPEN_CONTENT, FAILURES, KIND_FAILURES
 from mattermost_plugin import Plugin
-from mattermost_plugin._dispatch import failure_response
+from mattermost_plugin._answers import failure_response
 from mattermost_plugin._generated.hook_methods import HOOK_METHODS
 from mattermost_plugin._generated.hook_table import HOOKS
 from mattermost_plugin._hookspec import ResponseKind

@@ -25,6 +25,7 @@ __all__ = ["Scanner", "Token", "parse_arguments"]
 _CLOSING = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}
 _SPACE = re.compile(r"\s*")
 _WORD = re.compile(r"\S*")
+_SPACED_WORD = re.compile(r"\s*(\S*)")
 
 
 class Token(NamedTuple):
@@ -65,11 +66,9 @@ class Scanner:
 
     def word(self) -> str:
         """The next whitespace-separated word, quotes not interpreted (subcommand names)."""
-        line = self.line
-        start = _SPACE.match(line, self.position).end()  # type: ignore[union-attr]
-        end = _WORD.match(line, start).end()  # type: ignore[union-attr]
-        self.position = end
-        return line[start:end]
+        match = _SPACED_WORD.match(self.line, self.position)
+        self.position = match.end()  # type: ignore[union-attr]
+        return match[1]  # type: ignore[index]
 
     def next(self) -> Token:
         """The next word; raises :class:`UsageError` for an unclosed quote."""
@@ -113,8 +112,47 @@ def _is_option(token: Token, options_allowed: bool) -> bool:
     return options_allowed and not token.quoted and token.text.startswith("--")
 
 
+_SPECIAL = re.compile("--|[" + "".join(_CLOSING) + "]")
+
+
 def parse_arguments(signature: CommandSignature, scanner: Scanner) -> dict[str, Any]:
     """The values of the parameters the line fills, by name (defaults not included)."""
+    values = _parse_plain(signature, scanner)
+    return values if values is not None else _parse(signature, scanner)
+
+
+def _parse_plain(signature: CommandSignature, scanner: Scanner) -> dict[str, Any] | None:
+    """The common case, quickly: a line with no quote and no ``--`` is words split at
+    whitespace, the greedy parameter taking what the others leave. ``None`` whenever
+    :func:`_parse` could answer differently: a quote or ``--`` in the line, a wrong or
+    missing argument (its usage message comes from there)."""
+    line, position = scanner.line, scanner.position
+    if _SPECIAL.search(line, position):
+        return None
+    positionals = signature.positionals
+    if positionals and positionals[-1].kind == "greedy":
+        words = line[position:].split(None, len(positionals) - 1)
+        if len(words) == len(positionals):
+            words[-1] = words[-1].rstrip()
+    else:
+        words = line[position:].split()
+        if len(words) > len(positionals):
+            return None
+    values: dict[str, Any] = {}
+    try:
+        for param, word in zip(positionals, words, strict=False):  # words may run out
+            values[param.name] = param.converter(word)
+    except ConversionError:
+        return None
+    for param in signature.params:
+        if param.required and param.name not in values:
+            return None
+    scanner.position = len(line)
+    return values
+
+
+def _parse(signature: CommandSignature, scanner: Scanner) -> dict[str, Any]:
+    """Any line, word by word: quotes, ``--name value`` options, ``--`` and the rest."""
     values: dict[str, Any] = {}
     positionals = signature.positionals
     options = signature.options
