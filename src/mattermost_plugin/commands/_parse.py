@@ -130,7 +130,7 @@ def _parse_plain(signature: CommandSignature, scanner: Scanner) -> dict[str, Any
     if _SPECIAL.search(line, position):
         return None
     positionals = signature.positionals
-    if positionals and positionals[-1].kind == "greedy":
+    if signature.greedy:
         words = line[position:].split(None, len(positionals) - 1)
         if len(words) == len(positionals):
             words[-1] = words[-1].rstrip()
@@ -144,8 +144,8 @@ def _parse_plain(signature: CommandSignature, scanner: Scanner) -> dict[str, Any
             values[param.name] = param.converter(word)
     except ConversionError:
         return None
-    for param in signature.params:
-        if param.required and param.name not in values:
+    for param in signature.required:
+        if param.name not in values:
             return None
     scanner.position = len(line)
     return values
@@ -178,8 +178,8 @@ def _parse(signature: CommandSignature, scanner: Scanner) -> dict[str, Any]:
             raise UsageError(f"Unexpected argument {_quoted(token.text)}.{_hint(signature)}")
         values[pending.name] = _convert(pending, token.text)
         next_positional += 1
-    for param in signature.params:
-        if param.required and param.name not in values:
+    for param in signature.required:
+        if param.name not in values:
             if param.kind == "option":
                 raise UsageError(f"Missing --{param.name}.", param=param.name)
             raise UsageError(f"Missing {param.name}.", param=param.name)

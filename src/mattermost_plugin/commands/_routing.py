@@ -245,51 +245,45 @@ async def _route_command(call: HookCall, call_next: CallNext) -> Any:
                 return _help_for(node, scanner)
             return f"Unknown command /{node.name} {_cut(word)}.\n\n{_group_help(node)}"
         node = child
-    leaf = node
-    signature = leaf.signature or leaf.analyze()
     try:
-        values = parse_arguments(signature, scanner)
-        if signature.mentions:
-            for name, value in values.items():
-                if isinstance(value, Mention):
-                    values[name] = await _resolve(value, name, call, args)
+        return await _run(node, scanner, call, args)
     except UsageError as exc:
-        return _usage_answer(leaf, exc)
-    method, positional = _bind(leaf, signature, values, call, args)
+        return _usage_answer(node, exc)
+
+
+async def _run(leaf: Leaf, scanner: Scanner, call: HookCall, args: CommandArgs) -> Any:
+    signature = leaf.signature or leaf.analyze()
+    values = parse_arguments(signature, scanner)
+    if signature.mentions:
+        for name, value in values.items():
+            if isinstance(value, Mention):
+                values[name] = await _resolve(value, name, call, args)
+    method = getattr(call.plugin, leaf.attr)
+    if signature.plain is not None:
+        positional = [values.get(name, default) for name, default in signature.plain]
+    else:
+        positional = []
+        keywords: dict[str, Any] = {}
+        for param in signature.params:
+            if param.name in values:
+                value = values[param.name]
+            elif param.inject:
+                value = args if param.inject == "args" else call.args[0]
+            else:
+                value = param.default
+            if param.keyword:
+                keywords[param.name] = value
+            else:
+                positional.append(value)
+        if keywords:
+            method = functools.partial(method, **keywords)
     try:
         return await call.run(method, *positional)
-    except UsageError as exc:  # raised by the handler: answered like a wrong argument
-        return _usage_answer(leaf, exc)
+    except UsageError:
+        raise
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
         raise CommandFailed(f"/{leaf.name} ({leaf.owner}.{leaf.attr}): {reason}") from exc
-
-
-def _bind(
-    leaf: Leaf,
-    signature: CommandSignature,
-    values: dict[str, Any],
-    call: HookCall,
-    args: CommandArgs,
-) -> tuple[Any, list[Any]]:
-    """The handler method and its positional arguments (keyword-only ones bound to it)."""
-    method = getattr(call.plugin, leaf.attr)
-    if signature.plain is not None:
-        return method, [values.get(name, default) for name, default in signature.plain]
-    positional = []
-    keywords: dict[str, Any] = {}
-    for param in signature.params:
-        if param.name in values:
-            value = values[param.name]
-        elif param.inject:
-            value = args if param.inject == "args" else call.args[0]
-        else:
-            value = param.default
-        if param.keyword:
-            keywords[param.name] = value
-        else:
-            positional.append(value)
-    return (functools.partial(method, **keywords) if keywords else method), positional
 
 
 async def _resolve(mention: Mention, param: str, call: HookCall, args: CommandArgs) -> Any:

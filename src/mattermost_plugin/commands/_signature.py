@@ -195,13 +195,17 @@ class CommandSignature:
         mentions: some parameter is a user or a channel, resolved with the API first.
         plain: ``(name, default)`` of every parameter when all are filled from the line
             and passed by position (the quick way to call the handler); else ``None``.
+        required: the parameters the line must fill, in order.
+        greedy: the last positional takes the rest of the line.
     """
 
-    __slots__ = ("mentions", "options", "params", "plain", "positionals")
+    __slots__ = ("greedy", "mentions", "options", "params", "plain", "positionals", "required")
 
     def __init__(self, params: tuple[Param, ...]) -> None:
         self.params = params
         self.positionals = tuple(p for p in params if p.kind in ("positional", "greedy"))
+        self.required = tuple(p for p in params if p.required)
+        self.greedy = bool(self.positionals) and self.positionals[-1].kind == "greedy"
         self.options: dict[str, Param] = {}
         for param in params:
             if param.kind == "option" or (param.kind == "positional" and not param.required):
